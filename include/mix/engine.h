@@ -1,0 +1,150 @@
+/*
+ * engine.h - the media engine of one room: sources in, one mixed stream per recipient out.
+ *
+ * Sources (participants) push encoded VP8 frames and Opus packets stamped on the engine's
+ * media clock (microseconds). The caller advances the clock with mix_engine_run_until(); the
+ * engine runs every 20 ms audio tick and every 1/fps video tick due before that time, in time
+ * order. Real-time use advances it from a timer; offline use advances it as fast as input is
+ * available. Output depends only on the input and the tick times, never on wall time.
+ *
+ * Each recipient's output is described by a key (layout, tiles' sources, canvas size, bitrate,
+ * excluded self). Recipients with equal keys share one encoder and receive references to the
+ * same encoded packets. Audio: one Opus encoder per mixed speaker that is also a recipient
+ * (sum minus own) plus one shared by every other listener.
+ *
+ * Only sources shown on some canvas are video-decoded; when a source becomes visible its
+ * keyframe callback fires and it shows a placeholder until a keyframe decodes.
+ *
+ * Threading: an engine is single-threaded; all calls, and all callbacks, happen on the thread
+ * that calls mix_engine_run_until() and the other functions. Two engines are independent.
+ * Ownership: pushed data is copied; packets passed to on_packet are borrowed for the call
+ * (take a reference with mix_packet_ref to keep one).
+ */
+#ifndef MIX_ENGINE_H
+#define MIX_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mix/audio_mix.h"
+#include "mix/layout.h"
+#include "mix/packet.h"
+
+struct mix_engine;
+
+struct mix_engine_callbacks {
+	void *opaque;
+	/* An encoded packet for recipient rid. */
+	void (*on_packet)(void *opaque, uint32_t rid, const struct mix_packet *pkt);
+	/* Source src must send a keyframe (became visible, or its decoder lost sync). */
+	void (*on_keyframe_request)(void *opaque, uint32_t src);
+	/* The active speaker changed (src may be MIX_NO_SOURCE). */
+	void (*on_active_speaker)(void *opaque, uint32_t src);
+};
+
+struct mix_engine_cfg {
+	int width, height, fps;       /* default output: 1280x720 at 30 */
+	enum mix_layout_kind layout;  /* default grid */
+	bool exclude_self;            /* default false: one encoder for the whole room */
+	int max_tiles;                /* grid tiles shown, 1..25, default 25 */
+	int speaker_strip;            /* small tiles in speaker layout, 0..8, default 6 */
+	int video_bitrate;            /* default 2000000 */
+	int audio_bitrate;            /* default 32000 */
+	int opus_complexity;          /* default 5 */
+	bool opus_fec;                /* default false */
+	int max_mixed;                /* K loudest mixed, default 4 */
+	int max_w, max_h;             /* inbound VP8 size cap, default 1920x1088 */
+	int64_t jitter_us;            /* how long an audio source may lag before PLC, default 60 ms */
+	struct mix_engine_callbacks cb;
+};
+
+void mix_engine_cfg_default(struct mix_engine_cfg *cfg);
+
+int mix_engine_alloc(struct mix_engine **out, const struct mix_engine_cfg *cfg);
+void mix_engine_free(struct mix_engine **e);
+
+/* --- sources --- */
+
+/* Adds a participant's source; join order decides tile order. -EEXIST, -EINVAL, -ENOMEM. */
+int mix_engine_add_source(struct mix_engine *e, uint32_t src, const char *name);
+/* Removes a source: its tile and its audio leave every mix from the next tick. */
+void mix_engine_remove_source(struct mix_engine *e, uint32_t src);
+
+/*
+ * One complete VP8 frame of src with presentation time pts_us. loss_before: frames were lost
+ * just before this one (the decoder then waits for a keyframe). Frames of invisible sources are
+ * dropped (counted). -ENOENT for an unknown source, -ENOBUFS if its queue is full.
+ */
+int mix_engine_push_video(struct mix_engine *e, uint32_t src, const uint8_t *data, size_t len,
+			  int64_t pts_us, bool loss_before);
+
+/*
+ * One Opus packet of src covering [pts_us, pts_us + duration). level: RFC 6464 level
+ * (0..127 = -dBov) if the sender reported one, or -1 (then the engine decodes to measure).
+ */
+int mix_engine_push_audio(struct mix_engine *e, uint32_t src, const uint8_t *data, size_t len,
+			  int64_t pts_us, int level);
+
+/* Discards this many leading decoded samples of src's audio (an Opus stream's pre-skip). */
+int mix_engine_set_audio_preskip(struct mix_engine *e, uint32_t src, int samples);
+
+/* --- recipients --- */
+
+struct mix_recipient_opts {
+	uint32_t self;                /* the recipient's own source, or MIX_NO_SOURCE */
+	int width, height;            /* 0: the engine's */
+	int video_bitrate;            /* 0: the engine's */
+	bool video, audio;            /* which outputs it receives */
+	int layout;                   /* -1: engine's, else enum mix_layout_kind */
+	int exclude_self;             /* -1: engine's, 0/1 */
+};
+
+void mix_recipient_opts_default(struct mix_recipient_opts *o);
+
+int mix_engine_add_recipient(struct mix_engine *e, uint32_t rid,
+			     const struct mix_recipient_opts *opts);
+void mix_engine_remove_recipient(struct mix_engine *e, uint32_t rid);
+/* A keyframe for rid's video (coalesced to one per second per encoder). */
+void mix_engine_request_keyframe(struct mix_engine *e, uint32_t rid);
+/* Caps rid's video bitrate (e.g. from REMB); recipients under different caps stop sharing. */
+int mix_engine_set_recipient_bitrate(struct mix_engine *e, uint32_t rid, int bps);
+
+/* --- clock --- */
+
+/* Runs every tick with time < t_us. Ticks start at time 0. */
+int mix_engine_run_until(struct mix_engine *e, int64_t t_us);
+/* The time of the next tick not yet run. */
+int64_t mix_engine_now(const struct mix_engine *e);
+
+/* --- introspection --- */
+
+enum mix_stage {
+	MIX_STAGE_VIDEO_DECODE,
+	MIX_STAGE_COMPOSE,
+	MIX_STAGE_VIDEO_ENCODE,
+	MIX_STAGE_AUDIO_DECODE,
+	MIX_STAGE_AUDIO_MIX,
+	MIX_STAGE_AUDIO_ENCODE,
+	MIX_STAGE_COUNT
+};
+
+struct mix_engine_stats {
+	int sources, recipients;
+	int video_encoders, audio_encoders; /* live now */
+	int visible_sources, video_decoders;
+	uint64_t video_ticks, audio_ticks;
+	uint64_t frames_decoded, frames_dropped_invisible, frames_dropped_queue, decode_errors;
+	uint64_t keyframe_requests, frames_encoded, audio_packets_encoded;
+	uint64_t plc_samples, audio_decoded_packets;
+	uint32_t active_speaker;
+	double stage_cpu_s[MIX_STAGE_COUNT]; /* thread CPU time spent per stage */
+};
+
+void mix_engine_get_stats(const struct mix_engine *e, struct mix_engine_stats *st);
+const char *mix_stage_name(enum mix_stage s);
+
+/* For tests: the source shown in each tile of rid's current output; returns the tile count. */
+int mix_engine_recipient_tiles(const struct mix_engine *e, uint32_t rid, uint32_t *out, int max);
+
+#endif
