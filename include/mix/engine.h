@@ -55,7 +55,7 @@ struct mix_engine_cfg {
 	bool opus_fec;                /* default false */
 	int max_mixed;                /* K loudest mixed, default 4 */
 	int max_w, max_h;             /* inbound VP8 size cap, default 1920x1088 */
-	int64_t jitter_us;            /* how long an audio source may lag before PLC, default 60 ms */
+	int64_t plc_max_us;           /* conceal a silent source's audio at most this long, 100 ms */
 	struct mix_engine_callbacks cb;
 };
 
@@ -80,13 +80,20 @@ int mix_engine_push_video(struct mix_engine *e, uint32_t src, const uint8_t *dat
 			  int64_t pts_us, bool loss_before);
 
 /*
- * One Opus packet of src covering [pts_us, pts_us + duration). level: RFC 6464 level
- * (0..127 = -dBov) if the sender reported one, or -1 (then the engine decodes to measure).
+ * One Opus packet of src; pts_us is the time of its first decoded sample (so a stream whose
+ * first packet starts at -preskip places its first kept sample at 0). Input is expected in
+ * order and de-jittered: a packet that arrives after its tick has run is dropped (counted),
+ * and a gap when a tick runs is concealed (PLC) for up to plc_max_us, then silent.
+ * level: RFC 6464 level (0..127 = -dBov) if the sender reported one, or -1 (then the engine
+ * decodes to measure). Sources that report levels and are not mixed are not decoded.
  */
 int mix_engine_push_audio(struct mix_engine *e, uint32_t src, const uint8_t *data, size_t len,
 			  int64_t pts_us, int level);
 
-/* Discards this many leading decoded samples of src's audio (an Opus stream's pre-skip). */
+/*
+ * Discards this many leading decoded samples of src's audio stream (an Opus pre-skip); the
+ * first kept sample is placed at first pts + samples.
+ */
 int mix_engine_set_audio_preskip(struct mix_engine *e, uint32_t src, int samples);
 
 /* --- recipients --- */
@@ -136,7 +143,8 @@ struct mix_engine_stats {
 	uint64_t video_ticks, audio_ticks;
 	uint64_t frames_decoded, frames_dropped_invisible, frames_dropped_queue, decode_errors;
 	uint64_t keyframe_requests, frames_encoded, audio_packets_encoded;
-	uint64_t plc_samples, audio_decoded_packets;
+	uint64_t plc_samples, audio_decoded_packets, audio_decode_errors;
+	uint64_t audio_bad_packets, audio_dropped_queue, audio_late_packets;
 	uint32_t active_speaker;
 	double stage_cpu_s[MIX_STAGE_COUNT]; /* thread CPU time spent per stage */
 };

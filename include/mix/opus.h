@@ -30,12 +30,15 @@ int mix_opus_dec_decode(struct mix_opus_dec *d, const uint8_t *data, size_t len,
 /* Conceals `samples` lost samples (a multiple of 120, <= MIX_OPUS_MAX_SAMPLES). Returns samples. */
 int mix_opus_dec_conceal(struct mix_opus_dec *d, int samples, int16_t *pcm);
 
-/* Decodes the previous packet's inband FEC data from this packet to cover `samples`. */
+/*
+ * Decodes the previous packet's inband FEC data from this packet to cover `samples`.
+ * -EINVAL for a bad sample count, -EBADMSG for a bad packet.
+ */
 int mix_opus_dec_decode_fec(struct mix_opus_dec *d, const uint8_t *data, size_t len,
 			    int samples, int16_t *pcm);
 
 struct mix_opus_enc_cfg {
-	int bitrate_bps; /* default 32000 */
+	int bitrate_bps; /* default 32000, 6000..510000 */
 	int complexity;  /* 0..10, default 5 */
 	bool inband_fec; /* default false */
 	int packet_loss_perc; /* expected loss for FEC, default 0 */

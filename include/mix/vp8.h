@@ -1,7 +1,7 @@
 /*
  * vp8.h - VP8 decoding and encoding with libvpx, and a bounds-checked frame header peek.
  *
- * Decoder: shows no corrupt picture. After a decode error or a reported loss it refuses
+ * Decoder: shows no picture libvpx detects as corrupt (VP8 has no checksum). After a decode error or a reported loss it refuses
  * inter frames (-EAGAIN: "keyframe needed") until the next keyframe decodes. Frames larger
  * than the configured cap are refused (-E2BIG) without being handed to libvpx.
  * Encoder: realtime, CBR, libwebrtc-like settings; one thread; keyframe requests coalesced to at
@@ -27,7 +27,10 @@ struct mix_vp8_info {
 	int width, height; /* only for keyframes, else 0 */
 };
 
-/* Parses the VP8 frame tag (RFC 6386 9.1). 0, or -EBADMSG for a truncated/invalid header. */
+/*
+ * Parses the VP8 frame tag (RFC 6386 9.1). 0, or -EBADMSG for a truncated/invalid header
+ * (also: version > 3, zero width or height, first partition past the end).
+ */
 int mix_vp8_peek(const uint8_t *data, size_t len, struct mix_vp8_info *info);
 
 struct mix_vp8_dec;
@@ -39,8 +42,9 @@ void mix_vp8_dec_free(struct mix_vp8_dec **d);
 /*
  * Decodes one complete frame. On success returns 0 and sets *pic to the new picture (borrowed,
  * valid until the next decode call or free). Returns -EAGAIN if a keyframe is needed first
- * (the frame is not decoded), -E2BIG if over the size cap, -EBADMSG on a corrupt frame (the
- * decoder then needs a keyframe). *pic is left untouched on error.
+ * (the frame is not decoded), -E2BIG if over the size cap, -EBADMSG on a corrupt frame (after
+ * either the decoder needs a keyframe), -ENODATA if the frame decoded but shows nothing (a
+ * hidden frame; state intact), -EINVAL for NULL arguments. *pic is left untouched on error.
  */
 int mix_vp8_dec_decode(struct mix_vp8_dec *d, const uint8_t *data, size_t len,
 		       struct mix_picture *pic);
@@ -50,9 +54,9 @@ void mix_vp8_dec_mark_loss(struct mix_vp8_dec *d);
 bool mix_vp8_dec_needs_keyframe(const struct mix_vp8_dec *d);
 
 struct mix_vp8_enc_cfg {
-	int width, height; /* even */
+	int width, height; /* even, 16..4096 */
 	int fps;           /* 1..60 */
-	int bitrate_bps;   /* target */
+	int bitrate_bps;   /* target, 10 kbit/s .. 100 Mbit/s */
 	int cpu_used;      /* 0 = automatic: -8 above 320x180, -6 at or below */
 };
 
@@ -68,7 +72,8 @@ int mix_vp8_enc_set_bitrate(struct mix_vp8_enc *e, int bitrate_bps);
 void mix_vp8_enc_request_keyframe(struct mix_vp8_enc *e);
 
 /*
- * Encodes one picture of the configured size with presentation time pts_us (increasing).
+ * Encodes one picture of the configured size with presentation time pts_us (increasing; a
+ * non-increasing pts is moved forward).
  * *out is a new packet (caller owns one reference) or NULL if the rate control dropped the
  * frame. 0 or negative errno.
  */

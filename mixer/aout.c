@@ -1,0 +1,214 @@
+/*
+ * aout.c - the audio tick: levels, speaker selection, one int32 sum, mix-minus and Opus encoders.
+ *
+ * Every 20 ms: each source reports a level (from RFC 6464 or by decoding), the mixer picks the
+ * K loudest with hysteresis, only those are decoded (when levels came from headers) and summed
+ * once. An aout is keyed by the source it subtracts: a recipient whose own source is mixed
+ * gets sum - own from its own encoder; every other recipient shares the full-sum encoder. So a
+ * room needs at most K + 1 Opus encoders however many listen.
+ * Engine thread only; the engine owns aouts; recipients point at them.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_int.h"
+
+#define MAX_MIXED 64
+
+struct aout {
+	uint32_t minus; /* the source subtracted, or MIX_NO_SOURCE for the full mix */
+	struct mix_opus_enc *enc;
+	struct mix_limiter lim;
+	int matched;
+};
+
+void aout_free(struct aout **ap)
+{
+	struct aout *a = *ap;
+	if (!a)
+		return;
+	mix_opus_enc_free(&a->enc);
+	free(a);
+	*ap = NULL;
+}
+
+void aouts_release_recipient(struct mix_engine *e, struct recipient *r)
+{
+	r->aout = NULL;
+}
+
+static int aout_new(struct mix_engine *e, uint32_t minus, struct aout **out)
+{
+	struct aout *a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	struct mix_opus_enc_cfg oc;
+	mix_opus_enc_cfg_default(&oc);
+	oc.bitrate_bps = e->cfg.audio_bitrate;
+	oc.complexity = e->cfg.opus_complexity;
+	oc.inband_fec = e->cfg.opus_fec;
+	oc.packet_loss_perc = e->cfg.opus_fec ? 10 : 0;
+	int rc = mix_opus_enc_alloc(&a->enc, &oc);
+	if (rc < 0) {
+		free(a);
+		return rc;
+	}
+	a->minus = minus;
+	mix_limiter_init(&a->lim);
+	*out = a;
+	return 0;
+}
+
+static struct aout *find_aout(struct mix_engine *e, uint32_t minus)
+{
+	for (int i = 0; i < e->naout; i++)
+		if (e->aout[i]->minus == minus)
+			return e->aout[i];
+	return NULL;
+}
+
+static int get_aout(struct mix_engine *e, uint32_t minus, struct aout **out)
+{
+	if ((*out = find_aout(e, minus)))
+		return 0;
+	if (e->naout == e->cap_aout) {
+		int ncap = e->cap_aout ? e->cap_aout * 2 : 8;
+		struct aout **arr = realloc(e->aout, sizeof(*arr) * (size_t)ncap);
+		if (!arr)
+			return -ENOMEM;
+		e->aout = arr;
+		e->cap_aout = ncap;
+	}
+	int rc = aout_new(e, minus, out);
+	if (rc == 0)
+		e->aout[e->naout++] = *out;
+	return rc;
+}
+
+static bool in_set(const uint32_t *set, int n, uint32_t id)
+{
+	for (int i = 0; i < n; i++)
+		if (set[i] == id)
+			return true;
+	return false;
+}
+
+/* Gives every audio recipient its output for this tick and frees outputs nobody uses. */
+static int assign(struct mix_engine *e, const uint32_t *mixed, int nmixed)
+{
+	for (int i = 0; i < e->naout; i++)
+		e->aout[i]->matched = 0;
+	for (int i = 0; i < e->nrcp; i++) {
+		struct recipient *r = e->rcp[i];
+		r->aout = NULL;
+		if (!r->opts.audio)
+			continue;
+		uint32_t minus = in_set(mixed, nmixed, r->opts.self) ? r->opts.self : MIX_NO_SOURCE;
+		int rc = get_aout(e, minus, &r->aout);
+		if (rc < 0)
+			return rc;
+		r->aout->matched++;
+	}
+	int j = 0;
+	for (int i = 0; i < e->naout; i++) {
+		if (e->aout[i]->matched)
+			e->aout[j++] = e->aout[i];
+		else
+			aout_free(&e->aout[i]);
+	}
+	e->naout = j;
+	return 0;
+}
+
+static void update_levels(struct mix_engine *e, int64_t S, int64_t plc_max)
+{
+	double t0 = engine_cpu_now();
+	for (int i = 0; i < e->nsrc; i++) {
+		struct source *s = e->src[i];
+		mix_audio_set_level(e->amix, s->id, source_audio_level(s, S, plc_max, &e->st));
+	}
+	engine_stage_add(e, MIX_STAGE_AUDIO_DECODE, t0);
+}
+
+/* Selection and speaker state; marks the tiles dirty when either changed. */
+static int select_speakers(struct mix_engine *e, uint32_t *mixed)
+{
+	int n = mix_audio_select(e->amix, mixed, MAX_MIXED);
+	uint64_t tick = e->audio_tick + 1;
+	for (int i = 0; i < n; i++) {
+		struct source *s = engine_source(e, mixed[i]);
+		if (s && s->last_spoke + 1 != tick)
+			e->tiles_dirty = true; /* a new recent speaker can change who is shown */
+		if (s)
+			s->last_spoke = tick;
+	}
+	uint32_t sp = mix_audio_active_speaker(e->amix);
+	if (sp != e->active_speaker) {
+		e->active_speaker = sp;
+		e->tiles_dirty = true;
+		if (e->cfg.cb.on_active_speaker)
+			e->cfg.cb.on_active_speaker(e->cfg.cb.opaque, sp);
+	}
+	return n;
+}
+
+static int encode_and_send(struct mix_engine *e, struct aout *a, const int32_t *sum,
+			   const int16_t *own, int64_t t_us)
+{
+	int16_t out[MIX_AUDIO_FRAME];
+	double t0 = engine_cpu_now();
+	mix_audio_minus_limit(sum, own, out, &a->lim);
+	engine_stage_add(e, MIX_STAGE_AUDIO_MIX, t0);
+	t0 = engine_cpu_now();
+	struct mix_packet *p = NULL;
+	int rc = mix_opus_enc_encode(a->enc, out, t_us, &p);
+	engine_stage_add(e, MIX_STAGE_AUDIO_ENCODE, t0);
+	if (rc < 0)
+		return rc;
+	e->st.audio_packets_encoded++;
+	for (int i = 0; i < e->nrcp; i++)
+		if (e->rcp[i]->aout == a)
+			engine_emit(e, e->rcp[i]->id, p);
+	mix_packet_unref(&p);
+	return 0;
+}
+
+int aouts_tick(struct mix_engine *e, int64_t t_us)
+{
+	static const int16_t zeros[MIX_AUDIO_FRAME];
+	int64_t S = samples_of_us(t_us), plc_max = samples_of_us(e->cfg.plc_max_us);
+	uint32_t mixed[MAX_MIXED];
+	int16_t pcm[MAX_MIXED][MIX_AUDIO_FRAME];
+	const int16_t *ptr[MAX_MIXED];
+	int32_t sum[MIX_AUDIO_FRAME];
+
+	update_levels(e, S, plc_max);
+	int n = select_speakers(e, mixed);
+	double t0 = engine_cpu_now();
+	for (int i = 0; i < n; i++) {
+		struct source *s = engine_source(e, mixed[i]);
+		if (s)
+			source_audio_pcm(s, S, plc_max, pcm[i], &e->st);
+		else
+			memcpy(pcm[i], zeros, sizeof(zeros));
+		ptr[i] = pcm[i];
+	}
+	for (int i = 0; i < e->nsrc; i++)
+		source_audio_done(e->src[i], S);
+	engine_stage_add(e, MIX_STAGE_AUDIO_DECODE, t0);
+	t0 = engine_cpu_now();
+	mix_audio_sum(ptr, n, sum);
+	engine_stage_add(e, MIX_STAGE_AUDIO_MIX, t0);
+
+	int rc = assign(e, mixed, n);
+	for (int i = 0; i < e->naout && rc == 0; i++) {
+		struct aout *a = e->aout[i];
+		const int16_t *own = NULL;
+		for (int k = 0; k < n; k++)
+			if (mixed[k] == a->minus)
+				own = pcm[k];
+		rc = encode_and_send(e, a, sum, own, t_us);
+	}
+	return rc;
+}

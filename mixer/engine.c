@@ -1,0 +1,398 @@
+/*
+ * engine.c - the media engine's public API: sources, recipients, the tick clock and stats.
+ *
+ * The clock: audio ticks every 20 ms (tick n starts at n * 20000 us), video ticks every 1/fps
+ * (tick n at n * 1e6 / fps, integer arithmetic so no drift). run_until() runs due ticks in
+ * time order, audio first on ties, so the video tick sees the speaker state of its instant.
+ * Engine thread only (see mix/engine.h). The engine owns sources, recipients and outputs.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine_int.h"
+
+void mix_engine_cfg_default(struct mix_engine_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->width = 1280;
+	cfg->height = 720;
+	cfg->fps = 30;
+	cfg->layout = MIX_LAYOUT_GRID;
+	cfg->max_tiles = MIX_LAYOUT_MAX_TILES;
+	cfg->speaker_strip = 6;
+	cfg->video_bitrate = 2000000;
+	cfg->audio_bitrate = 32000;
+	cfg->opus_complexity = 5;
+	cfg->max_mixed = 4;
+	cfg->max_w = MIX_VP8_MAX_W;
+	cfg->max_h = MIX_VP8_MAX_H;
+	cfg->plc_max_us = 100000;
+}
+
+void mix_recipient_opts_default(struct mix_recipient_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->self = MIX_NO_SOURCE;
+	o->video = o->audio = true;
+	o->layout = -1;
+	o->exclude_self = -1;
+}
+
+static int check_cfg(const struct mix_engine_cfg *c)
+{
+	if (c->width < 16 || c->height < 16 || c->width > 4096 || c->height > 4096 ||
+	    (c->width | c->height) & 1)
+		return -EINVAL;
+	if (c->fps < 1 || c->fps > 60 || c->max_tiles < 1 || c->max_tiles > MIX_LAYOUT_MAX_TILES)
+		return -EINVAL;
+	if (c->speaker_strip < 0 || c->speaker_strip > MIX_LAYOUT_MAX_STRIP)
+		return -EINVAL;
+	if (c->video_bitrate < 10000 || c->audio_bitrate < 6000 || c->max_mixed < 1 ||
+	    c->max_mixed > 64)
+		return -EINVAL;
+	if (c->layout != MIX_LAYOUT_GRID && c->layout != MIX_LAYOUT_SPEAKER)
+		return -EINVAL;
+	return 0;
+}
+
+int mix_engine_alloc(struct mix_engine **out, const struct mix_engine_cfg *cfg)
+{
+	int rc = check_cfg(cfg);
+	if (rc < 0)
+		return rc;
+	struct mix_engine *e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->cfg = *cfg;
+	struct mix_audio_cfg acfg;
+	mix_audio_cfg_default(&acfg);
+	acfg.max_mixed = cfg->max_mixed;
+	rc = mix_audio_alloc(&e->amix, &acfg);
+	if (rc < 0) {
+		free(e);
+		return rc;
+	}
+	e->active_speaker = MIX_NO_SOURCE;
+	*out = e;
+	return 0;
+}
+
+void mix_engine_free(struct mix_engine **ep)
+{
+	struct mix_engine *e = *ep;
+	if (!e)
+		return;
+	for (int i = 0; i < e->nsrc; i++)
+		source_free(&e->src[i]);
+	for (int i = 0; i < e->nrcp; i++)
+		free(e->rcp[i]);
+	for (int i = 0; i < e->nvout; i++)
+		vout_free(&e->vout[i]);
+	for (int i = 0; i < e->naout; i++)
+		aout_free(&e->aout[i]);
+	free(e->src);
+	free(e->rcp);
+	free(e->vout);
+	free(e->aout);
+	mix_audio_free(&e->amix);
+	free(e);
+	*ep = NULL;
+}
+
+/* Grows a pointer array to hold one more element. */
+static int grow(void ***arr, int n, int *cap)
+{
+	if (n < *cap)
+		return 0;
+	int ncap = *cap ? *cap * 2 : 8;
+	void **a = realloc(*arr, sizeof(void *) * (size_t)ncap);
+	if (!a)
+		return -ENOMEM;
+	*arr = a;
+	*cap = ncap;
+	return 0;
+}
+
+struct source *engine_source(const struct mix_engine *e, uint32_t id)
+{
+	for (int i = 0; i < e->nsrc; i++)
+		if (e->src[i]->id == id)
+			return e->src[i];
+	return NULL;
+}
+
+static struct recipient *find_rcp(const struct mix_engine *e, uint32_t id, int *idx)
+{
+	for (int i = 0; i < e->nrcp; i++) {
+		if (e->rcp[i]->id == id) {
+			if (idx)
+				*idx = i;
+			return e->rcp[i];
+		}
+	}
+	return NULL;
+}
+
+int mix_engine_add_source(struct mix_engine *e, uint32_t src, const char *name)
+{
+	if (src == MIX_NO_SOURCE)
+		return -EINVAL;
+	if (engine_source(e, src))
+		return -EEXIST;
+	if (grow((void ***)&e->src, e->nsrc, &e->cap_src) < 0)
+		return -ENOMEM;
+	struct source *s = source_new(src, name, ++e->join_seq);
+	if (!s)
+		return -ENOMEM;
+	e->src[e->nsrc++] = s;
+	e->tiles_dirty = true;
+	return 0;
+}
+
+void mix_engine_remove_source(struct mix_engine *e, uint32_t src)
+{
+	for (int i = 0; i < e->nsrc; i++) {
+		if (e->src[i]->id != src)
+			continue;
+		source_free(&e->src[i]);
+		memmove(&e->src[i], &e->src[i + 1], sizeof(void *) * (size_t)(e->nsrc - i - 1));
+		e->nsrc--;
+		mix_audio_remove_source(e->amix, src);
+		if (e->active_speaker == src) {
+			e->active_speaker = MIX_NO_SOURCE;
+			if (e->cfg.cb.on_active_speaker)
+				e->cfg.cb.on_active_speaker(e->cfg.cb.opaque, MIX_NO_SOURCE);
+		}
+		e->tiles_dirty = true;
+		return;
+	}
+}
+
+/* Visibility must be current before a frame is accepted or dropped as invisible. */
+static int ensure_assigned(struct mix_engine *e)
+{
+	return e->tiles_dirty ? vouts_assign(e, mix_engine_now(e)) : 0;
+}
+
+int mix_engine_push_video(struct mix_engine *e, uint32_t src, const uint8_t *data, size_t len,
+			  int64_t pts_us, bool loss_before)
+{
+	struct source *s = engine_source(e, src);
+	if (!s)
+		return -ENOENT;
+	int rc = ensure_assigned(e);
+	if (rc < 0)
+		return rc;
+	return source_push_video(s, data, len, pts_us, loss_before, &e->st);
+}
+
+int mix_engine_push_audio(struct mix_engine *e, uint32_t src, const uint8_t *data, size_t len,
+			  int64_t pts_us, int level)
+{
+	struct source *s = engine_source(e, src);
+	if (!s)
+		return -ENOENT;
+	return source_push_audio(s, data, len, pts_us, level, &e->st);
+}
+
+int mix_engine_set_audio_preskip(struct mix_engine *e, uint32_t src, int samples)
+{
+	struct source *s = engine_source(e, src);
+	if (!s)
+		return -ENOENT;
+	if (samples < 0 || samples > 48000)
+		return -EINVAL;
+	s->preskip_left = samples;
+	return 0;
+}
+
+static int resolve_opts(const struct mix_engine *e, const struct mix_recipient_opts *in,
+			struct mix_recipient_opts *o)
+{
+	*o = *in;
+	if (!o->width)
+		o->width = e->cfg.width;
+	if (!o->height)
+		o->height = e->cfg.height;
+	if (!o->video_bitrate)
+		o->video_bitrate = e->cfg.video_bitrate;
+	if (o->layout < 0)
+		o->layout = (int)e->cfg.layout;
+	if (o->exclude_self < 0)
+		o->exclude_self = e->cfg.exclude_self;
+	if (o->width < 16 || o->height < 16 || o->width > 4096 || o->height > 4096 ||
+	    (o->width | o->height) & 1 || o->video_bitrate < 10000)
+		return -EINVAL;
+	if (o->layout != MIX_LAYOUT_GRID && o->layout != MIX_LAYOUT_SPEAKER)
+		return -EINVAL;
+	return 0;
+}
+
+int mix_engine_add_recipient(struct mix_engine *e, uint32_t rid,
+			     const struct mix_recipient_opts *opts)
+{
+	struct mix_recipient_opts def;
+	if (!opts) {
+		mix_recipient_opts_default(&def);
+		opts = &def;
+	}
+	if (find_rcp(e, rid, NULL))
+		return -EEXIST;
+	struct recipient *r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->id = rid;
+	int rc = resolve_opts(e, opts, &r->opts);
+	if (rc == 0)
+		rc = grow((void ***)&e->rcp, e->nrcp, &e->cap_rcp);
+	if (rc < 0) {
+		free(r);
+		return rc;
+	}
+	e->rcp[e->nrcp++] = r;
+	e->tiles_dirty = true;
+	return 0;
+}
+
+void mix_engine_remove_recipient(struct mix_engine *e, uint32_t rid)
+{
+	int i;
+	struct recipient *r = find_rcp(e, rid, &i);
+	if (!r)
+		return;
+	vouts_release_recipient(e, r);
+	aouts_release_recipient(e, r);
+	free(r);
+	memmove(&e->rcp[i], &e->rcp[i + 1], sizeof(void *) * (size_t)(e->nrcp - i - 1));
+	e->nrcp--;
+	e->tiles_dirty = true;
+}
+
+void mix_engine_request_keyframe(struct mix_engine *e, uint32_t rid)
+{
+	struct recipient *r = find_rcp(e, rid, NULL);
+	if (!r)
+		return;
+	r->kf_wanted = true;
+	if (r->vout)
+		vout_request_keyframe(r->vout);
+}
+
+int mix_engine_set_recipient_bitrate(struct mix_engine *e, uint32_t rid, int bps)
+{
+	struct recipient *r = find_rcp(e, rid, NULL);
+	if (!r)
+		return -ENOENT;
+	if (bps < 0)
+		return -EINVAL;
+	r->bitrate_cap = bps;
+	e->tiles_dirty = true;
+	return 0;
+}
+
+/* ---- clock ---- */
+
+static int64_t audio_tick_time(uint64_t n)
+{
+	return (int64_t)n * 20000;
+}
+
+static int64_t video_tick_time(const struct mix_engine *e, uint64_t n)
+{
+	return (int64_t)(n * 1000000 / (uint64_t)e->cfg.fps);
+}
+
+int64_t mix_engine_now(const struct mix_engine *e)
+{
+	int64_t a = audio_tick_time(e->audio_tick), v = video_tick_time(e, e->video_tick);
+	return a < v ? a : v;
+}
+
+int mix_engine_run_until(struct mix_engine *e, int64_t t_us)
+{
+	for (;;) {
+		int64_t ta = audio_tick_time(e->audio_tick);
+		int64_t tv = video_tick_time(e, e->video_tick);
+		int rc;
+		if (ta >= t_us && tv >= t_us)
+			return 0;
+		if (ta <= tv) {
+			rc = aouts_tick(e, ta);
+			e->audio_tick++;
+			e->st.audio_ticks++;
+		} else {
+			rc = vouts_tick(e, tv);
+			e->video_tick++;
+			e->st.video_ticks++;
+		}
+		if (rc < 0)
+			return rc;
+	}
+}
+
+/* ---- helpers shared by vout.c and aout.c ---- */
+
+double engine_cpu_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void engine_stage_add(struct mix_engine *e, enum mix_stage s, double t0)
+{
+	e->st.stage_cpu_s[s] += engine_cpu_now() - t0;
+}
+
+void engine_emit(struct mix_engine *e, uint32_t rid, const struct mix_packet *p)
+{
+	if (e->cfg.cb.on_packet)
+		e->cfg.cb.on_packet(e->cfg.cb.opaque, rid, p);
+}
+
+/* Keyframe requests to a source are rate limited to one per second of media time. */
+void engine_request_keyframe_src(struct mix_engine *e, struct source *s, int64_t t_us)
+{
+	if (t_us - s->last_kf_req_us < 1000000)
+		return;
+	s->last_kf_req_us = t_us;
+	e->st.keyframe_requests++;
+	if (e->cfg.cb.on_keyframe_request)
+		e->cfg.cb.on_keyframe_request(e->cfg.cb.opaque, s->id);
+}
+
+/* ---- introspection ---- */
+
+void mix_engine_get_stats(const struct mix_engine *e, struct mix_engine_stats *st)
+{
+	*st = e->st;
+	st->sources = e->nsrc;
+	st->recipients = e->nrcp;
+	st->video_encoders = vout_count(e);
+	st->audio_encoders = e->naout;
+	st->visible_sources = 0;
+	st->video_decoders = 0;
+	for (int i = 0; i < e->nsrc; i++) {
+		st->visible_sources += e->src[i]->visible;
+		st->video_decoders += e->src[i]->dec != NULL;
+	}
+	st->active_speaker = e->active_speaker;
+}
+
+const char *mix_stage_name(enum mix_stage s)
+{
+	static const char *const names[MIX_STAGE_COUNT] = {
+		"video_decode", "compose", "video_encode", "audio_decode", "audio_mix", "audio_encode",
+	};
+	return (unsigned)s < MIX_STAGE_COUNT ? names[s] : "?";
+}
+
+int mix_engine_recipient_tiles(const struct mix_engine *e, uint32_t rid, uint32_t *out, int max)
+{
+	const struct recipient *r = find_rcp(e, rid, NULL);
+	if (!r || !r->vout)
+		return 0;
+	return vout_tiles(r->vout, out, max);
+}

@@ -1,0 +1,147 @@
+/*
+ * engine_int.h - the engine's private state, shared by engine.c (clock, API), source.c
+ * (per-participant queues and decoders), vout.c (video output keys, compositing, VP8 encoders)
+ * and aout.c (audio selection, mix-minus, Opus encoders).
+ *
+ * Single-threaded: everything here runs on the engine's thread. The engine owns its sources,
+ * recipients and outputs; a recipient points at (does not own) the outputs it is assigned to.
+ */
+#ifndef MIX_ENGINE_INT_H
+#define MIX_ENGINE_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mix/audio_mix.h"
+#include "mix/compose.h"
+#include "mix/engine.h"
+#include "mix/opus.h"
+#include "mix/vp8.h"
+
+#define SRC_VQ_CAP  64   /* queued VP8 frames per source (about 2 s at 30 fps) */
+#define SRC_AQ_CAP  64   /* queued Opus packets per source */
+#define SRC_FIFO_CAP 16384 /* decoded samples per source */
+#define MAX_TILES (MIX_LAYOUT_MAX_TILES + MIX_LAYOUT_MAX_STRIP)
+
+struct vq_item {
+	struct mix_packet *pkt;
+	bool loss_before;
+};
+
+struct aq_item {
+	struct mix_packet *pkt;
+	int64_t start; /* sample index of the first decoded sample */
+	int samples;
+	int level; /* RFC 6464 level or -1 */
+};
+
+/* One participant. Invariant: dec != NULL iff visible; have_pic implies dec != NULL. */
+struct source {
+	uint32_t id;
+	char name[64];
+	uint64_t join_seq;
+	uint64_t last_spoke; /* audio tick number when last mixed above silence, 0 = never */
+	bool visible;
+	int64_t last_kf_req_us; /* media time of the last keyframe request, for rate limiting */
+	/* video */
+	struct vq_item vq[SRC_VQ_CAP];
+	int vq_head, vq_len;
+	bool vq_loss; /* a frame was dropped on push: the next one follows a loss */
+	struct mix_vp8_dec *dec;
+	struct mix_picture pic;
+	bool have_pic;
+	uint64_t serial;
+	/* audio */
+	struct aq_item aq[SRC_AQ_CAP];
+	int aq_head, aq_len;
+	bool hdr_levels;   /* the sender reports RFC 6464 levels */
+	struct mix_opus_dec *adec;
+	int16_t fifo[SRC_FIFO_CAP];
+	int64_t fifo_s; /* sample index of fifo[0] */
+	int fifo_len;
+	bool fifo_started;
+	int preskip_left;
+	int64_t last_audio_end; /* sample index after the last decoded sample, for the PLC cap */
+	float tick_level;
+	bool tick_filled; /* fifo filled for this tick */
+};
+
+struct vout; /* a video output: compositor + VP8 encoder, shared by equal keys */
+struct aout; /* an audio output: limiter + Opus encoder, shared by equal keys */
+
+struct recipient {
+	uint32_t id;
+	struct mix_recipient_opts opts; /* resolved: no -1/0 defaults left */
+	int bitrate_cap; /* 0 = none */
+	struct vout *vout;
+	struct aout *aout;
+	bool kf_wanted;
+};
+
+struct mix_engine {
+	struct mix_engine_cfg cfg;
+	struct source **src; /* join order */
+	int nsrc, cap_src;
+	struct recipient **rcp;
+	int nrcp, cap_rcp;
+	struct vout **vout;
+	int nvout, cap_vout;
+	struct aout **aout;
+	int naout, cap_aout;
+	struct mix_audio *amix;
+	uint64_t join_seq;
+	uint64_t audio_tick, video_tick; /* next tick numbers */
+	uint32_t active_speaker;
+	bool tiles_dirty; /* visibility must be recomputed */
+	struct mix_engine_stats st;
+};
+
+/* source.c */
+struct source *source_new(uint32_t id, const char *name, uint64_t join_seq);
+void source_free(struct source **s);
+int source_push_video(struct source *s, const uint8_t *data, size_t len, int64_t pts_us,
+		      bool loss_before, struct mix_engine_stats *st);
+int source_push_audio(struct source *s, const uint8_t *data, size_t len, int64_t pts_us,
+		      int level, struct mix_engine_stats *st);
+int source_set_visible(struct source *s, bool visible, int max_w, int max_h);
+/* Decodes queued frames due at t_us; returns true if a keyframe is needed. */
+bool source_decode_video(struct source *s, int64_t t_us, struct mix_engine_stats *st);
+/* The level of src for the audio tick starting at sample S (decodes if it must). */
+float source_audio_level(struct source *s, int64_t S, int64_t plc_max, struct mix_engine_stats *st);
+/* 960 samples of src for the tick starting at S, concealing gaps up to plc_max samples. */
+void source_audio_pcm(struct source *s, int64_t S, int64_t plc_max, int16_t *out,
+		      struct mix_engine_stats *st);
+/* Ends the tick: drops samples and packets before S + 960. */
+void source_audio_done(struct source *s, int64_t S);
+
+/* vout.c */
+int vouts_tick(struct mix_engine *e, int64_t t_us);
+/* Recomputes every recipient's tiles and the sources' visibility. */
+int vouts_assign(struct mix_engine *e, int64_t t_us);
+void vout_free(struct vout **v);
+void vouts_release_recipient(struct mix_engine *e, struct recipient *r);
+int vout_tiles(const struct vout *v, uint32_t *out, int max);
+int vout_count(const struct mix_engine *e);
+void vout_request_keyframe(struct vout *v);
+int vouts_tile_sources(struct mix_engine *e, const struct recipient *r, uint32_t *tiles);
+
+/* aout.c */
+int aouts_tick(struct mix_engine *e, int64_t t_us);
+void aout_free(struct aout **a);
+void aouts_release_recipient(struct mix_engine *e, struct recipient *r);
+
+/* engine.c */
+struct source *engine_source(const struct mix_engine *e, uint32_t id);
+double engine_cpu_now(void);
+void engine_stage_add(struct mix_engine *e, enum mix_stage s, double t0);
+void engine_emit(struct mix_engine *e, uint32_t rid, const struct mix_packet *p);
+void engine_request_keyframe_src(struct mix_engine *e, struct source *s, int64_t t_us);
+
+static inline int64_t samples_of_us(int64_t us)
+{
+	/* floor(us * 48 / 1000), correct for negative times too */
+	int64_t n = us * 48;
+	return n >= 0 ? n / 1000 : -((-n + 999) / 1000);
+}
+
+#endif

@@ -1,0 +1,369 @@
+/*
+ * vout.c - video outputs: output keys, encoder sharing, visibility, compositing and encoding.
+ *
+ * A recipient's video key is (layout, canvas size, bitrate, the sources in its tiles in order).
+ * Recipients with equal keys share one vout: one compositor and one VP8 encoder, whose packets
+ * every one of them receives. When keys change (a join, a new speaker), a vout left without
+ * recipients is re-keyed for a new key of the same size, so its stream continues without a
+ * keyframe; a size change always means a new encoder (never a live resize, CVE-2023-5217).
+ * A source is visible, and video-decoded, only while it sits in some vout's tiles.
+ * Engine thread only; the engine owns vouts; recipients point at them.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_int.h"
+
+struct vkey {
+	int layout;
+	int w, h;
+	int bitrate;
+	int n;
+	uint32_t tiles[MAX_TILES];
+};
+
+struct vout {
+	struct vkey key;
+	struct mix_compositor *comp;
+	struct mix_vp8_enc *enc;
+	int matched; /* recipients assigned in the current assignment pass */
+};
+
+static bool key_eq(const struct vkey *a, const struct vkey *b)
+{
+	return a->layout == b->layout && a->w == b->w && a->h == b->h &&
+	       a->bitrate == b->bitrate && a->n == b->n &&
+	       !memcmp(a->tiles, b->tiles, sizeof(uint32_t) * (size_t)a->n);
+}
+
+void vout_free(struct vout **vp)
+{
+	struct vout *v = *vp;
+	if (!v)
+		return;
+	mix_compositor_free(&v->comp);
+	mix_vp8_enc_free(&v->enc);
+	free(v);
+	*vp = NULL;
+}
+
+static int vout_new(struct mix_engine *e, const struct vkey *k, struct vout **out)
+{
+	struct vout *v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	v->key = *k;
+	struct mix_vp8_enc_cfg ec = {
+		.width = k->w, .height = k->h, .fps = e->cfg.fps, .bitrate_bps = k->bitrate};
+	int rc = mix_compositor_alloc(&v->comp, k->w, k->h);
+	if (rc == 0)
+		rc = mix_vp8_enc_alloc(&v->enc, &ec);
+	if (rc < 0) {
+		vout_free(&v);
+		return rc;
+	}
+	*out = v;
+	return 0;
+}
+
+int vout_count(const struct mix_engine *e)
+{
+	return e->nvout;
+}
+
+int vout_tiles(const struct vout *v, uint32_t *out, int max)
+{
+	int n = v->key.n < max ? v->key.n : max;
+	memcpy(out, v->key.tiles, sizeof(uint32_t) * (size_t)n);
+	return n;
+}
+
+void vout_request_keyframe(struct vout *v)
+{
+	mix_vp8_enc_request_keyframe(v->enc);
+}
+
+/* ---- which sources a recipient sees ---- */
+
+static int by_join(const void *a, const void *b)
+{
+	const struct source *x = *(struct source *const *)a, *y = *(struct source *const *)b;
+	return x->join_seq < y->join_seq ? -1 : x->join_seq > y->join_seq;
+}
+
+/* Most recent speaker first; never-spoken sources after, in join order. */
+static int by_recency(const void *a, const void *b)
+{
+	const struct source *x = *(struct source *const *)a, *y = *(struct source *const *)b;
+	if (x->last_spoke != y->last_spoke)
+		return x->last_spoke > y->last_spoke ? -1 : 1;
+	return by_join(a, b);
+}
+
+static int grid_tiles(const struct mix_engine *e, struct source **cand, int n, uint32_t *tiles)
+{
+	if (n > e->cfg.max_tiles) {
+		qsort(cand, (size_t)n, sizeof(*cand), by_recency);
+		n = e->cfg.max_tiles;
+		qsort(cand, (size_t)n, sizeof(*cand), by_join);
+	}
+	for (int i = 0; i < n; i++)
+		tiles[i] = cand[i]->id;
+	return n;
+}
+
+static int speaker_tiles(const struct mix_engine *e, struct source **cand, int n, uint32_t *tiles)
+{
+	if (n == 0)
+		return 0;
+	qsort(cand, (size_t)n, sizeof(*cand), by_recency);
+	int main_i = 0;
+	for (int i = 0; i < n; i++)
+		if (cand[i]->id == e->active_speaker)
+			main_i = i;
+	struct source *main = cand[main_i];
+	memmove(&cand[1], &cand[0], sizeof(*cand) * (size_t)main_i);
+	cand[0] = main;
+	int strip = n - 1 < e->cfg.speaker_strip ? n - 1 : e->cfg.speaker_strip;
+	qsort(cand + 1, (size_t)strip, sizeof(*cand), by_join);
+	for (int i = 0; i <= strip; i++)
+		tiles[i] = cand[i]->id;
+	return strip + 1;
+}
+
+/* The sources in r's tiles, in tile order. Returns the count, or -ENOMEM. */
+int vouts_tile_sources(struct mix_engine *e, const struct recipient *r, uint32_t *tiles)
+{
+	struct source **cand = malloc(sizeof(*cand) * (size_t)(e->nsrc ? e->nsrc : 1));
+	if (!cand)
+		return -ENOMEM;
+	int n = 0;
+	for (int i = 0; i < e->nsrc; i++)
+		if (!(r->opts.exclude_self && e->src[i]->id == r->opts.self))
+			cand[n++] = e->src[i];
+	if (r->opts.layout == MIX_LAYOUT_SPEAKER)
+		n = speaker_tiles(e, cand, n, tiles);
+	else
+		n = grid_tiles(e, cand, n, tiles);
+	free(cand);
+	return n;
+}
+
+static int recipient_key(struct mix_engine *e, const struct recipient *r, struct vkey *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->layout = r->opts.layout;
+	k->w = r->opts.width;
+	k->h = r->opts.height;
+	k->bitrate = r->opts.video_bitrate;
+	if (r->bitrate_cap > 0 && r->bitrate_cap < k->bitrate)
+		k->bitrate = r->bitrate_cap < 30000 ? 30000 : r->bitrate_cap;
+	int n = vouts_tile_sources(e, r, k->tiles);
+	if (n < 0)
+		return n;
+	k->n = n;
+	return 0;
+}
+
+/* ---- assignment of recipients to vouts ---- */
+
+static struct vout *find_exact(struct mix_engine *e, const struct vkey *k)
+{
+	for (int i = 0; i < e->nvout; i++)
+		if (key_eq(&e->vout[i]->key, k))
+			return e->vout[i];
+	return NULL;
+}
+
+/* An output no recipient kept this pass, of the same size: re-key it, keep its stream. */
+static struct vout *find_reusable(struct mix_engine *e, const struct vkey *k)
+{
+	for (int i = 0; i < e->nvout; i++) {
+		struct vout *v = e->vout[i];
+		if (v->matched == 0 && v->key.w == k->w && v->key.h == k->h) {
+			if (v->key.bitrate != k->bitrate)
+				mix_vp8_enc_set_bitrate(v->enc, k->bitrate);
+			v->key = *k;
+			return v;
+		}
+	}
+	return NULL;
+}
+
+static int add_vout(struct mix_engine *e, const struct vkey *k, struct vout **out)
+{
+	if (e->nvout == e->cap_vout) {
+		int ncap = e->cap_vout ? e->cap_vout * 2 : 4;
+		struct vout **a = realloc(e->vout, sizeof(*a) * (size_t)ncap);
+		if (!a)
+			return -ENOMEM;
+		e->vout = a;
+		e->cap_vout = ncap;
+	}
+	int rc = vout_new(e, k, out);
+	if (rc == 0)
+		e->vout[e->nvout++] = *out;
+	return rc;
+}
+
+static void free_unmatched(struct mix_engine *e)
+{
+	int j = 0;
+	for (int i = 0; i < e->nvout; i++) {
+		if (e->vout[i]->matched)
+			e->vout[j++] = e->vout[i];
+		else
+			vout_free(&e->vout[i]);
+	}
+	e->nvout = j;
+}
+
+/* Pass 2: a recipient whose key no output has yet. */
+static int assign_new(struct mix_engine *e, const struct vkey *k, struct vout **out, bool *fresh)
+{
+	*fresh = false;
+	struct vout *v = find_exact(e, k);
+	if (!v)
+		v = find_reusable(e, k);
+	if (!v) {
+		int rc = add_vout(e, k, &v);
+		if (rc < 0)
+			return rc;
+		*fresh = true;
+	}
+	v->matched++;
+	*out = v;
+	return 0;
+}
+
+/* Moves r to v; joining a stream already running needs a keyframe (coalesced by the encoder). */
+static void move_to(struct recipient *r, struct vout *v, bool fresh)
+{
+	if (v != r->vout && !fresh)
+		mix_vp8_enc_request_keyframe(v->enc);
+	r->vout = v;
+}
+
+static void update_visibility(struct mix_engine *e, int64_t t_us)
+{
+	for (int i = 0; i < e->nsrc; i++) {
+		struct source *s = e->src[i];
+		bool vis = false;
+		for (int j = 0; j < e->nvout && !vis; j++)
+			for (int t = 0; t < e->vout[j]->key.n && !vis; t++)
+				vis = e->vout[j]->key.tiles[t] == s->id;
+		if (vis == s->visible)
+			continue;
+		if (source_set_visible(s, vis, e->cfg.max_w, e->cfg.max_h) == 0 && vis)
+			engine_request_keyframe_src(e, s, t_us);
+	}
+}
+
+int vouts_assign(struct mix_engine *e, int64_t t_us)
+{
+	struct vkey *keys = calloc((size_t)(e->nrcp ? e->nrcp : 1), sizeof(*keys));
+	struct vout **next = calloc((size_t)(e->nrcp ? e->nrcp : 1), sizeof(*next));
+	int rc = keys && next ? 0 : -ENOMEM;
+	for (int i = 0; i < e->nrcp && rc == 0; i++)
+		rc = recipient_key(e, e->rcp[i], &keys[i]);
+	for (int i = 0; i < e->nvout; i++)
+		e->vout[i]->matched = 0;
+	/* Pass 1: exact matches, so re-keying never takes an output someone keeps. */
+	for (int i = 0; i < e->nrcp && rc == 0; i++) {
+		if (e->rcp[i]->opts.video && (next[i] = find_exact(e, &keys[i])))
+			next[i]->matched++;
+	}
+	for (int i = 0; i < e->nrcp && rc == 0; i++) {
+		struct recipient *r = e->rcp[i];
+		bool fresh = false;
+		if (r->opts.video && !next[i])
+			rc = assign_new(e, &keys[i], &next[i], &fresh);
+		if (rc == 0 && next[i])
+			move_to(r, next[i], fresh);
+		else if (rc == 0)
+			r->vout = NULL;
+	}
+	free(keys);
+	free(next);
+	if (rc < 0)
+		return rc;
+	free_unmatched(e);
+	update_visibility(e, t_us);
+	e->tiles_dirty = false;
+	return 0;
+}
+
+void vouts_release_recipient(struct mix_engine *e, struct recipient *r)
+{
+	r->vout = NULL;
+	e->tiles_dirty = true;
+}
+
+/* ---- the video tick ---- */
+
+static void decode_visible(struct mix_engine *e, int64_t t_us)
+{
+	double t0 = engine_cpu_now();
+	for (int i = 0; i < e->nsrc; i++) {
+		struct source *s = e->src[i];
+		if (s->visible && source_decode_video(s, t_us, &e->st))
+			engine_request_keyframe_src(e, s, t_us);
+	}
+	engine_stage_add(e, MIX_STAGE_VIDEO_DECODE, t0);
+}
+
+static int compose(struct mix_engine *e, struct vout *v)
+{
+	struct mix_rect rects[MAX_TILES];
+	int n = mix_layout_compute(v->key.layout, v->key.n, v->key.w, v->key.h, rects, MAX_TILES);
+	if (n < 0)
+		return n;
+	int rc = mix_compositor_set_tiles(v->comp, rects, n);
+	for (int i = 0; i < n && rc >= 0; i++) {
+		const struct source *s = engine_source(e, v->key.tiles[i]);
+		if (!s)
+			continue;
+		rc = mix_compositor_draw(v->comp, i, s->have_pic ? &s->pic : NULL, s->serial,
+					 s->name);
+	}
+	return rc < 0 ? rc : 0;
+}
+
+static int encode_and_send(struct mix_engine *e, struct vout *v, int64_t t_us)
+{
+	struct mix_picture canvas = mix_compositor_canvas(v->comp);
+	struct mix_packet *p = NULL;
+	int rc = mix_vp8_enc_encode(v->enc, &canvas, t_us, &p);
+	if (rc < 0 || !p)
+		return rc;
+	e->st.frames_encoded++;
+	for (int i = 0; i < e->nrcp; i++)
+		if (e->rcp[i]->vout == v)
+			engine_emit(e, e->rcp[i]->id, p);
+	mix_packet_unref(&p);
+	return 0;
+}
+
+int vouts_tick(struct mix_engine *e, int64_t t_us)
+{
+	if (e->tiles_dirty) {
+		int rc = vouts_assign(e, t_us);
+		if (rc < 0)
+			return rc;
+	}
+	decode_visible(e, t_us);
+	for (int i = 0; i < e->nvout; i++) {
+		struct vout *v = e->vout[i];
+		double t0 = engine_cpu_now();
+		int rc = compose(e, v);
+		engine_stage_add(e, MIX_STAGE_COMPOSE, t0);
+		t0 = engine_cpu_now();
+		if (rc == 0)
+			rc = encode_and_send(e, v, t_us);
+		engine_stage_add(e, MIX_STAGE_VIDEO_ENCODE, t0);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}

@@ -1,0 +1,319 @@
+/*
+ * writer.c - muxes VP8 + mono 48 kHz Opus packets into WebM or Matroska with libavformat.
+ *
+ * Single-threaded: one writer per caller thread (a recorder thread, never the media path).
+ * The writer owns its AVFormatContext and output file; packets are borrowed and copied.
+ * Output goes only to cfg->path, through the "file:" protocol whatever the path looks like.
+ *
+ * Timestamps: mix_packet pts are on the media clock in microseconds. An Opus packet's pts
+ * follows the reader's convention (mix/media_file.h): the time of its first decoded sample,
+ * so the first packet of a stream whose audible content starts at T has pts T - preskip.
+ * The OpusHead pre-skip and AVCodecParameters.initial_padding make the Matroska muxer write
+ * CodecDelay and add it to the block times, which the demuxer subtracts again, so a reader
+ * gets back the pts given here (to the 1 ms Matroska time base).
+ * Live mode closes a cluster every second and flushes after each packet, so a killed process
+ * leaves a file that plays up to its last complete cluster (no cues, no duration).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/channel_layout.h>
+#include <libavutil/avstring.h>
+#include <libavutil/mathematics.h>
+
+#include "mix/media_file.h"
+
+#define OPUS_HEAD_SIZE 19
+
+struct mix_writer {
+	AVFormatContext *fmt;
+	AVStream *st[2]; /* per mix_kind, NULL if the track is absent */
+	AVPacket *pkt;
+	int err;         /* first error, sticky */
+	bool header_written;
+	int64_t bytes;   /* last known output position */
+	char *path;
+};
+
+static void set_err(char *err, size_t errlen, const char *path, const char *msg)
+{
+	if (err && errlen)
+		snprintf(err, errlen, "%s: %s", path, msg);
+}
+
+static void set_averr(char *err, size_t errlen, const char *path, const char *what, int averr)
+{
+	char buf[AV_ERROR_MAX_STRING_SIZE];
+	char msg[256];
+	av_strerror(averr, buf, sizeof(buf));
+	snprintf(msg, sizeof(msg), "%s: %s", what, buf);
+	set_err(err, errlen, path, msg);
+}
+
+/* Negative errno for an AVERROR: errno-style codes pass through, FFmpeg tags become -EIO. */
+static int errno_of(int averr)
+{
+	if (averr < 0 && averr > -4096)
+		return averr;
+	return averr == AVERROR_INVALIDDATA ? -EINVAL : -EIO;
+}
+
+/* "webm" or "matroska" from cfg->format or the path's extension; NULL if neither. */
+static const char *muxer_name(const struct mix_writer_cfg *cfg)
+{
+	if (cfg->format) {
+		if (strcmp(cfg->format, "webm") == 0 || strcmp(cfg->format, "matroska") == 0)
+			return cfg->format;
+		return NULL;
+	}
+	const char *dot = strrchr(cfg->path, '.');
+	const char *slash = strrchr(cfg->path, '/');
+	if (!dot || (slash && dot < slash))
+		return NULL;
+	if (strcasecmp(dot, ".webm") == 0)
+		return "webm";
+	if (strcasecmp(dot, ".mkv") == 0 || strcasecmp(dot, ".mka") == 0)
+		return "matroska";
+	return NULL;
+}
+
+static int check_cfg(const struct mix_writer_cfg *cfg, char *err, size_t errlen)
+{
+	const char *path = cfg->path;
+	if (!cfg->video && !cfg->audio) {
+		set_err(err, errlen, path, "neither a video nor an audio track requested");
+		return -EINVAL;
+	}
+	if (cfg->video && (cfg->width <= 0 || cfg->height <= 0 || cfg->width > 16384 ||
+			   cfg->height > 16384 || cfg->fps < 0 || cfg->fps > 1000)) {
+		set_err(err, errlen, path, "bad video size or frame rate");
+		return -EINVAL;
+	}
+	if (cfg->audio && (cfg->opus_preskip < 0 || cfg->opus_preskip > 65535)) {
+		set_err(err, errlen, path, "bad Opus pre-skip");
+		return -EINVAL;
+	}
+	if (!muxer_name(cfg)) {
+		set_err(err, errlen, path,
+			cfg->format ? "format must be \"webm\" or \"matroska\""
+				    : "extension must be .webm, .mkv or .mka (or set a format)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int add_video(struct mix_writer *w, const struct mix_writer_cfg *cfg)
+{
+	AVStream *st = avformat_new_stream(w->fmt, NULL);
+	if (!st)
+		return -ENOMEM;
+	AVCodecParameters *par = st->codecpar;
+	par->codec_type = AVMEDIA_TYPE_VIDEO;
+	par->codec_id = AV_CODEC_ID_VP8;
+	par->width = cfg->width;
+	par->height = cfg->height;
+	st->time_base = (AVRational){1, 1000};
+	if (cfg->fps > 0)
+		st->avg_frame_rate = (AVRational){cfg->fps, 1};
+	w->st[MIX_VIDEO] = st;
+	return 0;
+}
+
+/* RFC 7845 5.1: mono, 48 kHz, gain 0, channel mapping family 0. */
+static void opus_head(uint8_t *h, int preskip)
+{
+	memcpy(h, "OpusHead", 8);
+	h[8] = 1;
+	h[9] = 1;
+	h[10] = (uint8_t)(preskip & 0xff);
+	h[11] = (uint8_t)(preskip >> 8);
+	h[12] = 48000 & 0xff;
+	h[13] = (48000 >> 8) & 0xff;
+	h[14] = (48000 >> 16) & 0xff;
+	h[15] = 0;
+	h[16] = h[17] = h[18] = 0;
+}
+
+static int add_audio(struct mix_writer *w, const struct mix_writer_cfg *cfg)
+{
+	AVStream *st = avformat_new_stream(w->fmt, NULL);
+	if (!st)
+		return -ENOMEM;
+	AVCodecParameters *par = st->codecpar;
+	par->extradata = av_mallocz(OPUS_HEAD_SIZE + AV_INPUT_BUFFER_PADDING_SIZE);
+	if (!par->extradata)
+		return -ENOMEM;
+	par->extradata_size = OPUS_HEAD_SIZE;
+	opus_head(par->extradata, cfg->opus_preskip);
+	par->codec_type = AVMEDIA_TYPE_AUDIO;
+	par->codec_id = AV_CODEC_ID_OPUS;
+	par->sample_rate = 48000;
+	par->frame_size = 960;
+	par->initial_padding = cfg->opus_preskip;
+	av_channel_layout_default(&par->ch_layout, 1);
+	st->time_base = (AVRational){1, 48000};
+	w->st[MIX_AUDIO] = st;
+	return 0;
+}
+
+static int open_output(struct mix_writer *w, const struct mix_writer_cfg *cfg, char *err,
+		       size_t errlen)
+{
+	char *url = av_asprintf("file:%s", cfg->path);
+	if (!url)
+		return -ENOMEM;
+	int ret = avio_open(&w->fmt->pb, url, AVIO_FLAG_WRITE);
+	av_free(url);
+	if (ret < 0) {
+		set_averr(err, errlen, cfg->path, "cannot create", ret);
+		return errno_of(ret);
+	}
+	AVDictionary *opts = NULL;
+	if (cfg->live) {
+		av_dict_set(&opts, "cluster_time_limit", "1000", 0);
+		w->fmt->flags |= AVFMT_FLAG_FLUSH_PACKETS;
+		w->fmt->max_interleave_delta = 1000000;
+	}
+	ret = avformat_write_header(w->fmt, &opts);
+	av_dict_free(&opts);
+	if (ret < 0) {
+		set_averr(err, errlen, cfg->path, "cannot write header", ret);
+		return errno_of(ret);
+	}
+	w->header_written = true;
+	avio_flush(w->fmt->pb);
+	w->bytes = avio_tell(w->fmt->pb);
+	return 0;
+}
+
+static int writer_setup(struct mix_writer *w, const struct mix_writer_cfg *cfg, char *err,
+			size_t errlen)
+{
+	int ret = avformat_alloc_output_context2(&w->fmt, NULL, muxer_name(cfg), NULL);
+	if (ret < 0 || !w->fmt) {
+		set_averr(err, errlen, cfg->path, "cannot create muxer", ret);
+		return ret == AVERROR(ENOMEM) ? -ENOMEM : -EINVAL;
+	}
+	w->fmt->flags |= AVFMT_FLAG_BITEXACT;
+	ret = cfg->video ? add_video(w, cfg) : 0;
+	if (ret == 0 && cfg->audio)
+		ret = add_audio(w, cfg);
+	if (ret == 0)
+		w->pkt = av_packet_alloc();
+	if (ret < 0 || !w->pkt) {
+		set_err(err, errlen, cfg->path, "out of memory");
+		return -ENOMEM;
+	}
+	return open_output(w, cfg, err, errlen);
+}
+
+int mix_writer_open(struct mix_writer **out, const struct mix_writer_cfg *cfg, char *err,
+		    size_t errlen)
+{
+	*out = NULL;
+	if (!cfg || !cfg->path || !*cfg->path) {
+		set_err(err, errlen, "(null)", "no output path");
+		return -EINVAL;
+	}
+	int ret = check_cfg(cfg, err, errlen);
+	if (ret < 0)
+		return ret;
+	struct mix_writer *w = calloc(1, sizeof(*w));
+	if (!w || !(w->path = strdup(cfg->path))) {
+		free(w);
+		set_err(err, errlen, cfg->path, "out of memory");
+		return -ENOMEM;
+	}
+	ret = writer_setup(w, cfg, err, errlen);
+	if (ret < 0) {
+		mix_writer_close(&w, NULL, 0);
+		return ret;
+	}
+	*out = w;
+	return 0;
+}
+
+static int fill_packet(struct mix_writer *w, const struct mix_packet *p, AVStream *st)
+{
+	if (av_new_packet(w->pkt, (int)p->size) < 0)
+		return -ENOMEM;
+	if (p->size)
+		memcpy(w->pkt->data, p->data, p->size);
+	w->pkt->stream_index = st->index;
+	w->pkt->pts = av_rescale_q(p->pts_us, AV_TIME_BASE_Q, st->time_base);
+	w->pkt->dts = w->pkt->pts;
+	w->pkt->duration = p->duration_us > 0
+				   ? av_rescale_q(p->duration_us, AV_TIME_BASE_Q, st->time_base)
+				   : 0;
+	if (p->kind == MIX_AUDIO || p->keyframe)
+		w->pkt->flags |= AV_PKT_FLAG_KEY;
+	return 0;
+}
+
+int mix_writer_write(struct mix_writer *w, const struct mix_packet *p, char *err, size_t errlen)
+{
+	if (w->err)
+		return w->err;
+	AVStream *st = (p->kind == MIX_AUDIO || p->kind == MIX_VIDEO) ? w->st[p->kind] : NULL;
+	if (!st) {
+		set_err(err, errlen, w->path, "packet for a track the file does not have");
+		return -EINVAL;
+	}
+	if (!p->data || p->size == 0 || p->size > (4u << 20)) {
+		set_err(err, errlen, w->path, "empty or oversized packet");
+		return -EINVAL;
+	}
+	int ret = fill_packet(w, p, st);
+	if (ret < 0) {
+		av_packet_unref(w->pkt);
+		set_err(err, errlen, w->path, "out of memory");
+		return ret;
+	}
+	ret = av_interleaved_write_frame(w->fmt, w->pkt); /* takes the packet's reference */
+	av_packet_unref(w->pkt);
+	if (ret < 0) {
+		set_averr(err, errlen, w->path, "write failed", ret);
+		w->err = errno_of(ret);
+		return w->err;
+	}
+	w->bytes = avio_tell(w->fmt->pb);
+	return 0;
+}
+
+int mix_writer_close(struct mix_writer **wp, char *err, size_t errlen)
+{
+	if (!wp || !*wp)
+		return 0;
+	struct mix_writer *w = *wp;
+	*wp = NULL;
+	int ret = w->err;
+	if (w->header_written) {
+		int r = av_write_trailer(w->fmt);
+		if (r < 0 && ret == 0) {
+			set_averr(err, errlen, w->path, "cannot finish the file", r);
+			ret = errno_of(r);
+		}
+	}
+	if (w->fmt && w->fmt->pb) {
+		int r = avio_closep(&w->fmt->pb);
+		if (r < 0 && ret == 0) {
+			set_averr(err, errlen, w->path, "close failed", r);
+			ret = errno_of(r);
+		}
+	}
+	avformat_free_context(w->fmt);
+	av_packet_free(&w->pkt);
+	free(w->path);
+	free(w);
+	return ret;
+}
+
+int64_t mix_writer_bytes(const struct mix_writer *w)
+{
+	return w->bytes;
+}

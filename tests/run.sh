@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs the test suites: `unit` (cmocka binaries in $BUILD/tests), `oracle` (scripts in
+# tests/oracle that compare our output with ffmpeg's), or `all`. Exits non-zero if any fails.
+set -u
+BUILD=${BUILD:-build}
+export BUILD
+export MIX_MEDIA=${MIX_MEDIA:-assets/media}
+what=${1:-all}
+pass=0; fail=0; failed=()
+
+run_one() {
+	local name=$1; shift
+	local log="$BUILD/tests/logs/$name.log"
+	mkdir -p "$(dirname "$log")"
+	local t0=$SECONDS
+	if "$@" >"$log" 2>&1; then
+		pass=$((pass + 1)); echo "PASS $name ($((SECONDS - t0)) s)"
+	else
+		fail=$((fail + 1)); failed+=("$name"); echo "FAIL $name (log: $log)"
+		tail -n 30 "$log" | sed 's/^/    /'
+	fi
+}
+
+if [ "$what" = unit ] || [ "$what" = all ]; then
+	for t in "$BUILD"/tests/test_*; do
+		[ -x "$t" ] || continue
+		case "$t" in *.o|*.d) continue ;; esac
+		run_one "unit/$(basename "$t")" "$t"
+	done
+fi
+if [ "$what" = oracle ] || [ "$what" = all ]; then
+	for t in tests/oracle/*.sh; do
+		[ -f "$t" ] || continue
+		run_one "oracle/$(basename "$t" .sh)" bash "$t"
+	done
+fi
+echo "passed: $pass, failed: $fail"
+[ "$fail" -eq 0 ] || { echo "failed: ${failed[*]}"; exit 1; }
+[ "$pass" -gt 0 ] || { echo "no tests ran"; exit 1; }

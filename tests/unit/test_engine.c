@@ -1,0 +1,530 @@
+/*
+ * test_engine.c - the engine end to end without files: synthetic participants (VP8 frames and
+ * Opus packets made by our own encoders) in, encoded packets out, decoded again and checked.
+ * Covers encoder sharing counts, decode-only-what-is-seen, placeholders, mix-minus through the
+ * codecs, A/V alignment of the output and keyframe requests.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mix/engine.h"
+#include "mix/opus.h"
+#include "mix/vp8.h"
+
+#define SRC_W 320
+#define SRC_H 180
+
+/* ---- a synthetic participant: solid-colour VP8 and a sine (or silence) Opus ---- */
+
+struct fake {
+	uint32_t id;
+	struct mix_vp8_enc *venc;
+	struct mix_opus_enc *aenc;
+	uint8_t y[SRC_W * SRC_H], u[SRC_W * SRC_H / 4], v[SRC_W * SRC_H / 4];
+	double freq; /* 0 = silence */
+	double amp;
+	int64_t sample;
+};
+
+static void fake_init(struct fake *f, uint32_t id, uint8_t Y, uint8_t U, uint8_t V, double freq)
+{
+	memset(f, 0, sizeof(*f));
+	f->id = id;
+	f->freq = freq;
+	f->amp = 6000;
+	struct mix_vp8_enc_cfg vc = {.width = SRC_W, .height = SRC_H, .fps = 30, .bitrate_bps = 300000};
+	assert_int_equal(mix_vp8_enc_alloc(&f->venc, &vc), 0);
+	struct mix_opus_enc_cfg oc;
+	mix_opus_enc_cfg_default(&oc);
+	assert_int_equal(mix_opus_enc_alloc(&f->aenc, &oc), 0);
+	memset(f->y, Y, sizeof(f->y));
+	memset(f->u, U, sizeof(f->u));
+	memset(f->v, V, sizeof(f->v));
+}
+
+static void fake_free(struct fake *f)
+{
+	mix_vp8_enc_free(&f->venc);
+	mix_opus_enc_free(&f->aenc);
+}
+
+static void fake_video(struct fake *f, struct mix_engine *e, int64_t pts)
+{
+	struct mix_picture p = {.data = {f->y, f->u, f->v},
+				.stride = {SRC_W, SRC_W / 2, SRC_W / 2},
+				.width = SRC_W,
+				.height = SRC_H};
+	struct mix_packet *pk = NULL;
+	assert_int_equal(mix_vp8_enc_encode(f->venc, &p, pts, &pk), 0);
+	if (pk)
+		mix_engine_push_video(e, f->id, pk->data, pk->size, pts, false);
+	mix_packet_unref(&pk);
+}
+
+static void fake_audio(struct fake *f, struct mix_engine *e, int64_t pts, int level)
+{
+	int16_t pcm[960];
+	for (int i = 0; i < 960; i++, f->sample++)
+		pcm[i] = f->freq > 0 ? (int16_t)(f->amp * sin(2 * M_PI * f->freq * f->sample / 48000.0))
+				     : 0;
+	struct mix_packet *pk = NULL;
+	assert_int_equal(mix_opus_enc_encode(f->aenc, pcm, pts, &pk), 0);
+	mix_engine_push_audio(e, f->id, pk->data, pk->size, pts, level);
+	mix_packet_unref(&pk);
+}
+
+/* Pushes media of every fake for [t, t + 20 ms) and runs the engine to t + 20 ms. */
+static void step(struct mix_engine *e, struct fake *f, int n, int64_t t, bool video, int level)
+{
+	for (int i = 0; i < n; i++) {
+		fake_audio(&f[i], e, t, level);
+		for (int64_t v = (t * 30 + 999999) / 1000000; video && v * 1000000 / 30 < t + 20000; v++)
+			fake_video(&f[i], e, v * 1000000 / 30);
+	}
+	assert_int_equal(mix_engine_run_until(e, t + 20000), 0);
+}
+
+/* ---- a recording sink: keeps the last video packet and decodes audio per recipient ---- */
+
+#define MAX_RCP 16
+struct sink {
+	struct mix_vp8_dec *vdec[MAX_RCP];
+	struct mix_picture pic[MAX_RCP];
+	int frames[MAX_RCP];
+	struct mix_opus_dec *adec[MAX_RCP];
+	int16_t *pcm[MAX_RCP];
+	int nsamples[MAX_RCP];
+	int64_t first_bright_video, first_loud_audio;
+	int keyframe_reqs;
+	uint32_t kf_src[64];
+};
+
+static void on_packet(void *opaque, uint32_t rid, const struct mix_packet *p)
+{
+	struct sink *s = opaque;
+	assert_true(rid < MAX_RCP);
+	if (p->kind == MIX_VIDEO) {
+		if (!s->vdec[rid])
+			assert_int_equal(mix_vp8_dec_alloc(&s->vdec[rid], 0, 0), 0);
+		if (mix_vp8_dec_decode(s->vdec[rid], p->data, p->size, &s->pic[rid]) == 0)
+			s->frames[rid]++;
+		/* A/V test: the centre of the canvas turns bright at the flash. */
+		const struct mix_picture *pc = &s->pic[rid];
+		if (s->frames[rid] && s->first_bright_video < 0 &&
+		    pc->data[0][(pc->height / 2) * pc->stride[0] + pc->width / 2] > 150)
+			s->first_bright_video = p->pts_us;
+		return;
+	}
+	if (!s->adec[rid]) {
+		assert_int_equal(mix_opus_dec_alloc(&s->adec[rid]), 0);
+		s->pcm[rid] = calloc(48000 * 20, sizeof(int16_t));
+	}
+	int16_t buf[MIX_OPUS_MAX_SAMPLES];
+	int n = mix_opus_dec_decode(s->adec[rid], p->data, p->size, buf);
+	assert_true(n > 0);
+	if (s->nsamples[rid] + n <= 48000 * 20) {
+		memcpy(s->pcm[rid] + s->nsamples[rid], buf, sizeof(int16_t) * (size_t)n);
+		s->nsamples[rid] += n;
+	}
+	if (s->first_loud_audio < 0 && mix_audio_level_dbov(buf, n) > -40)
+		s->first_loud_audio = p->pts_us;
+}
+
+static void on_kf(void *opaque, uint32_t src)
+{
+	struct sink *s = opaque;
+	if (s->keyframe_reqs < 64)
+		s->kf_src[s->keyframe_reqs] = src;
+	s->keyframe_reqs++;
+}
+
+static void sink_free(struct sink *s)
+{
+	for (int i = 0; i < MAX_RCP; i++) {
+		mix_vp8_dec_free(&s->vdec[i]);
+		mix_opus_dec_free(&s->adec[i]);
+		free(s->pcm[i]);
+	}
+}
+
+static struct mix_engine *new_engine(struct sink *s, int w, int h, bool exclude_self)
+{
+	memset(s, 0, sizeof(*s));
+	s->first_bright_video = s->first_loud_audio = -1;
+	struct mix_engine_cfg cfg;
+	mix_engine_cfg_default(&cfg);
+	cfg.width = w;
+	cfg.height = h;
+	cfg.exclude_self = exclude_self;
+	cfg.video_bitrate = 500000;
+	cfg.cb = (struct mix_engine_callbacks){
+		.opaque = s, .on_packet = on_packet, .on_keyframe_request = on_kf};
+	struct mix_engine *e = NULL;
+	assert_int_equal(mix_engine_alloc(&e, &cfg), 0);
+	return e;
+}
+
+static void add_participant(struct mix_engine *e, uint32_t id, bool recipient)
+{
+	char name[16];
+	snprintf(name, sizeof(name), "P %u", id);
+	assert_int_equal(mix_engine_add_source(e, id, name), 0);
+	if (!recipient)
+		return;
+	struct mix_recipient_opts o;
+	mix_recipient_opts_default(&o);
+	o.self = id;
+	assert_int_equal(mix_engine_add_recipient(e, id, &o), 0);
+}
+
+/* Power of frequency f in pcm (Goertzel), normalised per sample. */
+static double tone_power(const int16_t *pcm, int n, double f)
+{
+	double k = 2 * cos(2 * M_PI * f / 48000), s1 = 0, s2 = 0;
+	for (int i = 0; i < n; i++) {
+		double s0 = pcm[i] + k * s1 - s2;
+		s2 = s1;
+		s1 = s0;
+	}
+	return (s1 * s1 + s2 * s2 - k * s1 * s2) / n / n;
+}
+
+/* ---- tests ---- */
+
+static void grid_of_nine_shares_one_encoder(void **state)
+{
+	struct sink s;
+	struct mix_engine *e = new_engine(&s, 640, 360, false);
+	struct fake f[9];
+	for (int i = 0; i < 9; i++) {
+		fake_init(&f[i], (uint32_t)i + 1, (uint8_t)(40 + 20 * i), 128, 128, 300 + 100 * i);
+		add_participant(e, (uint32_t)i + 1, true);
+	}
+	for (int64_t t = 0; t < 400000; t += 20000)
+		step(e, f, 9, t, true, -1);
+	struct mix_engine_stats st;
+	mix_engine_get_stats(e, &st);
+	assert_int_equal(st.video_encoders, 1);
+	assert_int_equal(st.visible_sources, 9);
+	assert_int_equal(st.video_decoders, 9);
+	assert_true(st.audio_encoders <= 5);
+	assert_true(st.audio_encoders >= 2); /* speakers hear sum - own */
+	for (int r = 1; r <= 9; r++)
+		assert_true(s.frames[r] >= 10);
+	uint32_t tiles[32];
+	assert_int_equal(mix_engine_recipient_tiles(e, 5, tiles, 32), 9);
+	for (int i = 0; i < 9; i++)
+		assert_int_equal(tiles[i], (uint32_t)i + 1); /* join order */
+	for (int i = 0; i < 9; i++)
+		fake_free(&f[i]);
+	mix_engine_free(&e);
+	sink_free(&s);
+}
+
+static void exclude_self_needs_one_encoder_each(void **state)
+{
+	struct sink s;
+	struct mix_engine *e = new_engine(&s, 320, 180, true);
+	struct fake f[9];
+	for (int i = 0; i < 9; i++) {
+		fake_init(&f[i], (uint32_t)i + 1, 100, 128, 128, 0);
+		add_participant(e, (uint32_t)i + 1, true);
+	}
+	for (int64_t t = 0; t < 100000; t += 20000)
+		step(e, f, 9, t, true, -1);
+	struct mix_engine_stats st;
+	mix_engine_get_stats(e, &st);
+	assert_int_equal(st.video_encoders, 9);
+	uint32_t tiles[32];
+	int n = mix_engine_recipient_tiles(e, 3, tiles, 32);
+	assert_int_equal(n, 8);
+	for (int i = 0; i < n; i++)
+		assert_int_not_equal(tiles[i], 3);
+	for (int i = 0; i < 9; i++)
+		fake_free(&f[i]);
+	mix_engine_free(&e);
+	sink_free(&s);
+}
+
+/* 100 participants, 9 tiles, 4 mixed: 1 VP8 encoder, <= 5 Opus, only 9 decoders. */
+static void large_room(void **state)
+{
+	struct sink s;
+	memset(&s, 0, sizeof(s));
+	s.first_bright_video = s.first_loud_audio = -1;
+	struct mix_engine_cfg cfg;
+	mix_engine_cfg_default(&cfg);
+	cfg.width = 640;
+	cfg.height = 360;
+	cfg.max_tiles = 9;
+	cfg.max_mixed = 4;
+	cfg.cb = (struct mix_engine_callbacks){.opaque = &s, .on_packet = on_packet, .on_keyframe_request = on_kf};
+	struct mix_engine *e = NULL;
+	assert_int_equal(mix_engine_alloc(&e, &cfg), 0);
+	static struct fake f[100];
+	for (int i = 0; i < 100; i++) {
+		/* six people talk, the rest are silent */
+		fake_init(&f[i], (uint32_t)i + 1, 120, 128, 128, i % 17 == 0 ? 200.0 + 37 * i : 0);
+		add_participant(e, (uint32_t)i + 1, i < 14); /* 14 of them receive */
+	}
+	for (int64_t t = 0; t < 300000; t += 20000)
+		step(e, f, 100, t, true, -1);
+	struct mix_engine_stats st;
+	mix_engine_get_stats(e, &st);
+	assert_int_equal(st.video_encoders, 1);
+	assert_true(st.audio_encoders <= 5);
+	assert_int_equal(st.visible_sources, 9);
+	assert_int_equal(st.video_decoders, 9);
+	assert_true(st.frames_dropped_invisible > 0);
+	/* each decoded frame belongs to a visible source: 9 sources x ~9 frames */
+	assert_true(st.frames_decoded <= 9 * 10);
+	for (int i = 0; i < 100; i++)
+		fake_free(&f[i]);
+	mix_engine_free(&e);
+	sink_free(&s);
+}
+
+/* Sources with RFC 6464 levels are not decoded unless mixed. */
+static void header_levels_skip_decoding(void **state)
+{
+	struct sink s;
+	struct mix_engine *e = new_engine(&s, 320, 180, false);
+	struct fake f[10];
+	for (int i = 0; i < 10; i++) {
+		fake_init(&f[i], (uint32_t)i + 1, 100, 128, 128, i < 2 ? 440 + 100 * i : 0);
+		add_participant(e, (uint32_t)i + 1, false);
+	}
+	for (int64_t t = 0; t < 200000; t += 20000) {
+		for (int i = 0; i < 10; i++)
+			fake_audio(&f[i], e, t, i < 2 ? 20 : 127);
+		assert_int_equal(mix_engine_run_until(e, t + 20000), 0);
+	}
+	struct mix_engine_stats st;
+	mix_engine_get_stats(e, &st);
+	/* 10 ticks x 2 talkers decoded, not 10 x 10 */
+	assert_true(st.audio_decoded_packets <= 2 * 10 + 2);
+	assert_true(st.audio_decoded_packets >= 2 * 9);
+	for (int i = 0; i < 10; i++)
+		fake_free(&f[i]);
+	mix_engine_free(&e);
+	sink_free(&s);
+}
+
+/* A source without video shows the dark placeholder, never green. */
+static void placeholder_tile(void **state)
+{
+	struct sink s;
+	struct mix_engine *e = new_engine(&s, 640, 360, false);
+	struct fake f[2];
+	fake_init(&f[0], 1, 200, 128, 128, 0);
+	fake_init(&f[1], 2, 200, 128, 128, 0);
+	add_participant(e, 1, false);
+	add_participant(e, 2, false);
+	struct mix_recipient_opts o;
+	mix_recipient_opts_default(&o);
+	assert_int_equal(mix_engine_add_recipient(e, 7, &o), 0);
+	for (int64_t t = 0; t < 300000; t += 20000) {
+		fake_video(&f[0], e, t); /* only source 1 sends video */
+		fake_audio(&f[1], e, t, -1);
+		assert_int_equal(mix_engine_run_until(e, t + 20000), 0);
+	}
+	assert_true(s.frames[7] > 5);
+	const struct mix_picture *p = &s.pic[7];
+	/* 2x1 grid: left tile source 1 (bright), right tile placeholder (dark) */
+	int yl = p->data[0][(p->height / 2) * p->stride[0] + p->width / 4];
+	int yr = p->data[0][(p->height / 4) * p->stride[0] + 3 * p->width / 4 - 60];
+	assert_true(yl > 170);
+	assert_true(yr > 25 && yr < 70);
+	for (int y = 0; y < p->height / 2; y += 8)
+		for (int x = 0; x < p->width / 2; x += 8) {
+			assert_true(abs(p->data[1][y * p->stride[1] + x] - 128) < 20);
+			assert_true(abs(p->data[2][y * p->stride[2] + x] - 128) < 20);
+		}
+	fake_free(&f[0]);
+	fake_free(&f[1]);
+	mix_engine_free(&e);
+	sink_free(&s);
+}
+
+/* Through Opus both ways: each speaker hears the others but not itself. */
+static void mix_minus_through_codecs(void **state)
+{
+	struct sink s;
+	struct mix_engine *e = new_engine(&s, 320, 180, false);
+	struct fake f[3];
+	const double freq[3] = {400, 1000, 2500};
+	for (int i = 0; i < 3; i++) {
+		fake_init(&f[i], (uint32_t)i + 1, 100, 128, 128, freq[i]);
+		add_participant(e, (uint32_t)i + 1, true);
+	}
+	for (int64_t t = 0; t < 1000000; t += 20000)
+		step(e, f, 3, t, false, -1);
+	for (int r = 1; r <= 3; r++) {
+		int n = s.nsamples[r];
+		assert_true(n >= 40000);
+		const int16_t *pcm = s.pcm[r] + n / 2; /* the second half: speakers settled */
+		for (int k = 0; k < 3; k++) {
+			double p = tone_power(pcm, n / 2, freq[k]);
+			if (k + 1 == r)
+				assert_true(p < 1e4); /* own tone absent */
+			else
+				assert_true(p > 1e5); /* others present */
+		}
+	}
+	for (int i = 0; i < 3; i++)
+		fake_free(&f[i]);
+	mix_engine_free(&e);
+	sink_free(&s);
+}
+
+/* A flash and a beep at the same instant come out at the same output time. */
+static void av_alignment(void **state)
+{
+	struct sink s;
+	struct mix_engine *e = new_engine(&s, 320, 180, false);
+	struct fake f;
+	fake_init(&f, 1, 30, 128, 128, 0);
+	add_participant(e, 1, false);
+	struct mix_recipient_opts o;
+	mix_recipient_opts_default(&o);
+	assert_int_equal(mix_engine_add_recipient(e, 9, &o), 0);
+	const int64_t flash = 1000000;
+	for (int64_t t = 0; t < 2000000; t += 20000) {
+		if (t == flash) {
+			memset(f.y, 230, sizeof(f.y));
+			f.freq = 1000;
+			f.amp = 12000;
+			mix_vp8_enc_request_keyframe(f.venc);
+		}
+		step(e, &f, 1, t, true, -1);
+	}
+	assert_true(s.first_bright_video >= 0);
+	assert_true(s.first_loud_audio >= 0);
+	int64_t d = s.first_bright_video - s.first_loud_audio;
+	print_message("flash at %lld us, beep at %lld us\n", (long long)s.first_bright_video,
+		      (long long)s.first_loud_audio);
+	assert_true(llabs(d) <= 40000);
+	assert_true(llabs(s.first_bright_video - flash) <= 40000);
+	fake_free(&f);
+	mix_engine_free(&e);
+	sink_free(&s);
+}
+
+/* Becoming visible asks the source for a keyframe; invisible frames are not decoded. */
+static void visibility_requests_keyframe(void **state)
+{
+	struct sink s;
+	memset(&s, 0, sizeof(s));
+	struct mix_engine_cfg cfg;
+	mix_engine_cfg_default(&cfg);
+	cfg.width = 320;
+	cfg.height = 180;
+	cfg.max_tiles = 1;
+	cfg.cb = (struct mix_engine_callbacks){.opaque = &s, .on_packet = on_packet, .on_keyframe_request = on_kf};
+	struct mix_engine *e = NULL;
+	assert_int_equal(mix_engine_alloc(&e, &cfg), 0);
+	struct fake f[2];
+	fake_init(&f[0], 1, 100, 128, 128, 0);
+	fake_init(&f[1], 2, 100, 128, 128, 0);
+	add_participant(e, 1, false);
+	add_participant(e, 2, false);
+	struct mix_recipient_opts o;
+	mix_recipient_opts_default(&o);
+	assert_int_equal(mix_engine_add_recipient(e, 3, &o), 0);
+	for (int64_t t = 0; t < 200000; t += 20000)
+		step(e, f, 2, t, true, -1);
+	struct mix_engine_stats st;
+	mix_engine_get_stats(e, &st);
+	assert_int_equal(st.video_decoders, 1);
+	assert_true(s.keyframe_reqs >= 1);
+	assert_int_equal(s.kf_src[0], 1);
+	/* source 2 starts talking: with one tile, the most recent speaker is shown */
+	f[1].freq = 500;
+	int before = s.keyframe_reqs;
+	for (int64_t t = 200000; t < 600000; t += 20000)
+		step(e, f, 2, t, true, -1);
+	uint32_t tile;
+	assert_int_equal(mix_engine_recipient_tiles(e, 3, &tile, 1), 1);
+	assert_int_equal(tile, 2);
+	assert_true(s.keyframe_reqs > before);
+	mix_engine_get_stats(e, &st);
+	assert_int_equal(st.video_decoders, 1);
+	assert_int_equal(st.video_encoders, 1); /* re-keyed, not a second encoder */
+	for (int i = 0; i < 2; i++)
+		fake_free(&f[i]);
+	mix_engine_free(&e);
+	sink_free(&s);
+}
+
+static void leaving_source_leaves_grid(void **state)
+{
+	struct sink s;
+	struct mix_engine *e = new_engine(&s, 320, 180, false);
+	struct fake f[3];
+	for (int i = 0; i < 3; i++) {
+		fake_init(&f[i], (uint32_t)i + 1, 100, 128, 128, 0);
+		add_participant(e, (uint32_t)i + 1, i == 0);
+	}
+	for (int64_t t = 0; t < 100000; t += 20000)
+		step(e, f, 3, t, true, -1);
+	uint32_t tiles[8];
+	assert_int_equal(mix_engine_recipient_tiles(e, 1, tiles, 8), 3);
+	mix_engine_remove_source(e, 2);
+	for (int64_t t = 100000; t < 200000; t += 20000)
+		step(e, (struct fake[]){f[0]}, 1, t, true, -1);
+	assert_int_equal(mix_engine_recipient_tiles(e, 1, tiles, 8), 2);
+	assert_int_equal(tiles[0], 1);
+	assert_int_equal(tiles[1], 3);
+	assert_int_equal(mix_engine_push_video(e, 2, (const uint8_t *)"x", 1, 0, false), -ENOENT);
+	for (int i = 0; i < 3; i++)
+		fake_free(&f[i]);
+	mix_engine_free(&e);
+	sink_free(&s);
+}
+
+static void bad_config(void **state)
+{
+	struct mix_engine_cfg cfg;
+	struct mix_engine *e = NULL;
+	mix_engine_cfg_default(&cfg);
+	cfg.width = 641;
+	assert_int_equal(mix_engine_alloc(&e, &cfg), -EINVAL);
+	mix_engine_cfg_default(&cfg);
+	cfg.fps = 0;
+	assert_int_equal(mix_engine_alloc(&e, &cfg), -EINVAL);
+	mix_engine_cfg_default(&cfg);
+	cfg.max_tiles = 26;
+	assert_int_equal(mix_engine_alloc(&e, &cfg), -EINVAL);
+	mix_engine_cfg_default(&cfg);
+	assert_int_equal(mix_engine_alloc(&e, &cfg), 0);
+	assert_int_equal(mix_engine_add_source(e, 1, "a"), 0);
+	assert_int_equal(mix_engine_add_source(e, 1, "a"), -EEXIST);
+	assert_int_equal(mix_engine_add_source(e, MIX_NO_SOURCE, "a"), -EINVAL);
+	assert_int_equal(mix_engine_push_audio(e, 1, (const uint8_t *)"", 0, 0, -1), -EBADMSG);
+	mix_engine_free(&e);
+	assert_null(e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(grid_of_nine_shares_one_encoder),
+		cmocka_unit_test(exclude_self_needs_one_encoder_each),
+		cmocka_unit_test(large_room),
+		cmocka_unit_test(header_levels_skip_decoding),
+		cmocka_unit_test(placeholder_tile),
+		cmocka_unit_test(mix_minus_through_codecs),
+		cmocka_unit_test(av_alignment),
+		cmocka_unit_test(visibility_requests_keyframe),
+		cmocka_unit_test(leaving_source_leaves_grid),
+		cmocka_unit_test(bad_config),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
