@@ -29,7 +29,7 @@
 #include "mix/compose.h"
 
 #define MAX_TILES    (MIX_LAYOUT_MAX_TILES + MIX_LAYOUT_MAX_STRIP)
-#define MAX_INITIALS 3 /* two letters and the NUL */
+#define MAX_INITIALS 3  /* two letters and the NUL */
 #define SCALE_GUARD  64 /* bytes after a destination row that swscale may overwrite */
 
 #define BG_Y   16
@@ -43,7 +43,7 @@ struct tile {
 	struct mix_rect r;
 	struct SwsContext *sws;
 	enum tile_shows shows;
-	uint64_t serial;		  /* when shows == TILE_PICTURE */
+	uint64_t serial;             /* when shows == TILE_PICTURE */
 	char initials[MAX_INITIALS]; /* when shows == TILE_PLACEHOLDER */
 };
 
@@ -237,7 +237,7 @@ static uint8_t *guard_copy(uint8_t *save, uint8_t *row0, int stride, int w, int 
 }
 
 static void guard_tile(struct mix_compositor *c, uint8_t *const dst[3], const struct mix_rect *r,
-		       int restore)
+                       int restore)
 {
 	const int *stride = c->canvas->stride;
 	uint8_t *save = guard_copy(c->guard, dst[0], stride[0], r->w, r->h, restore);
@@ -251,21 +251,21 @@ static int scale_into_tile(struct mix_compositor *c, struct tile *t, const struc
 	const struct mix_rect *r = &t->r;
 	struct crop k = centre_crop(p, r);
 	const uint8_t *src[4] = {
-		p->data[0] + (size_t)k.y * p->stride[0] + k.x,
-		p->data[1] + (size_t)(k.y / 2) * p->stride[1] + k.x / 2,
-		p->data[2] + (size_t)(k.y / 2) * p->stride[2] + k.x / 2,
-		NULL,
+	    p->data[0] + (size_t)k.y * p->stride[0] + k.x,
+	    p->data[1] + (size_t)(k.y / 2) * p->stride[1] + k.x / 2,
+	    p->data[2] + (size_t)(k.y / 2) * p->stride[2] + k.x / 2,
+	    NULL,
 	};
 	const int src_stride[4] = {p->stride[0], p->stride[1], p->stride[2], 0};
 	uint8_t *dst[4] = {
-		cv->data[0] + (size_t)r->y * cv->stride[0] + r->x,
-		cv->data[1] + (size_t)(r->y / 2) * cv->stride[1] + r->x / 2,
-		cv->data[2] + (size_t)(r->y / 2) * cv->stride[2] + r->x / 2,
-		NULL,
+	    cv->data[0] + (size_t)r->y * cv->stride[0] + r->x,
+	    cv->data[1] + (size_t)(r->y / 2) * cv->stride[1] + r->x / 2,
+	    cv->data[2] + (size_t)(r->y / 2) * cv->stride[2] + r->x / 2,
+	    NULL,
 	};
 	const int dst_stride[4] = {cv->stride[0], cv->stride[1], cv->stride[2], 0};
 	t->sws = sws_getCachedContext(t->sws, k.w, k.h, AV_PIX_FMT_YUV420P, r->w, r->h,
-				      AV_PIX_FMT_YUV420P, SWS_FAST_BILINEAR, NULL, NULL, NULL);
+	                              AV_PIX_FMT_YUV420P, SWS_FAST_BILINEAR, NULL, NULL, NULL);
 	if (!t->sws)
 		return -ENOMEM;
 	guard_tile(c, dst, r, 0);
@@ -296,7 +296,8 @@ static void draw_glyph(struct mix_canvas *cv, int x, int y, int f, const uint8_t
 		for (int col = 0; col < MIX_FONT_COLS; col++) {
 			if (!(g[row] >> (MIX_FONT_COLS - 1 - col) & 1))
 				continue;
-			uint8_t *p = cv->data[0] + (size_t)(y + row * f) * cv->stride[0] + x + col * f;
+			uint8_t *p =
+			    cv->data[0] + (size_t)(y + row * f) * cv->stride[0] + x + col * f;
 			for (int k = 0; k < f; k++)
 				memset(p + (size_t)k * cv->stride[0], TEXT_Y, (size_t)f);
 		}
@@ -335,7 +336,7 @@ static int draw_placeholder(struct mix_compositor *c, struct tile *t, const char
 }
 
 static int draw_picture(struct mix_compositor *c, struct tile *t, const struct mix_picture *pic,
-			uint64_t serial)
+                        uint64_t serial)
 {
 	if (!picture_valid(pic))
 		return -EINVAL;
@@ -351,7 +352,7 @@ static int draw_picture(struct mix_compositor *c, struct tile *t, const struct m
 }
 
 int mix_compositor_draw(struct mix_compositor *c, int i, const struct mix_picture *pic,
-			uint64_t serial, const char *label)
+                        uint64_t serial, const char *label)
 {
 	if (!c || i < 0 || i >= c->n)
 		return -EINVAL;

@@ -11,8 +11,8 @@
 #define MIX_FONT_ROWS 7
 
 /*
- * The glyph of c (letters of either case, digits) as MIX_FONT_ROWS rows of MIX_FONT_COLS bits, bit 4
- * being the leftmost column; NULL for any other character.
+ * The glyph of c (letters of either case, digits) as MIX_FONT_ROWS rows of MIX_FONT_COLS bits, bit
+ * 4 being the leftmost column; NULL for any other character.
  */
 const uint8_t *mix_font_glyph(char c);
 

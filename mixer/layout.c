@@ -24,7 +24,7 @@ void mix_layout_grid_dims(int n, int *cols, int *rows)
 {
 	/* Smallest grid holding n tiles: {largest n, cols, rows}. */
 	static const int dims[][3] = {
-		{1, 1, 1}, {2, 2, 1}, {4, 2, 2}, {6, 3, 2}, {9, 3, 3}, {16, 4, 4}, {25, 5, 5},
+	    {1, 1, 1}, {2, 2, 1}, {4, 2, 2}, {6, 3, 2}, {9, 3, 3}, {16, 4, 4}, {25, 5, 5},
 	};
 	size_t k = 0;
 	while (k + 1 < sizeof(dims) / sizeof(dims[0]) && n > dims[k][0])
@@ -80,7 +80,7 @@ static int layout_speaker(int n, int cw_canvas, int ch_canvas, struct mix_rect *
 }
 
 int mix_layout_compute(enum mix_layout_kind kind, int n, int canvas_w, int canvas_h,
-		       struct mix_rect *out, int max_out)
+                       struct mix_rect *out, int max_out)
 {
 	if (canvas_w < 16 || canvas_h < 16 || (canvas_w | canvas_h) & 1)
 		return -EINVAL;

@@ -302,12 +302,18 @@ void vouts_release_recipient(struct mix_engine *e, struct recipient *r)
 
 /* ---- the video tick ---- */
 
+/*
+ * Decodes what each visible source has due by this tick. A frame due within half a frame
+ * interval after the tick counts as due: the tick shows the frame nearest in time (at most
+ * half an interval early), not the last one before it (up to a whole interval late).
+ */
 static void decode_visible(struct mix_engine *e, int64_t t_us)
 {
 	double t0 = engine_cpu_now();
+	int64_t horizon = t_us + 500000 / e->cfg.fps;
 	for (int i = 0; i < e->nsrc; i++) {
 		struct source *s = e->src[i];
-		if (s->visible && source_decode_video(s, t_us, &e->st))
+		if (s->visible && source_decode_video(s, horizon, &e->st))
 			engine_request_keyframe_src(e, s, t_us);
 	}
 	engine_stage_add(e, MIX_STAGE_VIDEO_DECODE, t0);

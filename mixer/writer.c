@@ -10,7 +10,12 @@
  * so the first packet of a stream whose audible content starts at T has pts T - preskip.
  * The OpusHead pre-skip and AVCodecParameters.initial_padding make the Matroska muxer write
  * CodecDelay and add it to the block times, which the demuxer subtracts again, so a reader
- * gets back the pts given here (to the 1 ms Matroska time base).
+ * gets back the pts given here (to the 1 ms Matroska time base), moved by a constant: the
+ * file starts at the earliest content time (video pts, Opus pts + preskip) of the first
+ * packets, which are held back until every track has given one (START_MAX at most).
+ * libavformat's own avoid_negative_ts is off: in FFmpeg 5.1 it shifts every track to make the
+ * -preskip Opus start non-negative and then the muxer adds CodecDelay too, delaying video by
+ * the pre-skip (7 ms) on every mux pass.
  * Live mode closes a cluster every second and flushes after each packet, so a killed process
  * leaves a file that plays up to its last complete cluster (no cues, no duration).
  */
@@ -29,6 +34,9 @@
 #include "mix/media_file.h"
 
 #define OPUS_HEAD_SIZE 19
+#define START_MAX      64      /* packets held back to find the file's start */
+#define START_SPAN_US  1000000 /* ... or this much media time */
+#define MAX_PACKET     (4u << 20)
 
 struct mix_writer {
 	AVFormatContext *fmt;
@@ -38,6 +46,13 @@ struct mix_writer {
 	bool header_written;
 	int64_t bytes;   /* last known output position */
 	char *path;
+	int64_t preskip_us;
+	/* Until `started`, packets wait in startq (copies) so the origin can be chosen. */
+	bool started;
+	struct mix_packet *startq[START_MAX];
+	int startn;
+	bool seen[2];
+	int64_t origin_us; /* media time written as 0 */
 };
 
 static void set_err(char *err, size_t errlen, const char *path, const char *msg)
@@ -200,6 +215,8 @@ static int writer_setup(struct mix_writer *w, const struct mix_writer_cfg *cfg, 
 		return ret == AVERROR(ENOMEM) ? -ENOMEM : -EINVAL;
 	}
 	w->fmt->flags |= AVFMT_FLAG_BITEXACT;
+	w->fmt->avoid_negative_ts = AVFMT_AVOID_NEG_TS_DISABLED;
+	w->preskip_us = cfg->audio ? cfg->opus_preskip * INT64_C(1000000) / 48000 : 0;
 	ret = cfg->video ? add_video(w, cfg) : 0;
 	if (ret == 0 && cfg->audio)
 		ret = add_audio(w, cfg);
@@ -238,14 +255,14 @@ int mix_writer_open(struct mix_writer **out, const struct mix_writer_cfg *cfg, c
 	return 0;
 }
 
-static int fill_packet(struct mix_writer *w, const struct mix_packet *p, AVStream *st)
+static int fill_packet(struct mix_writer *w, const struct mix_packet *p, AVStream *st,
+		       int64_t pts_us)
 {
 	if (av_new_packet(w->pkt, (int)p->size) < 0)
 		return -ENOMEM;
-	if (p->size)
-		memcpy(w->pkt->data, p->data, p->size);
+	memcpy(w->pkt->data, p->data, p->size);
 	w->pkt->stream_index = st->index;
-	w->pkt->pts = av_rescale_q(p->pts_us, AV_TIME_BASE_Q, st->time_base);
+	w->pkt->pts = av_rescale_q(pts_us, AV_TIME_BASE_Q, st->time_base);
 	w->pkt->dts = w->pkt->pts;
 	w->pkt->duration = p->duration_us > 0
 				   ? av_rescale_q(p->duration_us, AV_TIME_BASE_Q, st->time_base)
@@ -255,20 +272,15 @@ static int fill_packet(struct mix_writer *w, const struct mix_packet *p, AVStrea
 	return 0;
 }
 
-int mix_writer_write(struct mix_writer *w, const struct mix_packet *p, char *err, size_t errlen)
+/* Hands one packet to the muxer, rebased on the origin. 0 or -errno (write errors stick). */
+static int mux(struct mix_writer *w, const struct mix_packet *p, char *err, size_t errlen)
 {
-	if (w->err)
-		return w->err;
-	AVStream *st = (p->kind == MIX_AUDIO || p->kind == MIX_VIDEO) ? w->st[p->kind] : NULL;
-	if (!st) {
-		set_err(err, errlen, w->path, "packet for a track the file does not have");
+	int64_t pts = p->pts_us - w->origin_us;
+	if (pts < (p->kind == MIX_AUDIO ? -w->preskip_us : 0)) {
+		set_err(err, errlen, w->path, "packet dropped: earlier than the file's start");
 		return -EINVAL;
 	}
-	if (!p->data || p->size == 0 || p->size > (4u << 20)) {
-		set_err(err, errlen, w->path, "empty or oversized packet");
-		return -EINVAL;
-	}
-	int ret = fill_packet(w, p, st);
+	int ret = fill_packet(w, p, w->st[p->kind], pts);
 	if (ret < 0) {
 		av_packet_unref(w->pkt);
 		set_err(err, errlen, w->path, "out of memory");
@@ -285,6 +297,75 @@ int mix_writer_write(struct mix_writer *w, const struct mix_packet *p, char *err
 	return 0;
 }
 
+/* Content start of a packet: a video frame's time, or an Opus packet's first kept sample. */
+static int64_t content_us(const struct mix_writer *w, const struct mix_packet *p)
+{
+	return p->kind == MIX_AUDIO ? p->pts_us + w->preskip_us : p->pts_us;
+}
+
+/* Chooses the origin from the held-back packets and writes them. */
+static int start(struct mix_writer *w, char *err, size_t errlen)
+{
+	w->started = true;
+	for (int i = 0; i < w->startn; i++) {
+		int64_t t = content_us(w, w->startq[i]);
+		if (i == 0 || t < w->origin_us)
+			w->origin_us = t;
+	}
+	int ret = 0;
+	for (int i = 0; i < w->startn; i++) {
+		if (!w->err) {
+			int r = mux(w, w->startq[i], err, errlen);
+			ret = ret ? ret : r;
+		}
+		mix_packet_unref(&w->startq[i]);
+	}
+	w->startn = 0;
+	return ret;
+}
+
+static bool start_ready(const struct mix_writer *w)
+{
+	if (w->startn == START_MAX)
+		return true;
+	if ((!w->st[MIX_VIDEO] || w->seen[MIX_VIDEO]) && (!w->st[MIX_AUDIO] || w->seen[MIX_AUDIO]))
+		return true;
+	int64_t span = content_us(w, w->startq[w->startn - 1]) - content_us(w, w->startq[0]);
+	return span >= START_SPAN_US || span <= -START_SPAN_US;
+}
+
+/* Keeps a copy of the packet until the origin is known. */
+static int hold(struct mix_writer *w, const struct mix_packet *p, char *err, size_t errlen)
+{
+	struct mix_packet *c = mix_packet_copy(p->data, p->size);
+	if (!c) {
+		set_err(err, errlen, w->path, "out of memory");
+		return -ENOMEM;
+	}
+	c->pts_us = p->pts_us;
+	c->duration_us = p->duration_us;
+	c->kind = p->kind;
+	c->keyframe = p->keyframe;
+	w->startq[w->startn++] = c;
+	w->seen[p->kind] = true;
+	return start_ready(w) ? start(w, err, errlen) : 0;
+}
+
+int mix_writer_write(struct mix_writer *w, const struct mix_packet *p, char *err, size_t errlen)
+{
+	if (w->err)
+		return w->err;
+	if ((p->kind != MIX_AUDIO && p->kind != MIX_VIDEO) || !w->st[p->kind]) {
+		set_err(err, errlen, w->path, "packet for a track the file does not have");
+		return -EINVAL;
+	}
+	if (!p->data || p->size == 0 || p->size > MAX_PACKET) {
+		set_err(err, errlen, w->path, "empty or oversized packet");
+		return -EINVAL;
+	}
+	return w->started ? mux(w, p, err, errlen) : hold(w, p, err, errlen);
+}
+
 int mix_writer_close(struct mix_writer **wp, char *err, size_t errlen)
 {
 	if (!wp || !*wp)
@@ -292,6 +373,13 @@ int mix_writer_close(struct mix_writer **wp, char *err, size_t errlen)
 	struct mix_writer *w = *wp;
 	*wp = NULL;
 	int ret = w->err;
+	if (w->header_written && !w->started && w->startn > 0) {
+		int r = start(w, err, errlen);
+		if (r < 0 && ret == 0)
+			ret = r;
+	}
+	for (int i = 0; i < w->startn; i++)
+		mix_packet_unref(&w->startq[i]);
 	if (w->header_written) {
 		int r = av_write_trailer(w->fmt);
 		if (r < 0 && ret == 0) {

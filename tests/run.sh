@@ -30,6 +30,7 @@ if [ "$what" = unit ] || [ "$what" = all ]; then
 fi
 if [ "$what" = oracle ] || [ "$what" = all ]; then
 	for t in tests/oracle/*.sh; do
+		[ "$(basename "$t")" = lib.sh ] && continue
 		[ -f "$t" ] || continue
 		run_one "oracle/$(basename "$t" .sh)" bash "$t"
 	done

@@ -4,7 +4,9 @@
  * Covers encoder sharing counts, decode-only-what-is-seen, placeholders, mix-minus through the
  * codecs, A/V alignment of the output and keyframe requests.
  */
+#include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
