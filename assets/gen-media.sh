@@ -23,6 +23,9 @@
 # m1..m4.webm  640x360, 4 s, full-frame testsrc2 with hue h=0/90/180/270, VP8 2 Mbit/s,
 #              sine 200*N+200 Hz (400/600/800/1000), for PSNR oracles.
 # p1.mkv       Matroska copy of p1.webm (-c copy).
+# Note: the FFmpeg 5.1 CLI's Matroska muxing lifts the -6.5 ms Opus start to 0 by shifting
+# every track, so video is 7 ms late against the audio in the WebM clips (14 ms after the
+# first Opus packet) and 14 ms late in p1.mkv (one more mux pass). mixer/writer.c avoids it.
 # short.webm   640x360, 2 s, black (Y 16) background with the inset, 2100 Hz tone.
 # audio_only.ogg  Opus only, 3 s, 440 Hz.     video_only.ivf  VP8 only, 3 s testsrc2.
 # truncated.webm  the first 55 % of the bytes of p2.webm.
@@ -36,6 +39,7 @@ if [ $# -ne 1 ]; then
 fi
 OUT=$1
 mkdir -p "$OUT"
+trap 'rm -f "$OUT"/.tmp-*' EXIT
 
 FF=(ffmpeg -hide_banner -nostdin -loglevel error -y)
 BITEXACT=(-fflags +bitexact -flags +bitexact)

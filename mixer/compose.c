@@ -1,21 +1,16 @@
 /*
  * compose.c - the compositor: tiles drawn onto one owned I420 canvas (see mix/compose.h).
  *
- * Each tile keeps one cached SwsContext (SWS_FAST_BILINEAR, I420 -> I420) and scales its
- * source straight into the tile's rectangle of the canvas: the destination plane pointers are
- * offset into the canvas, with no intermediate buffer. The source is centre-cropped to the
- * tile's aspect ratio by offsetting its plane pointers (offsets kept even for chroma).
- * swscale's SIMD row writers round the row width up to their vector size and so write up to
- * 31 bytes past the end of each destination row (measured: 15 with SSE2/AVX). Those bytes
- * belong to the neighbouring tile, so the SCALE_GUARD bytes after each tile row are saved
- * before scaling and restored after, and each canvas plane is followed by SCALE_GUARD bytes of
- * padding so the last row of a plane never spills into the next plane or past the buffer
- * (which is why the canvas is allocated here and not by mix_canvas_alloc).
- * A tile remembers what it shows (picture serial or placeholder initials) so an unchanged
- * tile is not redrawn; set_tiles with new rectangles or invalidate() forgets that.
- * Placeholders are dark grey with the initials in light grey (font.c), luma only.
- * Single-threaded: the caller's thread. Owns the canvas and the scaler contexts; pictures
- * passed to draw are borrowed for the duration of the call.
+ * Each tile has a cached SwsContext (SWS_FAST_BILINEAR) that scales its source, centre-cropped
+ * to the tile's aspect by offsetting the source plane pointers (even offsets), straight into
+ * the tile's rectangle of the canvas: no intermediate buffer. swscale's SIMD row writers
+ * round the row width up to their vector size and write past the row end (measured here: up
+ * to 14 bytes), into the neighbouring tile; so the SCALE_GUARD bytes after each tile row are
+ * saved before scaling and restored after, and the canvas, allocated here rather than by
+ * mix_canvas_alloc, pads every plane with SCALE_GUARD bytes so nothing spills across planes.
+ * Tiles remember their (serial | placeholder initials) to skip unchanged redraws.
+ * Single-threaded (the caller's thread). Owns the canvas, scaler contexts and guard buffer;
+ * pictures passed to draw are borrowed for the duration of the call.
  */
 #include <errno.h>
 #include <stdint.h>

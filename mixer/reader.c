@@ -40,16 +40,16 @@
 
 struct mix_reader {
 	AVFormatContext *fmt;
-	AVPacket *cur;              /* data borrowed by the last returned packet */
-	AVPacket *queue[PEEK_MAX];  /* packets read ahead at open, in file order */
+	AVPacket *cur;             /* data borrowed by the last returned packet */
+	AVPacket *queue[PEEK_MAX]; /* packets read ahead at open, in file order */
 	int qhead, qlen;
-	int idx[2];                 /* stream index per mix_kind, -1 if absent */
-	int64_t first_us[2];        /* first raw timestamp per kind, AV_NOPTS_VALUE if unseen */
-	int64_t last_us[2];         /* last returned pts per kind (raw) */
-	int64_t start_us;           /* subtracted from every timestamp */
+	int idx[2];          /* stream index per mix_kind, -1 if absent */
+	int64_t first_us[2]; /* first raw timestamp per kind, AV_NOPTS_VALUE if unseen */
+	int64_t last_us[2];  /* last returned pts per kind (raw) */
+	int64_t start_us;    /* subtracted from every timestamp */
 	int preskip;
-	int pending;                /* AVERROR seen while reading ahead, 0 if none */
-	long npackets;              /* used-stream packets the demuxer has given */
+	int pending;   /* AVERROR seen while reading ahead, 0 if none */
+	long npackets; /* used-stream packets the demuxer has given */
 	char *path;
 };
 
@@ -341,8 +341,7 @@ static int next_packet(struct mix_reader *r, char *err, size_t errlen)
 	return 0;
 }
 
-int mix_reader_read(struct mix_reader *r, struct mix_reader_packet *pkt, char *err,
-		    size_t errlen)
+int mix_reader_read(struct mix_reader *r, struct mix_reader_packet *pkt, char *err, size_t errlen)
 {
 	int ret = next_packet(r, err, errlen);
 	if (ret != 0)

@@ -8,14 +8,15 @@
  * Timestamps: mix_packet pts are on the media clock in microseconds. An Opus packet's pts
  * follows the reader's convention (mix/media_file.h): the time of its first decoded sample,
  * so the first packet of a stream whose audible content starts at T has pts T - preskip.
- * The OpusHead pre-skip and AVCodecParameters.initial_padding make the Matroska muxer write
- * CodecDelay and add it to the block times, which the demuxer subtracts again, so a reader
- * gets back the pts given here (to the 1 ms Matroska time base), moved by a constant: the
- * file starts at the earliest content time (video pts, Opus pts + preskip) of the first
- * packets, which are held back until every track has given one (START_MAX at most).
- * libavformat's own avoid_negative_ts is off: in FFmpeg 5.1 it shifts every track to make the
- * -preskip Opus start non-negative and then the muxer adds CodecDelay too, delaying video by
- * the pre-skip (7 ms) on every mux pass.
+ * AVCodecParameters.initial_padding makes the Matroska muxer write CodecDelay (= pre-skip),
+ * which the demuxer subtracts from every Opus block time. libavformat 59 (FFmpeg 5.1) writes
+ * Opus block times as given, so the writer adds the pre-skip itself (later muxers add it
+ * themselves via their ts_offset: see OPUS_ADD_DELAY); a reader then gets back the pts given
+ * here, to the 1 ms Matroska time base, moved by a constant: the file starts at the earliest
+ * content time (video pts, Opus pts + preskip) of the first packets, which are held back
+ * until every track has given one (at most START_MAX packets or START_SPAN_US).
+ * libavformat's avoid_negative_ts is off; in 5.1 it would shift every track to lift the
+ * -preskip Opus start to 0, delaying video by 7 ms (what the ffmpeg 5.1 CLI does).
  * Live mode closes a cluster every second and flushes after each packet, so a killed process
  * leaves a file that plays up to its last complete cluster (no cues, no duration).
  */
@@ -38,13 +39,17 @@
 #define START_SPAN_US  1000000 /* ... or this much media time */
 #define MAX_PACKET     (4u << 20)
 
+/* Whether this libavformat writes Opus block times without adding CodecDelay (59 does; the
+ * muxers that set ts_offset from initial_padding add it). test_writer's round trip checks. */
+#define OPUS_ADD_DELAY (LIBAVFORMAT_VERSION_MAJOR < 60)
+
 struct mix_writer {
 	AVFormatContext *fmt;
 	AVStream *st[2]; /* per mix_kind, NULL if the track is absent */
 	AVPacket *pkt;
-	int err;         /* first error, sticky */
+	int err; /* first error, sticky */
 	bool header_written;
-	int64_t bytes;   /* last known output position */
+	int64_t bytes; /* last known output position */
 	char *path;
 	int64_t preskip_us;
 	/* Until `started`, packets wait in startq (copies) so the origin can be chosen. */
@@ -105,7 +110,7 @@ static int check_cfg(const struct mix_writer_cfg *cfg, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	if (cfg->video && (cfg->width <= 0 || cfg->height <= 0 || cfg->width > 16384 ||
-			   cfg->height > 16384 || cfg->fps < 0 || cfg->fps > 1000)) {
+	                   cfg->height > 16384 || cfg->fps < 0 || cfg->fps > 1000)) {
 		set_err(err, errlen, path, "bad video size or frame rate");
 		return -EINVAL;
 	}
@@ -115,8 +120,8 @@ static int check_cfg(const struct mix_writer_cfg *cfg, char *err, size_t errlen)
 	}
 	if (!muxer_name(cfg)) {
 		set_err(err, errlen, path,
-			cfg->format ? "format must be \"webm\" or \"matroska\""
-				    : "extension must be .webm, .mkv or .mka (or set a format)");
+		        cfg->format ? "format must be \"webm\" or \"matroska\""
+		                    : "extension must be .webm, .mkv or .mka (or set a format)");
 		return -EINVAL;
 	}
 	return 0;
@@ -177,7 +182,7 @@ static int add_audio(struct mix_writer *w, const struct mix_writer_cfg *cfg)
 }
 
 static int open_output(struct mix_writer *w, const struct mix_writer_cfg *cfg, char *err,
-		       size_t errlen)
+                       size_t errlen)
 {
 	char *url = av_asprintf("file:%s", cfg->path);
 	if (!url)
@@ -207,7 +212,7 @@ static int open_output(struct mix_writer *w, const struct mix_writer_cfg *cfg, c
 }
 
 static int writer_setup(struct mix_writer *w, const struct mix_writer_cfg *cfg, char *err,
-			size_t errlen)
+                        size_t errlen)
 {
 	int ret = avformat_alloc_output_context2(&w->fmt, NULL, muxer_name(cfg), NULL);
 	if (ret < 0 || !w->fmt) {
@@ -230,7 +235,7 @@ static int writer_setup(struct mix_writer *w, const struct mix_writer_cfg *cfg, 
 }
 
 int mix_writer_open(struct mix_writer **out, const struct mix_writer_cfg *cfg, char *err,
-		    size_t errlen)
+                    size_t errlen)
 {
 	*out = NULL;
 	if (!cfg || !cfg->path || !*cfg->path) {
@@ -256,7 +261,7 @@ int mix_writer_open(struct mix_writer **out, const struct mix_writer_cfg *cfg, c
 }
 
 static int fill_packet(struct mix_writer *w, const struct mix_packet *p, AVStream *st,
-		       int64_t pts_us)
+                       int64_t pts_us)
 {
 	if (av_new_packet(w->pkt, (int)p->size) < 0)
 		return -ENOMEM;
@@ -264,9 +269,8 @@ static int fill_packet(struct mix_writer *w, const struct mix_packet *p, AVStrea
 	w->pkt->stream_index = st->index;
 	w->pkt->pts = av_rescale_q(pts_us, AV_TIME_BASE_Q, st->time_base);
 	w->pkt->dts = w->pkt->pts;
-	w->pkt->duration = p->duration_us > 0
-				   ? av_rescale_q(p->duration_us, AV_TIME_BASE_Q, st->time_base)
-				   : 0;
+	w->pkt->duration =
+	    p->duration_us > 0 ? av_rescale_q(p->duration_us, AV_TIME_BASE_Q, st->time_base) : 0;
 	if (p->kind == MIX_AUDIO || p->keyframe)
 		w->pkt->flags |= AV_PKT_FLAG_KEY;
 	return 0;
@@ -280,6 +284,8 @@ static int mux(struct mix_writer *w, const struct mix_packet *p, char *err, size
 		set_err(err, errlen, w->path, "packet dropped: earlier than the file's start");
 		return -EINVAL;
 	}
+	if (p->kind == MIX_AUDIO && OPUS_ADD_DELAY)
+		pts += w->preskip_us;
 	int ret = fill_packet(w, p, w->st[p->kind], pts);
 	if (ret < 0) {
 		av_packet_unref(w->pkt);

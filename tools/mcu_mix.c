@@ -2,11 +2,13 @@
  * mcu_mix.c - mcu-mix: mixes recorded participant files into one conference recording.
  *
  *   mcu-mix a.webm b.webm ... -o out.webm [--layout grid|speaker] [--size WxH] [--fps N]
- *           [--bitrate 2M] [--audio-bitrate 32k] [--max-mixed K] [--quiet]
+ *           [--bitrate 2M] [--audio-bitrate 32k] [--max-mixed K] [--opus-complexity N]
+ *           [--opus-fec] [--realtime] [--quiet]
  *
  * Each input is one participant (tiles in input order). The engine runs as fast as the
  * inputs can be read; the output is written to a temporary name beside the output and renamed
- * only on success, so a failure leaves nothing half-written. Single-threaded.
+ * only on success, so a failure leaves nothing half-written. With --realtime the mixing clock
+ * is paced by the wall clock instead (the output is the same). Single-threaded.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -38,6 +40,7 @@ struct opts {
 	const char *out;
 	struct mix_engine_cfg ecfg;
 	bool quiet;
+	bool realtime;
 };
 
 struct job {
@@ -65,6 +68,9 @@ static void usage(FILE *f)
 		"  -b, --bitrate R          video bitrate, e.g. 2M or 800k (default 2M)\n"
 		"  -a, --audio-bitrate R    audio bitrate (default 32k)\n"
 		"  -k, --max-mixed K        mix the K loudest participants (default 4)\n"
+		"  -c, --opus-complexity N  Opus encoder complexity 0..10 (default 5)\n"
+		"  -f, --opus-fec           Opus inband forward error correction\n"
+		"  -t, --realtime           pace the mix by the wall clock, as a live room does\n"
 		"  -q, --quiet              no progress on stderr\n"
 		"  -h, --help               this help\n"
 		"Exit status: 0 success, 1 a file could not be read or written, 2 bad usage.\n");
@@ -92,11 +98,12 @@ static int parse_args(int argc, char **argv, struct job *j)
 		{"output", 1, 0, 'o'},  {"layout", 1, 0, 'l'},        {"size", 1, 0, 's'},
 		{"fps", 1, 0, 'r'},     {"bitrate", 1, 0, 'b'},       {"audio-bitrate", 1, 0, 'a'},
 		{"max-mixed", 1, 0, 'k'}, {"quiet", 0, 0, 'q'},       {"help", 0, 0, 'h'},
+		{"opus-complexity", 1, 0, 'c'}, {"opus-fec", 0, 0, 'f'}, {"realtime", 0, 0, 't'},
 		{0, 0, 0, 0}};
 	struct opts *o = &j->o;
 	mix_engine_cfg_default(&o->ecfg);
 	int c, bad = 0;
-	while ((c = getopt_long(argc, argv, "o:l:s:r:b:a:k:qh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:l:s:r:b:a:k:c:ftqh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'o': o->out = optarg; break;
 		case 'l': bad |= mix_layout_parse(optarg, &o->ecfg.layout) < 0; break;
@@ -106,6 +113,12 @@ static int parse_args(int argc, char **argv, struct job *j)
 		case 'a': bad |= parse_rate(optarg, &o->ecfg.audio_bitrate) < 0; break;
 		case 'k': o->ecfg.max_mixed = atoi(optarg); break;
 		case 'q': o->quiet = true; break;
+		case 'c':
+			o->ecfg.opus_complexity = atoi(optarg);
+			bad |= o->ecfg.opus_complexity < 0 || o->ecfg.opus_complexity > 10;
+			break;
+		case 'f': o->ecfg.opus_fec = true; break;
+		case 't': o->realtime = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -EINVAL;
 		}
@@ -263,6 +276,15 @@ static double wall_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* In real-time mode, sleeps until the wall clock reaches media time t (absolute, no drift). */
+static void pace(double start, int64_t t)
+{
+	double at = start + t / 1e6;
+	struct timespec ts = {.tv_sec = (time_t)at, .tv_nsec = (long)((at - (time_t)at) * 1e9)};
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
 static int64_t longest_input(const struct job *j)
 {
 	int64_t d = 0;
@@ -282,6 +304,8 @@ static int run(struct job *j)
 			return rc;
 		if (retire(j, t) == 0)
 			return 0;
+		if (j->o.realtime)
+			pace(start, t + STEP_US);
 		rc = mix_engine_run_until(j->eng, t + STEP_US);
 		if (rc < 0 || j->write_rc < 0) {
 			fprintf(stderr, "mcu-mix: %s\n", j->write_rc < 0 ? j->err : "engine error");

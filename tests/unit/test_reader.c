@@ -106,16 +106,16 @@ static void expect_open_error(const char *path, int code)
 static void test_clips_present(void **state)
 {
 	static const char *names[] = {
-		"p1.webm", "p2.webm", "p3.webm", "p4.webm", "p5.webm", "p6.webm",
-		"p7.webm", "p8.webm", "p9.webm", "m1.webm", "m2.webm", "m3.webm",
-		"m4.webm", "p1.mkv", "audio_only.ogg", "video_only.ivf", "short.webm",
-		"truncated.webm", "corrupt.webm", "noav.mkv",
+	    "p1.webm",        "p2.webm",    "p3.webm",        "p4.webm",      "p5.webm",
+	    "p6.webm",        "p7.webm",    "p8.webm",        "p9.webm",      "m1.webm",
+	    "m2.webm",        "m3.webm",    "m4.webm",        "p1.mkv",       "audio_only.ogg",
+	    "video_only.ivf", "short.webm", "truncated.webm", "corrupt.webm", "noav.mkv",
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		struct stat st;
 		if (stat(clip(names[i]), &st) != 0 || st.st_size == 0)
 			fail_msg("missing clip %s: run `make media` (assets/gen-media.sh)",
-				 clip(names[i]));
+			         clip(names[i]));
 	}
 }
 
@@ -308,19 +308,13 @@ static void test_close_null(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_clips_present),
-		cmocka_unit_test(test_p1_webm),
-		cmocka_unit_test(test_p1_mkv),
-		cmocka_unit_test(test_all_colour_clips),
-		cmocka_unit_test(test_audio_only_ogg),
-		cmocka_unit_test(test_video_only_ivf),
-		cmocka_unit_test(test_missing_file),
-		cmocka_unit_test(test_unreadable_file),
-		cmocka_unit_test(test_corrupt),
-		cmocka_unit_test(test_no_vp8_no_opus),
-		cmocka_unit_test(test_truncated),
-		cmocka_unit_test(test_motion_clips),
-		cmocka_unit_test(test_close_null),
+	    cmocka_unit_test(test_clips_present),  cmocka_unit_test(test_p1_webm),
+	    cmocka_unit_test(test_p1_mkv),         cmocka_unit_test(test_all_colour_clips),
+	    cmocka_unit_test(test_audio_only_ogg), cmocka_unit_test(test_video_only_ivf),
+	    cmocka_unit_test(test_missing_file),   cmocka_unit_test(test_unreadable_file),
+	    cmocka_unit_test(test_corrupt),        cmocka_unit_test(test_no_vp8_no_opus),
+	    cmocka_unit_test(test_truncated),      cmocka_unit_test(test_motion_clips),
+	    cmocka_unit_test(test_close_null),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

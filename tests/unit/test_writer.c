@@ -24,8 +24,8 @@
 
 #include "mix/media_file.h"
 
-#define MAX_PKTS  1024
-#define PRESKIP   312
+#define MAX_PKTS   1024
+#define PRESKIP    312
 #define PRESKIP_US 6500
 
 struct pkts {
@@ -162,7 +162,7 @@ static int compare_file(const char *path, const struct pkts *s, bool expect_end)
 		int64_t want = p->pts_us - origin;
 		if (rp.pts_us < want - 1000 || rp.pts_us > want + 1000)
 			fail_msg("packet %d kind %d: pts %lld, want %lld", i, rp.kind,
-				 (long long)rp.pts_us, (long long)want);
+			         (long long)rp.pts_us, (long long)want);
 		next[rp.kind] = i + 1;
 		got++;
 	}
@@ -266,9 +266,9 @@ static void test_ffprobe_accepts(void **state)
 	write_all(&cfg, &s);
 	char cmd[512];
 	snprintf(cmd, sizeof(cmd),
-		 "ffprobe -v error -show_streams '%s' | grep -c -e codec_name=vp8 -e "
-		 "codec_name=opus | grep -qx 2",
-		 path);
+	         "ffprobe -v error -show_streams '%s' | grep -c -e codec_name=vp8 -e "
+	         "codec_name=opus | grep -qx 2",
+	         path);
 	assert_int_equal(system(cmd), 0);
 	free_pkts(&s);
 	unlink(path);
@@ -394,16 +394,16 @@ static void test_close_null(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_roundtrip_webm),
-		cmocka_unit_test(test_roundtrip_mkv),
-		cmocka_unit_test(test_roundtrip_format_overrides_ext),
-		cmocka_unit_test(test_media_clock_rebased),
-		cmocka_unit_test(test_late_old_packet),
-		cmocka_unit_test(test_ffprobe_accepts),
-		cmocka_unit_test(test_audio_only_mka),
-		cmocka_unit_test(test_bad_paths),
-		cmocka_unit_test(test_live_survives_crash),
-		cmocka_unit_test(test_close_null),
+	    cmocka_unit_test(test_roundtrip_webm),
+	    cmocka_unit_test(test_roundtrip_mkv),
+	    cmocka_unit_test(test_roundtrip_format_overrides_ext),
+	    cmocka_unit_test(test_media_clock_rebased),
+	    cmocka_unit_test(test_late_old_packet),
+	    cmocka_unit_test(test_ffprobe_accepts),
+	    cmocka_unit_test(test_audio_only_mka),
+	    cmocka_unit_test(test_bad_paths),
+	    cmocka_unit_test(test_live_survives_crash),
+	    cmocka_unit_test(test_close_null),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
