@@ -162,7 +162,9 @@ static int encode_and_send(struct mix_engine *e, struct aout *a, const int32_t *
 	engine_stage_add(e, MIX_STAGE_AUDIO_MIX, t0);
 	t0 = engine_cpu_now();
 	struct mix_packet *p = NULL;
-	int rc = mix_opus_enc_encode(a->enc, out, t_us, &p);
+	/* Stamped with the time of the first decoded sample, which the encoder delays. */
+	int64_t delay_us = mix_opus_enc_lookahead(a->enc) * 1000000LL / MIX_AUDIO_RATE;
+	int rc = mix_opus_enc_encode(a->enc, out, t_us - delay_us, &p);
 	engine_stage_add(e, MIX_STAGE_AUDIO_ENCODE, t0);
 	if (rc < 0)
 		return rc;

@@ -8,7 +8,8 @@
  * path or file cannot make libavformat open other files or URLs.
  *
  * Time origin: at open, packets are read ahead (up to PEEK_MAX) until every used stream has
- * given its first timestamp; the smallest is the file's start and is subtracted from all pts.
+ * given its first timestamp; the earliest presentation (video's first frame, audio's first
+ * sample after the pre-skip) is the file's start and is subtracted from all pts.
  * Opus timing, as found with libavformat 59 (FFmpeg 5.1), for a clip whose audible content
  * starts at T with libopus' pre-skip of 312 samples (6.5 ms):
  *   - matroska/webm: the demuxer subtracts CodecDelay from the block times, so the first Opus
@@ -171,8 +172,10 @@ static int peek_start(struct mix_reader *r)
 	for (int k = 0; k < 2; k++) {
 		if (r->first_us[k] == AV_NOPTS_VALUE)
 			continue;
-		if (!any || r->first_us[k] < r->start_us)
-			r->start_us = r->first_us[k];
+		/* audio starts where its first kept sample plays, after the pre-skip */
+		int64_t t = r->first_us[k] + (k == MIX_AUDIO ? r->preskip * 1000000LL / 48000 : 0);
+		if (!any || t < r->start_us)
+			r->start_us = t;
 		any = true;
 	}
 	return 0;

@@ -57,7 +57,8 @@ struct mix_writer {
 	struct mix_packet *startq[START_MAX];
 	int startn;
 	bool seen[2];
-	int64_t origin_us; /* media time written as 0 */
+	int64_t origin_us;  /* media time written as 0 */
+	int64_t last_ts[2]; /* last muxed timestamp per kind (stream time base), INT64_MIN */
 };
 
 static void set_err(char *err, size_t errlen, const char *path, const char *msg)
@@ -221,6 +222,7 @@ static int writer_setup(struct mix_writer *w, const struct mix_writer_cfg *cfg, 
 	}
 	w->fmt->flags |= AVFMT_FLAG_BITEXACT;
 	w->fmt->avoid_negative_ts = AVFMT_AVOID_NEG_TS_DISABLED;
+	w->last_ts[0] = w->last_ts[1] = INT64_MIN;
 	w->preskip_us = cfg->audio ? cfg->opus_preskip * INT64_C(1000000) / 48000 : 0;
 	ret = cfg->video ? add_video(w, cfg) : 0;
 	if (ret == 0 && cfg->audio)
@@ -292,6 +294,12 @@ static int mux(struct mix_writer *w, const struct mix_packet *p, char *err, size
 		set_err(err, errlen, w->path, "out of memory");
 		return ret;
 	}
+	if (w->pkt->pts < w->last_ts[p->kind]) { /* the muxer would fail for good */
+		av_packet_unref(w->pkt);
+		set_err(err, errlen, w->path, "packet dropped: pts goes backwards");
+		return -EINVAL;
+	}
+	w->last_ts[p->kind] = w->pkt->pts;
 	ret = av_interleaved_write_frame(w->fmt, w->pkt); /* takes the packet's reference */
 	av_packet_unref(w->pkt);
 	if (ret < 0) {

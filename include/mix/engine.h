@@ -18,7 +18,9 @@
  * Threading: an engine is single-threaded; all calls, and all callbacks, happen on the thread
  * that calls mix_engine_run_until() and the other functions. Two engines are independent.
  * Ownership: pushed data is copied; packets passed to on_packet are borrowed for the call
- * (take a reference with mix_packet_ref to keep one).
+ * (take a reference with mix_packet_ref to keep one). Output timestamps: a video packet's pts
+ * is its tick; an audio packet's pts is the time of its first decoded sample (its tick minus
+ * the Opus encoder's lookahead), as in WebM/Ogg.
  */
 #ifndef MIX_ENGINE_H
 #define MIX_ENGINE_H

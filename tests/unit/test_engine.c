@@ -106,6 +106,7 @@ struct sink {
 	int64_t first_bright_video, first_loud_audio;
 	int keyframe_reqs;
 	uint32_t kf_src[64];
+	uint64_t video_bytes_before, video_bytes_after; /* recipient 1, before/after 1 s */
 };
 
 static void on_packet(void *opaque, uint32_t rid, const struct mix_packet *p)
@@ -113,6 +114,10 @@ static void on_packet(void *opaque, uint32_t rid, const struct mix_packet *p)
 	struct sink *s = opaque;
 	assert_true(rid < MAX_RCP);
 	if (p->kind == MIX_VIDEO) {
+		if (rid == 1 && p->pts_us < 1000000)
+			s->video_bytes_before += p->size;
+		else if (rid == 1 && p->pts_us >= 1200000)
+			s->video_bytes_after += p->size * 5 / 4; /* 0.8 s scaled to 1 s */
 		if (!s->vdec[rid])
 			assert_int_equal(mix_vp8_dec_alloc(&s->vdec[rid], 0, 0), 0);
 		if (mix_vp8_dec_decode(s->vdec[rid], p->data, p->size, &s->pic[rid]) == 0)
@@ -491,6 +496,130 @@ static void leaving_source_leaves_grid(void **state)
 	sink_free(&s);
 }
 
+/* Speaker layout: the active speaker takes tile 0, the strip holds the others. */
+static void speaker_layout(void **state)
+{
+	struct sink s;
+	memset(&s, 0, sizeof(s));
+	struct mix_engine_cfg cfg;
+	mix_engine_cfg_default(&cfg);
+	cfg.width = 320;
+	cfg.height = 180;
+	cfg.layout = MIX_LAYOUT_SPEAKER;
+	cfg.speaker_strip = 3;
+	cfg.cb = (struct mix_engine_callbacks){.opaque = &s, .on_packet = on_packet};
+	struct mix_engine *e = NULL;
+	assert_int_equal(mix_engine_alloc(&e, &cfg), 0);
+	struct fake f[6];
+	for (int i = 0; i < 6; i++) {
+		fake_init(&f[i], (uint32_t)i + 1, 100, 128, 128, 0);
+		add_participant(e, (uint32_t)i + 1, false);
+	}
+	struct mix_recipient_opts o;
+	mix_recipient_opts_default(&o);
+	assert_int_equal(mix_engine_add_recipient(e, 10, &o), 0);
+	f[4].freq = 700; /* participant 5 talks */
+	for (int64_t t = 0; t < 600000; t += 20000)
+		step(e, f, 6, t, false, -1);
+	uint32_t tiles[16];
+	int n = mix_engine_recipient_tiles(e, 10, tiles, 16);
+	assert_int_equal(n, 4);
+	assert_int_equal(tiles[0], 5);
+	struct mix_engine_stats st;
+	mix_engine_get_stats(e, &st);
+	assert_int_equal(st.active_speaker, 5);
+	for (int i = 1; i < n; i++)
+		assert_int_not_equal(tiles[i], 5);
+	/* participant 2 takes over; 5 moves into the strip */
+	f[4].freq = 0;
+	f[1].freq = 900;
+	for (int64_t t = 600000; t < 4000000; t += 20000)
+		step(e, f, 6, t, false, -1);
+	n = mix_engine_recipient_tiles(e, 10, tiles, 16);
+	assert_int_equal(tiles[0], 2);
+	bool five_in_strip = false;
+	for (int i = 1; i < n; i++)
+		five_in_strip |= tiles[i] == 5;
+	assert_true(five_in_strip);
+	for (int i = 0; i < 6; i++)
+		fake_free(&f[i]);
+	mix_engine_free(&e);
+	sink_free(&s);
+}
+
+/* Past max_tiles the grid shows the most recent speakers, in join order. */
+static void grid_shows_recent_speakers(void **state)
+{
+	struct sink s;
+	memset(&s, 0, sizeof(s));
+	struct mix_engine_cfg cfg;
+	mix_engine_cfg_default(&cfg);
+	cfg.width = 320;
+	cfg.height = 180;
+	cfg.cb = (struct mix_engine_callbacks){.opaque = &s, .on_packet = on_packet};
+	struct mix_engine *e = NULL;
+	assert_int_equal(mix_engine_alloc(&e, &cfg), 0);
+	static struct fake f[30];
+	for (int i = 0; i < 30; i++) {
+		fake_init(&f[i], (uint32_t)i + 1, 100, 128, 128, i == 29 ? 600 : 0);
+		add_participant(e, (uint32_t)i + 1, false);
+	}
+	struct mix_recipient_opts o;
+	mix_recipient_opts_default(&o);
+	assert_int_equal(mix_engine_add_recipient(e, 9, &o), 0);
+	for (int64_t t = 0; t < 200000; t += 20000)
+		step(e, f, 30, t, false, -1);
+	uint32_t tiles[32];
+	int n = mix_engine_recipient_tiles(e, 9, tiles, 32);
+	assert_int_equal(n, 25);
+	assert_int_equal(tiles[24], 30); /* the talker (joined last) is in, in join order */
+	for (int i = 1; i < n; i++)
+		assert_true(tiles[i] > tiles[i - 1]);
+	for (int i = 0; i < 30; i++)
+		fake_free(&f[i]);
+	mix_engine_free(&e);
+	sink_free(&s);
+}
+
+/* A bitrate cap re-keys the shared output: still one encoder, smaller frames. */
+static void bitrate_cap(void **state)
+{
+	struct sink s;
+	struct mix_engine *e = new_engine(&s, 640, 360, false);
+	struct fake f[2];
+	for (int i = 0; i < 2; i++) {
+		fake_init(&f[i], (uint32_t)i + 1, 100, 128, 128, 0);
+		for (int k = 0; k < SRC_W * SRC_H; k++)
+			f[i].y[k] = (uint8_t)(rand() & 0xff); /* noise: hard to compress */
+		add_participant(e, (uint32_t)i + 1, true);
+	}
+	uint64_t bytes_before = 0, bytes_after = 0;
+	for (int64_t t = 0; t < 2000000; t += 20000) {
+		if (t == 1000000)
+			assert_int_equal(mix_engine_set_recipient_bitrate(e, 1, 100000), 0);
+		if (t == 1000000)
+			assert_int_equal(mix_engine_set_recipient_bitrate(e, 2, 100000), 0);
+		struct mix_engine_stats st;
+		mix_engine_get_stats(e, &st);
+		uint64_t before = st.frames_encoded;
+		step(e, f, 2, t, true, -1);
+		mix_engine_get_stats(e, &st);
+		(void)before;
+		assert_int_equal(st.video_encoders, 1);
+	}
+	for (int r = 1; r <= 2; r++)
+		assert_true(s.frames[r] > 50);
+	bytes_before = s.video_bytes_before;
+	bytes_after = s.video_bytes_after;
+	print_message("video bytes: %llu in the first second, %llu in the second\n",
+		      (unsigned long long)bytes_before, (unsigned long long)bytes_after);
+	assert_true(bytes_after * 3 < bytes_before);
+	for (int i = 0; i < 2; i++)
+		fake_free(&f[i]);
+	mix_engine_free(&e);
+	sink_free(&s);
+}
+
 static void bad_config(void **state)
 {
 	struct mix_engine_cfg cfg;
@@ -526,6 +655,9 @@ int main(void)
 		cmocka_unit_test(av_alignment),
 		cmocka_unit_test(visibility_requests_keyframe),
 		cmocka_unit_test(leaving_source_leaves_grid),
+		cmocka_unit_test(speaker_layout),
+		cmocka_unit_test(grid_shows_recent_speakers),
+		cmocka_unit_test(bitrate_cap),
 		cmocka_unit_test(bad_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -115,12 +115,15 @@ static void write_all(const struct mix_writer_cfg *cfg, const struct pkts *s)
 	assert_null(w);
 }
 
+/* The presentation origin: the first video frame or the first audio sample after pre-skip. */
 static int64_t first_pts(const struct pkts *s)
 {
 	int64_t m = INT64_MAX;
-	for (int i = 0; i < s->n; i++)
-		if (s->p[i]->pts_us < m)
-			m = s->p[i]->pts_us;
+	for (int i = 0; i < s->n; i++) {
+		int64_t t = s->p[i]->pts_us + (s->p[i]->kind == MIX_AUDIO ? PRESKIP_US : 0);
+		if (t < m)
+			m = t;
+	}
 	return m;
 }
 
@@ -228,7 +231,7 @@ static void test_media_clock_rebased(void **state)
 	unlink(path);
 }
 
-/* A packet older than the file's start is refused, without breaking the file. */
+/* A packet older than the file's start or its track's last one is refused; the file is fine. */
 static void test_late_old_packet(void **state)
 {
 	struct pkts s;
@@ -248,6 +251,8 @@ static void test_late_old_packet(void **state)
 	old->pts_us = -500000;
 	assert_int_equal(mix_writer_write(w, old, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, path));
+	old->pts_us = 500000; /* after the start but before the last video frame written */
+	assert_int_equal(mix_writer_write(w, old, err, sizeof(err)), -EINVAL);
 	assert_int_equal(mix_writer_close(&w, err, sizeof(err)), 0);
 	assert_int_equal(compare_file(path, &s, true), s.n);
 	mix_packet_unref(&old);
