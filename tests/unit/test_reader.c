@@ -217,7 +217,7 @@ static void test_audio_only_ogg(void **state)
 		assert_int_equal(mix_reader_read(r, &pkt, err, sizeof(err)), 0);
 	while (pkt.kind != MIX_AUDIO);
 	int64_t webm_audible = pkt.pts_us + mix_reader_preskip(r) * 1000000LL / 48000;
-	assert_in_range(webm_audible, -1000, 1000); /* both containers: audible from 0 */
+	assert_true(llabs(webm_audible) <= 1000); /* both containers: audible from 0 */
 	mix_reader_close(&r);
 }
 
