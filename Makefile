@@ -14,7 +14,7 @@ TEST_LIBS  := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 DEB_PACKAGES = build-essential pkg-config libvpx-dev libopus-dev libavformat-dev \
 	libavcodec-dev libavutil-dev libswscale-dev libcmocka-dev libjansson-dev ffmpeg \
-	clang-14 libclang-rt-14-dev
+	clang-14 libclang-rt-14-dev time
 
 MIX_SRCS   := $(wildcard mixer/*.c)
 MIX_OBJS   := $(MIX_SRCS:%.c=$(BUILD)/%.o)

@@ -41,6 +41,7 @@ struct opts {
 	struct mix_engine_cfg ecfg;
 	bool quiet;
 	bool realtime;
+	bool stats;
 };
 
 struct job {
@@ -71,6 +72,7 @@ static void usage(FILE *f)
 		"  -c, --opus-complexity N  Opus encoder complexity 0..10 (default 5)\n"
 		"  -f, --opus-fec           Opus inband forward error correction\n"
 		"  -t, --realtime           pace the mix by the wall clock, as a live room does\n"
+		"  -S, --stats              print the engine's counters and CPU per stage at the end\n"
 		"  -q, --quiet              no progress on stderr\n"
 		"  -h, --help               this help\n"
 		"Exit status: 0 success, 1 a file could not be read or written, 2 bad usage.\n");
@@ -99,11 +101,12 @@ static int parse_args(int argc, char **argv, struct job *j)
 		{"fps", 1, 0, 'r'},     {"bitrate", 1, 0, 'b'},       {"audio-bitrate", 1, 0, 'a'},
 		{"max-mixed", 1, 0, 'k'}, {"quiet", 0, 0, 'q'},       {"help", 0, 0, 'h'},
 		{"opus-complexity", 1, 0, 'c'}, {"opus-fec", 0, 0, 'f'}, {"realtime", 0, 0, 't'},
+		{"stats", 0, 0, 'S'},
 		{0, 0, 0, 0}};
 	struct opts *o = &j->o;
 	mix_engine_cfg_default(&o->ecfg);
 	int c, bad = 0;
-	while ((c = getopt_long(argc, argv, "o:l:s:r:b:a:k:c:ftqh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:l:s:r:b:a:k:c:ftSqh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'o': o->out = optarg; break;
 		case 'l': bad |= mix_layout_parse(optarg, &o->ecfg.layout) < 0; break;
@@ -119,6 +122,7 @@ static int parse_args(int argc, char **argv, struct job *j)
 			break;
 		case 'f': o->ecfg.opus_fec = true; break;
 		case 't': o->realtime = true; break;
+		case 'S': o->stats = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -EINVAL;
 		}
@@ -319,6 +323,21 @@ static int run(struct job *j)
 	}
 }
 
+static void print_stats(const struct job *j)
+{
+	struct mix_engine_stats st;
+	mix_engine_get_stats(j->eng, &st);
+	fprintf(stderr,
+		"mcu-mix: %llu video ticks, %llu audio ticks, %llu frames decoded, %llu encoded, "
+		"%llu audio packets encoded, %llu PLC samples, %llu decode errors\n",
+		(unsigned long long)st.video_ticks, (unsigned long long)st.audio_ticks,
+		(unsigned long long)st.frames_decoded, (unsigned long long)st.frames_encoded,
+		(unsigned long long)st.audio_packets_encoded, (unsigned long long)st.plc_samples,
+		(unsigned long long)st.decode_errors);
+	for (int s = 0; s < MIX_STAGE_COUNT; s++)
+		fprintf(stderr, "mcu-mix: cpu %-13s %.3f s\n", mix_stage_name(s), st.stage_cpu_s[s]);
+}
+
 static void cleanup(struct job *j)
 {
 	for (int i = 0; i < j->nin; i++)
@@ -361,6 +380,8 @@ int main(int argc, char **argv)
 		unlink(j.tmp);
 	if (rc == 0 && !j.o.quiet)
 		fprintf(stderr, "mcu-mix: wrote %s (%.2f s)\n", j.o.out, j.written_us / 1e6);
+	if (j.o.stats && j.eng)
+		print_stats(&j);
 	cleanup(&j);
 	return rc < 0 ? 1 : 0;
 }
