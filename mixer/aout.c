@@ -154,7 +154,7 @@ static int select_speakers(struct mix_engine *e, uint32_t *mixed)
 }
 
 static int encode_and_send(struct mix_engine *e, struct aout *a, const int32_t *sum,
-			   const int16_t *own, int64_t t_us)
+                           const int16_t *own, int64_t t_us)
 {
 	int16_t out[MIX_AUDIO_FRAME];
 	double t0 = engine_cpu_now();

@@ -177,7 +177,7 @@ static int ensure_assigned(struct mix_engine *e)
 }
 
 int mix_engine_push_video(struct mix_engine *e, uint32_t src, const uint8_t *data, size_t len,
-			  int64_t pts_us, bool loss_before)
+                          int64_t pts_us, bool loss_before)
 {
 	struct source *s = engine_source(e, src);
 	if (!s)
@@ -189,7 +189,7 @@ int mix_engine_push_video(struct mix_engine *e, uint32_t src, const uint8_t *dat
 }
 
 int mix_engine_push_audio(struct mix_engine *e, uint32_t src, const uint8_t *data, size_t len,
-			  int64_t pts_us, int level)
+                          int64_t pts_us, int level)
 {
 	struct source *s = engine_source(e, src);
 	if (!s)
@@ -209,7 +209,7 @@ int mix_engine_set_audio_preskip(struct mix_engine *e, uint32_t src, int samples
 }
 
 static int resolve_opts(const struct mix_engine *e, const struct mix_recipient_opts *in,
-			struct mix_recipient_opts *o)
+                        struct mix_recipient_opts *o)
 {
 	*o = *in;
 	if (!o->width)
@@ -231,7 +231,7 @@ static int resolve_opts(const struct mix_engine *e, const struct mix_recipient_o
 }
 
 int mix_engine_add_recipient(struct mix_engine *e, uint32_t rid,
-			     const struct mix_recipient_opts *opts)
+                             const struct mix_recipient_opts *opts)
 {
 	struct mix_recipient_opts def;
 	if (!opts) {
@@ -384,7 +384,7 @@ void mix_engine_get_stats(const struct mix_engine *e, struct mix_engine_stats *s
 const char *mix_stage_name(enum mix_stage s)
 {
 	static const char *const names[MIX_STAGE_COUNT] = {
-		"video_decode", "compose", "video_encode", "audio_decode", "audio_mix", "audio_encode",
+	    "video_decode", "compose", "video_encode", "audio_decode", "audio_mix", "audio_encode",
 	};
 	return (unsigned)s < MIX_STAGE_COUNT ? names[s] : "?";
 }

@@ -18,10 +18,10 @@
 #include "mix/opus.h"
 #include "mix/vp8.h"
 
-#define SRC_VQ_CAP  64   /* queued VP8 frames per source (about 2 s at 30 fps) */
-#define SRC_AQ_CAP  64   /* queued Opus packets per source */
+#define SRC_VQ_CAP   64    /* queued VP8 frames per source (about 2 s at 30 fps) */
+#define SRC_AQ_CAP   64    /* queued Opus packets per source */
 #define SRC_FIFO_CAP 16384 /* decoded samples per source */
-#define MAX_TILES (MIX_LAYOUT_MAX_TILES + MIX_LAYOUT_MAX_STRIP)
+#define MAX_TILES    (MIX_LAYOUT_MAX_TILES + MIX_LAYOUT_MAX_STRIP)
 
 struct vq_item {
 	struct mix_packet *pkt;
@@ -54,7 +54,7 @@ struct source {
 	/* audio */
 	struct aq_item aq[SRC_AQ_CAP];
 	int aq_head, aq_len;
-	bool hdr_levels;   /* the sender reports RFC 6464 levels */
+	bool hdr_levels; /* the sender reports RFC 6464 levels */
 	struct mix_opus_dec *adec;
 	int16_t fifo[SRC_FIFO_CAP];
 	int64_t fifo_s; /* sample index of fifo[0] */
@@ -72,7 +72,7 @@ struct aout; /* an audio output: limiter + Opus encoder, shared by equal keys */
 struct recipient {
 	uint32_t id;
 	struct mix_recipient_opts opts; /* resolved: no -1/0 defaults left */
-	int bitrate_cap; /* 0 = none */
+	int bitrate_cap;                /* 0 = none */
 	struct vout *vout;
 	struct aout *aout;
 	bool kf_wanted;
@@ -100,9 +100,9 @@ struct mix_engine {
 struct source *source_new(uint32_t id, const char *name, uint64_t join_seq);
 void source_free(struct source **s);
 int source_push_video(struct source *s, const uint8_t *data, size_t len, int64_t pts_us,
-		      bool loss_before, struct mix_engine_stats *st);
-int source_push_audio(struct source *s, const uint8_t *data, size_t len, int64_t pts_us,
-		      int level, struct mix_engine_stats *st);
+                      bool loss_before, struct mix_engine_stats *st);
+int source_push_audio(struct source *s, const uint8_t *data, size_t len, int64_t pts_us, int level,
+                      struct mix_engine_stats *st);
 int source_set_visible(struct source *s, bool visible, int max_w, int max_h);
 /* Decodes queued frames due at t_us; returns true if a keyframe is needed. */
 bool source_decode_video(struct source *s, int64_t t_us, struct mix_engine_stats *st);
@@ -110,7 +110,7 @@ bool source_decode_video(struct source *s, int64_t t_us, struct mix_engine_stats
 float source_audio_level(struct source *s, int64_t S, int64_t plc_max, struct mix_engine_stats *st);
 /* 960 samples of src for the tick starting at S, concealing gaps up to plc_max samples. */
 void source_audio_pcm(struct source *s, int64_t S, int64_t plc_max, int16_t *out,
-		      struct mix_engine_stats *st);
+                      struct mix_engine_stats *st);
 /* Ends the tick: drops samples and packets before S + 960. */
 void source_audio_done(struct source *s, int64_t S);
 

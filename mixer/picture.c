@@ -49,7 +49,7 @@ static void fill_plane(uint8_t *p, int stride, int x, int y, int w, int h, uint8
 }
 
 void mix_canvas_fill(struct mix_canvas *c, int x, int y, int w, int h, uint8_t Y, uint8_t U,
-		     uint8_t V)
+                     uint8_t V)
 {
 	if (x < 0) {
 		w += x;
@@ -77,10 +77,10 @@ void mix_canvas_fill(struct mix_canvas *c, int x, int y, int w, int h, uint8_t Y
 struct mix_picture mix_canvas_view(const struct mix_canvas *c)
 {
 	struct mix_picture p = {
-		.data = {c->data[0], c->data[1], c->data[2]},
-		.stride = {c->stride[0], c->stride[1], c->stride[2]},
-		.width = c->width,
-		.height = c->height,
+	    .data = {c->data[0], c->data[1], c->data[2]},
+	    .stride = {c->stride[0], c->stride[1], c->stride[2]},
+	    .width = c->width,
+	    .height = c->height,
 	};
 	return p;
 }

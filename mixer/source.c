@@ -63,7 +63,7 @@ void source_free(struct source **sp)
 /* ---- video ---- */
 
 int source_push_video(struct source *s, const uint8_t *data, size_t len, int64_t pts_us,
-		      bool loss_before, struct mix_engine_stats *st)
+                      bool loss_before, struct mix_engine_stats *st)
 {
 	if (!s->visible) {
 		st->frames_dropped_invisible++;
@@ -141,8 +141,8 @@ bool source_decode_video(struct source *s, int64_t t_us, struct mix_engine_stats
 
 /* ---- audio ---- */
 
-int source_push_audio(struct source *s, const uint8_t *data, size_t len, int64_t pts_us,
-		      int level, struct mix_engine_stats *st)
+int source_push_audio(struct source *s, const uint8_t *data, size_t len, int64_t pts_us, int level,
+                      struct mix_engine_stats *st)
 {
 	int n = mix_opus_packet_samples(data, len);
 	if (n <= 0) {
@@ -289,7 +289,7 @@ float source_audio_level(struct source *s, int64_t S, int64_t plc_max, struct mi
 }
 
 void source_audio_pcm(struct source *s, int64_t S, int64_t plc_max, int16_t *out,
-		      struct mix_engine_stats *st)
+                      struct mix_engine_stats *st)
 {
 	if (!s->tick_filled)
 		fill(s, S + MIX_AUDIO_FRAME, plc_max, st);

@@ -32,9 +32,8 @@ struct vout {
 
 static bool key_eq(const struct vkey *a, const struct vkey *b)
 {
-	return a->layout == b->layout && a->w == b->w && a->h == b->h &&
-	       a->bitrate == b->bitrate && a->n == b->n &&
-	       !memcmp(a->tiles, b->tiles, sizeof(uint32_t) * (size_t)a->n);
+	return a->layout == b->layout && a->w == b->w && a->h == b->h && a->bitrate == b->bitrate &&
+	       a->n == b->n && !memcmp(a->tiles, b->tiles, sizeof(uint32_t) * (size_t)a->n);
 }
 
 void vout_free(struct vout **vp)
@@ -55,7 +54,7 @@ static int vout_new(struct mix_engine *e, const struct vkey *k, struct vout **ou
 		return -ENOMEM;
 	v->key = *k;
 	struct mix_vp8_enc_cfg ec = {
-		.width = k->w, .height = k->h, .fps = e->cfg.fps, .bitrate_bps = k->bitrate};
+	    .width = k->w, .height = k->h, .fps = e->cfg.fps, .bitrate_bps = k->bitrate};
 	int rc = mix_compositor_alloc(&v->comp, k->w, k->h);
 	if (rc == 0)
 		rc = mix_vp8_enc_alloc(&v->enc, &ec);
@@ -331,7 +330,7 @@ static int compose(struct mix_engine *e, struct vout *v)
 		if (!s)
 			continue;
 		rc = mix_compositor_draw(v->comp, i, s->have_pic ? &s->pic : NULL, s->serial,
-					 s->name);
+		                         s->name);
 	}
 	return rc < 0 ? rc : 0;
 }

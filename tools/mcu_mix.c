@@ -23,9 +23,9 @@
 #include "mix/media_file.h"
 #include "mix/opus.h"
 
-#define MAX_INPUTS 100
+#define MAX_INPUTS   100
 #define LOOKAHEAD_US 200000 /* inputs are read this far ahead of the mixing clock */
-#define STEP_US 20000
+#define STEP_US      20000
 
 struct input {
 	const char *path;
@@ -58,24 +58,25 @@ struct job {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: mcu-mix INPUT... -o OUTPUT [options]\n"
-		"Mixes participant recordings (WebM, MKV, Ogg, IVF with VP8 and/or Opus) into one\n"
-		"conference recording (WebM or MKV, VP8 + Opus): a tiled video and the audio mix.\n\n"
-		"  -o, --output PATH        output file, .webm or .mkv (required)\n"
-		"  -l, --layout grid|speaker  tile layout (default grid)\n"
-		"  -s, --size WxH           canvas size (default 1280x720)\n"
-		"  -r, --fps N              frame rate (default 30)\n"
-		"  -b, --bitrate R          video bitrate, e.g. 2M or 800k (default 2M)\n"
-		"  -a, --audio-bitrate R    audio bitrate (default 32k)\n"
-		"  -k, --max-mixed K        mix the K loudest participants (default 4)\n"
-		"  -c, --opus-complexity N  Opus encoder complexity 0..10 (default 5)\n"
-		"  -f, --opus-fec           Opus inband forward error correction\n"
-		"  -t, --realtime           pace the mix by the wall clock, as a live room does\n"
-		"  -S, --stats              print the engine's counters and CPU per stage at the end\n"
-		"  -q, --quiet              no progress on stderr\n"
-		"  -h, --help               this help\n"
-		"Exit status: 0 success, 1 a file could not be read or written, 2 bad usage.\n");
+	fprintf(
+	    f,
+	    "usage: mcu-mix INPUT... -o OUTPUT [options]\n"
+	    "Mixes participant recordings (WebM, MKV, Ogg, IVF with VP8 and/or Opus) into one\n"
+	    "conference recording (WebM or MKV, VP8 + Opus): a tiled video and the audio mix.\n\n"
+	    "  -o, --output PATH        output file, .webm or .mkv (required)\n"
+	    "  -l, --layout grid|speaker  tile layout (default grid)\n"
+	    "  -s, --size WxH           canvas size (default 1280x720)\n"
+	    "  -r, --fps N              frame rate (default 30)\n"
+	    "  -b, --bitrate R          video bitrate, e.g. 2M or 800k (default 2M)\n"
+	    "  -a, --audio-bitrate R    audio bitrate (default 32k)\n"
+	    "  -k, --max-mixed K        mix the K loudest participants (default 4)\n"
+	    "  -c, --opus-complexity N  Opus encoder complexity 0..10 (default 5)\n"
+	    "  -f, --opus-fec           Opus inband forward error correction\n"
+	    "  -t, --realtime           pace the mix by the wall clock, as a live room does\n"
+	    "  -S, --stats              print the engine's counters and CPU per stage at the end\n"
+	    "  -q, --quiet              no progress on stderr\n"
+	    "  -h, --help               this help\n"
+	    "Exit status: 0 success, 1 a file could not be read or written, 2 bad usage.\n");
 }
 
 static int parse_rate(const char *s, int *out)
@@ -96,35 +97,60 @@ static int parse_rate(const char *s, int *out)
 
 static int parse_args(int argc, char **argv, struct job *j)
 {
-	static const struct option lo[] = {
-		{"output", 1, 0, 'o'},  {"layout", 1, 0, 'l'},        {"size", 1, 0, 's'},
-		{"fps", 1, 0, 'r'},     {"bitrate", 1, 0, 'b'},       {"audio-bitrate", 1, 0, 'a'},
-		{"max-mixed", 1, 0, 'k'}, {"quiet", 0, 0, 'q'},       {"help", 0, 0, 'h'},
-		{"opus-complexity", 1, 0, 'c'}, {"opus-fec", 0, 0, 'f'}, {"realtime", 0, 0, 't'},
-		{"stats", 0, 0, 'S'},
-		{0, 0, 0, 0}};
+	static const struct option lo[] = {{"output", 1, 0, 'o'},    {"layout", 1, 0, 'l'},
+	                                   {"size", 1, 0, 's'},      {"fps", 1, 0, 'r'},
+	                                   {"bitrate", 1, 0, 'b'},   {"audio-bitrate", 1, 0, 'a'},
+	                                   {"max-mixed", 1, 0, 'k'}, {"quiet", 0, 0, 'q'},
+	                                   {"help", 0, 0, 'h'},      {"opus-complexity", 1, 0, 'c'},
+	                                   {"opus-fec", 0, 0, 'f'},  {"realtime", 0, 0, 't'},
+	                                   {"stats", 0, 0, 'S'},     {0, 0, 0, 0}};
 	struct opts *o = &j->o;
 	mix_engine_cfg_default(&o->ecfg);
 	int c, bad = 0;
 	while ((c = getopt_long(argc, argv, "o:l:s:r:b:a:k:c:ftSqh", lo, NULL)) != -1) {
 		switch (c) {
-		case 'o': o->out = optarg; break;
-		case 'l': bad |= mix_layout_parse(optarg, &o->ecfg.layout) < 0; break;
-		case 's': bad |= sscanf(optarg, "%dx%d", &o->ecfg.width, &o->ecfg.height) != 2; break;
-		case 'r': o->ecfg.fps = atoi(optarg); break;
-		case 'b': bad |= parse_rate(optarg, &o->ecfg.video_bitrate) < 0; break;
-		case 'a': bad |= parse_rate(optarg, &o->ecfg.audio_bitrate) < 0; break;
-		case 'k': o->ecfg.max_mixed = atoi(optarg); break;
-		case 'q': o->quiet = true; break;
+		case 'o':
+			o->out = optarg;
+			break;
+		case 'l':
+			bad |= mix_layout_parse(optarg, &o->ecfg.layout) < 0;
+			break;
+		case 's':
+			bad |= sscanf(optarg, "%dx%d", &o->ecfg.width, &o->ecfg.height) != 2;
+			break;
+		case 'r':
+			o->ecfg.fps = atoi(optarg);
+			break;
+		case 'b':
+			bad |= parse_rate(optarg, &o->ecfg.video_bitrate) < 0;
+			break;
+		case 'a':
+			bad |= parse_rate(optarg, &o->ecfg.audio_bitrate) < 0;
+			break;
+		case 'k':
+			o->ecfg.max_mixed = atoi(optarg);
+			break;
+		case 'q':
+			o->quiet = true;
+			break;
 		case 'c':
 			o->ecfg.opus_complexity = atoi(optarg);
 			bad |= o->ecfg.opus_complexity < 0 || o->ecfg.opus_complexity > 10;
 			break;
-		case 'f': o->ecfg.opus_fec = true; break;
-		case 't': o->realtime = true; break;
-		case 'S': o->stats = true; break;
-		case 'h': usage(stdout); exit(0);
-		default: return -EINVAL;
+		case 'f':
+			o->ecfg.opus_fec = true;
+			break;
+		case 't':
+			o->realtime = true;
+			break;
+		case 'S':
+			o->stats = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			return -EINVAL;
 		}
 		if (bad) {
 			fprintf(stderr, "mcu-mix: bad value for -%c: %s\n", c, optarg);
@@ -169,7 +195,8 @@ static int open_inputs(struct job *j)
 		in->id = (uint32_t)i + 1;
 		rc = mix_engine_add_source(j->eng, in->id, name);
 		if (rc == 0)
-			rc = mix_engine_set_audio_preskip(j->eng, in->id, mix_reader_preskip(in->rd));
+			rc = mix_engine_set_audio_preskip(j->eng, in->id,
+			                                  mix_reader_preskip(in->rd));
 		if (rc < 0)
 			return rc;
 	}
@@ -207,17 +234,21 @@ static int open_output(struct job *j)
 	char dir[4096];
 	snprintf(dir, sizeof(dir), "%s", j->o.out);
 	snprintf(j->tmp, sizeof(j->tmp), "%s/.%s.part-%ld", dirname(dir),
-		 strrchr(j->o.out, '/') ? strrchr(j->o.out, '/') + 1 : j->o.out, (long)getpid());
+	         strrchr(j->o.out, '/') ? strrchr(j->o.out, '/') + 1 : j->o.out, (long)getpid());
 	struct mix_opus_enc *probe = NULL;
 	struct mix_opus_enc_cfg oc;
 	mix_opus_enc_cfg_default(&oc);
 	int rc = mix_opus_enc_alloc(&probe, &oc);
 	if (rc < 0)
 		return rc;
-	struct mix_writer_cfg wc = {
-		.path = j->tmp, .format = fmt, .video = true, .width = j->o.ecfg.width,
-		.height = j->o.ecfg.height, .fps = j->o.ecfg.fps, .audio = true,
-		.opus_preskip = mix_opus_enc_lookahead(probe)};
+	struct mix_writer_cfg wc = {.path = j->tmp,
+	                            .format = fmt,
+	                            .video = true,
+	                            .width = j->o.ecfg.width,
+	                            .height = j->o.ecfg.height,
+	                            .fps = j->o.ecfg.fps,
+	                            .audio = true,
+	                            .opus_preskip = mix_opus_enc_lookahead(probe)};
 	mix_opus_enc_free(&probe);
 	rc = mix_writer_open(&j->wr, &wc, j->err, sizeof(j->err));
 	if (rc < 0)
@@ -242,17 +273,18 @@ static int feed(struct job *j, int64_t until)
 				break;
 			}
 			in->read_pts = pk.pts_us;
-			int64_t dur = pk.kind == MIX_VIDEO ? 1000000 / j->o.ecfg.fps
-							   : mix_opus_packet_samples(pk.data, pk.size) *
-								     1000000LL / 48000;
+			int64_t dur =
+			    pk.kind == MIX_VIDEO
+			        ? 1000000 / j->o.ecfg.fps
+			        : mix_opus_packet_samples(pk.data, pk.size) * 1000000LL / 48000;
 			if (pk.pts_us + dur > in->end_us)
 				in->end_us = pk.pts_us + dur;
 			if (pk.kind == MIX_VIDEO)
 				mix_engine_push_video(j->eng, in->id, pk.data, pk.size, pk.pts_us,
-						      false);
+				                      false);
 			else
 				mix_engine_push_audio(j->eng, in->id, pk.data, pk.size, pk.pts_us,
-						      -1);
+				                      -1);
 		}
 	}
 	return 0;
@@ -318,7 +350,7 @@ static int run(struct job *j)
 		if (!j->o.quiet && wall_now() - last >= 1.0) {
 			last = wall_now();
 			fprintf(stderr, "mcu-mix: %.1f s of %.1f s mixed (%.1fx real time)\n",
-				t / 1e6, total / 1e6, t / 1e6 / (last - start));
+			        t / 1e6, total / 1e6, t / 1e6 / (last - start));
 		}
 	}
 }
@@ -328,14 +360,15 @@ static void print_stats(const struct job *j)
 	struct mix_engine_stats st;
 	mix_engine_get_stats(j->eng, &st);
 	fprintf(stderr,
-		"mcu-mix: %llu video ticks, %llu audio ticks, %llu frames decoded, %llu encoded, "
-		"%llu audio packets encoded, %llu PLC samples, %llu decode errors\n",
-		(unsigned long long)st.video_ticks, (unsigned long long)st.audio_ticks,
-		(unsigned long long)st.frames_decoded, (unsigned long long)st.frames_encoded,
-		(unsigned long long)st.audio_packets_encoded, (unsigned long long)st.plc_samples,
-		(unsigned long long)st.decode_errors);
+	        "mcu-mix: %llu video ticks, %llu audio ticks, %llu frames decoded, %llu encoded, "
+	        "%llu audio packets encoded, %llu PLC samples, %llu decode errors\n",
+	        (unsigned long long)st.video_ticks, (unsigned long long)st.audio_ticks,
+	        (unsigned long long)st.frames_decoded, (unsigned long long)st.frames_encoded,
+	        (unsigned long long)st.audio_packets_encoded, (unsigned long long)st.plc_samples,
+	        (unsigned long long)st.decode_errors);
 	for (int s = 0; s < MIX_STAGE_COUNT; s++)
-		fprintf(stderr, "mcu-mix: cpu %-13s %.3f s\n", mix_stage_name(s), st.stage_cpu_s[s]);
+		fprintf(stderr, "mcu-mix: cpu %-13s %.3f s\n", mix_stage_name(s),
+		        st.stage_cpu_s[s]);
 }
 
 static void cleanup(struct job *j)
@@ -373,7 +406,7 @@ int main(int argc, char **argv)
 	}
 	if (rc == 0 && rename(j.tmp, j.o.out) < 0) {
 		fprintf(stderr, "mcu-mix: cannot rename %s to %s: %s\n", j.tmp, j.o.out,
-			strerror(errno));
+		        strerror(errno));
 		rc = -errno;
 	}
 	if (rc < 0 && j.tmp[0])

@@ -21,9 +21,9 @@
 
 #include <stdint.h>
 
-#define MIX_AUDIO_RATE  48000
-#define MIX_AUDIO_FRAME 960 /* samples per 20 ms tick */
-#define MIX_NO_SOURCE   0xffffffffu
+#define MIX_AUDIO_RATE   48000
+#define MIX_AUDIO_FRAME  960 /* samples per 20 ms tick */
+#define MIX_NO_SOURCE    0xffffffffu
 #define MIX_SILENCE_DBOV (-127.0f)
 
 struct mix_audio_cfg {
@@ -77,6 +77,6 @@ void mix_limiter_init(struct mix_limiter *lim);
  * Exact when every |sum - own| <= 32767 and the limiter's gain is back to 1.
  */
 void mix_audio_minus_limit(const int32_t *sum, const int16_t *own, int16_t *out,
-			   struct mix_limiter *lim);
+                           struct mix_limiter *lim);
 
 #endif

@@ -37,7 +37,7 @@ int mix_compositor_set_tiles(struct mix_compositor *c, const struct mix_rect *re
  * Returns 1 if pixels were drawn, 0 if the tile was unchanged, negative errno on error.
  */
 int mix_compositor_draw(struct mix_compositor *c, int i, const struct mix_picture *pic,
-			uint64_t serial, const char *label);
+                        uint64_t serial, const char *label);
 
 /* Forgets what every tile shows, so the next draws repaint everything. */
 void mix_compositor_invalidate(struct mix_compositor *c);

@@ -46,18 +46,18 @@ struct mix_engine_callbacks {
 };
 
 struct mix_engine_cfg {
-	int width, height, fps;       /* default output: 1280x720 at 30 */
-	enum mix_layout_kind layout;  /* default grid */
-	bool exclude_self;            /* default false: one encoder for the whole room */
-	int max_tiles;                /* grid tiles shown, 1..25, default 25 */
-	int speaker_strip;            /* small tiles in speaker layout, 0..8, default 6 */
-	int video_bitrate;            /* default 2000000 */
-	int audio_bitrate;            /* default 32000 */
-	int opus_complexity;          /* default 5 */
-	bool opus_fec;                /* default false */
-	int max_mixed;                /* K loudest mixed, default 4 */
-	int max_w, max_h;             /* inbound VP8 size cap, default 1920x1088 */
-	int64_t plc_max_us;           /* conceal a silent source's audio at most this long, 100 ms */
+	int width, height, fps;      /* default output: 1280x720 at 30 */
+	enum mix_layout_kind layout; /* default grid */
+	bool exclude_self;           /* default false: one encoder for the whole room */
+	int max_tiles;               /* grid tiles shown, 1..25, default 25 */
+	int speaker_strip;           /* small tiles in speaker layout, 0..8, default 6 */
+	int video_bitrate;           /* default 2000000 */
+	int audio_bitrate;           /* default 32000 */
+	int opus_complexity;         /* default 5 */
+	bool opus_fec;               /* default false */
+	int max_mixed;               /* K loudest mixed, default 4 */
+	int max_w, max_h;            /* inbound VP8 size cap, default 1920x1088 */
+	int64_t plc_max_us;          /* conceal a silent source's audio at most this long, 100 ms */
 	struct mix_engine_callbacks cb;
 };
 
@@ -79,7 +79,7 @@ void mix_engine_remove_source(struct mix_engine *e, uint32_t src);
  * dropped (counted). -ENOENT for an unknown source, -ENOBUFS if its queue is full.
  */
 int mix_engine_push_video(struct mix_engine *e, uint32_t src, const uint8_t *data, size_t len,
-			  int64_t pts_us, bool loss_before);
+                          int64_t pts_us, bool loss_before);
 
 /*
  * One Opus packet of src; pts_us is the time of its first decoded sample (so a stream whose
@@ -90,7 +90,7 @@ int mix_engine_push_video(struct mix_engine *e, uint32_t src, const uint8_t *dat
  * decodes to measure). Sources that report levels and are not mixed are not decoded.
  */
 int mix_engine_push_audio(struct mix_engine *e, uint32_t src, const uint8_t *data, size_t len,
-			  int64_t pts_us, int level);
+                          int64_t pts_us, int level);
 
 /*
  * Discards this many leading decoded samples of src's audio stream (an Opus pre-skip); the
@@ -101,18 +101,18 @@ int mix_engine_set_audio_preskip(struct mix_engine *e, uint32_t src, int samples
 /* --- recipients --- */
 
 struct mix_recipient_opts {
-	uint32_t self;                /* the recipient's own source, or MIX_NO_SOURCE */
-	int width, height;            /* 0: the engine's */
-	int video_bitrate;            /* 0: the engine's */
-	bool video, audio;            /* which outputs it receives */
-	int layout;                   /* -1: engine's, else enum mix_layout_kind */
-	int exclude_self;             /* -1: engine's, 0/1 */
+	uint32_t self;     /* the recipient's own source, or MIX_NO_SOURCE */
+	int width, height; /* 0: the engine's */
+	int video_bitrate; /* 0: the engine's */
+	bool video, audio; /* which outputs it receives */
+	int layout;        /* -1: engine's, else enum mix_layout_kind */
+	int exclude_self;  /* -1: engine's, 0/1 */
 };
 
 void mix_recipient_opts_default(struct mix_recipient_opts *o);
 
 int mix_engine_add_recipient(struct mix_engine *e, uint32_t rid,
-			     const struct mix_recipient_opts *opts);
+                             const struct mix_recipient_opts *opts);
 void mix_engine_remove_recipient(struct mix_engine *e, uint32_t rid);
 /* A keyframe for rid's video (coalesced to one per second per encoder). */
 void mix_engine_request_keyframe(struct mix_engine *e, uint32_t rid);

@@ -29,7 +29,7 @@ void mix_layout_grid_dims(int n, int *cols, int *rows);
  * 1 + MIX_LAYOUT_MAX_STRIP for speaker), 0 for n <= 0, -EINVAL for a bad canvas or kind.
  */
 int mix_layout_compute(enum mix_layout_kind kind, int n, int canvas_w, int canvas_h,
-		       struct mix_rect *out, int max_out);
+                       struct mix_rect *out, int max_out);
 
 /* Parses "grid" or "speaker". 0 or -EINVAL. */
 int mix_layout_parse(const char *s, enum mix_layout_kind *out);

@@ -53,24 +53,23 @@ int64_t mix_reader_duration_us(const struct mix_reader *r); /* -1 if unknown */
  * of the file, or a negative code for a read error (err gets a message; truncated files end
  * with 1 after the last complete packet).
  */
-int mix_reader_read(struct mix_reader *r, struct mix_reader_packet *pkt, char *err,
-		    size_t errlen);
+int mix_reader_read(struct mix_reader *r, struct mix_reader_packet *pkt, char *err, size_t errlen);
 
 struct mix_writer_cfg {
 	const char *path;
-	const char *format;  /* "webm" or "matroska"; NULL: from the path's extension */
-	bool video;          /* has a VP8 track */
+	const char *format; /* "webm" or "matroska"; NULL: from the path's extension */
+	bool video;         /* has a VP8 track */
 	int width, height, fps;
-	bool audio;          /* has a mono 48 kHz Opus track */
-	int opus_preskip;    /* encoder lookahead, written in the OpusHead */
-	bool live;           /* cluster every second and flush (crash-safe) */
+	bool audio;       /* has a mono 48 kHz Opus track */
+	int opus_preskip; /* encoder lookahead, written in the OpusHead */
+	bool live;        /* cluster every second and flush (crash-safe) */
 };
 
 struct mix_writer;
 
 /* Creates the file and writes the header. -EACCES/-ENOENT/-EIO etc., err names the path. */
 int mix_writer_open(struct mix_writer **out, const struct mix_writer_cfg *cfg, char *err,
-		    size_t errlen);
+                    size_t errlen);
 
 /* Writes one packet (borrowed). Audio pts are on the same clock as video pts. 0 or -errno. */
 int mix_writer_write(struct mix_writer *w, const struct mix_packet *p, char *err, size_t errlen);

@@ -34,13 +34,13 @@ int mix_opus_dec_conceal(struct mix_opus_dec *d, int samples, int16_t *pcm);
  * Decodes the previous packet's inband FEC data from this packet to cover `samples`.
  * -EINVAL for a bad sample count, -EBADMSG for a bad packet.
  */
-int mix_opus_dec_decode_fec(struct mix_opus_dec *d, const uint8_t *data, size_t len,
-			    int samples, int16_t *pcm);
+int mix_opus_dec_decode_fec(struct mix_opus_dec *d, const uint8_t *data, size_t len, int samples,
+                            int16_t *pcm);
 
 struct mix_opus_enc_cfg {
-	int bitrate_bps; /* default 32000, 6000..510000 */
-	int complexity;  /* 0..10, default 5 */
-	bool inband_fec; /* default false */
+	int bitrate_bps;      /* default 32000, 6000..510000 */
+	int complexity;       /* 0..10, default 5 */
+	bool inband_fec;      /* default false */
 	int packet_loss_perc; /* expected loss for FEC, default 0 */
 };
 
@@ -54,7 +54,7 @@ int mix_opus_enc_set_bitrate(struct mix_opus_enc *e, int bitrate_bps);
 
 /* Encodes 960 samples (20 ms). *out: new packet (caller owns a reference). 0 or -errno. */
 int mix_opus_enc_encode(struct mix_opus_enc *e, const int16_t *pcm, int64_t pts_us,
-			struct mix_packet **out);
+                        struct mix_packet **out);
 
 /* The encoder's lookahead in samples (the pre-skip to write in an OpusHead). */
 int mix_opus_enc_lookahead(const struct mix_opus_enc *e);

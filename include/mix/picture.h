@@ -27,7 +27,7 @@ int mix_canvas_alloc(struct mix_canvas **out, int width, int height);
 void mix_canvas_free(struct mix_canvas **c);
 /* Fills a rectangle (clipped to the canvas, coordinates rounded down to even) with one colour. */
 void mix_canvas_fill(struct mix_canvas *c, int x, int y, int w, int h, uint8_t Y, uint8_t U,
-		     uint8_t V);
+                     uint8_t V);
 /* A read-only view of the canvas. */
 struct mix_picture mix_canvas_view(const struct mix_canvas *c);
 

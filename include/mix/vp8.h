@@ -1,13 +1,13 @@
 /*
  * vp8.h - VP8 decoding and encoding with libvpx, and a bounds-checked frame header peek.
  *
- * Decoder: shows no picture libvpx detects as corrupt (VP8 has no checksum). After a decode error or a reported loss it refuses
- * inter frames (-EAGAIN: "keyframe needed") until the next keyframe decodes. Frames larger
- * than the configured cap are refused (-E2BIG) without being handed to libvpx.
- * Encoder: realtime, CBR, libwebrtc-like settings; one thread; keyframe requests coalesced to at
- * most one per second; bitrate changeable live; size fixed for the encoder's life (recreate to
- * resize: reconfiguring a live encoder's size is how CVE-2023-5217 was reached).
- * Each object is single-threaded; it owns its libvpx context.
+ * Decoder: shows no picture libvpx detects as corrupt (VP8 has no checksum). After a decode error
+ * or a reported loss it refuses inter frames (-EAGAIN: "keyframe needed") until the next keyframe
+ * decodes. Frames larger than the configured cap are refused (-E2BIG) without being handed to
+ * libvpx. Encoder: realtime, CBR, libwebrtc-like settings; one thread; keyframe requests coalesced
+ * to at most one per second; bitrate changeable live; size fixed for the encoder's life (recreate
+ * to resize: reconfiguring a live encoder's size is how CVE-2023-5217 was reached). Each object is
+ * single-threaded; it owns its libvpx context.
  */
 #ifndef MIX_VP8_H
 #define MIX_VP8_H
@@ -47,7 +47,7 @@ void mix_vp8_dec_free(struct mix_vp8_dec **d);
  * hidden frame; state intact), -EINVAL for NULL arguments. *pic is left untouched on error.
  */
 int mix_vp8_dec_decode(struct mix_vp8_dec *d, const uint8_t *data, size_t len,
-		       struct mix_picture *pic);
+                       struct mix_picture *pic);
 
 /* Tells the decoder frames were lost: it will wait for a keyframe. */
 void mix_vp8_dec_mark_loss(struct mix_vp8_dec *d);
@@ -78,7 +78,7 @@ void mix_vp8_enc_request_keyframe(struct mix_vp8_enc *e);
  * frame. 0 or negative errno.
  */
 int mix_vp8_enc_encode(struct mix_vp8_enc *e, const struct mix_picture *pic, int64_t pts_us,
-		       struct mix_packet **out);
+                       struct mix_packet **out);
 
 /* Keyframes produced so far (for stats and tests). */
 int mix_vp8_enc_keyframes(const struct mix_vp8_enc *e);

@@ -26,7 +26,7 @@ static int16_t *load(const char *path, long *n)
 
 /* Correlation of ref[i] with test[i + lag] over the overlap, from sample skip on. */
 static double corr_at(const int16_t *r, long nr, const int16_t *t, long nt, long lag, long skip,
-		      double *gain, double *snr)
+                      double *gain, double *snr)
 {
 	double rr = 0, tt = 0, rt = 0;
 	for (long i = skip; i < nr; i++) {

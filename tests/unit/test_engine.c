@@ -41,7 +41,8 @@ static void fake_init(struct fake *f, uint32_t id, uint8_t Y, uint8_t U, uint8_t
 	f->id = id;
 	f->freq = freq;
 	f->amp = 6000;
-	struct mix_vp8_enc_cfg vc = {.width = SRC_W, .height = SRC_H, .fps = 30, .bitrate_bps = 300000};
+	struct mix_vp8_enc_cfg vc = {
+	    .width = SRC_W, .height = SRC_H, .fps = 30, .bitrate_bps = 300000};
 	assert_int_equal(mix_vp8_enc_alloc(&f->venc, &vc), 0);
 	struct mix_opus_enc_cfg oc;
 	mix_opus_enc_cfg_default(&oc);
@@ -60,9 +61,9 @@ static void fake_free(struct fake *f)
 static void fake_video(struct fake *f, struct mix_engine *e, int64_t pts)
 {
 	struct mix_picture p = {.data = {f->y, f->u, f->v},
-				.stride = {SRC_W, SRC_W / 2, SRC_W / 2},
-				.width = SRC_W,
-				.height = SRC_H};
+	                        .stride = {SRC_W, SRC_W / 2, SRC_W / 2},
+	                        .width = SRC_W,
+	                        .height = SRC_H};
 	struct mix_packet *pk = NULL;
 	assert_int_equal(mix_vp8_enc_encode(f->venc, &p, pts, &pk), 0);
 	if (pk)
@@ -74,8 +75,9 @@ static void fake_audio(struct fake *f, struct mix_engine *e, int64_t pts, int le
 {
 	int16_t pcm[960];
 	for (int i = 0; i < 960; i++, f->sample++)
-		pcm[i] = f->freq > 0 ? (int16_t)(f->amp * sin(2 * M_PI * f->freq * f->sample / 48000.0))
-				     : 0;
+		pcm[i] = f->freq > 0
+		             ? (int16_t)(f->amp * sin(2 * M_PI * f->freq * f->sample / 48000.0))
+		             : 0;
 	struct mix_packet *pk = NULL;
 	assert_int_equal(mix_opus_enc_encode(f->aenc, pcm, pts, &pk), 0);
 	mix_engine_push_audio(e, f->id, pk->data, pk->size, pts, level);
@@ -87,7 +89,8 @@ static void step(struct mix_engine *e, struct fake *f, int n, int64_t t, bool vi
 {
 	for (int i = 0; i < n; i++) {
 		fake_audio(&f[i], e, t, level);
-		for (int64_t v = (t * 30 + 999999) / 1000000; video && v * 1000000 / 30 < t + 20000; v++)
+		for (int64_t v = (t * 30 + 999999) / 1000000; video && v * 1000000 / 30 < t + 20000;
+		     v++)
 			fake_video(&f[i], e, v * 1000000 / 30);
 	}
 	assert_int_equal(mix_engine_run_until(e, t + 20000), 0);
@@ -172,7 +175,7 @@ static struct mix_engine *new_engine(struct sink *s, int w, int h, bool exclude_
 	cfg.exclude_self = exclude_self;
 	cfg.video_bitrate = 500000;
 	cfg.cb = (struct mix_engine_callbacks){
-		.opaque = s, .on_packet = on_packet, .on_keyframe_request = on_kf};
+	    .opaque = s, .on_packet = on_packet, .on_keyframe_request = on_kf};
 	struct mix_engine *e = NULL;
 	assert_int_equal(mix_engine_alloc(&e, &cfg), 0);
 	return e;
@@ -272,7 +275,8 @@ static void large_room(void **state)
 	cfg.height = 360;
 	cfg.max_tiles = 9;
 	cfg.max_mixed = 4;
-	cfg.cb = (struct mix_engine_callbacks){.opaque = &s, .on_packet = on_packet, .on_keyframe_request = on_kf};
+	cfg.cb = (struct mix_engine_callbacks){
+	    .opaque = &s, .on_packet = on_packet, .on_keyframe_request = on_kf};
 	struct mix_engine *e = NULL;
 	assert_int_equal(mix_engine_alloc(&e, &cfg), 0);
 	static struct fake f[100];
@@ -416,7 +420,7 @@ static void av_alignment(void **state)
 	assert_true(s.first_loud_audio >= 0);
 	int64_t d = s.first_bright_video - s.first_loud_audio;
 	print_message("flash at %lld us, beep at %lld us\n", (long long)s.first_bright_video,
-		      (long long)s.first_loud_audio);
+	              (long long)s.first_loud_audio);
 	assert_true(llabs(d) <= 40000);
 	assert_true(llabs(s.first_bright_video - flash) <= 40000);
 	fake_free(&f);
@@ -434,7 +438,8 @@ static void visibility_requests_keyframe(void **state)
 	cfg.width = 320;
 	cfg.height = 180;
 	cfg.max_tiles = 1;
-	cfg.cb = (struct mix_engine_callbacks){.opaque = &s, .on_packet = on_packet, .on_keyframe_request = on_kf};
+	cfg.cb = (struct mix_engine_callbacks){
+	    .opaque = &s, .on_packet = on_packet, .on_keyframe_request = on_kf};
 	struct mix_engine *e = NULL;
 	assert_int_equal(mix_engine_alloc(&e, &cfg), 0);
 	struct fake f[2];
@@ -612,10 +617,53 @@ static void bitrate_cap(void **state)
 	bytes_before = s.video_bytes_before;
 	bytes_after = s.video_bytes_after;
 	print_message("video bytes: %llu in the first second, %llu in the second\n",
-		      (unsigned long long)bytes_before, (unsigned long long)bytes_after);
+	              (unsigned long long)bytes_before, (unsigned long long)bytes_after);
 	assert_true(bytes_after * 3 < bytes_before);
 	for (int i = 0; i < 2; i++)
 		fake_free(&f[i]);
+	mix_engine_free(&e);
+	sink_free(&s);
+}
+
+/* After a loss the source's frames are not decoded until a keyframe, which is requested. */
+static void loss_waits_for_keyframe(void **state)
+{
+	struct sink s;
+	struct mix_engine *e = new_engine(&s, 320, 180, false);
+	struct fake f;
+	fake_init(&f, 1, 100, 128, 128, 0);
+	add_participant(e, 1, true);
+	for (int64_t t = 0; t < 1500000; t += 20000)
+		step(e, &f, 1, t, true, -1);
+	struct mix_engine_stats st;
+	mix_engine_get_stats(e, &st);
+	uint64_t decoded = st.frames_decoded;
+	int reqs = s.keyframe_reqs;
+	struct mix_picture p = {.data = {f.y, f.u, f.v},
+				.stride = {SRC_W, SRC_W / 2, SRC_W / 2},
+				.width = SRC_W,
+				.height = SRC_H};
+	/* two inter frames; the first follows a loss */
+	for (int k = 0; k < 2; k++) {
+		struct mix_packet *pk = NULL;
+		int64_t pts = 1500000 + k * 33333;
+		assert_int_equal(mix_vp8_enc_encode(f.venc, &p, pts, &pk), 0);
+		assert_false(pk->keyframe);
+		mix_engine_push_video(e, 1, pk->data, pk->size, pts, k == 0);
+		mix_packet_unref(&pk);
+	}
+	assert_int_equal(mix_engine_run_until(e, 1600000), 0);
+	mix_engine_get_stats(e, &st);
+	assert_int_equal(st.frames_decoded, decoded); /* nothing decoded after the loss */
+	assert_int_equal(s.keyframe_reqs, reqs + 1);
+	assert_int_equal(s.kf_src[reqs], 1);
+	/* the sender answers with a keyframe: decoding resumes */
+	mix_vp8_enc_request_keyframe(f.venc);
+	for (int64_t t = 1600000; t < 2700000; t += 20000)
+		step(e, &f, 1, t, true, -1);
+	mix_engine_get_stats(e, &st);
+	assert_true(st.frames_decoded > decoded + 5);
+	fake_free(&f);
 	mix_engine_free(&e);
 	sink_free(&s);
 }
@@ -646,19 +694,20 @@ static void bad_config(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(grid_of_nine_shares_one_encoder),
-		cmocka_unit_test(exclude_self_needs_one_encoder_each),
-		cmocka_unit_test(large_room),
-		cmocka_unit_test(header_levels_skip_decoding),
-		cmocka_unit_test(placeholder_tile),
-		cmocka_unit_test(mix_minus_through_codecs),
-		cmocka_unit_test(av_alignment),
-		cmocka_unit_test(visibility_requests_keyframe),
-		cmocka_unit_test(leaving_source_leaves_grid),
-		cmocka_unit_test(speaker_layout),
-		cmocka_unit_test(grid_shows_recent_speakers),
-		cmocka_unit_test(bitrate_cap),
-		cmocka_unit_test(bad_config),
+	    cmocka_unit_test(grid_of_nine_shares_one_encoder),
+	    cmocka_unit_test(exclude_self_needs_one_encoder_each),
+	    cmocka_unit_test(large_room),
+	    cmocka_unit_test(header_levels_skip_decoding),
+	    cmocka_unit_test(placeholder_tile),
+	    cmocka_unit_test(mix_minus_through_codecs),
+	    cmocka_unit_test(av_alignment),
+	    cmocka_unit_test(visibility_requests_keyframe),
+	    cmocka_unit_test(leaving_source_leaves_grid),
+	    cmocka_unit_test(speaker_layout),
+	    cmocka_unit_test(grid_shows_recent_speakers),
+	    cmocka_unit_test(bitrate_cap),
+	    cmocka_unit_test(loss_waits_for_keyframe),
+	    cmocka_unit_test(bad_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
