@@ -10,29 +10,38 @@ CFLAGS_COMMON = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unuse
 MIX_PKGS   = vpx opus libavformat libavcodec libavutil libswscale
 MIX_CFLAGS := $(shell pkg-config --cflags $(MIX_PKGS) 2>/dev/null)
 MIX_LIBS   := $(shell pkg-config --libs $(MIX_PKGS) 2>/dev/null) -lm -lpthread
+SRV_PKGS   = nice glib-2.0 openssl libsrtp2 libwebsockets jansson
+SRV_CFLAGS := $(shell pkg-config --cflags $(SRV_PKGS) 2>/dev/null)
+SRV_LIBS   := $(shell pkg-config --libs $(SRV_PKGS) 2>/dev/null)
 TEST_LIBS  := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 DEB_PACKAGES = build-essential pkg-config libvpx-dev libopus-dev libavformat-dev \
 	libavcodec-dev libavutil-dev libswscale-dev libcmocka-dev libjansson-dev ffmpeg \
-	clang-14 libclang-rt-14-dev time
+	clang-14 libclang-rt-14-dev time libnice-dev libglib2.0-dev libsrtp2-dev libssl-dev \
+	libwebsockets-dev chromium iproute2 util-linux
 
 MIX_SRCS   := $(wildcard mixer/*.c)
 MIX_OBJS   := $(MIX_SRCS:%.c=$(BUILD)/%.o)
 LIBMIX     := $(BUILD)/libmix.a
-TOOLS      := $(BUILD)/mcu-mix
+SRV_SRCS   := $(filter-out src/main.c,$(wildcard src/*.c src/*/*.c))
+SRV_OBJS   := $(SRV_SRCS:%.c=$(BUILD)/%.o)
+LIBMCU     := $(BUILD)/libmcu.a
+TOOLS      := $(BUILD)/mcu-mix $(BUILD)/mcu
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TTOOL_SRCS := $(wildcard tests/tools/*.c)
 TTOOL_BINS := $(TTOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/tools/%)
 MEDIA_STAMP := assets/media/.stamp
 
-.PHONY: all deps test unit oracle asan media clean format run-mix
+.PHONY: all deps test unit oracle e2e asan media clean format run run-mix
 
-all: $(LIBMIX) $(TOOLS) $(UNIT_BINS) $(TTOOL_BINS)
+all: $(LIBMIX) $(LIBMCU) $(TOOLS) $(UNIT_BINS) $(TTOOL_BINS)
 
 deps:
 	apt-get update
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PACKAGES)
+	command -v npm >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm
+	cd tests/e2e && npm install --no-audit --no-fund
 
 $(BUILD)/mixer/%.o: mixer/%.c
 	@mkdir -p $(dir $@)
@@ -41,6 +50,17 @@ $(BUILD)/mixer/%.o: mixer/%.c
 $(LIBMIX): $(MIX_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/src/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -Isrc $(MIX_CFLAGS) $(SRV_CFLAGS) -c $< -o $@
+
+$(LIBMCU): $(SRV_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/mcu: $(BUILD)/src/main.o $(LIBMCU) $(LIBMIX)
+	$(CC) $(SANFLAGS) -o $@ $^ $(SRV_LIBS) $(MIX_LIBS)
 
 $(BUILD)/tools/%.o: tools/%.c
 	@mkdir -p $(dir $@)
@@ -51,10 +71,10 @@ $(BUILD)/mcu-mix: $(BUILD)/tools/mcu_mix.o $(LIBMIX)
 
 $(BUILD)/tests/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) $(MIX_CFLAGS) -Imixer -c $< -o $@
+	$(CC) $(CFLAGS_COMMON) $(MIX_CFLAGS) $(SRV_CFLAGS) -Imixer -Isrc -c $< -o $@
 
-$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(LIBMIX)
-	$(CC) $(SANFLAGS) -o $@ $^ $(MIX_LIBS) $(TEST_LIBS)
+$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(LIBMCU) $(LIBMIX)
+	$(CC) $(SANFLAGS) -o $@ $^ $(SRV_LIBS) $(MIX_LIBS) $(TEST_LIBS)
 
 $(BUILD)/tests/tools/%: tests/tools/%.c
 	@mkdir -p $(dir $@)
@@ -85,9 +105,13 @@ run-mix: all media
 		assets/media/p4.webm -o $(BUILD)/mix.webm
 
 format:
-	clang-format -i $(wildcard include/*/*.h mixer/*.c mixer/*.h tools/*.c tests/unit/*.c tests/tools/*.c)
+	clang-format -i $(wildcard include/*/*.h mixer/*.c mixer/*.h src/*.c src/*/*.[ch] tools/*.c \
+		tests/unit/*.c tests/tools/*.c)
 
 clean:
 	rm -rf build build-asan
 
--include $(MIX_OBJS:.o=.d) $(UNIT_BINS:%=%.d)
+run: all
+	$(BUILD)/mcu
+
+-include $(MIX_OBJS:.o=.d) $(SRV_OBJS:.o=.d) $(UNIT_BINS:%=%.d)

@@ -1,0 +1,42 @@
+/*
+ * reorder.h - the per-stream reorder ("jitter") buffer: packets in, packets out in sequence
+ * order. A missing packet is waited for up to max_wait_us (time for a NACK retransmission to
+ * arrive); after that the gap is skipped and reported as lost. Duplicates and packets older
+ * than what was already released are dropped. Capacity is bounded (cap packets); when full,
+ * the oldest gap is given up on. Counters for each drop reason.
+ *
+ * Playout timing is not done here: the room's mixing clock runs a fixed delay behind arrival
+ * and the engine conceals what is late. One per inbound stream, single-threaded; it owns copies
+ * of the packets it holds.
+ */
+#ifndef MCU_REORDER_H
+#define MCU_REORDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct reorder;
+
+struct reorder_stats {
+	uint64_t pushed, released, duplicates, too_old, lost, overflow;
+};
+
+/* cap: 2..4096 packets held; max_wait_us: how long a gap may delay later packets. */
+int reorder_alloc(struct reorder **out, int cap, int64_t max_wait_us);
+void reorder_free(struct reorder **r);
+
+/* Adds a packet (copied; len <= 1500). 0, or -EEXIST (duplicate), -ERANGE (too old). */
+int reorder_push(struct reorder *r, uint16_t seq, const uint8_t *pkt, size_t len, int64_t now_us);
+
+/*
+ * Releases the next packet in order if it is there, or skips a gap that has waited long
+ * enough. Returns 1 with *seq/*pkt/*len set (pkt valid until the next call), and *lost = the
+ * number of packets skipped just before it; 0 if nothing can be released now.
+ */
+int reorder_pop(struct reorder *r, int64_t now_us, uint16_t *seq, const uint8_t **pkt,
+		size_t *len, int *lost);
+
+void reorder_get_stats(const struct reorder *r, struct reorder_stats *st);
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * rtp.h - RTP packet parsing and writing (RFC 3550 5.1) with RFC 8285 header extensions.
+ *
+ * Pure functions over bounded buffers: no allocation, no state, any thread. A parsed header
+ * points into the caller's buffer (valid as long as it is). Every length is checked; a packet
+ * that fails a check is rejected with a reason (enum rtp_drop) so the caller can count drops.
+ */
+#ifndef MCU_RTP_H
+#define MCU_RTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RTP_MAX_PACKET 1500
+
+enum rtp_drop {
+	RTP_OK = 0,
+	RTP_DROP_SHORT,      /* under 12 bytes, or CSRCs/extension past the end */
+	RTP_DROP_VERSION,    /* version != 2 */
+	RTP_DROP_EXTENSION,  /* extension length past the end */
+	RTP_DROP_PADDING,    /* padding count 0 or larger than the payload */
+	RTP_DROP_TOO_LARGE,  /* over RTP_MAX_PACKET */
+	RTP_DROP_COUNT
+};
+
+struct rtp_hdr {
+	bool marker;
+	uint8_t pt;
+	uint16_t seq;
+	uint32_t ts;
+	uint32_t ssrc;
+	uint8_t cc;
+	uint32_t csrc[15];
+	uint16_t ext_profile;  /* 0xBEDE one-byte, 0x1000..0x100F two-byte, 0 if none */
+	const uint8_t *ext;    /* extension data (after the 4-byte extension header) */
+	size_t ext_len;
+	const uint8_t *payload;
+	size_t payload_len; /* padding removed */
+};
+
+/* Parses an RTP packet. Returns RTP_OK or the reason it was rejected. */
+enum rtp_drop rtp_parse(const uint8_t *buf, size_t len, struct rtp_hdr *h);
+const char *rtp_drop_name(enum rtp_drop d);
+
+/*
+ * Finds RFC 8285 extension element `id` (1..14 one-byte, 1..255 two-byte). Returns 0 and sets
+ * data/len, or -ENOENT. Malformed element lists end the search (never read past ext_len).
+ */
+int rtp_ext_find(const struct rtp_hdr *h, int id, const uint8_t **data, size_t *len);
+
+/* RFC 6464 audio level from extension `id`: 0..127 (-dBov), or -1 if absent/malformed. */
+int rtp_audio_level(const struct rtp_hdr *h, int id, bool *voice);
+
+/* True if an RTP/RTCP-range packet is RTCP (RFC 5761 4: second byte 192..223). */
+bool rtp_is_rtcp(const uint8_t *buf, size_t len);
+
+/*
+ * Writes a header (fields of h: marker, pt, seq, ts, ssrc; no CSRCs) followed by an optional
+ * one-byte-form extension block with one element (ext_id 1..14, ext_data 1..16 bytes; ext_id 0
+ * for none) and the payload. Returns the packet length or -ENOSPC.
+ */
+int rtp_write(uint8_t *buf, size_t cap, const struct rtp_hdr *h, int ext_id,
+	      const uint8_t *ext_data, size_t ext_len, const uint8_t *payload, size_t payload_len);
+
+/* Sequence number arithmetic (RFC 3550 A.1): true if a is newer than b, modulo 2^16. */
+static inline bool seq_newer(uint16_t a, uint16_t b)
+{
+	return a != b && (uint16_t)(a - b) < 0x8000;
+}
+
+#endif

@@ -1,0 +1,136 @@
+/*
+ * sdp.h - SDP (RFC 8866) offer parsing, negotiation policy and answer writing for WebRTC
+ * (RFC 8829 JSEP, RFC 8843 BUNDLE, RFC 5761 rtcp-mux, RFC 8839 ICE, RFC 8122 fingerprint).
+ *
+ * sdp_parse: a pure, bounded parser of a remote offer (size <= SDP_MAX_SIZE, lines <=
+ * SDP_MAX_LINES, LF or CRLF). Unknown lines are ignored; over-long values and over-full lists
+ * are rejected with a message, never truncated silently.
+ * sdp_negotiate: our policy: the first audio m-line offering Opus and the first video m-line
+ * offering VP8 are accepted; every other m-line is rejected (port 0). Our direction mirrors the
+ * offer (sendrecv->sendrecv, sendonly->recvonly, recvonly->sendonly, inactive->inactive).
+ * sdp_write_answer: the answer text: BUNDLE of the accepted mids, rtcp-mux, one ICE ufrag/pwd,
+ * our fingerprint, a=setup:passive, Opus or VP8 only, the supported header extensions the
+ * offer had (audio level, abs-send-time), RTCP feedback (nack, nack pli, ccm fir, goog-remb),
+ * and our SSRC/msid for each m-line we send on.
+ * Pure functions, any thread. Structures are plain data owned by the caller.
+ */
+#ifndef MCU_SDP_H
+#define MCU_SDP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SDP_MAX_SIZE 65536
+#define SDP_MAX_LINES 10000
+#define SDP_MAX_MEDIA 16
+#define SDP_MAX_CODECS 64
+#define SDP_MAX_EXTMAPS 16
+#define SDP_MAX_SSRCS 8
+#define SDP_MAX_CANDIDATES 32
+#define SDP_MAX_TOKEN 256 /* ufrag, pwd, fingerprint value, candidate line */
+#define SDP_MAX_MID 32
+
+enum sdp_kind { SDP_AUDIO, SDP_VIDEO, SDP_APPLICATION, SDP_OTHER };
+enum sdp_dir { SDP_SENDRECV, SDP_SENDONLY, SDP_RECVONLY, SDP_INACTIVE };
+
+struct sdp_codec {
+	int pt;
+	char name[32]; /* as written, e.g. "VP8", "opus" */
+	int clock;
+	int channels;
+	char fmtp[256];
+	bool fb_nack, fb_pli, fb_fir, fb_remb, fb_twcc;
+};
+
+struct sdp_extmap {
+	int id;
+	char uri[128];
+};
+
+struct sdp_media {
+	enum sdp_kind kind;
+	int port;
+	char proto[32];
+	char mid[SDP_MAX_MID + 1];
+	enum sdp_dir dir;
+	bool rtcp_mux;
+	char ice_ufrag[SDP_MAX_TOKEN + 1], ice_pwd[SDP_MAX_TOKEN + 1]; /* "" if absent */
+	char fp_alg[16], fp[SDP_MAX_TOKEN + 1];
+	char setup[16];
+	int ncodecs;
+	struct sdp_codec codecs[SDP_MAX_CODECS];
+	int nextmaps;
+	struct sdp_extmap extmaps[SDP_MAX_EXTMAPS];
+	int nssrcs;
+	uint32_t ssrcs[SDP_MAX_SSRCS];
+	int ncandidates;
+	char candidates[SDP_MAX_CANDIDATES][SDP_MAX_TOKEN + 1]; /* "candidate:..." */
+};
+
+struct sdp_session {
+	/* session-level values; m-line values override them */
+	char ice_ufrag[SDP_MAX_TOKEN + 1], ice_pwd[SDP_MAX_TOKEN + 1];
+	char fp_alg[16], fp[SDP_MAX_TOKEN + 1];
+	char setup[16];
+	bool ice_lite;
+	int nbundle;
+	char bundle[SDP_MAX_MEDIA][SDP_MAX_MID + 1];
+	int nmedia;
+	struct sdp_media media[SDP_MAX_MEDIA];
+};
+
+/* Parses an offer. 0, or -EINVAL/-E2BIG with a human message in err. */
+int sdp_parse(const char *text, size_t len, struct sdp_session *out, char *err, size_t errlen);
+
+/* What we agreed to for one m-line of the offer. */
+struct sdp_neg_media {
+	bool accepted;
+	enum sdp_kind kind;
+	char mid[SDP_MAX_MID + 1];
+	enum sdp_dir dir; /* OUR direction */
+	int pt;           /* chosen codec payload type (the offer's number) */
+	int clock, channels;
+	int ext_audio_level, ext_abs_send_time; /* extension ids, 0 if not negotiated */
+	bool nack, pli, fir, remb;
+	int nssrcs;
+	uint32_t ssrcs[SDP_MAX_SSRCS]; /* the peer's SSRCs for this m-line, if it listed them */
+};
+
+struct sdp_negotiated {
+	int nmedia; /* == offer nmedia */
+	struct sdp_neg_media media[SDP_MAX_MEDIA];
+	int audio_index, video_index; /* accepted m-line indices, -1 if none */
+	/* the ICE/DTLS parameters in effect (from the bundle's first accepted m-line) */
+	char ice_ufrag[SDP_MAX_TOKEN + 1], ice_pwd[SDP_MAX_TOKEN + 1];
+	char fp_alg[16], fp[SDP_MAX_TOKEN + 1];
+	char setup[16];
+};
+
+/*
+ * Applies our policy to an offer. -EINVAL (err says why) when nothing usable is offered, ICE
+ * credentials or the fingerprint are missing, rtcp-mux is absent on an accepted m-line, or the
+ * offer's setup is not actpass/active.
+ */
+int sdp_negotiate(const struct sdp_session *offer, struct sdp_negotiated *neg, char *err,
+		  size_t errlen);
+
+struct sdp_answer_params {
+	const char *ice_ufrag, *ice_pwd;
+	const char *fingerprint; /* our SHA-256 fingerprint, "AB:CD:..." */
+	uint32_t audio_ssrc, video_ssrc;
+	const char *cname;
+	const char *stream_id;   /* msid stream id */
+	const char *ip;          /* c= line and default candidate address */
+	int port;
+	int ncandidates;
+	const char *const *candidates; /* "candidate:..." lines to include, may be 0 */
+};
+
+/* Writes the answer. Returns its length, or -ENOSPC. */
+int sdp_write_answer(const struct sdp_session *offer, const struct sdp_negotiated *neg,
+		     const struct sdp_answer_params *p, char *out, size_t cap);
+
+const char *sdp_dir_name(enum sdp_dir d);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * msg.h - the signaling protocol's JSON messages (docs/PROTOCOL.md), parsed and built with
+ * jansson.
+ *
+ * sig_parse validates one client message completely: type known, every required field present
+ * with the right JSON type, string lengths within limits. On failure it returns an error code
+ * slug (e.g. "bad-json", "unknown-type", "missing-field", "bad-field") and a human message for
+ * the {"type":"error"} reply. Builders return malloc'd JSON text (caller frees) or NULL on OOM.
+ * Pure functions, any thread.
+ */
+#ifndef MCU_SIGNAL_MSG_H
+#define MCU_SIGNAL_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SIG_MAX_ROOM 64 /* room names: 1..64 of [A-Za-z0-9_.-] */
+#define SIG_MAX_NAME 64 /* display names: 1..64 bytes of UTF-8, no control characters */
+#define SIG_MAX_SDP 65536
+#define SIG_MAX_CANDIDATE 512
+
+enum sig_type { SIG_JOIN, SIG_OFFER, SIG_CANDIDATE, SIG_LEAVE, SIG_PING };
+
+struct sig_msg {
+	enum sig_type type;
+	char room[SIG_MAX_ROOM + 1];
+	char name[SIG_MAX_NAME + 1];
+	char *sdp;       /* offer: malloc'd */
+	char *candidate; /* candidate: malloc'd "candidate:..." or NULL for end-of-candidates */
+	char mid[33];    /* candidate: "" if absent */
+	int mline;       /* candidate: -1 if absent */
+};
+
+/*
+ * Parses and validates a message. 0, or -EINVAL with *code set to a static slug and msg to a
+ * human explanation. The message must be released with sig_msg_clear (also after an error).
+ */
+int sig_parse(const char *text, size_t len, struct sig_msg *out, const char **code, char *msg,
+	      size_t msglen);
+void sig_msg_clear(struct sig_msg *m);
+
+struct sig_participant {
+	uint32_t id;
+	const char *name;
+};
+
+char *sig_joined(uint32_t id, const char *room, const struct sig_participant *others, int n);
+char *sig_answer(const char *sdp);
+/* candidate NULL: end of candidates ("candidate": null). */
+char *sig_candidate(const char *candidate, const char *mid, int mline);
+char *sig_error(const char *code, const char *message);
+char *sig_participant_joined(uint32_t id, const char *name);
+char *sig_participant_left(uint32_t id);
+/* id MIX_NO_SOURCE-like 0xffffffff: nobody speaks ("id": null). */
+char *sig_active_speaker(uint32_t id);
+char *sig_pong(void);
+
+#endif

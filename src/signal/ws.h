@@ -1,0 +1,66 @@
+/*
+ * ws.h - the signaling and HTTP front end on libwebsockets: WebSocket at /ws, static files
+ * (the demo page) from a directory at /, and a JSON HTTP API under /api/ delegated to a
+ * callback.
+ *
+ * Threads: ws_server_run() runs the libwebsockets event loop on the calling thread; every
+ * callback (on_open, on_message, on_close, on_http) is called on that thread. ws_send(),
+ * ws_close() and ws_server_stop() are safe from any thread: they queue work and wake the loop
+ * with lws_cancel_service(). Connections are named by a 64-bit id that is never reused, so a
+ * late send to a closed connection is a harmless no-op.
+ * Limits: a WebSocket message over max_message bytes (default 65536) closes the connection with
+ * status 1009; each connection's outbound queue holds at most max_queue messages (the oldest
+ * is dropped and counted beyond that). Only this file includes libwebsockets.
+ */
+#ifndef MCU_WS_H
+#define MCU_WS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ws_server;
+
+struct ws_http_reply {
+	int status;               /* e.g. 200, 404 */
+	char *body;               /* malloc'd, freed by the server; may be NULL */
+	size_t body_len;
+	const char *content_type; /* static string, e.g. "application/json" */
+};
+
+struct ws_callbacks {
+	void *opaque;
+	void (*on_open)(void *opaque, uint64_t conn);
+	/* A complete text message (NUL-terminated; len excludes the NUL). */
+	void (*on_message)(void *opaque, uint64_t conn, const char *text, size_t len);
+	void (*on_close)(void *opaque, uint64_t conn);
+	/* An /api/ request (method "GET", "POST", "DELETE"; body may be NULL). Fill reply. */
+	void (*on_http)(void *opaque, const char *method, const char *path, const char *body,
+			size_t body_len, struct ws_http_reply *reply);
+};
+
+struct ws_server_cfg {
+	const char *bind; /* address, e.g. "127.0.0.1"; NULL = all */
+	int port;
+	const char *www_dir;         /* static files served at / ; NULL = none */
+	const char *tls_cert, *tls_key; /* PEM paths for HTTPS/WSS, both NULL for plain */
+	size_t max_message;          /* default 65536 */
+	int max_queue;               /* outbound messages per connection, default 256 */
+	struct ws_callbacks cb;
+};
+
+/* Creates the server and binds its port (so errors such as EADDRINUSE surface here). */
+int ws_server_new(struct ws_server **out, const struct ws_server_cfg *cfg, char *err,
+		  size_t errlen);
+/* Runs the event loop until ws_server_stop(). */
+int ws_server_run(struct ws_server *s);
+void ws_server_stop(struct ws_server *s);
+void ws_server_free(struct ws_server **s);
+/* The port actually bound (useful with port 0). */
+int ws_server_port(const struct ws_server *s);
+
+/* Queues a text message to a connection (copied). 0, -ENOENT (gone), -ENOBUFS (dropped). */
+int ws_send(struct ws_server *s, uint64_t conn, const char *text);
+/* Closes a connection with a WebSocket status code (1000 normal, 1008 policy, 1009 too big). */
+int ws_close(struct ws_server *s, uint64_t conn, int code);
+
+#endif
