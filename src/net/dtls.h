@@ -49,14 +49,21 @@ int dtls_conn_start(struct dtls_conn *c);
 /*
  * Feeds one received datagram. Returns 0 while handshaking or after, 1 when this datagram
  * completed the handshake (keys are then available), -EPERM on a fingerprint mismatch,
- * -EPROTO on a fatal DTLS error (the connection is dead; later calls return the same error).
- * Garbage that is not a DTLS record is ignored and counted.
+ * -EPROTO on a fatal DTLS error (alert sent or received), -ECONNRESET when the peer closed
+ * (close_notify). Any error is sticky: the connection is dead and every later call returns
+ * the same error (also -ETIMEDOUT from dtls_conn_on_timeout). Garbage that is not a well-framed
+ * DTLS datagram (RFC 7983 first byte 20..63, records tiling it, epoch-0 handshake fragments
+ * within their message_length) is ignored and counted without reaching OpenSSL.
  */
 int dtls_conn_recv(struct dtls_conn *c, const uint8_t *data, size_t len);
 
 /* Microseconds until dtls_conn_on_timeout() must be called (retransmission), or -1 for none. */
 int64_t dtls_conn_timeout_us(struct dtls_conn *c);
-/* Handles a retransmission timer expiry. 0, or -ETIMEDOUT once the handshake gave up. */
+/*
+ * Handles a retransmission timer expiry. 0, or -ETIMEDOUT once the handshake gave up: 20 s
+ * after its first datagram (client: dtls_conn_start, server: first valid datagram received).
+ * dtls_conn_timeout_us never asks to wait past that deadline.
+ */
 int dtls_conn_on_timeout(struct dtls_conn *c);
 
 bool dtls_conn_done(const struct dtls_conn *c);
@@ -64,5 +71,8 @@ bool dtls_conn_done(const struct dtls_conn *c);
 int dtls_conn_srtp_keys(const struct dtls_conn *c, struct srtp_keys *out);
 /* Datagrams ignored as garbage or failing DTLS processing. */
 uint64_t dtls_conn_bad_datagrams(const struct dtls_conn *c);
+
+/* For tests: the handshake give-up time in microseconds (default 20 s). */
+void dtls_conn_set_giveup_us(struct dtls_conn *c, int64_t us);
 
 #endif

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SRTP_MAX_TRAILER 148 /* SRTP_MAX_TRAILER_LEN in libsrtp2 */
+#define SRTP_MAX_TRAILER 148 /* libsrtp2's SRTP_MAX_TRAILER_LEN (144) + SRTCP's 4-byte index */
 #define SRTP_MAX_SSRCS 8
 #define SRTP_MASTER_MAX 46   /* key + salt, bytes */
 

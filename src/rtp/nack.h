@@ -31,13 +31,15 @@ void nack_gen_on_packet(struct nack_gen *n, uint16_t seq, int64_t now_us);
 int nack_gen_collect(struct nack_gen *n, int64_t now_us, int64_t rtt_us, uint16_t *out, int max);
 /* Missing packets currently tracked, and the total ever given up on. */
 int nack_gen_missing(const struct nack_gen *n);
+uint64_t nack_gen_given_up(const struct nack_gen *n);
 
 struct rtx_history;
 
 /* cap: packets kept (power of two not required, 16..8192). */
 int rtx_history_alloc(struct rtx_history **out, int cap);
 void rtx_history_free(struct rtx_history **h);
-/* Stores a copy of an outgoing RTP packet (before SRTP) under its sequence number. */
+/* Stores a copy of an outgoing RTP packet (before SRTP) under its sequence number.
+ * 0, or -EINVAL (len 0 or over 1500). */
 int rtx_history_put(struct rtx_history *h, uint16_t seq, const uint8_t *pkt, size_t len,
 		    int64_t now_us);
 /*

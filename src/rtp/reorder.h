@@ -18,6 +18,12 @@
 
 struct reorder;
 
+/*
+ * pushed: every push call; duplicates, too_old: pushes rejected for that reason; released:
+ * packets popped; lost: sequence numbers skipped without ever arriving; overflow: gaps given
+ * up on early because the window (cap) was exceeded, plus held packets discarded by a reset
+ * (a jump further than 2*cap ahead, or a sender restart far behind).
+ */
 struct reorder_stats {
 	uint64_t pushed, released, duplicates, too_old, lost, overflow;
 };
@@ -26,13 +32,20 @@ struct reorder_stats {
 int reorder_alloc(struct reorder **out, int cap, int64_t max_wait_us);
 void reorder_free(struct reorder **r);
 
-/* Adds a packet (copied; len <= 1500). 0, or -EEXIST (duplicate), -ERANGE (too old). */
+/*
+ * Adds a packet (copied; len <= 1500). 0, or -EEXIST (duplicate), -ERANGE (too old, including
+ * a duplicate of a released packet), -EINVAL. The first packet defines the start. A packet more
+ * than 2*cap ahead resets the buffer (the skipped sequence numbers are reported as lost); two
+ * consecutive packets more than max(cap, 3000) behind restart it there (RFC 3550 A.1).
+ */
 int reorder_push(struct reorder *r, uint16_t seq, const uint8_t *pkt, size_t len, int64_t now_us);
 
 /*
  * Releases the next packet in order if it is there, or skips a gap that has waited long
- * enough. Returns 1 with *seq/*pkt/*len set (pkt valid until the next call), and *lost = the
- * number of packets skipped just before it; 0 if nothing can be released now.
+ * enough. Returns 1 with *seq, *pkt and *len set (pkt valid until the next reorder_push or
+ * reorder_pop), and *lost = the number of packets skipped just before it; 0 if nothing can be
+ * released now. A gap is skipped once the packet that has waited longest behind it has waited
+ * max_wait_us, or at once when more than cap sequence numbers are outstanding.
  */
 int reorder_pop(struct reorder *r, int64_t now_us, uint16_t *seq, const uint8_t **pkt,
 		size_t *len, int *lost);

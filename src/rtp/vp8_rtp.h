@@ -3,9 +3,10 @@
  * packets in sequence order, and packetization.
  *
  * The assembler is fed packets in sequence order (after the reorder buffer) and emits complete
- * frames: a frame starts at a packet with S=1 and PID=0 and ends at the marker bit or at a
- * timestamp change. A sequence gap inside a frame drops that frame; the next complete frame is
- * flagged loss_before so the decoder waits for a keyframe. Frames are capped in size.
+ * frames: a frame starts at a packet with S=1 and PID=0 and ends at the marker bit; a timestamp
+ * change before the marker drops the incomplete frame. A sequence gap inside a frame drops that
+ * frame; a gap anywhere flags the next complete frame loss_before so the decoder waits for a
+ * keyframe. Frames are capped in size.
  * One assembler per inbound video stream, single-threaded; it owns its frame buffer.
  * The packetizer is a pure function.
  */
@@ -44,8 +45,10 @@ void vp8_asm_free(struct vp8_asm **a);
 
 /*
  * Pushes one RTP payload in sequence order. Returns 1 and fills *f when this packet completes a
- * frame, 0 when more is needed or the packet was dropped, -EBADMSG for a bad descriptor,
- * -E2BIG when the frame exceeds max_frame (the frame is dropped).
+ * frame, 0 when more is needed or the packet was dropped, -EBADMSG for a bad descriptor (the
+ * frame is dropped), -E2BIG when the frame exceeds max_frame (the frame is dropped), -ENOMEM,
+ * -EINVAL. An empty payload (padding only) just advances the sequence number; an exact
+ * duplicate of the previous sequence number is ignored.
  */
 int vp8_asm_push(struct vp8_asm *a, uint16_t seq, uint32_t ts, bool marker,
 		 const uint8_t *payload, size_t len, struct vp8_frame *f);

@@ -34,13 +34,14 @@
 enum sdp_kind { SDP_AUDIO, SDP_VIDEO, SDP_APPLICATION, SDP_OTHER };
 enum sdp_dir { SDP_SENDRECV, SDP_SENDONLY, SDP_RECVONLY, SDP_INACTIVE };
 
+/* One payload type of an RTP m-line (every PT of the m= line has one, rtpmap or not). */
 struct sdp_codec {
-	int pt;
-	char name[32]; /* as written, e.g. "VP8", "opus" */
-	int clock;
-	int channels;
+	int pt;        /* 0..127 */
+	char name[32]; /* as written, e.g. "VP8", "opus"; "" if no a=rtpmap */
+	int clock;     /* 0 if no a=rtpmap */
+	int channels;  /* 0 if the rtpmap has no channel count */
 	char fmtp[256];
-	bool fb_nack, fb_pli, fb_fir, fb_remb, fb_twcc;
+	bool fb_nack, fb_pli, fb_fir, fb_remb, fb_twcc; /* a=rtcp-fb:<pt> and a=rtcp-fb:* */
 };
 
 struct sdp_extmap {
@@ -50,8 +51,11 @@ struct sdp_extmap {
 
 struct sdp_media {
 	enum sdp_kind kind;
+	char media[16]; /* the m= line's media token as written ("audio", "text", ...) */
 	int port;
 	char proto[32];
+	char fmt0[32]; /* the m= line's first format as written ("111", "webrtc-datachannel") */
+	bool bundle_only; /* a=bundle-only (RFC 8843 6): port 0 but not rejected */
 	char mid[SDP_MAX_MID + 1];
 	enum sdp_dir dir;
 	bool rtcp_mux;
@@ -63,7 +67,7 @@ struct sdp_media {
 	int nextmaps;
 	struct sdp_extmap extmaps[SDP_MAX_EXTMAPS];
 	int nssrcs;
-	uint32_t ssrcs[SDP_MAX_SSRCS];
+	uint32_t ssrcs[SDP_MAX_SSRCS]; /* distinct a=ssrc values, in order of appearance */
 	int ncandidates;
 	char candidates[SDP_MAX_CANDIDATES][SDP_MAX_TOKEN + 1]; /* "candidate:..." */
 };
@@ -80,7 +84,14 @@ struct sdp_session {
 	struct sdp_media media[SDP_MAX_MEDIA];
 };
 
-/* Parses an offer. 0, or -EINVAL/-E2BIG with a human message in err. */
+/*
+ * Parses an offer. 0, or -EINVAL (malformed) / -E2BIG (a cap exceeded) with a human message in
+ * err ("line 12: ..."). text need not be NUL-terminated; a NUL or other control byte inside it
+ * is an error. Duplicate payload types (in the m= line or in a=rtpmap/a=fmtp), duplicate
+ * a=mid/ice-ufrag/ice-pwd/setup/direction in one scope, duplicate mids across m-lines and
+ * BUNDLE mids naming no m-line are errors. Of several a=fingerprint lines the first sha-256
+ * one is kept (else the first). Linear time; *out is about 0.5 MB: allocate it on the heap.
+ */
 int sdp_parse(const char *text, size_t len, struct sdp_session *out, char *err, size_t errlen);
 
 /* What we agreed to for one m-line of the offer. */
@@ -125,9 +136,14 @@ struct sdp_answer_params {
 	int port;
 	int ncandidates;
 	const char *const *candidates; /* "candidate:..." lines to include, may be 0 */
+	bool end_of_candidates; /* candidates is our complete list: write a=end-of-candidates */
 };
 
-/* Writes the answer. Returns its length, or -ENOSPC. */
+/*
+ * Writes the answer (CRLF lines, NUL-terminated). Candidates go in the BUNDLE-tagged (first
+ * accepted) m-line only. Returns its length, -ENOSPC if cap is too small, or -EINVAL if a
+ * required parameter is missing or would break the SDP syntax (spaces or line breaks).
+ */
 int sdp_write_answer(const struct sdp_session *offer, const struct sdp_negotiated *neg,
 		     const struct sdp_answer_params *p, char *out, size_t cap);
 

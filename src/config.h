@@ -1,0 +1,42 @@
+/*
+ * config.h - the server's settings: defaults, a JSON config file, then command-line flags
+ * (flags win). Parsed once on the main thread before anything starts; read-only afterwards.
+ */
+#ifndef MCU_CONFIG_H
+#define MCU_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CFG_MAX_ICE_SERVERS 4
+
+struct mcu_config {
+	char bind[64];       /* --bind, default 127.0.0.1 */
+	int port;            /* --port, default 8080 */
+	char www[256];       /* --www, default assets/www */
+	char public_ip[64];  /* --public-ip: address advertised in candidates, "" = none */
+	char tls_cert[256], tls_key[256]; /* HTTPS/WSS, "" = plain HTTP */
+	char dtls_cert[256], dtls_key[256]; /* DTLS certificate, "" = generate at start */
+	char log_level[16];
+	/* rooms */
+	int max_rooms;        /* default 64 */
+	int max_participants; /* per room, default 25 */
+	/* media */
+	char layout[16];      /* grid | speaker */
+	bool exclude_self;
+	int width, height, fps;
+	int video_bitrate, audio_bitrate;
+	int max_mixed;
+	int playout_delay_ms; /* how far the mixing clock runs behind arrival, default 80 */
+	int uplink_bitrate;   /* REMB we send so browsers ramp their uplink, default 1500000 */
+	/* ICE servers for the demo page (JSON array text of RTCIceServer objects) */
+	char ice_servers_json[1024];
+};
+
+/*
+ * Fills cfg from defaults, then the file named by --config (if any), then the flags.
+ * Returns 0, 1 if --help was printed (exit 0), or -EINVAL after printing an error.
+ */
+int mcu_config_load(struct mcu_config *cfg, int argc, char **argv);
+
+#endif

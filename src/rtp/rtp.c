@@ -1,0 +1,253 @@
+/*
+ * rtp.c - RTP fixed header parsing and writing (RFC 3550 5.1, 5.3.1) and RFC 8285 header
+ * extension elements (one-byte 0xBEDE and two-byte 0x100X forms), RFC 6464 audio level,
+ * RFC 5761 4 RTP/RTCP demultiplexing.
+ *
+ * Every read goes through one bounded cursor (struct cur) with explicit big-endian byte reads;
+ * no struct overlays, no bitfields. Each optional part (CSRCs, extension, padding) is checked
+ * against what is left before it is touched, and every loop advances by at least one byte, so
+ * parsing is linear in the packet length.
+ *
+ * Pure functions: any thread, no allocation. Parsed pointers alias the caller's buffer.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "rtp/rtp.h"
+
+#define RTP_HDR_LEN      12
+#define RTP_EXT_ONE_BYTE 0xBEDE
+#define RTP_EXT_TWO_BYTE 0x1000 /* upper 12 bits; low 4 bits are app bits (RFC 8285 4.3) */
+
+/* A read-only window over a buffer: bytes [off, len) are still unread. */
+struct cur {
+	const uint8_t *p;
+	size_t len;
+	size_t off;
+};
+
+static size_t cur_left(const struct cur *c)
+{
+	return c->len - c->off;
+}
+
+static uint8_t cur_u8(struct cur *c)
+{
+	return c->p[c->off++];
+}
+
+static uint16_t cur_u16(struct cur *c)
+{
+	uint16_t v = (uint16_t)(c->p[c->off] << 8 | c->p[c->off + 1]);
+	c->off += 2;
+	return v;
+}
+
+static uint32_t cur_u32(struct cur *c)
+{
+	const uint8_t *b = c->p + c->off;
+	c->off += 4;
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+/* RFC 3550 5.3.1: 16-bit profile, 16-bit length in 32-bit words, then the data. */
+static enum rtp_drop parse_extension(struct cur *c, struct rtp_hdr *h)
+{
+	if (cur_left(c) < 4)
+		return RTP_DROP_SHORT;
+	h->ext_profile = cur_u16(c);
+	size_t words = cur_u16(c);
+	if (words * 4 > cur_left(c))
+		return RTP_DROP_EXTENSION;
+	h->ext = c->p + c->off;
+	h->ext_len = words * 4;
+	c->off += h->ext_len;
+	return RTP_OK;
+}
+
+/* RFC 3550 5.1 P bit: the last octet counts the padding octets, itself included. */
+static enum rtp_drop strip_padding(struct rtp_hdr *h)
+{
+	if (h->payload_len == 0)
+		return RTP_DROP_PADDING;
+	size_t pad = h->payload[h->payload_len - 1];
+	if (pad == 0 || pad > h->payload_len)
+		return RTP_DROP_PADDING;
+	h->payload_len -= pad;
+	return RTP_OK;
+}
+
+enum rtp_drop rtp_parse(const uint8_t *buf, size_t len, struct rtp_hdr *h)
+{
+	memset(h, 0, sizeof(*h));
+	if (len > RTP_MAX_PACKET)
+		return RTP_DROP_TOO_LARGE;
+	if (buf == NULL || len < RTP_HDR_LEN)
+		return RTP_DROP_SHORT;
+	struct cur c = {buf, len, 0};
+	uint8_t b0 = cur_u8(&c), b1 = cur_u8(&c);
+	if (b0 >> 6 != 2)
+		return RTP_DROP_VERSION;
+	h->marker = b1 >> 7;
+	h->pt = b1 & 0x7f;
+	h->seq = cur_u16(&c);
+	h->ts = cur_u32(&c);
+	h->ssrc = cur_u32(&c);
+	h->cc = b0 & 0x0f;
+	if (cur_left(&c) < (size_t)h->cc * 4)
+		return RTP_DROP_SHORT;
+	for (int i = 0; i < h->cc; i++)
+		h->csrc[i] = cur_u32(&c);
+	if (b0 & 0x10) {
+		enum rtp_drop d = parse_extension(&c, h);
+		if (d != RTP_OK)
+			return d;
+	}
+	h->payload = buf + c.off;
+	h->payload_len = cur_left(&c);
+	if (b0 & 0x20)
+		return strip_padding(h);
+	return RTP_OK;
+}
+
+const char *rtp_drop_name(enum rtp_drop d)
+{
+	switch (d) {
+	case RTP_OK:
+		return "ok";
+	case RTP_DROP_SHORT:
+		return "short";
+	case RTP_DROP_VERSION:
+		return "version";
+	case RTP_DROP_EXTENSION:
+		return "extension";
+	case RTP_DROP_PADDING:
+		return "padding";
+	case RTP_DROP_TOO_LARGE:
+		return "too_large";
+	case RTP_DROP_COUNT:
+		break;
+	}
+	return "unknown";
+}
+
+/* RFC 8285 4.2: one-byte header elements; ID 0 is a padding byte, ID 15 ends the list. */
+static int find_one_byte(struct cur *c, int id, const uint8_t **data, size_t *len)
+{
+	while (cur_left(c) > 0) {
+		uint8_t b = cur_u8(c);
+		int eid = b >> 4;
+		size_t elen = (size_t)(b & 0x0f) + 1;
+		if (eid == 0)
+			continue;
+		if (eid == 15 || elen > cur_left(c))
+			break;
+		if (eid == id) {
+			*data = c->p + c->off;
+			*len = elen;
+			return 0;
+		}
+		c->off += elen;
+	}
+	return -ENOENT;
+}
+
+/* RFC 8285 4.3: two-byte header elements; a zero byte is padding, length may be 0. */
+static int find_two_byte(struct cur *c, int id, const uint8_t **data, size_t *len)
+{
+	while (cur_left(c) > 0) {
+		uint8_t eid = cur_u8(c);
+		if (eid == 0)
+			continue;
+		if (cur_left(c) < 1)
+			break;
+		size_t elen = cur_u8(c);
+		if (elen > cur_left(c))
+			break;
+		if (eid == id) {
+			*data = c->p + c->off;
+			*len = elen;
+			return 0;
+		}
+		c->off += elen;
+	}
+	return -ENOENT;
+}
+
+int rtp_ext_find(const struct rtp_hdr *h, int id, const uint8_t **data, size_t *len)
+{
+	if (h == NULL || h->ext == NULL || id < 1)
+		return -ENOENT;
+	struct cur c = {h->ext, h->ext_len, 0};
+	if (h->ext_profile == RTP_EXT_ONE_BYTE && id <= 14)
+		return find_one_byte(&c, id, data, len);
+	if ((h->ext_profile & 0xfff0) == RTP_EXT_TWO_BYTE && id <= 255)
+		return find_two_byte(&c, id, data, len);
+	return -ENOENT;
+}
+
+/* RFC 6464 3: one byte, V flag in the top bit and the level in -dBov below it. */
+int rtp_audio_level(const struct rtp_hdr *h, int id, bool *voice)
+{
+	const uint8_t *d;
+	size_t n;
+	if (rtp_ext_find(h, id, &d, &n) != 0 || n < 1)
+		return -1;
+	if (voice != NULL)
+		*voice = d[0] >> 7;
+	return d[0] & 0x7f;
+}
+
+/* RFC 5761 4: RTCP packet types 192..223 occupy the second byte where RTP has M + PT. */
+bool rtp_is_rtcp(const uint8_t *buf, size_t len)
+{
+	return buf != NULL && len >= 2 && buf[1] >= 192 && buf[1] <= 223;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* Writes a one-byte-form extension block holding one element (RFC 8285 4.2). */
+static void write_one_byte_ext(uint8_t *p, int id, const uint8_t *data, size_t len)
+{
+	size_t body = (1 + len + 3) & ~(size_t)3;
+	put16(p, RTP_EXT_ONE_BYTE);
+	put16(p + 2, (uint16_t)(body / 4));
+	memset(p + 4, 0, body);
+	p[4] = (uint8_t)(id << 4 | (len - 1));
+	memcpy(p + 5, data, len);
+}
+
+int rtp_write(uint8_t *buf, size_t cap, const struct rtp_hdr *h, int ext_id,
+              const uint8_t *ext_data, size_t ext_len, const uint8_t *payload, size_t payload_len)
+{
+	if (ext_id != 0 && (ext_id < 1 || ext_id > 14 || ext_len < 1 || ext_len > 16 || !ext_data))
+		return -EINVAL;
+	if (payload_len > 0 && payload == NULL)
+		return -EINVAL;
+	size_t ext_size = ext_id ? 4 + ((1 + ext_len + 3) & ~(size_t)3) : 0;
+	size_t hdr = RTP_HDR_LEN + ext_size;
+	if (cap < hdr || payload_len > cap - hdr || hdr + payload_len > (size_t)INT32_MAX)
+		return -ENOSPC;
+	buf[0] = (uint8_t)(0x80 | (ext_id ? 0x10 : 0));
+	buf[1] = (uint8_t)((h->marker ? 0x80 : 0) | (h->pt & 0x7f));
+	put16(buf + 2, h->seq);
+	put32(buf + 4, h->ts);
+	put32(buf + 8, h->ssrc);
+	if (ext_id)
+		write_one_byte_ext(buf + RTP_HDR_LEN, ext_id, ext_data, ext_len);
+	if (payload_len > 0)
+		memmove(buf + hdr, payload, payload_len);
+	return (int)(hdr + payload_len);
+}

@@ -1,0 +1,258 @@
+/*
+ * sdp_negotiate.c - our answer policy applied to a parsed offer (RFC 8829 JSEP 5.3.1).
+ *
+ * Accepts the first audio m-line offering opus/48000 and the first video m-line offering
+ * VP8/90000 (the offerer's first matching payload type), on UDP/TLS/RTP/SAVPF (or RTP/SAVPF),
+ * with rtcp-mux (RFC 5761, required) and inside the offer's BUNDLE group (RFC 8843) when it
+ * has one. Every other m-line (more audio/video, data channels, other codecs) is rejected.
+ * Our direction mirrors the offer (RFC 3264 6.1). Header extensions: ssrc-audio-level
+ * (RFC 6464) on audio, abs-send-time on video, ids 1..14 only (one-byte form, RFC 8285).
+ * Feedback on video: nack, nack pli, ccm fir, goog-remb if offered; never transport-cc.
+ * ICE credentials (RFC 8839) and the DTLS fingerprint/setup (RFC 8122, RFC 8842) come from
+ * the BUNDLE-tagged accepted m-line, else the session level.
+ * Pure function, any thread; reads *offer, fills the caller's *neg.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sdp/sdp.h"
+
+#define URI_AUDIO_LEVEL "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+#define URI_ABS_SEND_TIME "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+
+static int nfail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int nfail(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (err && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+const char *sdp_dir_name(enum sdp_dir d)
+{
+	switch (d) {
+	case SDP_SENDRECV:
+		return "sendrecv";
+	case SDP_SENDONLY:
+		return "sendonly";
+	case SDP_RECVONLY:
+		return "recvonly";
+	case SDP_INACTIVE:
+		return "inactive";
+	}
+	return "inactive";
+}
+
+/* RFC 3264 6.1: the answer's direction for an offered one. */
+static enum sdp_dir mirror(enum sdp_dir d)
+{
+	switch (d) {
+	case SDP_SENDONLY:
+		return SDP_RECVONLY;
+	case SDP_RECVONLY:
+		return SDP_SENDONLY;
+	default:
+		return d;
+	}
+}
+
+static bool in_bundle(const struct sdp_session *o, const char *mid)
+{
+	for (int i = 0; i < o->nbundle; i++)
+		if (mid[0] && strcmp(o->bundle[i], mid) == 0)
+			return true;
+	return false;
+}
+
+static bool usable_transport(const struct sdp_session *o, const struct sdp_media *m)
+{
+	if (strcmp(m->proto, "UDP/TLS/RTP/SAVPF") != 0 && strcmp(m->proto, "RTP/SAVPF") != 0)
+		return false;
+	if (m->port == 0 && !m->bundle_only)
+		return false;
+	return o->nbundle == 0 || in_bundle(o, m->mid);
+}
+
+/* The offerer's first payload type carrying name/clock, or NULL. */
+static const struct sdp_codec *find_codec(const struct sdp_media *m, const char *name, int clock)
+{
+	for (int i = 0; i < m->ncodecs; i++)
+		if (strcasecmp(m->codecs[i].name, name) == 0 && m->codecs[i].clock == clock)
+			return &m->codecs[i];
+	return NULL;
+}
+
+static int find_ext(const struct sdp_media *m, const char *uri)
+{
+	for (int i = 0; i < m->nextmaps; i++)
+		if (strcmp(m->extmaps[i].uri, uri) == 0 && m->extmaps[i].id <= 14)
+			return m->extmaps[i].id;
+	return 0;
+}
+
+static void accept_media(const struct sdp_media *m, const struct sdp_codec *c,
+			 struct sdp_neg_media *nm)
+{
+	nm->accepted = true;
+	nm->dir = mirror(m->dir);
+	nm->pt = c->pt;
+	nm->clock = c->clock;
+	nm->channels = c->channels;
+	nm->nssrcs = m->nssrcs;
+	memcpy(nm->ssrcs, m->ssrcs, sizeof(nm->ssrcs));
+	if (m->kind == SDP_AUDIO) {
+		nm->ext_audio_level = find_ext(m, URI_AUDIO_LEVEL);
+	} else {
+		nm->ext_abs_send_time = find_ext(m, URI_ABS_SEND_TIME);
+		nm->nack = c->fb_nack;
+		nm->pli = c->fb_pli;
+		nm->fir = c->fb_fir;
+		nm->remb = c->fb_remb;
+	}
+}
+
+/* Picks at most one audio (Opus) and one video (VP8) m-line. */
+static void choose_media(const struct sdp_session *o, struct sdp_negotiated *neg)
+{
+	for (int i = 0; i < o->nmedia; i++) {
+		const struct sdp_media *m = &o->media[i];
+		struct sdp_neg_media *nm = &neg->media[i];
+		nm->kind = m->kind;
+		memcpy(nm->mid, m->mid, sizeof(nm->mid));
+		nm->dir = SDP_INACTIVE;
+		if (!usable_transport(o, m))
+			continue;
+		const struct sdp_codec *c = NULL;
+		if (m->kind == SDP_AUDIO && neg->audio_index < 0)
+			c = find_codec(m, "opus", 48000);
+		else if (m->kind == SDP_VIDEO && neg->video_index < 0)
+			c = find_codec(m, "VP8", 90000);
+		if (!c)
+			continue;
+		accept_media(m, c, nm);
+		if (m->kind == SDP_AUDIO)
+			neg->audio_index = i;
+		else
+			neg->video_index = i;
+	}
+}
+
+/* The m-line whose transport we use: the first accepted in BUNDLE order, else in m= order. */
+static int transport_index(const struct sdp_session *o, const struct sdp_negotiated *neg)
+{
+	for (int b = 0; b < o->nbundle; b++)
+		for (int i = 0; i < o->nmedia; i++)
+			if (neg->media[i].accepted && strcmp(o->media[i].mid, o->bundle[b]) == 0)
+				return i;
+	for (int i = 0; i < o->nmedia; i++)
+		if (neg->media[i].accepted)
+			return i;
+	return -1;
+}
+
+static int check_media(const struct sdp_session *o, const struct sdp_negotiated *neg, char *err,
+		       size_t errlen)
+{
+	int naccepted = 0;
+	for (int i = 0; i < o->nmedia; i++) {
+		if (!neg->media[i].accepted)
+			continue;
+		naccepted++;
+		const struct sdp_media *m = &o->media[i];
+		if (!m->rtcp_mux)
+			return nfail(err, errlen, "m-line %d (%s) lacks a=rtcp-mux (required)", i,
+				     m->media);
+		if (!m->mid[0])
+			return nfail(err, errlen, "m-line %d (%s) has no a=mid", i, m->media);
+	}
+	if (naccepted == 0)
+		return nfail(err, errlen, "offer has no audio m-line with opus/48000 and no video "
+					  "m-line with VP8/90000 (on UDP/TLS/RTP/SAVPF)");
+	if (naccepted > 1 && o->nbundle == 0)
+		return nfail(err, errlen,
+			     "offer has no a=group:BUNDLE; audio and video must share one transport");
+	return 0;
+}
+
+/* Hex pairs separated by colons, as many as the hash function's output (RFC 8122 5). */
+static bool fingerprint_ok(const char *alg, const char *fp)
+{
+	static const struct {
+		const char *alg;
+		size_t bytes;
+	} algs[] = {{"sha-1", 20}, {"sha-224", 28}, {"sha-256", 32}, {"sha-384", 48},
+		    {"sha-512", 64}};
+	size_t want = 0;
+	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++)
+		if (strcmp(alg, algs[i].alg) == 0)
+			want = algs[i].bytes;
+	if (want == 0 || strlen(fp) != want * 3 - 1)
+		return false;
+	for (size_t i = 0; fp[i]; i++) {
+		bool colon = i % 3 == 2;
+		char c = fp[i];
+		bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+		if (colon ? c != ':' : !hex)
+			return false;
+	}
+	return true;
+}
+
+#define PICK(field) (m->field[0] ? m->field : o->field)
+
+/* ICE and DTLS parameters of the transport m-line, media level over session level. */
+static int take_transport(const struct sdp_session *o, const struct sdp_media *m,
+			  struct sdp_negotiated *neg, char *err, size_t errlen)
+{
+	if (!PICK(ice_ufrag)[0] || !PICK(ice_pwd)[0])
+		return nfail(err, errlen, "offer lacks a=ice-ufrag/a=ice-pwd");
+	if (strlen(PICK(ice_ufrag)) < 4 || strlen(PICK(ice_pwd)) < 22)
+		return nfail(err, errlen, "ICE ufrag/pwd too short (min 4/22 chars, RFC 8839)");
+	if (!PICK(fp)[0])
+		return nfail(err, errlen, "offer lacks a=fingerprint");
+	if (!fingerprint_ok(PICK(fp_alg), PICK(fp)))
+		return nfail(err, errlen, "malformed or unsupported a=fingerprint (%s)",
+			     PICK(fp_alg));
+	const char *setup = PICK(setup)[0] ? PICK(setup) : "active"; /* RFC 4145 4.1 default */
+	if (strcmp(setup, "actpass") != 0 && strcmp(setup, "active") != 0)
+		return nfail(err, errlen,
+			     "offer has a=setup:%s; we answer passive, so it must be actpass or "
+			     "active",
+			     setup);
+	memcpy(neg->ice_ufrag, PICK(ice_ufrag), sizeof(neg->ice_ufrag));
+	memcpy(neg->ice_pwd, PICK(ice_pwd), sizeof(neg->ice_pwd));
+	memcpy(neg->fp_alg, PICK(fp_alg), sizeof(neg->fp_alg));
+	memcpy(neg->fp, PICK(fp), sizeof(neg->fp));
+	snprintf(neg->setup, sizeof(neg->setup), "%s", setup);
+	return 0;
+}
+
+int sdp_negotiate(const struct sdp_session *offer, struct sdp_negotiated *neg, char *err,
+		  size_t errlen)
+{
+	if (err && errlen)
+		err[0] = '\0';
+	if (!offer || !neg)
+		return -EINVAL;
+	memset(neg, 0, sizeof(*neg));
+	neg->audio_index = neg->video_index = -1;
+	if (offer->nmedia < 0 || offer->nmedia > SDP_MAX_MEDIA || offer->nbundle < 0 ||
+	    offer->nbundle > SDP_MAX_MEDIA)
+		return nfail(err, errlen, "corrupt sdp_session");
+	neg->nmedia = offer->nmedia;
+	choose_media(offer, neg);
+	int r = check_media(offer, neg, err, errlen);
+	if (r)
+		return r;
+	return take_transport(offer, &offer->media[transport_index(offer, neg)], neg, err,
+			      errlen);
+}

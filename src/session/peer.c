@@ -1,0 +1,377 @@
+/*
+ * peer.c - a participant's life cycle, offer/answer and transport events (see peer.h).
+ *
+ * Offer: parse and negotiate (sdp), create the ICE agent and the DTLS association (we answer
+ * a=setup:passive, so the browser is the DTLS client), reply with the answer, then trickle our
+ * candidates. When DTLS completes, SRTP keys are installed and media may flow; the engine gets
+ * a recipient for this peer with the directions the offer asked for.
+ * Incoming datagrams are demultiplexed by their first byte (RFC 7983): 20..63 DTLS,
+ * 128..191 RTP/RTCP; STUN never reaches us (libnice consumes it).
+ * Media thread only.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+#include <openssl/rand.h>
+
+#include "log.h"
+#include "net/dtls.h"
+#include "net/ice.h"
+#include "net/srtp.h"
+#include "rtp/nack.h"
+#include "rtp/reorder.h"
+#include "rtp/vp8_rtp.h"
+#include "session/peer.h"
+#include "session/room.h"
+#include "session/server.h"
+
+#define ANSWER_MAX 16384
+#define HANDSHAKE_TIMEOUT_US (20 * 1000000LL) /* half-open sessions are dropped after this */
+
+static uint32_t random_u32(void)
+{
+	uint32_t v = 0;
+	if (RAND_bytes((unsigned char *)&v, sizeof(v)) != 1)
+		v = (uint32_t)g_random_int();
+	return v ? v : 1;
+}
+
+int peer_new(struct peer **out, struct server *srv, uint64_t conn, uint32_t id, const char *name)
+{
+	struct peer *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->srv = srv;
+	p->conn = conn;
+	p->id = id;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->rtt_us = 50000;
+	kf_limiter_init(&p->pli, 500000);
+	p->out_audio.ssrc = random_u32();
+	p->out_video.ssrc = random_u32();
+	p->out_audio.ts_base = random_u32();
+	p->out_video.ts_base = random_u32();
+	p->out_audio.seq = (uint16_t)random_u32();
+	p->out_video.seq = (uint16_t)random_u32();
+	*out = p;
+	return 0;
+}
+
+static void remove_source(struct server *s, unsigned *id)
+{
+	if (!*id)
+		return;
+	GSource *src = g_main_context_find_source_by_id(s->ctx, *id);
+	if (src)
+		g_source_destroy(src);
+	*id = 0;
+}
+
+void peer_free(struct peer **pp)
+{
+	struct peer *p = *pp;
+	if (!p)
+		return;
+	remove_source(p->srv, &p->dtls_timer);
+	remove_source(p->srv, &p->rtcp_timer);
+	ice_free(&p->ice);
+	dtls_conn_free(&p->dtls);
+	srtp_sess_free(&p->srtp);
+	reorder_free(&p->in_audio.ro);
+	reorder_free(&p->in_video.ro);
+	vp8_asm_free(&p->vasm);
+	nack_gen_free(&p->nack);
+	rtx_history_free(&p->rtx);
+	for (int i = 0; i < p->npending; i++)
+		free(p->pending[i]);
+	free(p);
+	*pp = NULL;
+}
+
+bool peer_wants_video(const struct peer *p)
+{
+	return p->out_video.active;
+}
+
+bool peer_wants_audio(const struct peer *p)
+{
+	return p->out_audio.active;
+}
+
+void peer_transport_send(struct peer *p, const uint8_t *data, size_t len)
+{
+	if (p->ice)
+		ice_send(p->ice, data, len);
+}
+
+/* ---- transport events ---- */
+
+static void fail(struct peer *p, const char *code, const char *msg)
+{
+	LOG_W("peer %u (%s): %s", p->id, p->name, msg);
+	server_send_error(p->srv, p->conn, code, msg);
+}
+
+/* A dead transport: report it and take the peer out of its room. */
+static void fail_transport(struct peer *p, const char *code, const char *msg)
+{
+	fail(p, code, msg);
+	server_drop_conn(p->srv, p->conn);
+}
+
+static void on_candidate(void *opaque, const char *candidate)
+{
+	struct peer *p = opaque;
+	const char *mid = p->neg.media[p->neg.audio_index >= 0 ? p->neg.audio_index
+								: p->neg.video_index]
+				  .mid;
+	int mline = p->neg.audio_index >= 0 ? p->neg.audio_index : p->neg.video_index;
+	server_send(p->srv, p->conn, sig_candidate(candidate, mid, mline));
+}
+
+static void on_ice_state(void *opaque, enum ice_state st)
+{
+	struct peer *p = opaque;
+	if (st == ICE_CONNECTED) {
+		LOG_I("peer %u (%s): ICE connected", p->id, p->name);
+	} else if (st == ICE_FAILED) {
+		p->srv->st.ice_failed++;
+		fail_transport(p, "ice-failed", "ICE failed or consent expired; you left the room");
+	}
+}
+
+static void install_srtp(struct peer *p)
+{
+	struct srtp_keys keys;
+	if (dtls_conn_srtp_keys(p->dtls, &keys) < 0 || srtp_sess_new(&p->srtp, &keys) < 0) {
+		fail_transport(p, "dtls-failed", "could not set up SRTP keys; you left the room");
+		return;
+	}
+	LOG_I("peer %u (%s): DTLS done, SRTP profile %d", p->id, p->name, keys.profile);
+	peer_request_keyframe(p);
+	if (p->room)
+		mix_engine_request_keyframe(p->room->eng, p->id);
+}
+
+static void on_dtls_datagram(struct peer *p, const uint8_t *data, size_t len)
+{
+	int rc = dtls_conn_recv(p->dtls, data, len);
+	if (rc == 1)
+		install_srtp(p);
+	else if (rc == -EPERM)
+		fail_transport(p, "dtls-failed",
+			       "the DTLS certificate does not match the SDP fingerprint");
+	else if (rc < 0 && !p->srtp)
+		p->srv->st.dtls_failed++;
+}
+
+static void on_recv(void *opaque, uint8_t *data, size_t len)
+{
+	struct peer *p = opaque;
+	if (len == 0)
+		return;
+	if (data[0] >= 20 && data[0] <= 63) {
+		p->st.dtls_in++;
+		if (p->dtls)
+			on_dtls_datagram(p, data, len);
+	} else if (data[0] >= 128 && data[0] <= 191 && p->srtp) {
+		peer_in_datagram(p, data, len);
+	} else {
+		p->st.rtp_dropped++;
+	}
+}
+
+static void dtls_send(void *opaque, const uint8_t *data, size_t len)
+{
+	peer_transport_send(opaque, data, len);
+}
+
+/* Retransmits DTLS flights and gives up on half-open sessions. */
+static gboolean on_dtls_timer(gpointer data)
+{
+	struct peer *p = data;
+	if (!p->dtls || dtls_conn_done(p->dtls)) {
+		p->dtls_timer = 0;
+		return G_SOURCE_REMOVE;
+	}
+	int64_t due = dtls_conn_timeout_us(p->dtls);
+	if (due == 0 && dtls_conn_on_timeout(p->dtls) == -ETIMEDOUT)
+		goto give_up;
+	if (g_get_monotonic_time() - p->offer_us > HANDSHAKE_TIMEOUT_US)
+		goto give_up;
+	return G_SOURCE_CONTINUE;
+give_up:
+	p->srv->st.dtls_failed++;
+	fail_transport(p, "dtls-failed", "the DTLS handshake did not complete in time");
+	p->dtls_timer = 0;
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean on_rtcp_timer(gpointer data)
+{
+	struct peer *p = data;
+	if (p->srtp)
+		peer_rtcp_report(p);
+	return G_SOURCE_CONTINUE;
+}
+
+static unsigned add_timer(struct peer *p, unsigned ms, GSourceFunc fn)
+{
+	GSource *t = g_timeout_source_new(ms);
+	g_source_set_callback(t, fn, p, NULL);
+	unsigned id = g_source_attach(t, p->srv->ctx);
+	g_source_unref(t);
+	return id;
+}
+
+/* ---- offer / answer ---- */
+
+static int setup_streams(struct peer *p)
+{
+	const struct sdp_negotiated *n = &p->neg;
+	int rc = 0;
+	if (n->audio_index >= 0) {
+		const struct sdp_neg_media *m = &n->media[n->audio_index];
+		p->in_audio.active = m->dir == SDP_SENDRECV || m->dir == SDP_RECVONLY;
+		p->out_audio.active = m->dir == SDP_SENDRECV || m->dir == SDP_SENDONLY;
+		p->in_audio.pt = p->out_audio.pt = m->pt;
+		p->in_audio.clock = p->out_audio.clock = 48000;
+		p->ext_audio_level = m->ext_audio_level;
+		rc = rc ?: reorder_alloc(&p->in_audio.ro, 64, 40000);
+	}
+	if (n->video_index >= 0) {
+		const struct sdp_neg_media *m = &n->media[n->video_index];
+		p->in_video.active = m->dir == SDP_SENDRECV || m->dir == SDP_RECVONLY;
+		p->out_video.active = m->dir == SDP_SENDRECV || m->dir == SDP_SENDONLY;
+		p->in_video.pt = p->out_video.pt = m->pt;
+		p->in_video.clock = p->out_video.clock = 90000;
+		p->out_video.ext_abs_send_time = m->ext_abs_send_time;
+		rc = rc ?: reorder_alloc(&p->in_video.ro, 512, 150000);
+		rc = rc ?: vp8_asm_alloc(&p->vasm, 4 << 20);
+		rc = rc ?: nack_gen_alloc(&p->nack);
+		rc = rc ?: rtx_history_alloc(&p->rtx, 1024);
+	}
+	return rc;
+}
+
+static int start_transport(struct peer *p, const struct sdp_session *offer)
+{
+	const struct mcu_config *c = p->srv->cfg;
+	struct ice_callbacks cb = {
+		.opaque = p, .on_candidate = on_candidate, .on_state = on_ice_state,
+		.on_recv = on_recv};
+	p->offer_us = g_get_monotonic_time();
+	int rc = ice_new(&p->ice, p->srv->ctx, c->bind, c->public_ip, &cb);
+	rc = rc ?: ice_set_remote_credentials(p->ice, p->neg.ice_ufrag, p->neg.ice_pwd);
+	rc = rc ?: dtls_conn_new(&p->dtls, p->srv->cert, DTLS_SERVER, p->neg.fp_alg, p->neg.fp,
+				 dtls_send, p);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < offer->nmedia; i++)
+		for (int k = 0; k < offer->media[i].ncandidates; k++)
+			ice_add_remote_candidate(p->ice, offer->media[i].candidates[k]);
+	for (int i = 0; i < p->npending; i++) {
+		ice_add_remote_candidate(p->ice, p->pending[i]);
+		free(p->pending[i]);
+	}
+	p->npending = 0;
+	p->dtls_timer = add_timer(p, 50, on_dtls_timer);
+	p->rtcp_timer = add_timer(p, 1000, on_rtcp_timer);
+	return 0;
+}
+
+static int send_answer(struct peer *p, const struct sdp_session *offer)
+{
+	char cname[32], stream[32];
+	snprintf(cname, sizeof(cname), "mcu-%u", p->id);
+	snprintf(stream, sizeof(stream), "mcu-mix-%u", p->id);
+	struct sdp_answer_params ap = {
+		.ice_ufrag = ice_local_ufrag(p->ice),
+		.ice_pwd = ice_local_pwd(p->ice),
+		.fingerprint = dtls_cert_fingerprint(p->srv->cert),
+		.audio_ssrc = p->out_audio.ssrc,
+		.video_ssrc = p->out_video.ssrc,
+		.cname = cname,
+		.stream_id = stream,
+		.ip = "0.0.0.0",
+		.port = 9,
+	};
+	char *text = malloc(ANSWER_MAX);
+	if (!text)
+		return -ENOMEM;
+	int n = sdp_write_answer(offer, &p->neg, &ap, text, ANSWER_MAX);
+	if (n > 0)
+		server_send(p->srv, p->conn, sig_answer(text));
+	free(text);
+	return n < 0 ? n : 0;
+}
+
+static int add_recipient(struct peer *p)
+{
+	struct mix_recipient_opts o;
+	mix_recipient_opts_default(&o);
+	o.self = p->id;
+	o.video = p->out_video.active;
+	o.audio = p->out_audio.active;
+	if (!o.video && !o.audio)
+		return 0;
+	return mix_engine_add_recipient(p->room->eng, p->id, &o);
+}
+
+void peer_on_offer(struct peer *p, const char *sdp)
+{
+	char err[256];
+	if (p->have_offer) {
+		fail(p, "offer-failed", "renegotiation is not supported: leave and join again");
+		return;
+	}
+	struct sdp_session *offer = calloc(1, sizeof(*offer));
+	if (!offer) {
+		fail(p, "offer-failed", "out of memory");
+		return;
+	}
+	int rc = sdp_parse(sdp, strlen(sdp), offer, err, sizeof(err));
+	if (rc == 0)
+		rc = sdp_negotiate(offer, &p->neg, err, sizeof(err));
+	if (rc < 0) {
+		fail(p, "bad-sdp", err);
+		free(offer);
+		return;
+	}
+	p->have_offer = true;
+	rc = setup_streams(p);
+	rc = rc ?: start_transport(p, offer);
+	rc = rc ?: send_answer(p, offer);
+	rc = rc ?: add_recipient(p);
+	rc = rc ?: ice_gather(p->ice);
+	if (rc < 0)
+		fail(p, "offer-failed", "could not set up the media session");
+	else
+		LOG_I("peer %u (%s): answered (audio %s, video %s)", p->id, p->name,
+		      p->neg.audio_index >= 0 ? sdp_dir_name(p->neg.media[p->neg.audio_index].dir)
+					      : "none",
+		      p->neg.video_index >= 0 ? sdp_dir_name(p->neg.media[p->neg.video_index].dir)
+					      : "none");
+	free(offer);
+}
+
+void peer_on_candidate(struct peer *p, const char *candidate)
+{
+	if (!candidate || !candidate[0])
+		return; /* end of candidates: libnice keeps checking what it has */
+	if (p->ice) {
+		if (ice_add_remote_candidate(p->ice, candidate) == -ENOSPC)
+			fail(p, "too-many-candidates", "candidate limit reached");
+		return;
+	}
+	if (p->npending == PEER_MAX_PENDING_CANDIDATES) {
+		fail(p, "too-many-candidates", "candidate limit reached");
+		return;
+	}
+	p->pending[p->npending] = strdup(candidate);
+	if (p->pending[p->npending])
+		p->npending++;
+}

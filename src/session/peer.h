@@ -1,0 +1,141 @@
+/*
+ * peer.h - one participant: its signaling identity, its transport (ICE, DTLS, SRTP), its
+ * inbound streams (RTP in, reorder, VP8 reassembly, NACK, into the room's engine) and its
+ * outbound streams (the engine's mixed packets out: packetize, SSRC/seq per peer, NACK
+ * history, SRTP, ICE), plus RTCP both ways.
+ *
+ * Files: peer.c (life cycle, offer/answer, transport events), peer_in.c (inbound RTP),
+ * peer_out.c (outbound RTP), peer_rtcp.c (RTCP in and out).
+ * Media thread only. The server owns peers; a peer owns its transport objects and streams.
+ */
+#ifndef MCU_PEER_H
+#define MCU_PEER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mix/packet.h"
+#include "rtp/keyframe.h"
+#include "sdp/sdp.h"
+#include "signal/msg.h"
+
+#define PEER_MAX_PENDING_CANDIDATES 32
+#define PEER_MAX_SSRCS 4
+
+struct server;
+struct room;
+struct ice;
+struct dtls_conn;
+struct srtp_sess;
+struct reorder;
+struct vp8_asm;
+struct nack_gen;
+struct rtx_history;
+
+/* An inbound RTP stream (one SSRC). */
+struct in_stream {
+	bool active;       /* negotiated as receiving */
+	int pt, clock;
+	uint32_t ssrc;
+	bool bound;        /* ssrc learned */
+	struct reorder *ro;
+	bool base_set;
+	uint32_t base_ts;
+	int64_t base_pts;
+	/* RFC 3550 A.1/A.3/A.8 receiver statistics */
+	uint16_t max_seq;
+	uint32_t cycles, base_seq, received, expected_prior, received_prior;
+	double jitter;
+	int64_t last_transit;
+	uint32_t last_sr_mid; /* middle 32 bits of the last SR's NTP */
+	int64_t last_sr_at;   /* room time it arrived */
+	uint64_t packets, bytes;
+};
+
+/* An outbound RTP stream. */
+struct out_stream {
+	bool active; /* negotiated as sending */
+	int pt, clock;
+	uint32_t ssrc;
+	uint16_t seq;
+	uint32_t ts_base;
+	uint32_t packets, octets;
+	int ext_abs_send_time;
+};
+
+struct peer_stats {
+	uint64_t rtp_in, rtcp_in, srtp_errors, rtp_dropped, unknown_ssrc, dtls_in;
+	uint64_t nacks_sent, nacks_received, retransmits, plis_sent, plis_received, remb_received;
+	uint64_t frames_in, frames_dropped;
+};
+
+struct peer {
+	uint32_t id;
+	uint64_t conn;
+	char name[SIG_MAX_NAME + 1];
+	struct server *srv;
+	struct room *room;
+	/* signaling */
+	bool have_offer;
+	struct sdp_negotiated neg;
+	char *pending[PEER_MAX_PENDING_CANDIDATES];
+	int npending;
+	/* transport */
+	struct ice *ice;
+	struct dtls_conn *dtls;
+	struct srtp_sess *srtp;
+	unsigned dtls_timer, rtcp_timer;
+	int64_t offer_us; /* when the offer arrived: the DTLS handshake must finish in time */
+	/* media */
+	struct in_stream in_audio, in_video;
+	int ext_audio_level;
+	struct vp8_asm *vasm;
+	struct nack_gen *nack;
+	struct kf_limiter pli; /* our requests to this sender */
+	struct out_stream out_audio, out_video;
+	uint16_t picture_id;
+	struct rtx_history *rtx;
+	int64_t rtt_us;
+	int remb_cap; /* the browser's estimate for our downlink (bps), 0 = none */
+	struct peer_stats st;
+};
+
+/* peer.c */
+int peer_new(struct peer **out, struct server *srv, uint64_t conn, uint32_t id, const char *name);
+void peer_free(struct peer **p);
+/* Handles an offer: negotiates, starts ICE/DTLS, replies with an answer. Errors are sent. */
+void peer_on_offer(struct peer *p, const char *sdp);
+/* A trickled candidate (NULL = end of candidates). */
+void peer_on_candidate(struct peer *p, const char *candidate);
+/* Whether the engine should send this peer video/audio, from the negotiated directions. */
+bool peer_wants_video(const struct peer *p);
+bool peer_wants_audio(const struct peer *p);
+/* Sends a datagram through ICE (DTLS records and SRTP packets). */
+void peer_transport_send(struct peer *p, const uint8_t *data, size_t len);
+
+/* peer_in.c */
+/* An SRTP/SRTCP datagram from the transport (decrypted in place). */
+void peer_in_datagram(struct peer *p, uint8_t *data, size_t len);
+/* Periodic work at the room tick: reorder timeouts, NACKs, PLIs due. */
+void peer_in_poll(struct peer *p);
+/* The engine wants a keyframe from this sender. */
+void peer_request_keyframe(struct peer *p);
+
+/* peer_out.c */
+/* Sends one mixed packet from the engine to this peer. */
+void peer_out_packet(struct peer *p, const struct mix_packet *pkt);
+/* Resends a NACKed packet if still in history. */
+void peer_out_retransmit(struct peer *p, uint16_t seq);
+/* The RTP timestamp of our stream at media time pts_us. */
+uint32_t peer_out_rtp_ts(const struct out_stream *o, int64_t pts_us);
+
+/* peer_rtcp.c */
+void peer_rtcp_in(struct peer *p, const uint8_t *data, size_t len);
+/* Sends SR/RR/SDES/REMB (called about once a second). */
+void peer_rtcp_report(struct peer *p);
+void peer_rtcp_send_nack(struct peer *p, const uint16_t *seqs, int n);
+void peer_rtcp_send_pli(struct peer *p);
+/* Protects and sends a plain RTCP compound. */
+void peer_rtcp_send(struct peer *p, uint8_t *buf, size_t len);
+
+#endif

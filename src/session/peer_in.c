@@ -1,0 +1,180 @@
+/*
+ * peer_in.c - a peer's inbound media: SRTP/SRTCP unprotect, RTP parse, SSRC binding, receiver
+ * statistics (RFC 3550 A.1, A.8), reordering, VP8 reassembly (RFC 7741), NACK generation and
+ * keyframe requests, then into the room's engine with timestamps on the room clock.
+ *
+ * Timestamp mapping: a stream's first packet anchors its RTP clock to the room time it
+ * arrived; later packets are placed by their RTP timestamp difference. The engine runs a
+ * playout delay behind, which absorbs jitter.
+ * Media thread only.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "log.h"
+#include "net/srtp.h"
+#include "rtp/nack.h"
+#include "rtp/reorder.h"
+#include "rtp/rtp.h"
+#include "rtp/vp8_rtp.h"
+#include "session/peer.h"
+#include "session/room.h"
+
+#define MAX_NACKS_PER_POLL 64
+
+static int64_t map_pts(struct in_stream *s, const struct room *r, uint32_t ts)
+{
+	if (!s->base_set) {
+		s->base_set = true;
+		s->base_ts = ts;
+		s->base_pts = room_now(r);
+	}
+	return s->base_pts + (int64_t)(int32_t)(ts - s->base_ts) * 1000000 / s->clock;
+}
+
+/* RFC 3550 A.1 (simplified: no probation) and A.8 interarrival jitter. */
+static void update_stats(struct in_stream *s, const struct rtp_hdr *h, int64_t now_us)
+{
+	if (s->packets == 0) {
+		s->base_seq = s->max_seq = h->seq;
+		s->cycles = 0;
+	} else if (seq_newer(h->seq, s->max_seq)) {
+		if (h->seq < s->max_seq)
+			s->cycles += 65536;
+		s->max_seq = h->seq;
+	}
+	s->received++;
+	s->packets++;
+	s->bytes += h->payload_len;
+	int64_t arrival = now_us * s->clock / 1000000;
+	int64_t transit = arrival - h->ts;
+	if (s->packets > 1) {
+		int64_t d = transit - s->last_transit;
+		s->jitter += ((double)(d < 0 ? -d : d) - s->jitter) / 16.0;
+	}
+	s->last_transit = transit;
+}
+
+/* Binds the stream to the first SSRC seen; a new SSRC later restarts the stream. */
+static void bind_ssrc(struct peer *p, struct in_stream *s, uint32_t ssrc)
+{
+	if (s->bound && s->ssrc == ssrc)
+		return;
+	if (s->bound)
+		LOG_I("peer %u: inbound SSRC changed %08x -> %08x", p->id, s->ssrc, ssrc);
+	s->bound = true;
+	s->ssrc = ssrc;
+	s->base_set = false;
+	s->packets = s->received = s->expected_prior = s->received_prior = 0;
+}
+
+static void deliver_audio(struct peer *p, const uint8_t *pkt, size_t len)
+{
+	struct rtp_hdr h;
+	if (rtp_parse(pkt, len, &h) != RTP_OK || h.payload_len == 0)
+		return;
+	int level = p->ext_audio_level ? rtp_audio_level(&h, p->ext_audio_level, NULL) : -1;
+	int64_t pts = map_pts(&p->in_audio, p->room, h.ts);
+	mix_engine_push_audio(p->room->eng, p->id, h.payload, h.payload_len, pts, level);
+}
+
+static void deliver_video(struct peer *p, const uint8_t *pkt, size_t len, int lost)
+{
+	struct rtp_hdr h;
+	struct vp8_frame f;
+	if (rtp_parse(pkt, len, &h) != RTP_OK)
+		return;
+	int rc = vp8_asm_push(p->vasm, h.seq, h.ts, h.marker, h.payload, h.payload_len, &f);
+	if (rc < 0)
+		p->st.frames_dropped++;
+	if (rc != 1)
+		return;
+	p->st.frames_in++;
+	int64_t pts = map_pts(&p->in_video, p->room, f.ts);
+	mix_engine_push_video(p->room->eng, p->id, f.data, f.size, pts, f.loss_before || lost);
+}
+
+/* Releases what the reorder buffer can release now. */
+static void drain(struct peer *p, struct in_stream *s, bool video, int64_t now)
+{
+	uint16_t seq;
+	const uint8_t *pkt;
+	size_t len;
+	int lost;
+	while (s->ro && reorder_pop(s->ro, now, &seq, &pkt, &len, &lost) == 1) {
+		if (video)
+			deliver_video(p, pkt, len, lost);
+		else
+			deliver_audio(p, pkt, len);
+	}
+}
+
+static void on_rtp(struct peer *p, const uint8_t *data, size_t len)
+{
+	struct rtp_hdr h;
+	enum rtp_drop why = rtp_parse(data, len, &h);
+	if (why != RTP_OK || !p->room) {
+		p->st.rtp_dropped++;
+		return;
+	}
+	struct in_stream *s = NULL;
+	bool video = false;
+	if (p->in_audio.active && h.pt == p->in_audio.pt)
+		s = &p->in_audio;
+	else if (p->in_video.active && h.pt == p->in_video.pt)
+		s = &p->in_video, video = true;
+	if (!s) {
+		p->st.unknown_ssrc++;
+		return;
+	}
+	int64_t now = room_now(p->room);
+	bind_ssrc(p, s, h.ssrc);
+	update_stats(s, &h, now);
+	if (video)
+		nack_gen_on_packet(p->nack, h.seq, now);
+	if (reorder_push(s->ro, h.seq, data, len, now) < 0)
+		p->st.rtp_dropped++;
+	drain(p, s, video, now);
+}
+
+void peer_in_datagram(struct peer *p, uint8_t *data, size_t len)
+{
+	size_t n = len;
+	if (rtp_is_rtcp(data, len)) {
+		if (srtp_sess_unprotect_rtcp(p->srtp, data, &n) < 0) {
+			p->st.srtp_errors++;
+			return;
+		}
+		p->st.rtcp_in++;
+		peer_rtcp_in(p, data, n);
+		return;
+	}
+	if (srtp_sess_unprotect_rtp(p->srtp, data, &n) < 0) {
+		p->st.srtp_errors++;
+		return;
+	}
+	p->st.rtp_in++;
+	on_rtp(p, data, n);
+}
+
+void peer_request_keyframe(struct peer *p)
+{
+	kf_limiter_request(&p->pli);
+}
+
+void peer_in_poll(struct peer *p)
+{
+	if (!p->srtp || !p->room)
+		return;
+	int64_t now = room_now(p->room);
+	drain(p, &p->in_audio, false, now);
+	drain(p, &p->in_video, true, now);
+	if (p->nack && p->in_video.bound) {
+		uint16_t seqs[MAX_NACKS_PER_POLL];
+		int n = nack_gen_collect(p->nack, now, p->rtt_us, seqs, MAX_NACKS_PER_POLL);
+		if (n > 0)
+			peer_rtcp_send_nack(p, seqs, n);
+	}
+	if (p->in_video.bound && kf_limiter_poll(&p->pli, now))
+		peer_rtcp_send_pli(p);
+}

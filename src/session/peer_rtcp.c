@@ -1,0 +1,252 @@
+/*
+ * peer_rtcp.c - RTCP for one peer (RFC 3550 6, RFC 4585, RFC 5104, REMB).
+ *
+ * In: PLI/FIR ask the engine for a keyframe of this peer's output (the engine coalesces to one
+ * per second per encoder); NACKs resend from history (each packet at most once per RTT);
+ * REMB caps this peer's video bitrate in tiers, so recipients on a slow link get their own
+ * lower-rate encoder instead of slowing everyone; SRs are remembered for our RRs (LSR/DLSR);
+ * RRs give the RTT.
+ * Out, about once a second: an SR per stream we send (NTP now <-> the RTP time of the media we
+ * are sending now), report blocks for what we receive, SDES CNAME, and a REMB telling the
+ * browser how much uplink it may use.
+ * Media thread only.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <glib.h>
+
+#include "net/srtp.h"
+#include "rtp/rtcp.h"
+#include "session/peer.h"
+#include "session/room.h"
+#include "session/server.h"
+
+#define RTCP_BUF 1500
+#define MAX_NACK_SEQS 256
+
+static const int remb_tiers[] = {2500000, 2000000, 1500000, 1000000, 700000,
+				 500000,  300000,  200000,  100000};
+
+void peer_rtcp_send(struct peer *p, uint8_t *buf, size_t len)
+{
+	if (p->srtp && srtp_sess_protect_rtcp(p->srtp, buf, &len, RTCP_BUF + SRTP_MAX_TRAILER) == 0)
+		peer_transport_send(p, buf, len);
+}
+
+static uint32_t our_ssrc(const struct peer *p)
+{
+	return p->out_video.active ? p->out_video.ssrc : p->out_audio.ssrc;
+}
+
+/* ---- in ---- */
+
+static void on_remb(struct peer *p, uint64_t bps)
+{
+	p->st.remb_received++;
+	int cap = 0; /* no cap while the estimate covers the configured rate */
+	if (bps < (uint64_t)p->srv->cfg->video_bitrate) {
+		cap = remb_tiers[sizeof(remb_tiers) / sizeof(remb_tiers[0]) - 1];
+		for (size_t i = 0; i < sizeof(remb_tiers) / sizeof(remb_tiers[0]); i++) {
+			if ((uint64_t)remb_tiers[i] <= bps) {
+				cap = remb_tiers[i];
+				break;
+			}
+		}
+	}
+	if (cap != p->remb_cap && p->room) {
+		p->remb_cap = cap;
+		mix_engine_set_recipient_bitrate(p->room->eng, p->id, cap);
+	}
+}
+
+static void on_nack(struct peer *p, const struct rtcp_item *it)
+{
+	uint16_t seqs[MAX_NACK_SEQS];
+	int n = rtcp_nack_seqs(it, seqs, MAX_NACK_SEQS);
+	p->st.nacks_received++;
+	for (int i = 0; i < n; i++)
+		peer_out_retransmit(p, seqs[i]);
+}
+
+static struct in_stream *stream_of(struct peer *p, uint32_t ssrc)
+{
+	if (p->in_audio.bound && p->in_audio.ssrc == ssrc)
+		return &p->in_audio;
+	if (p->in_video.bound && p->in_video.ssrc == ssrc)
+		return &p->in_video;
+	return NULL;
+}
+
+static uint32_t ntp_mid_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t ntp = rtcp_ntp_from_us((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+	return (uint32_t)(ntp >> 16);
+}
+
+/* RTT from a report block about one of our streams (RFC 3550 6.4.1). */
+static void on_report(struct peer *p, const struct rtcp_report *rb)
+{
+	if (rb->lsr == 0 || (rb->ssrc != p->out_video.ssrc && rb->ssrc != p->out_audio.ssrc))
+		return;
+	uint32_t rtt = ntp_mid_now() - rb->lsr - rb->dlsr; /* 1/65536 s */
+	if (rtt < 65536 * 5)
+		p->rtt_us = (int64_t)rtt * 1000000 / 65536;
+}
+
+static int on_item(void *opaque, const struct rtcp_item *it)
+{
+	struct peer *p = opaque;
+	struct in_stream *s;
+	switch (it->kind) {
+	case RTCP_PLI:
+	case RTCP_FIR:
+		p->st.plis_received++;
+		if (p->room)
+			mix_engine_request_keyframe(p->room->eng, p->id);
+		break;
+	case RTCP_NACK:
+		on_nack(p, it);
+		break;
+	case RTCP_REMB:
+		on_remb(p, it->remb_bps);
+		break;
+	case RTCP_SR:
+		if ((s = stream_of(p, it->sender_ssrc)) && p->room) {
+			s->last_sr_mid = (uint32_t)(it->ntp >> 16);
+			s->last_sr_at = room_now(p->room);
+		}
+		/* an SR carries report blocks too */
+		__attribute__((fallthrough));
+	case RTCP_RR:
+		for (int i = 0; i < it->n_reports; i++)
+			on_report(p, &it->reports[i]);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+void peer_rtcp_in(struct peer *p, const uint8_t *data, size_t len)
+{
+	if (rtcp_parse(data, len, on_item, p) < 0)
+		p->st.rtp_dropped++;
+}
+
+/* ---- out ---- */
+
+/* A report block for an inbound stream (RFC 3550 6.4.1, A.3). */
+static int report_block(struct peer *p, struct in_stream *s, struct rtcp_report *rb)
+{
+	if (!s->bound || s->packets == 0)
+		return 0;
+	uint32_t ext_max = s->cycles + s->max_seq;
+	uint32_t expected = ext_max - s->base_seq + 1;
+	int64_t lost = (int64_t)expected - s->received;
+	uint32_t exp_int = expected - s->expected_prior, rec_int = s->received - s->received_prior;
+	int64_t lost_int = (int64_t)exp_int - rec_int;
+	s->expected_prior = expected;
+	s->received_prior = s->received;
+	*rb = (struct rtcp_report){
+		.ssrc = s->ssrc,
+		.fraction_lost = (uint8_t)(exp_int && lost_int > 0 ? (lost_int << 8) / exp_int : 0),
+		.cumulative_lost = (int32_t)(lost > 0x7fffff ? 0x7fffff : lost < -0x800000 ? -0x800000 : lost),
+		.ext_highest_seq = ext_max,
+		.jitter = (uint32_t)s->jitter,
+		.lsr = s->last_sr_mid,
+		.dlsr = s->last_sr_mid ? (uint32_t)((room_now(p->room) - s->last_sr_at) * 65536 / 1000000)
+				       : 0,
+	};
+	return 1;
+}
+
+static int sender_report(struct peer *p, struct out_stream *o, uint8_t *buf, size_t cap,
+			 const struct rtcp_report *rep, int nrep)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t ntp = rtcp_ntp_from_us((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+	uint32_t rtp = peer_out_rtp_ts(o, room_media_now(p->room));
+	return rtcp_write_sr(buf, cap, o->ssrc, ntp, rtp, o->packets, o->octets, rep, nrep);
+}
+
+/* Appends SDES and, when we receive video, a REMB for the browser's uplink. */
+static int append_sdes_remb(struct peer *p, uint32_t ssrc, uint8_t *buf, size_t cap, bool remb)
+{
+	char cname[32];
+	snprintf(cname, sizeof(cname), "mcu-%u", p->id);
+	int n = rtcp_write_sdes_cname(buf, cap, ssrc, cname);
+	if (n < 0 || !remb || !p->in_video.bound)
+		return n;
+	uint32_t ssrcs[1] = {p->in_video.ssrc};
+	int m = rtcp_write_remb(buf + n, cap - (size_t)n, ssrc, (uint64_t)p->srv->cfg->uplink_bitrate,
+				ssrcs, 1);
+	return m < 0 ? m : n + m;
+}
+
+static void send_compound(struct peer *p, struct out_stream *o, const struct rtcp_report *rep,
+			  int nrep, bool remb)
+{
+	uint8_t buf[RTCP_BUF + SRTP_MAX_TRAILER];
+	uint32_t ssrc = o ? o->ssrc : our_ssrc(p);
+	int n = o ? sender_report(p, o, buf, RTCP_BUF, rep, nrep)
+		  : rtcp_write_rr(buf, RTCP_BUF, ssrc, rep, nrep);
+	if (n < 0)
+		return;
+	int m = append_sdes_remb(p, ssrc, buf + n, RTCP_BUF - (size_t)n, remb);
+	if (m > 0)
+		peer_rtcp_send(p, buf, (size_t)(n + m));
+}
+
+void peer_rtcp_report(struct peer *p)
+{
+	if (!p->room)
+		return;
+	struct rtcp_report rep[2];
+	int nrep = 0;
+	nrep += report_block(p, &p->in_video, &rep[nrep]);
+	nrep += report_block(p, &p->in_audio, &rep[nrep]);
+	bool sent = false;
+	if (p->out_video.active && p->out_video.packets) {
+		send_compound(p, &p->out_video, rep, nrep, true);
+		sent = true;
+	}
+	if (p->out_audio.active && p->out_audio.packets) {
+		send_compound(p, &p->out_audio, sent ? NULL : rep, sent ? 0 : nrep, !sent);
+		sent = true;
+	}
+	if (!sent)
+		send_compound(p, NULL, rep, nrep, true);
+}
+
+void peer_rtcp_send_nack(struct peer *p, const uint16_t *seqs, int n)
+{
+	uint8_t buf[RTCP_BUF + SRTP_MAX_TRAILER];
+	int len = rtcp_write_rr(buf, RTCP_BUF, our_ssrc(p), NULL, 0);
+	if (len < 0)
+		return;
+	int m = rtcp_write_nack(buf + len, RTCP_BUF - (size_t)len, our_ssrc(p), p->in_video.ssrc,
+				seqs, n);
+	if (m < 0)
+		return;
+	p->st.nacks_sent++;
+	peer_rtcp_send(p, buf, (size_t)(len + m));
+}
+
+void peer_rtcp_send_pli(struct peer *p)
+{
+	uint8_t buf[RTCP_BUF + SRTP_MAX_TRAILER];
+	int len = rtcp_write_rr(buf, RTCP_BUF, our_ssrc(p), NULL, 0);
+	if (len < 0)
+		return;
+	int m = rtcp_write_pli(buf + len, RTCP_BUF - (size_t)len, our_ssrc(p), p->in_video.ssrc);
+	if (m < 0)
+		return;
+	p->st.plis_sent++;
+	peer_rtcp_send(p, buf, (size_t)(len + m));
+}

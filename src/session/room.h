@@ -1,0 +1,50 @@
+/*
+ * room.h - a room: its participants (peers), its media engine and the timer that drives the
+ * engine's clock.
+ *
+ * The engine's media time is the room's monotonic age minus the playout delay: a packet's
+ * timestamp is mapped to the room age at which it arrived, and its tick runs playout_delay
+ * later, which absorbs jitter and leaves time for NACK retransmissions.
+ * Media thread only. The server owns rooms; a room owns its engine and timer and holds
+ * (does not own) its peers. Created on the first join, freed when the last peer leaves.
+ */
+#ifndef MCU_ROOM_H
+#define MCU_ROOM_H
+
+#include <stdint.h>
+
+#include "mix/engine.h"
+#include "signal/msg.h"
+
+struct server;
+struct peer;
+
+struct room {
+	char name[SIG_MAX_ROOM + 1];
+	struct server *srv;
+	struct mix_engine *eng;
+	struct peer **peers; /* join order */
+	int npeers, cap_peers;
+	int64_t t0_us;      /* monotonic time of creation */
+	int64_t delay_us;   /* playout delay */
+	unsigned tick_id;   /* GLib source id of the mixing timer */
+	uint32_t active_speaker;
+};
+
+int room_new(struct room **out, struct server *srv, const char *name);
+void room_free(struct room **r);
+
+/* The room's age in microseconds (the clock inbound timestamps are mapped to). */
+int64_t room_now(const struct room *r);
+/* The engine media time at wall time room_now(): room_now - delay. */
+int64_t room_media_now(const struct room *r);
+
+/* Adds a peer and its engine source; tells the others. -ENOSPC if the room is full. */
+int room_add_peer(struct room *r, struct peer *p);
+/* Removes a peer (engine source and recipient too); tells the others. */
+void room_remove_peer(struct room *r, struct peer *p);
+struct peer *room_peer_by_id(const struct room *r, uint32_t id);
+/* Sends a JSON text to every peer but `except` (NULL: all). Frees text. */
+void room_broadcast(struct room *r, const struct peer *except, char *text);
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * server.h - the server's shared state: configuration, the DTLS certificate, the signaling
+ * front end, the media loop (one GLib main context on one thread), and the rooms and peers.
+ *
+ * Threads: the signaling thread (libwebsockets) parses messages and hands them to the media
+ * thread (server_post); everything in rooms and peers runs on the media thread. Outbound
+ * signaling goes through ws_send (thread-safe). Hand-offs are bounded: at most
+ * SERVER_MAX_INFLIGHT commands wait for the media thread; beyond that a client gets a
+ * "server-busy" error.
+ */
+#ifndef MCU_SERVER_H
+#define MCU_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <glib.h>
+
+#include "config.h"
+
+#define SERVER_MAX_INFLIGHT 4096
+
+struct room;
+struct peer;
+struct ws_server;
+struct dtls_cert;
+
+struct server_stats {
+	uint64_t joins, leaves, offers, errors_sent, busy_rejects;
+	uint64_t rooms_created, rooms_freed, ice_failed, dtls_failed;
+};
+
+struct server {
+	const struct mcu_config *cfg;
+	struct ws_server *ws;
+	struct dtls_cert *cert;
+	GMainContext *ctx;
+	GMainLoop *loop;
+	atomic_int inflight;
+	/* media thread only: */
+	struct room **rooms;
+	int nrooms, cap_rooms;
+	struct peer **peers; /* every joined peer, any room */
+	int npeers, cap_peers;
+	uint32_t next_peer_id;
+	struct server_stats st;
+	/* a JSON snapshot of the rooms for GET /api/rooms, rebuilt by the media thread */
+	pthread_mutex_t snap_lock;
+	char *rooms_json;
+};
+
+/* Media thread: rebuilds the /api/rooms snapshot after a change. */
+void server_update_snapshot(struct server *s);
+/* Signaling thread: answers /api/ requests. */
+struct ws_http_reply;
+void server_on_http(void *opaque, const char *method, const char *path, const char *body,
+		    size_t body_len, struct ws_http_reply *reply);
+
+/* Media thread: rooms and peers. */
+struct room *server_find_room(struct server *s, const char *name);
+int server_add_room(struct server *s, struct room *r);
+void server_remove_room(struct server *s, struct room *r);
+struct peer *server_peer_by_conn(struct server *s, uint64_t conn);
+int server_add_peer(struct server *s, struct peer *p);
+void server_remove_peer(struct server *s, struct peer *p);
+
+/* Any thread: sends a JSON text (takes ownership of text, frees it). */
+void server_send(struct server *s, uint64_t conn, char *text);
+/* Any thread: sends {"type":"error"} with a code and message. */
+void server_send_error(struct server *s, uint64_t conn, const char *code, const char *msg);
+
+/*
+ * Media thread: removes the peer of conn from its room soon (from an idle callback, so it is
+ * safe to call from inside the peer's own transport callbacks). The WebSocket stays open; the
+ * client may join again.
+ */
+void server_drop_conn(struct server *s, uint64_t conn);
+
+/* Signaling thread callbacks (see ws.h). */
+void server_on_message(void *opaque, uint64_t conn, const char *text, size_t len);
+void server_on_close(void *opaque, uint64_t conn);
+
+#endif

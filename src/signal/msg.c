@@ -1,0 +1,351 @@
+/*
+ * msg.c - parse and build the signaling protocol's JSON messages (docs/PROTOCOL.md).
+ *
+ * sig_parse is the only parser of remote JSON: it caps the text length and the nesting depth
+ * (a linear pre-scan, before jansson builds anything), rejects duplicate keys, then validates
+ * the one message type fully (types, lengths, character sets). Unknown extra fields are
+ * ignored. Builders use json_pack and return compact malloc'd text (caller frees).
+ * Pure functions, any thread; the only allocations are sig_msg's sdp/candidate strings.
+ */
+#include "signal/msg.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#define SIG_MAX_TEXT  (SIG_MAX_SDP + 4096)
+#define SIG_MAX_DEPTH 8 /* our messages are depth 1; anything deeper is hostile */
+#define SIG_MAX_MID   32
+#define SIG_MAX_MLINE 1023
+
+struct perr {
+	const char **code;
+	char *msg;
+	size_t msglen;
+};
+
+/* Records the error and returns -EINVAL. */
+static int fail(struct perr *e, const char *code, const char *what, const char *field)
+{
+	if (e->code)
+		*e->code = code;
+	if (e->msg && e->msglen)
+		snprintf(e->msg, e->msglen, "%s%s%s", what, field ? ": " : "", field ? field : "");
+	return -EINVAL;
+}
+
+/* Nesting depth of [ and { outside strings, stopping early once over max. Linear time. */
+static int json_depth(const char *text, size_t len, int max)
+{
+	int depth = 0, worst = 0;
+	bool in_str = false, esc = false;
+
+	for (size_t i = 0; i < len && worst <= max; i++) {
+		char c = text[i];
+		if (in_str) {
+			if (esc)
+				esc = false;
+			else if (c == '\\')
+				esc = true;
+			else if (c == '"')
+				in_str = false;
+		} else if (c == '"') {
+			in_str = true;
+		} else if (c == '[' || c == '{') {
+			if (++depth > worst)
+				worst = depth;
+		} else if (c == ']' || c == '}') {
+			depth--;
+		}
+	}
+	return worst;
+}
+
+static bool has_ctrl(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return true;
+	return false;
+}
+
+static bool room_ok(const char *s, size_t n)
+{
+	if (n < 1 || n > SIG_MAX_ROOM)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			  c == '_' || c == '.' || c == '-';
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Fetches a required string field of length 1..max. Returns its value (owned by obj) or NULL
+ * with the error recorded.
+ */
+static const char *get_str(json_t *obj, const char *key, size_t max, size_t *len, struct perr *e)
+{
+	json_t *v = json_object_get(obj, key);
+	if (!v) {
+		fail(e, "missing-field", "missing field", key);
+		return NULL;
+	}
+	if (!json_is_string(v)) {
+		fail(e, "bad-field", "field must be a string", key);
+		return NULL;
+	}
+	*len = json_string_length(v);
+	if (*len < 1 || *len > max) {
+		fail(e, "bad-field", *len ? "field too long" : "field is empty", key);
+		return NULL;
+	}
+	return json_string_value(v);
+}
+
+static int parse_join(json_t *o, struct sig_msg *m, struct perr *e)
+{
+	size_t n;
+	const char *room = get_str(o, "room", SIG_MAX_ROOM, &n, e);
+	if (!room)
+		return -EINVAL;
+	if (!room_ok(room, n))
+		return fail(e, "bad-field", "room name must be 1-64 of A-Z a-z 0-9 _ . -", "room");
+	memcpy(m->room, room, n + 1);
+	const char *name = get_str(o, "name", SIG_MAX_NAME, &n, e);
+	if (!name)
+		return -EINVAL;
+	if (has_ctrl(name, n))
+		return fail(e, "bad-field", "control character in field", "name");
+	memcpy(m->name, name, n + 1);
+	return 0;
+}
+
+static int parse_offer(json_t *o, struct sig_msg *m, struct perr *e)
+{
+	size_t n;
+	const char *sdp = get_str(o, "sdp", SIG_MAX_SDP, &n, e);
+	if (!sdp)
+		return -EINVAL;
+	m->sdp = strndup(sdp, n);
+	return m->sdp ? 0 : fail(e, "bad-field", "out of memory", "sdp");
+}
+
+/* "sdpMid": absent, null or a string of 0..32 printable bytes. */
+static int parse_mid(json_t *o, struct sig_msg *m, struct perr *e)
+{
+	json_t *v = json_object_get(o, "sdpMid");
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return fail(e, "bad-field", "field must be a string", "sdpMid");
+	size_t n = json_string_length(v);
+	if (n > SIG_MAX_MID || has_ctrl(json_string_value(v), n))
+		return fail(e, "bad-field", "field too long or has control characters", "sdpMid");
+	memcpy(m->mid, json_string_value(v), n + 1);
+	return 0;
+}
+
+/* "sdpMLineIndex": absent, null or an integer 0..1023. */
+static int parse_mline(json_t *o, struct sig_msg *m, struct perr *e)
+{
+	json_t *v = json_object_get(o, "sdpMLineIndex");
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v))
+		return fail(e, "bad-field", "field must be an integer", "sdpMLineIndex");
+	json_int_t i = json_integer_value(v);
+	if (i < 0 || i > SIG_MAX_MLINE)
+		return fail(e, "bad-field", "field out of range", "sdpMLineIndex");
+	m->mline = (int)i;
+	return 0;
+}
+
+static int parse_candidate(json_t *o, struct sig_msg *m, struct perr *e)
+{
+	json_t *v = json_object_get(o, "candidate");
+	if (!v)
+		return fail(e, "missing-field", "missing field", "candidate");
+	if (!json_is_null(v)) {
+		if (!json_is_string(v))
+			return fail(e, "bad-field", "field must be a string or null", "candidate");
+		const char *s = json_string_value(v);
+		size_t n = json_string_length(v);
+		if (n > SIG_MAX_CANDIDATE)
+			return fail(e, "bad-field", "field too long", "candidate");
+		if (n && (strncmp(s, "candidate:", 10) || has_ctrl(s, n)))
+			return fail(e, "bad-field", "not a candidate: line", "candidate");
+		if (n && !(m->candidate = strndup(s, n)))
+			return fail(e, "bad-field", "out of memory", "candidate");
+	}
+	if (parse_mid(o, m, e) || parse_mline(o, m, e))
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_object(json_t *o, struct sig_msg *m, struct perr *e)
+{
+	json_t *t = json_object_get(o, "type");
+	if (!t)
+		return fail(e, "missing-field", "missing field", "type");
+	if (!json_is_string(t))
+		return fail(e, "bad-field", "field must be a string", "type");
+	const char *type = json_string_value(t);
+	if (!strcmp(type, "join")) {
+		m->type = SIG_JOIN;
+		return parse_join(o, m, e);
+	} else if (!strcmp(type, "offer")) {
+		m->type = SIG_OFFER;
+		return parse_offer(o, m, e);
+	} else if (!strcmp(type, "candidate")) {
+		m->type = SIG_CANDIDATE;
+		return parse_candidate(o, m, e);
+	} else if (!strcmp(type, "leave")) {
+		m->type = SIG_LEAVE;
+		return 0;
+	} else if (!strcmp(type, "ping")) {
+		m->type = SIG_PING;
+		return 0;
+	}
+	return fail(e, "unknown-type", "unknown message type", NULL);
+}
+
+int sig_parse(const char *text, size_t len, struct sig_msg *out, const char **code, char *msg,
+	      size_t msglen)
+{
+	struct perr e = {code, msg, msglen};
+
+	memset(out, 0, sizeof(*out));
+	out->mline = -1;
+	if (code)
+		*code = NULL;
+	if (msg && msglen)
+		msg[0] = '\0';
+	if (!text || len > SIG_MAX_TEXT)
+		return fail(&e, "bad-json", "message too large", NULL);
+	if (json_depth(text, len, SIG_MAX_DEPTH) > SIG_MAX_DEPTH)
+		return fail(&e, "bad-json", "JSON nested too deeply", NULL);
+
+	json_error_t jerr;
+	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		/* jerr.text may quote the input (maybe invalid UTF-8): report the position only. */
+		char where[48];
+		snprintf(where, sizeof(where), "line %d column %d", jerr.line, jerr.column);
+		return fail(&e, "bad-json", "invalid JSON or duplicate key", where);
+	}
+	int rc = json_is_object(root) ? parse_object(root, out, &e)
+				      : fail(&e, "bad-json", "message must be a JSON object", NULL);
+	json_decref(root);
+	if (rc)
+		sig_msg_clear(out);
+	return rc;
+}
+
+void sig_msg_clear(struct sig_msg *m)
+{
+	if (!m)
+		return;
+	free(m->sdp);
+	free(m->candidate);
+	m->sdp = NULL;
+	m->candidate = NULL;
+}
+
+/* Serialises and releases v (NULL-safe: a failed json_pack yields NULL). */
+static char *dump(json_t *v)
+{
+	if (!v)
+		return NULL;
+	char *s = json_dumps(v, JSON_COMPACT);
+	json_decref(v);
+	return s;
+}
+
+static void id_str(uint32_t id, char buf[11])
+{
+	snprintf(buf, 11, "%" PRIu32, id);
+}
+
+char *sig_joined(uint32_t id, const char *room, const struct sig_participant *others, int n)
+{
+	char ids[11];
+	json_t *list = json_array();
+	if (!list)
+		return NULL;
+	for (int i = 0; i < n; i++) {
+		id_str(others[i].id, ids);
+		json_t *p = json_pack("{s:s,s:s}", "id", ids, "name",
+				      others[i].name ? others[i].name : "");
+		if (!p || json_array_append_new(list, p)) {
+			json_decref(list);
+			return NULL;
+		}
+	}
+	id_str(id, ids);
+	return dump(json_pack("{s:s,s:s,s:s,s:o}", "type", "joined", "id", ids, "room",
+			      room ? room : "", "participants", list));
+}
+
+char *sig_answer(const char *sdp)
+{
+	return dump(json_pack("{s:s,s:s}", "type", "answer", "sdp", sdp ? sdp : ""));
+}
+
+char *sig_candidate(const char *candidate, const char *mid, int mline)
+{
+	/* "s?" packs NULL as null: the end-of-candidates marker. */
+	json_t *o = json_pack("{s:s,s:s?}", "type", "candidate", "candidate", candidate);
+	if (!o)
+		return NULL;
+	if (mid && *mid && json_object_set_new(o, "sdpMid", json_string(mid)))
+		goto oom;
+	if (mline >= 0 && json_object_set_new(o, "sdpMLineIndex", json_integer(mline)))
+		goto oom;
+	return dump(o);
+oom:
+	json_decref(o);
+	return NULL;
+}
+
+char *sig_error(const char *code, const char *message)
+{
+	return dump(json_pack("{s:s,s:s,s:s}", "type", "error", "code", code ? code : "error",
+			      "message", message ? message : ""));
+}
+
+char *sig_participant_joined(uint32_t id, const char *name)
+{
+	char ids[11];
+	id_str(id, ids);
+	return dump(json_pack("{s:s,s:s,s:s}", "type", "participant-joined", "id", ids, "name",
+			      name ? name : ""));
+}
+
+char *sig_participant_left(uint32_t id)
+{
+	char ids[11];
+	id_str(id, ids);
+	return dump(json_pack("{s:s,s:s}", "type", "participant-left", "id", ids));
+}
+
+char *sig_active_speaker(uint32_t id)
+{
+	char ids[11];
+	if (id == UINT32_MAX)
+		return dump(json_pack("{s:s,s:n}", "type", "active-speaker", "id"));
+	id_str(id, ids);
+	return dump(json_pack("{s:s,s:s}", "type", "active-speaker", "id", ids));
+}
+
+char *sig_pong(void)
+{
+	return dump(json_pack("{s:s}", "type", "pong"));
+}

@@ -1,0 +1,715 @@
+/*
+ * ws.c - the signaling/HTTP front end on libwebsockets 4.1 (see ws.h): WebSocket at /ws (RFC
+ * 6455, reassembled text messages with a size cap), static files from www_dir at /, and /api/
+ * requests delegated to cb.on_http.
+ *
+ * Threads: everything except ws_send/ws_close/ws_server_stop runs on the thread in
+ * ws_server_run (the lws service thread). Those three take s->lock, change a connection's
+ * outbound queue or close code (or the stop flag), put the connection on the pending list and
+ * call lws_cancel_service(); the service thread then gets LWS_CALLBACK_EVENT_WAIT_CANCELLED,
+ * asks lws for a writable callback per pending connection, and writes one message per
+ * LWS_CALLBACK_SERVER_WRITEABLE. s->lock guards the id table, the queues, close codes and the
+ * pending list; only the service thread inserts or frees connections, so it may read the table
+ * without the lock. User callbacks are never called with s->lock held.
+ * Ownership: struct conn belongs to its lws connection (created at ESTABLISHED, freed at
+ * CLOSED); queued messages belong to the queue until written or dropped.
+ */
+#include "signal/ws.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libwebsockets.h>
+
+#define WS_BUCKETS        256
+#define WS_HTTP_MAX_BODY  (64 * 1024)
+#define WS_HTTP_CHUNK     4096
+#define WS_DEFAULT_MSG    65536
+#define WS_DEFAULT_QUEUE  256
+#define WS_PATH_MAX       256
+#define WS_RX_KEEP        16384 /* rx buffers above this are freed after each message */
+
+struct out_msg {
+	size_t len;
+	unsigned char buf[]; /* LWS_PRE bytes of padding, then len bytes of text */
+};
+
+/* One WebSocket connection. id, wsi, hnext: written only by the service thread. */
+struct conn {
+	uint64_t id;
+	struct lws *wsi;
+	struct conn *hnext; /* id table chain */
+	/* Under s->lock: */
+	struct out_msg **q; /* ring of max_queue entries */
+	int qhead, qcount;
+	uint64_t dropped;
+	int close_code;     /* 0 = none requested */
+	bool pending;       /* on s->pending */
+	struct conn *pnext;
+	/* Service thread only: message reassembly. */
+	char *rx;
+	size_t rx_len, rx_cap;
+	bool rx_active;
+};
+
+/* lws per-session data, shared by the HTTP and WebSocket protocols (zeroed by lws). */
+struct pss {
+	struct conn *conn; /* WebSocket connections */
+	/* HTTP /api/ transaction */
+	char method[8];
+	char path[WS_PATH_MAX];
+	char *body;
+	size_t body_len;
+	unsigned char *reply; /* LWS_PRE + reply_len bytes */
+	size_t reply_len, reply_off;
+};
+
+struct ws_server {
+	struct lws_context *ctx;
+	struct lws_protocols protocols[3];
+	struct lws_http_mount mounts[2];
+	lws_retry_bo_t retry;
+	struct ws_callbacks cb;
+	size_t max_message;
+	int max_queue;
+	char *www_dir, *bind, *cert, *key;
+	int port;
+	atomic_bool stop;
+	bool destroying; /* service thread: no user callbacks from ws_server_free */
+	uint64_t next_id;
+
+	pthread_mutex_t lock;
+	struct conn *table[WS_BUCKETS];
+	struct conn *pending;
+};
+
+static struct ws_server *server_of(struct lws *wsi)
+{
+	return lws_context_user(lws_get_context(wsi));
+}
+
+/* ---- connection table (insert/remove: service thread, under lock) ---- */
+
+static struct conn *lookup(struct ws_server *s, uint64_t id)
+{
+	struct conn *c = s->table[id % WS_BUCKETS];
+	while (c && c->id != id)
+		c = c->hnext;
+	return c;
+}
+
+static void table_remove(struct ws_server *s, struct conn *c)
+{
+	struct conn **pp = &s->table[c->id % WS_BUCKETS];
+	while (*pp && *pp != c)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = c->hnext;
+	if (!c->pending)
+		return;
+	for (pp = &s->pending; *pp && *pp != c; pp = &(*pp)->pnext)
+		;
+	if (*pp)
+		*pp = c->pnext;
+	c->pending = false;
+}
+
+/* Under lock: marks c for service on the next EVENT_WAIT_CANCELLED. */
+static void mark_pending(struct ws_server *s, struct conn *c)
+{
+	if (c->pending)
+		return;
+	c->pending = true;
+	c->pnext = s->pending;
+	s->pending = c;
+}
+
+static struct conn *conn_new(struct ws_server *s, struct lws *wsi)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->q = calloc((size_t)s->max_queue, sizeof(*c->q));
+	if (!c->q) {
+		free(c);
+		return NULL;
+	}
+	c->wsi = wsi;
+	pthread_mutex_lock(&s->lock);
+	c->id = ++s->next_id;
+	c->hnext = s->table[c->id % WS_BUCKETS];
+	s->table[c->id % WS_BUCKETS] = c;
+	pthread_mutex_unlock(&s->lock);
+	return c;
+}
+
+/* Service thread: unlinks c and frees it with everything still queued. */
+static void conn_free(struct ws_server *s, struct conn *c)
+{
+	pthread_mutex_lock(&s->lock);
+	table_remove(s, c);
+	pthread_mutex_unlock(&s->lock);
+	for (int i = 0; i < c->qcount; i++)
+		free(c->q[(c->qhead + i) % s->max_queue]);
+	free(c->q);
+	free(c->rx);
+	free(c);
+}
+
+/* ---- WebSocket: receive ---- */
+
+/* Closes from inside a callback: the caller must return -1 afterwards. */
+static int close_with(struct lws *wsi, enum lws_close_status code, const char *why)
+{
+	lws_close_reason(wsi, code, (unsigned char *)why, strlen(why));
+	return -1;
+}
+
+static int rx_append(struct ws_server *s, struct conn *c, const void *in, size_t len)
+{
+	if (len > s->max_message || c->rx_len > s->max_message - len)
+		return -EMSGSIZE;
+	size_t need = c->rx_len + len + 1;
+	if (need > c->rx_cap) {
+		size_t cap = c->rx_cap ? c->rx_cap * 2 : 1024;
+		if (cap < need)
+			cap = need;
+		if (cap > s->max_message + 1)
+			cap = s->max_message + 1;
+		char *p = realloc(c->rx, cap);
+		if (!p)
+			return -ENOMEM;
+		c->rx = p;
+		c->rx_cap = cap;
+	}
+	memcpy(c->rx + c->rx_len, in, len);
+	c->rx_len += len;
+	c->rx[c->rx_len] = '\0';
+	return 0;
+}
+
+static void rx_deliver(struct ws_server *s, struct conn *c)
+{
+	c->rx_active = false;
+	if (s->cb.on_message && !s->destroying)
+		s->cb.on_message(s->cb.opaque, c->id, c->rx ? c->rx : "", c->rx_len);
+	c->rx_len = 0;
+	if (c->rx_cap > WS_RX_KEEP) {
+		free(c->rx);
+		c->rx = NULL;
+		c->rx_cap = 0;
+	}
+}
+
+static int on_receive(struct ws_server *s, struct lws *wsi, struct conn *c, const void *in,
+		      size_t len)
+{
+	if (!c)
+		return -1;
+	if (!c->rx_active) {
+		c->rx_active = true;
+		c->rx_len = 0;
+		if (lws_frame_is_binary(wsi))
+			return close_with(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "text only");
+	}
+	int rc = rx_append(s, c, in, len);
+	if (rc == -EMSGSIZE)
+		return close_with(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
+	if (rc)
+		return close_with(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
+	if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi))
+		rx_deliver(s, c);
+	return 0;
+}
+
+/* ---- WebSocket: send ---- */
+
+/* Service thread, on SERVER_WRITEABLE: writes at most one queued message, then the close. */
+static int on_writeable(struct ws_server *s, struct lws *wsi, struct conn *c)
+{
+	if (!c)
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	struct out_msg *m = NULL;
+	if (c->qcount) {
+		m = c->q[c->qhead];
+		c->qhead = (c->qhead + 1) % s->max_queue;
+		c->qcount--;
+	}
+	bool more = c->qcount > 0;
+	int close_code = c->close_code;
+	pthread_mutex_unlock(&s->lock);
+
+	if (m) {
+		int n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
+		bool short_write = n < (int)m->len;
+		free(m);
+		if (short_write)
+			return -1;
+		if (more || close_code)
+			lws_callback_on_writable(wsi);
+		return 0;
+	}
+	if (close_code)
+		return close_with(wsi, (enum lws_close_status)close_code, "");
+	return 0;
+}
+
+/* Service thread: asks for writable callbacks for every connection with queued work. */
+static void drain_pending(struct ws_server *s)
+{
+	pthread_mutex_lock(&s->lock);
+	struct conn *c = s->pending;
+	s->pending = NULL;
+	while (c) {
+		struct conn *next = c->pnext;
+		c->pending = false;
+		c->pnext = NULL;
+		/* Does not call back into our lock-taking paths (only LOCK_POLL-type reasons). */
+		lws_callback_on_writable(c->wsi);
+		c = next;
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+static struct out_msg *msg_new(const char *text)
+{
+	size_t len = strlen(text);
+	struct out_msg *m = malloc(sizeof(*m) + LWS_PRE + len);
+	if (!m)
+		return NULL;
+	m->len = len;
+	memcpy(m->buf + LWS_PRE, text, len);
+	return m;
+}
+
+int ws_send(struct ws_server *s, uint64_t conn, const char *text)
+{
+	if (!s || !text)
+		return -EINVAL;
+	struct out_msg *m = msg_new(text), *old = NULL;
+	if (!m)
+		return -ENOMEM;
+	pthread_mutex_lock(&s->lock);
+	struct conn *c = lookup(s, conn);
+	if (!c) {
+		pthread_mutex_unlock(&s->lock);
+		free(m);
+		return -ENOENT;
+	}
+	if (c->qcount == s->max_queue) {
+		old = c->q[c->qhead];
+		c->qhead = (c->qhead + 1) % s->max_queue;
+		c->qcount--;
+		c->dropped++;
+	}
+	c->q[(c->qhead + c->qcount) % s->max_queue] = m;
+	c->qcount++;
+	mark_pending(s, c);
+	pthread_mutex_unlock(&s->lock);
+	lws_cancel_service(s->ctx);
+	free(old);
+	return old ? -ENOBUFS : 0;
+}
+
+int ws_close(struct ws_server *s, uint64_t conn, int code)
+{
+	if (!s)
+		return -EINVAL;
+	if (code < 1000 || code > 4999 || code == 1005 || code == 1006 || code == 1015)
+		code = LWS_CLOSE_STATUS_NORMAL;
+	pthread_mutex_lock(&s->lock);
+	struct conn *c = lookup(s, conn);
+	if (c) {
+		c->close_code = code;
+		mark_pending(s, c);
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (!c)
+		return -ENOENT;
+	lws_cancel_service(s->ctx);
+	return 0;
+}
+
+/* ---- WebSocket: lifecycle ---- */
+
+/* Only upgrades at /ws are accepted (nonzero return rejects the handshake). */
+static int filter_ws(struct lws *wsi)
+{
+	char uri[WS_PATH_MAX];
+	if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) < 0)
+		return 1;
+	return strcmp(uri, "/ws") != 0;
+}
+
+static int on_established(struct ws_server *s, struct lws *wsi, struct pss *p)
+{
+	p->conn = conn_new(s, wsi);
+	if (!p->conn)
+		return -1;
+	if (s->cb.on_open && !s->destroying)
+		s->cb.on_open(s->cb.opaque, p->conn->id);
+	return 0;
+}
+
+static void on_closed(struct ws_server *s, struct pss *p)
+{
+	struct conn *c = p->conn;
+	if (!c)
+		return;
+	p->conn = NULL;
+	uint64_t id = c->id;
+	conn_free(s, c);
+	if (s->cb.on_close && !s->destroying)
+		s->cb.on_close(s->cb.opaque, id);
+}
+
+/* ---- HTTP /api/ ---- */
+
+static void http_reset(struct pss *p)
+{
+	free(p->body);
+	free(p->reply);
+	p->body = NULL;
+	p->reply = NULL;
+	p->body_len = p->reply_len = p->reply_off = 0;
+	p->method[0] = '\0';
+	p->path[0] = '\0';
+}
+
+static const char *method_name(int m)
+{
+	switch (m) {
+	case LWSHUMETH_GET:
+		return "GET";
+	case LWSHUMETH_POST:
+		return "POST";
+	case LWSHUMETH_DELETE:
+		return "DELETE";
+	default:
+		return NULL;
+	}
+}
+
+/* Writes the status line and headers now, and asks for HTTP_WRITEABLE for the body. */
+static int http_reply(struct lws *wsi, struct pss *p, int status, const char *type,
+		      const char *body, size_t len)
+{
+	unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *pos = start;
+	unsigned char *end = hdr + sizeof(hdr) - 1;
+
+	free(p->reply);
+	p->reply = malloc(LWS_PRE + len + 1);
+	if (!p->reply)
+		return -1;
+	if (len)
+		memcpy(p->reply + LWS_PRE, body, len);
+	p->reply_len = len;
+	p->reply_off = 0;
+	if (lws_add_http_common_headers(wsi, (unsigned)status, type ? type : "application/json",
+					len, &pos, end) ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+					 (const unsigned char *)"no-store", 8, &pos, end) ||
+	    lws_finalize_write_http_header(wsi, start, &pos, end))
+		return -1;
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+static int http_error(struct lws *wsi, struct pss *p, int status, const char *msg)
+{
+	char body[128];
+	int n = snprintf(body, sizeof(body), "{\"error\":\"%s\"}", msg);
+	return http_reply(wsi, p, status, "application/json", body, (size_t)n);
+}
+
+/* Hands the request to cb.on_http and starts the reply. */
+static int http_dispatch(struct ws_server *s, struct lws *wsi, struct pss *p)
+{
+	struct ws_http_reply r = {.status = 404};
+	if (!s->cb.on_http)
+		return http_error(wsi, p, 404, "not found");
+	s->cb.on_http(s->cb.opaque, p->method, p->path, p->body, p->body_len, &r);
+	int rc = http_reply(wsi, p, r.status > 0 ? r.status : 500, r.content_type, r.body,
+			    r.body ? r.body_len : 0);
+	free(r.body);
+	return rc;
+}
+
+static bool is_api_path(const char *path)
+{
+	return !strcmp(path, "/api") || !strncmp(path, "/api/", 5);
+}
+
+static int on_http(struct ws_server *s, struct lws *wsi, struct pss *p)
+{
+	char *uri;
+	int ulen;
+	http_reset(p);
+	const char *method = method_name(lws_http_get_uri_and_method(wsi, &uri, &ulen));
+	if (!method)
+		return http_error(wsi, p, 405, "method not allowed");
+	if (ulen < 0 || (size_t)ulen >= sizeof(p->path))
+		return http_error(wsi, p, 414, "uri too long");
+	memcpy(p->path, uri, (size_t)ulen);
+	p->path[ulen] = '\0';
+	snprintf(p->method, sizeof(p->method), "%s", method);
+	if (!is_api_path(p->path))
+		return http_error(wsi, p, 404, "not found");
+	if (strcmp(method, "POST"))
+		return http_dispatch(s, wsi, p);
+	char cl[24] = "";
+	if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
+	    strtoull(cl, NULL, 10) > WS_HTTP_MAX_BODY)
+		return http_error(wsi, p, 413, "body too large");
+	return 0; /* the body follows: HTTP_BODY ... HTTP_BODY_COMPLETION */
+}
+
+static int on_http_body(struct lws *wsi, struct pss *p, const void *in, size_t len)
+{
+	if (p->body_len + len > WS_HTTP_MAX_BODY)
+		return -1;
+	char *b = realloc(p->body, p->body_len + len + 1);
+	if (!b)
+		return -1;
+	if (len)
+		memcpy(b + p->body_len, in, len);
+	p->body = b;
+	p->body_len += len;
+	b[p->body_len] = '\0';
+	return 0;
+}
+
+/* HTTP_WRITEABLE: the next chunk of the reply body; completes the transaction at the end. */
+static int on_http_writeable(struct lws *wsi, struct pss *p)
+{
+	if (!p->reply)
+		return 0;
+	size_t left = p->reply_len - p->reply_off;
+	size_t n = left > WS_HTTP_CHUNK ? WS_HTTP_CHUNK : left;
+	bool last = n == left;
+	/* Bytes before the chunk (already sent) serve as its LWS_PRE headroom. */
+	unsigned char *chunk = p->reply + LWS_PRE + p->reply_off;
+	if (lws_write(wsi, chunk, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
+		return -1;
+	p->reply_off += n;
+	if (!last) {
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	http_reset(p);
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* ---- the one lws callback ---- */
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		    size_t len)
+{
+	struct pss *p = user;
+	struct ws_server *s = wsi ? server_of(wsi) : NULL;
+	if (!s)
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+
+	switch (reason) {
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		drain_pending(s);
+		return 0;
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		return filter_ws(wsi);
+	case LWS_CALLBACK_ESTABLISHED:
+		return on_established(s, wsi, p);
+	case LWS_CALLBACK_RECEIVE:
+		return on_receive(s, wsi, p ? p->conn : NULL, in, len);
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return on_writeable(s, wsi, p ? p->conn : NULL);
+	case LWS_CALLBACK_CLOSED:
+		on_closed(s, p);
+		return 0;
+	case LWS_CALLBACK_HTTP:
+		return on_http(s, wsi, p);
+	case LWS_CALLBACK_HTTP_BODY:
+		return on_http_body(wsi, p, in, len);
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		return http_dispatch(s, wsi, p);
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return on_http_writeable(wsi, p);
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (p)
+			http_reset(p);
+		return 0;
+	default:
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	}
+}
+
+/* ---- server lifecycle ---- */
+
+static void setup_protocols(struct ws_server *s)
+{
+	/* Both entries share the callback and session struct: an upgrade with no (or an
+	 * unknown) subprotocol lands on protocols[0] and works the same. */
+	s->protocols[0] = (struct lws_protocols){
+	    .name = "http", .callback = callback, .per_session_data_size = sizeof(struct pss)};
+	s->protocols[1] = (struct lws_protocols){
+	    .name = "mcu", .callback = callback, .per_session_data_size = sizeof(struct pss)};
+}
+
+static void setup_mounts(struct ws_server *s)
+{
+	s->mounts[0] = (struct lws_http_mount){
+	    .mountpoint = "/api",
+	    .mountpoint_len = 4,
+	    .origin = "http",
+	    .origin_protocol = LWSMPRO_CALLBACK,
+	    .mount_next = s->www_dir ? &s->mounts[1] : NULL,
+	};
+	s->mounts[1] = (struct lws_http_mount){
+	    .mountpoint = "/",
+	    .mountpoint_len = 1,
+	    .origin = s->www_dir,
+	    .def = "index.html",
+	    .origin_protocol = LWSMPRO_FILE,
+	};
+}
+
+static void setup_info(struct ws_server *s, struct lws_context_creation_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->port = s->port;
+	info->iface = s->bind;
+	info->protocols = s->protocols;
+	info->mounts = s->mounts;
+	info->user = s;
+	info->gid = -1;
+	info->uid = -1;
+	info->options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+	/* Slowloris and dead peers (checklist C6). */
+	info->timeout_secs = 10;
+	info->timeout_secs_ah_idle = 5;
+	info->max_http_header_data = 4096;
+	info->max_http_header_pool = 1024;
+	info->keepalive_timeout = 5;
+	info->ka_time = 60;
+	info->ka_probes = 3;
+	info->ka_interval = 10;
+	s->retry = (lws_retry_bo_t){.secs_since_valid_ping = 30, .secs_since_valid_hangup = 75};
+	info->retry_and_idle_policy = &s->retry;
+	info->server_string = "mcu";
+	if (s->cert && s->key) {
+		info->options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info->ssl_cert_filepath = s->cert;
+		info->ssl_private_key_filepath = s->key;
+		info->alpn = "http/1.1";
+	}
+}
+
+static char *dup_opt(const char *v, bool *oom)
+{
+	if (!v)
+		return NULL;
+	char *d = strdup(v);
+	if (!d)
+		*oom = true;
+	return d;
+}
+
+static int copy_cfg(struct ws_server *s, const struct ws_server_cfg *cfg)
+{
+	bool oom = false;
+	s->cb = cfg->cb;
+	s->port = cfg->port;
+	s->max_message = cfg->max_message ? cfg->max_message : WS_DEFAULT_MSG;
+	s->max_queue = cfg->max_queue > 0 ? cfg->max_queue : WS_DEFAULT_QUEUE;
+	s->www_dir = dup_opt(cfg->www_dir, &oom);
+	s->bind = dup_opt(cfg->bind, &oom);
+	s->cert = dup_opt(cfg->tls_cert, &oom);
+	s->key = dup_opt(cfg->tls_key, &oom);
+	return oom ? -ENOMEM : 0;
+}
+
+static void server_release(struct ws_server *s)
+{
+	free(s->www_dir);
+	free(s->bind);
+	free(s->cert);
+	free(s->key);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+int ws_server_new(struct ws_server **out, const struct ws_server_cfg *cfg, char *err,
+		  size_t errlen)
+{
+	struct lws_context_creation_info info;
+	*out = NULL;
+	if (!cfg || cfg->port < 0 || cfg->port > 65535 || !cfg->tls_cert != !cfg->tls_key) {
+		snprintf(err, errlen, "bad ws server configuration");
+		return -EINVAL;
+	}
+	struct ws_server *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	pthread_mutex_init(&s->lock, NULL);
+	atomic_init(&s->stop, false);
+	if (copy_cfg(s, cfg)) {
+		server_release(s);
+		return -ENOMEM;
+	}
+	setup_protocols(s);
+	setup_mounts(s);
+	setup_info(s, &info);
+	lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
+	s->ctx = lws_create_context(&info);
+	struct lws_vhost *vh = s->ctx ? lws_get_vhost_by_name(s->ctx, "default") : NULL;
+	int port = vh ? lws_get_vhost_listen_port(vh) : -1;
+	if (port <= 0) {
+		snprintf(err, errlen, "cannot listen on %s:%d", cfg->bind ? cfg->bind : "*",
+			 cfg->port);
+		if (s->ctx)
+			lws_context_destroy(s->ctx);
+		server_release(s);
+		return -EADDRINUSE;
+	}
+	s->port = port;
+	*out = s;
+	return 0;
+}
+
+int ws_server_run(struct ws_server *s)
+{
+	while (!atomic_load(&s->stop))
+		if (lws_service(s->ctx, 0) < 0)
+			return -EIO;
+	return 0;
+}
+
+void ws_server_stop(struct ws_server *s)
+{
+	if (!s)
+		return;
+	atomic_store(&s->stop, true);
+	lws_cancel_service(s->ctx);
+}
+
+void ws_server_free(struct ws_server **ps)
+{
+	struct ws_server *s = ps ? *ps : NULL;
+	if (!s)
+		return;
+	s->destroying = true;
+	lws_context_destroy(s->ctx);
+	server_release(s);
+	*ps = NULL;
+}
+
+int ws_server_port(const struct ws_server *s)
+{
+	return s ? s->port : -1;
+}
