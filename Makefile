@@ -92,6 +92,9 @@ unit: all media
 oracle: all media
 	BUILD=$(BUILD) bash tests/run.sh oracle
 
+e2e: all
+	BUILD=$(BUILD) bash tests/run.sh e2e
+
 test: all media
 	BUILD=$(BUILD) bash tests/run.sh all
 

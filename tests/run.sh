@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the test suites: `unit` (cmocka binaries in $BUILD/tests), `oracle` (scripts in
-# tests/oracle that compare our output with ffmpeg's), or `all`. Exits non-zero if any fails.
+# tests/oracle that compare our output with ffmpeg's), `e2e` (real browsers against the server,
+# in a loopback-only network namespace), or `all`. Exits non-zero if any fails.
 set -u
 BUILD=${BUILD:-build}
 export BUILD
@@ -33,6 +34,12 @@ if [ "$what" = oracle ] || [ "$what" = all ]; then
 		[ "$(basename "$t")" = lib.sh ] && continue
 		[ -f "$t" ] || continue
 		run_one "oracle/$(basename "$t" .sh)" bash "$t"
+	done
+fi
+if [ "$what" = e2e ] || [ "$what" = all ]; then
+	for t in tests/e2e/*.test.mjs; do
+		[ -f "$t" ] || continue
+		run_one "e2e/$(basename "$t" .test.mjs)" bash tests/e2e/run.sh "$t"
 	done
 fi
 echo "passed: $pass, failed: $fail"

@@ -20,8 +20,8 @@
 #include "rtp/rtp.h"
 
 #define NACK_MIN_INTERVAL_US 20000
-#define NACK_RESYNC 3000 /* RFC 3550 A.1 MAX_DROPOUT */
-#define RTX_MAX_PKT 1500
+#define NACK_RESYNC          3000 /* RFC 3550 A.1 MAX_DROPOUT */
+#define RTX_MAX_PKT          1500
 
 struct nack_item {
 	uint16_t seq;
@@ -32,9 +32,9 @@ struct nack_item {
 
 struct nack_gen {
 	bool started;
-	uint16_t highest;  /* newest sequence number seen */
-	uint32_t bad_seq;  /* resync candidate, 0x10000 if none */
-	int n;             /* items[0..n) in sequence order, oldest first */
+	uint16_t highest; /* newest sequence number seen */
+	uint32_t bad_seq; /* resync candidate, 0x10000 if none */
+	int n;            /* items[0..n) in sequence order, oldest first */
 	struct nack_item items[NACK_MAX_MISSING];
 	uint64_t given_up; /* dropped by age, retries, jumps or list overflow */
 };
@@ -88,7 +88,8 @@ static void add_gap(struct nack_gen *n, uint16_t seq, int64_t now_us)
 	int excess = n->n + gap - NACK_MAX_MISSING;
 	if (excess > 0) {
 		n->given_up += (uint64_t)excess;
-		memmove(&n->items[0], &n->items[excess], (size_t)(n->n - excess) * sizeof(n->items[0]));
+		memmove(&n->items[0], &n->items[excess],
+		        (size_t)(n->n - excess) * sizeof(n->items[0]));
 		n->n -= excess;
 	}
 	for (int k = 1; k <= gap; k++) {
@@ -223,7 +224,7 @@ static uint64_t rtx_unwrap(const struct rtx_history *h, uint16_t seq)
 }
 
 int rtx_history_put(struct rtx_history *h, uint16_t seq, const uint8_t *pkt, size_t len,
-		    int64_t now_us)
+                    int64_t now_us)
 {
 	if (!h || !pkt || len == 0 || len > RTX_MAX_PKT)
 		return -EINVAL;
@@ -244,7 +245,7 @@ int rtx_history_put(struct rtx_history *h, uint16_t seq, const uint8_t *pkt, siz
 }
 
 int rtx_history_get(struct rtx_history *h, uint16_t seq, int64_t now_us, int64_t min_interval_us,
-		    const uint8_t **pkt, size_t *len)
+                    const uint8_t **pkt, size_t *len)
 {
 	if (!h || !pkt || !len)
 		return -EINVAL;

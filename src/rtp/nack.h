@@ -19,7 +19,7 @@
 
 #define NACK_MAX_MISSING 256
 #define NACK_MAX_RETRIES 10
-#define NACK_MAX_AGE_US 1000000
+#define NACK_MAX_AGE_US  1000000
 
 struct nack_gen;
 
@@ -38,15 +38,14 @@ struct rtx_history;
 /* cap: packets kept (power of two not required, 16..8192). */
 int rtx_history_alloc(struct rtx_history **out, int cap);
 void rtx_history_free(struct rtx_history **h);
-/* Stores a copy of an outgoing RTP packet (before SRTP) under its sequence number.
- * 0, or -EINVAL (len 0 or over 1500). */
+/* Stores a copy of an outgoing RTP packet (before SRTP) under its sequence number; 0 or -EINVAL. */
 int rtx_history_put(struct rtx_history *h, uint16_t seq, const uint8_t *pkt, size_t len,
-		    int64_t now_us);
+                    int64_t now_us);
 /*
  * Looks up a packet to resend. Returns 0 with pkt/len set (valid until the next put), -ENOENT
  * if it is gone, -EAGAIN if it was resent less than min_interval_us ago.
  */
 int rtx_history_get(struct rtx_history *h, uint16_t seq, int64_t now_us, int64_t min_interval_us,
-		    const uint8_t **pkt, size_t *len);
+                    const uint8_t **pkt, size_t *len);
 
 #endif

@@ -18,9 +18,9 @@
 #include <string.h>
 
 #define REORDER_MAX_PKT 1500
-#define REORDER_BASE (1ull << 40) /* extended seq of the first packet: never underflows */
-#define REORDER_DROPOUT 3000      /* RFC 3550 A.1 MAX_DROPOUT */
-#define REORDER_NO_BAD 0x10000u
+#define REORDER_BASE    (1ull << 40) /* extended seq of the first packet: never underflows */
+#define REORDER_DROPOUT 3000         /* RFC 3550 A.1 MAX_DROPOUT */
+#define REORDER_NO_BAD  0x10000u
 
 struct slot {
 	uint64_t ext;
@@ -30,19 +30,19 @@ struct slot {
 };
 
 struct reorder {
-	int cap;             /* window: at most cap sequence numbers from next to highest */
+	int cap; /* window: at most cap sequence numbers from next to highest */
 	int64_t max_wait_us;
-	size_t ring;         /* slots, a multiple of 64, >= 2 * cap */
+	size_t ring; /* slots, a multiple of 64, >= 2 * cap */
 	struct slot *slots;
-	uint64_t *held;      /* bitmap over slots: set = slot holds a packet */
-	int count;           /* packets held; all in [next, next + ring) */
+	uint64_t *held; /* bitmap over slots: set = slot holds a packet */
+	int count;      /* packets held; all in [next, next + ring) */
 	bool started;
-	uint64_t next;       /* next extended seq to release */
-	uint64_t highest;    /* highest extended seq held or released; >= next - 1 */
-	int64_t oldest;      /* earliest arrival among held packets, if oldest_valid */
+	uint64_t next;    /* next extended seq to release */
+	uint64_t highest; /* highest extended seq held or released; >= next - 1 */
+	int64_t oldest;   /* earliest arrival among held packets, if oldest_valid */
 	bool oldest_valid;
-	int pending_lost;    /* skipped since the last release, reported with the next one */
-	uint32_t bad_seq;    /* RFC 3550 A.1 resync candidate, REORDER_NO_BAD if none */
+	int pending_lost; /* skipped since the last release, reported with the next one */
+	uint32_t bad_seq; /* RFC 3550 A.1 resync candidate, REORDER_NO_BAD if none */
 	struct reorder_stats st;
 };
 
@@ -136,15 +136,19 @@ static int64_t oldest_arrival(struct reorder *r)
 	return r->oldest;
 }
 
-/* Drops everything held and restarts at ext; `lost` missing packets are reported next. */
-static void reset_at(struct reorder *r, uint64_t ext, uint64_t lost)
+/*
+ * Drops everything held and restarts at ext. `skipped` sequence numbers (held ones included)
+ * are reported with the next release; those never received count as lost.
+ */
+static void reset_at(struct reorder *r, uint64_t ext, uint64_t skipped)
 {
 	r->st.overflow += (uint64_t)r->count;
+	if (skipped)
+		r->st.lost += skipped - (uint64_t)r->count;
 	memset(r->held, 0, r->ring / 64 * sizeof(*r->held));
 	r->count = 0;
 	r->oldest_valid = false;
-	r->st.lost += lost;
-	lost += (uint64_t)r->pending_lost;
+	uint64_t lost = skipped + (uint64_t)r->pending_lost;
 	r->pending_lost = lost > 0x7fffffff ? 0x7fffffff : (int)lost;
 	r->next = ext;
 	r->highest = ext - 1;
@@ -201,7 +205,7 @@ int reorder_push(struct reorder *r, uint16_t seq, const uint8_t *pkt, size_t len
 		if (e < 0)
 			return e;
 	} else if (ext - r->next >= r->ring) {
-		reset_at(r, ext, ext - r->next - (uint64_t)r->count); /* a jump: give up on all */
+		reset_at(r, ext, ext - r->next); /* a jump: give up on all */
 	} else if (is_held(r, ext)) {
 		r->st.duplicates++;
 		return -EEXIST;
@@ -228,8 +232,8 @@ static bool skip_gap(struct reorder *r, int64_t now_us)
 	return true;
 }
 
-int reorder_pop(struct reorder *r, int64_t now_us, uint16_t *seq, const uint8_t **pkt,
-		size_t *len, int *lost)
+int reorder_pop(struct reorder *r, int64_t now_us, uint16_t *seq, const uint8_t **pkt, size_t *len,
+                int *lost)
 {
 	if (!r || !r->count)
 		return 0;

@@ -22,7 +22,7 @@ struct reorder;
  * pushed: every push call; duplicates, too_old: pushes rejected for that reason; released:
  * packets popped; lost: sequence numbers skipped without ever arriving; overflow: gaps given
  * up on early because the window (cap) was exceeded, plus held packets discarded by a reset
- * (a jump further than 2*cap ahead, or a sender restart far behind).
+ * (a jump too far ahead to store, or a sender restart far behind).
  */
 struct reorder_stats {
 	uint64_t pushed, released, duplicates, too_old, lost, overflow;
@@ -34,9 +34,11 @@ void reorder_free(struct reorder **r);
 
 /*
  * Adds a packet (copied; len <= 1500). 0, or -EEXIST (duplicate), -ERANGE (too old, including
- * a duplicate of a released packet), -EINVAL. The first packet defines the start. A packet more
- * than 2*cap ahead resets the buffer (the skipped sequence numbers are reported as lost); two
- * consecutive packets more than max(cap, 3000) behind restart it there (RFC 3550 A.1).
+ * a duplicate of a released packet), -EINVAL. The first packet defines the start (earlier ones
+ * that arrive later are too old). A packet too far ahead to store (2*cap rounded up to 64)
+ * resets the buffer: what it held is discarded and everything skipped is reported as lost with
+ * that packet. Two consecutive packets more than max(cap, 3000) behind restart it there
+ * (RFC 3550 A.1).
  */
 int reorder_push(struct reorder *r, uint16_t seq, const uint8_t *pkt, size_t len, int64_t now_us);
 
@@ -47,8 +49,8 @@ int reorder_push(struct reorder *r, uint16_t seq, const uint8_t *pkt, size_t len
  * released now. A gap is skipped once the packet that has waited longest behind it has waited
  * max_wait_us, or at once when more than cap sequence numbers are outstanding.
  */
-int reorder_pop(struct reorder *r, int64_t now_us, uint16_t *seq, const uint8_t **pkt,
-		size_t *len, int *lost);
+int reorder_pop(struct reorder *r, int64_t now_us, uint16_t *seq, const uint8_t **pkt, size_t *len,
+                int *lost);
 
 void reorder_get_stats(const struct reorder *r, struct reorder_stats *st);
 

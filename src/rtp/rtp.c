@@ -225,7 +225,7 @@ static void write_one_byte_ext(uint8_t *p, int id, const uint8_t *data, size_t l
 	put16(p, RTP_EXT_ONE_BYTE);
 	put16(p + 2, (uint16_t)(body / 4));
 	memset(p + 4, 0, body);
-	p[4] = (uint8_t)(id << 4 | (len - 1));
+	p[4] = (uint8_t)((unsigned)id << 4 | (unsigned)(len - 1));
 	memcpy(p + 5, data, len);
 }
 

@@ -16,11 +16,11 @@
 
 enum rtp_drop {
 	RTP_OK = 0,
-	RTP_DROP_SHORT,      /* under 12 bytes, or CSRCs/extension past the end */
-	RTP_DROP_VERSION,    /* version != 2 */
-	RTP_DROP_EXTENSION,  /* extension length past the end */
-	RTP_DROP_PADDING,    /* padding count 0 or larger than the payload */
-	RTP_DROP_TOO_LARGE,  /* over RTP_MAX_PACKET */
+	RTP_DROP_SHORT,     /* under 12 bytes, or CSRCs/extension past the end */
+	RTP_DROP_VERSION,   /* version != 2 */
+	RTP_DROP_EXTENSION, /* extension length past the end */
+	RTP_DROP_PADDING,   /* padding count 0 or larger than the payload */
+	RTP_DROP_TOO_LARGE, /* over RTP_MAX_PACKET */
 	RTP_DROP_COUNT
 };
 
@@ -32,14 +32,18 @@ struct rtp_hdr {
 	uint32_t ssrc;
 	uint8_t cc;
 	uint32_t csrc[15];
-	uint16_t ext_profile;  /* 0xBEDE one-byte, 0x1000..0x100F two-byte, 0 if none */
-	const uint8_t *ext;    /* extension data (after the 4-byte extension header) */
+	uint16_t ext_profile; /* 0xBEDE one-byte, 0x1000..0x100F two-byte, 0 if none */
+	const uint8_t *ext;   /* extension data (after the 4-byte extension header) */
 	size_t ext_len;
 	const uint8_t *payload;
 	size_t payload_len; /* padding removed */
 };
 
-/* Parses an RTP packet. Returns RTP_OK or the reason it was rejected. */
+/*
+ * Parses an RTP packet. Returns RTP_OK or the reason it was rejected. A padding-only packet
+ * (padding count == every byte after the header, as in bandwidth probes) is accepted with
+ * payload_len 0. On rejection *h is zeroed or partly filled: do not use it.
+ */
 enum rtp_drop rtp_parse(const uint8_t *buf, size_t len, struct rtp_hdr *h);
 const char *rtp_drop_name(enum rtp_drop d);
 
@@ -58,10 +62,12 @@ bool rtp_is_rtcp(const uint8_t *buf, size_t len);
 /*
  * Writes a header (fields of h: marker, pt, seq, ts, ssrc; no CSRCs) followed by an optional
  * one-byte-form extension block with one element (ext_id 1..14, ext_data 1..16 bytes; ext_id 0
- * for none) and the payload. Returns the packet length or -ENOSPC.
+ * for none) and the payload. Returns the packet length, -ENOSPC, or -EINVAL (ext_id outside
+ * 0..14, ext_len outside 1..16, or a NULL pointer with a non-zero length). The payload may
+ * already sit in buf at its final offset (it is moved, not copied).
  */
 int rtp_write(uint8_t *buf, size_t cap, const struct rtp_hdr *h, int ext_id,
-	      const uint8_t *ext_data, size_t ext_len, const uint8_t *payload, size_t payload_len);
+              const uint8_t *ext_data, size_t ext_len, const uint8_t *payload, size_t payload_len);
 
 /* Sequence number arithmetic (RFC 3550 A.1): true if a is newer than b, modulo 2^16. */
 static inline bool seq_newer(uint16_t a, uint16_t b)

@@ -15,17 +15,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define VP8_DESC_LEN 4  /* what the packetizer writes: X, I with a 15-bit picture id */
-#define VP8_MAX_PKT 1500 /* RTP_MAX_PACKET; the packetizer's stack buffer */
+#define VP8_DESC_LEN 4    /* what the packetizer writes: X, I with a 15-bit picture id */
+#define VP8_MAX_PKT  1500 /* RTP_MAX_PACKET; the packetizer's stack buffer */
 
 struct vp8_asm {
-	uint8_t *buf;      /* frame in progress, buf_cap bytes allocated */
-	size_t buf_cap;    /* grows by doubling up to max_frame */
+	uint8_t *buf;   /* frame in progress, buf_cap bytes allocated */
+	size_t buf_cap; /* grows by doubling up to max_frame */
 	size_t max_frame;
-	size_t len;        /* bytes of the frame in progress */
-	bool active;       /* a frame has started (S=1, PID=0) and has not ended */
-	bool keyframe;     /* of the frame in progress */
-	uint32_t ts;       /* of the frame in progress */
+	size_t len;    /* bytes of the frame in progress */
+	bool active;   /* a frame has started (S=1, PID=0) and has not ended */
+	bool keyframe; /* of the frame in progress */
+	uint32_t ts;   /* of the frame in progress */
 	bool have_seq;
 	uint16_t last_seq; /* last pushed packet, for gap detection */
 	bool loss;         /* something was lost since the last emitted frame */
@@ -165,7 +165,7 @@ static bool track_seq(struct vp8_asm *a, uint16_t seq)
 
 /* Starts a frame at an S=1, PID=0 packet, or ignores (and counts) packets of a missed start. */
 static bool begin_frame(struct vp8_asm *a, const struct vp8_desc *d, uint32_t ts,
-			const uint8_t *vp8)
+                        const uint8_t *vp8)
 {
 	if (!d->start || d->partition != 0) {
 		drop_frame(a, ts); /* its start was lost */
@@ -190,8 +190,8 @@ static void emit(struct vp8_asm *a, struct vp8_frame *f)
 	a->skip_valid = false;
 }
 
-int vp8_asm_push(struct vp8_asm *a, uint16_t seq, uint32_t ts, bool marker,
-		 const uint8_t *payload, size_t len, struct vp8_frame *f)
+int vp8_asm_push(struct vp8_asm *a, uint16_t seq, uint32_t ts, bool marker, const uint8_t *payload,
+                 size_t len, struct vp8_frame *f)
 {
 	if (!a || !f || (!payload && len))
 		return -EINVAL;
@@ -230,9 +230,9 @@ static void put_desc(uint8_t *p, bool first, uint16_t picture_id)
 }
 
 int vp8_packetize(const uint8_t *frame, size_t len, size_t max_payload, uint16_t picture_id,
-		  bool keyframe,
-		  int (*emit_fn)(void *opaque, const uint8_t *payload, size_t len, bool marker),
-		  void *opaque)
+                  bool keyframe,
+                  int (*emit_fn)(void *opaque, const uint8_t *payload, size_t len, bool marker),
+                  void *opaque)
 {
 	if (!frame || len == 0 || !emit_fn || max_payload <= VP8_DESC_LEN)
 		return -EINVAL;

@@ -18,13 +18,13 @@
 #include <stdint.h>
 
 struct vp8_desc {
-	bool start;      /* S bit */
-	int partition;   /* PID */
-	bool non_ref;    /* N bit */
-	int picture_id;  /* -1 if absent */
-	int tl0picidx;   /* -1 if absent */
-	int tid;         /* -1 if absent */
-	size_t size;     /* descriptor length: the VP8 payload starts here */
+	bool start;     /* S bit */
+	int partition;  /* PID */
+	bool non_ref;   /* N bit */
+	int picture_id; /* -1 if absent */
+	int tl0picidx;  /* -1 if absent */
+	int tid;        /* -1 if absent */
+	size_t size;    /* descriptor length: the VP8 payload starts here */
 };
 
 /* Parses the payload descriptor (RFC 7741 4.2). 0, or -EBADMSG (also for an empty payload). */
@@ -50,8 +50,8 @@ void vp8_asm_free(struct vp8_asm **a);
  * -EINVAL. An empty payload (padding only) just advances the sequence number; an exact
  * duplicate of the previous sequence number is ignored.
  */
-int vp8_asm_push(struct vp8_asm *a, uint16_t seq, uint32_t ts, bool marker,
-		 const uint8_t *payload, size_t len, struct vp8_frame *f);
+int vp8_asm_push(struct vp8_asm *a, uint16_t seq, uint32_t ts, bool marker, const uint8_t *payload,
+                 size_t len, struct vp8_frame *f);
 
 /* Frames dropped so far because of gaps, bad descriptors or size. */
 uint64_t vp8_asm_dropped(const struct vp8_asm *a);
@@ -62,8 +62,8 @@ uint64_t vp8_asm_dropped(const struct vp8_asm *a);
  * Payload sizes are balanced. Returns the number of packets or a negative errno.
  */
 int vp8_packetize(const uint8_t *frame, size_t len, size_t max_payload, uint16_t picture_id,
-		  bool keyframe,
-		  int (*emit)(void *opaque, const uint8_t *payload, size_t len, bool marker),
-		  void *opaque);
+                  bool keyframe,
+                  int (*emit)(void *opaque, const uint8_t *payload, size_t len, bool marker),
+                  void *opaque);
 
 #endif

@@ -175,7 +175,7 @@ static int parse_fingerprint(struct parser *ps, struct span v, char *alg, char *
 		return fail(ps, -EINVAL, "malformed a=fingerprint");
 	if (fp[0] && (strcmp(alg, "sha-256") == 0 || !span_eq(a, "sha-256")))
 		return 0;
-	char a2[16], f2[SDP_MAX_TOKEN + 1];
+	char a2[16] = "", f2[SDP_MAX_TOKEN + 1] = "";
 	int r = copy_tok(ps, a2, sizeof(a2), a, "fingerprint algorithm");
 	if (!r)
 		r = copy_tok(ps, f2, sizeof(f2), f, "fingerprint");

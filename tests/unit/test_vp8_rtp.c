@@ -87,14 +87,14 @@ struct desc_case {
 };
 
 static const struct desc_case desc_cases[] = {
-    {{0x10, 0x9d}, 1, -1, -1, -1},                   /* X=0 */
-    {{0x90, 0x00, 0x9d}, 2, -1, -1, -1},             /* X=1, nothing */
-    {{0x90, 0x80, 0x25, 0x9d}, 3, 0x25, -1, -1},     /* 7-bit picture id */
+    {{0x10, 0x9d}, 1, -1, -1, -1},                       /* X=0 */
+    {{0x90, 0x00, 0x9d}, 2, -1, -1, -1},                 /* X=1, nothing */
+    {{0x90, 0x80, 0x25, 0x9d}, 3, 0x25, -1, -1},         /* 7-bit picture id */
     {{0x90, 0x80, 0x92, 0x34, 0x9d}, 4, 0x1234, -1, -1}, /* 15-bit picture id */
     {{0x90, 0xc0, 0x92, 0x34, 0x07, 0x9d}, 5, 0x1234, 7, -1},
     {{0x90, 0xe0, 0x92, 0x34, 0x07, 0x80, 0x9d}, 6, 0x1234, 7, 2},
     {{0x90, 0x10, 0x05, 0x9d}, 2 + 1, -1, -1, -1}, /* K only */
-    {{0x90, 0x60, 0x07, 0x40, 0x9d}, 4, -1, 7, 1},  /* L and T, no picture id */
+    {{0x90, 0x60, 0x07, 0x40, 0x9d}, 4, -1, 7, 1}, /* L and T, no picture id */
 };
 
 static void test_desc_accept(void **state)
@@ -139,7 +139,7 @@ static struct vp8_asm *new_asm(size_t max_frame)
 
 /* Pushes a copy of packet i of ps in an exact-size heap buffer. */
 static int push(struct vp8_asm *a, uint16_t seq, uint32_t ts, const struct pkt *p,
-		struct vp8_frame *f)
+                struct vp8_frame *f)
 {
 	uint8_t *b = malloc(p->len ? p->len : 1);
 	assert_non_null(b);
@@ -151,7 +151,7 @@ static int push(struct vp8_asm *a, uint16_t seq, uint32_t ts, const struct pkt *
 
 /* Pushes all packets of ps except `skip` (-1 for none) from seq; returns frames emitted. */
 static int push_all(struct vp8_asm *a, const struct pkts *ps, uint16_t seq, uint32_t ts, int skip,
-		    struct vp8_frame *f)
+                    struct vp8_frame *f)
 {
 	int frames = 0;
 	for (int i = 0; i < ps->n; i++) {
@@ -239,7 +239,7 @@ static void test_packetize_balanced(void **state)
 
 /* Pushes frame k (3 packets) of a stream with consecutive seqs; returns what the last did. */
 static void push_frame(struct vp8_asm *a, uint16_t *seq, uint32_t ts, int skip, int want,
-		       struct vp8_frame *f)
+                       struct vp8_frame *f)
 {
 	uint8_t *frame = make_frame(3000, false, ts);
 	struct pkts *ps = packetize(frame, 3000, 1200);
@@ -459,8 +459,10 @@ static void test_round_trip_reordered(void **state)
 	int order[MAX_PKTS];
 	shuffle_window(order + 1, ps->n - 1, 4, 5); /* the first packet received defines start */
 	order[0] = 0;
+	int moved = 0;
 	for (int i = 1; i < ps->n; i++)
-		order[i]++;
+		moved += ++order[i] != i;
+	assert_true(moved > ps->n / 2);
 	struct reorder *r = NULL;
 	assert_int_equal(reorder_alloc(&r, 64, 100000), 0);
 	struct vp8_asm *a = new_asm(1 << 20);
@@ -472,7 +474,8 @@ static void test_round_trip_reordered(void **state)
 		uint8_t buf[1500];
 		buf[0] = p->marker;
 		memcpy(buf + 1, p->d, p->len);
-		assert_int_equal(reorder_push(r, (uint16_t)(base + order[k]), buf, p->len + 1, k), 0);
+		assert_int_equal(reorder_push(r, (uint16_t)(base + order[k]), buf, p->len + 1, k),
+		                 0);
 		uint16_t seq;
 		const uint8_t *out;
 		size_t n;
@@ -497,6 +500,32 @@ static void test_round_trip_reordered(void **state)
 	free(frame);
 }
 
+/* Random bytes, markers, timestamps and sequence steps: no crash, no overread (ASan). */
+static void test_random_input(void **state)
+{
+	struct vp8_asm *a = new_asm(5000);
+	struct vp8_frame f;
+	unsigned seed = 42;
+	uint16_t seq = 0;
+	for (int i = 0; i < 20000; i++) {
+		seed = seed * 1103515245u + 12345u;
+		size_t len = (seed >> 16) % 12;
+		uint8_t *b = malloc(len ? len : 1);
+		assert_non_null(b);
+		for (size_t k = 0; k < len; k++) {
+			seed = seed * 1103515245u + 12345u;
+			b[k] = (uint8_t)(seed >> 16);
+		}
+		seq = (uint16_t)(seq + ((seed >> 8) % 4 ? 1 : (seed >> 4) % 7));
+		int r = vp8_asm_push(a, seq, (seed >> 20) % 3, (seed >> 12) & 1, b, len, &f);
+		assert_true(r == 0 || r == 1 || r == -EBADMSG || r == -E2BIG);
+		if (r == 1)
+			assert_true(f.size > 0 && f.size <= 5000);
+		free(b);
+	}
+	vp8_asm_free(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -515,6 +544,7 @@ int main(void)
 	    cmocka_unit_test(test_one_byte_descriptors),
 	    cmocka_unit_test(test_padding_and_duplicates),
 	    cmocka_unit_test(test_round_trip_reordered),
+	    cmocka_unit_test(test_random_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,980 @@
+/*
+ * test_sdp.c - unit tests for src/sdp (sdp_parse, sdp_negotiate, sdp_write_answer).
+ *
+ * Oracles: real Chromium offers and a Firefox-style offer in assets/sdp (see its README.md;
+ * $MCU_ASSETS overrides the directory). Each offer is parsed and checked field by field, then
+ * negotiated and answered, and the answer is parsed back with sdp_parse and checked against the
+ * policy (Opus/VP8 only, mirrored directions, BUNDLE of accepted mids, port 0 for rejected
+ * m-lines, setup:passive, our credentials, SSRCs only where we send, extension ids kept).
+ * Hostile inputs: LF-only, missing attributes, every cap, embedded NUL, and every prefix of a
+ * real offer copied into an exact-size heap buffer (so ASan sees any read past len).
+ * Single-threaded; sessions are heap-allocated (about 0.5 MB each).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sdp/sdp.h"
+
+#define AUDIO_LEVEL "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+#define ABS_SEND_TIME "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+#define TWCC "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+#define OUR_UFRAG "mcuF"
+#define OUR_PWD "0123456789abcdefghijklmnop"
+#define OUR_FP                                                                                    \
+	"AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:" \
+	"45:67:89"
+#define OUR_CAND "candidate:1 1 udp 2130706431 127.0.0.1 40000 typ host"
+
+static const char *const offers[] = {
+    "chromium-sendrecv.sdp",  "chromium-recvonly.sdp",	  "chromium-audio-only.sdp",
+    "chromium-video-only.sdp", "chromium-datachannel.sdp", "firefox-sendrecv.sdp",
+};
+#define N_OFFERS ((int)(sizeof(offers) / sizeof(offers[0])))
+
+/* ---- helpers ---- */
+
+static char *read_asset(const char *name)
+{
+	const char *dir = getenv("MCU_ASSETS");
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "assets/sdp", name);
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		fail_msg("cannot open %s (run from the repository root or set MCU_ASSETS)", path);
+	char *buf = calloc(1, SDP_MAX_SIZE + 1);
+	assert_non_null(buf);
+	size_t n = fread(buf, 1, SDP_MAX_SIZE, f);
+	fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+static struct sdp_session *new_session(void)
+{
+	struct sdp_session *s = calloc(1, sizeof(*s));
+	assert_non_null(s);
+	return s;
+}
+
+/* Parses a NUL-terminated text; returns the result code, message in err. */
+static int parse_str(const char *text, struct sdp_session *s, char *err, size_t errlen)
+{
+	return sdp_parse(text, strlen(text), s, err, errlen);
+}
+
+static struct sdp_session *parse_ok(const char *text)
+{
+	struct sdp_session *s = new_session();
+	char err[256];
+	int r = parse_str(text, s, err, sizeof(err));
+	if (r)
+		fail_msg("sdp_parse: %d %s", r, err);
+	return s;
+}
+
+static struct sdp_session *parse_asset(const char *name)
+{
+	char *text = read_asset(name);
+	struct sdp_session *s = parse_ok(text);
+	free(text);
+	return s;
+}
+
+/* Expects sdp_parse to fail with code and a message containing what. */
+static void parse_fails(const char *text, size_t len, int code, const char *what)
+{
+	struct sdp_session *s = new_session();
+	char err[256] = "";
+	int r = sdp_parse(text, len, s, err, sizeof(err));
+	if (r != code || !strstr(err, what))
+		fail_msg("want %d '%s', got %d '%s'", code, what, r, err);
+	free(s);
+}
+
+/* Expects parse to succeed and negotiation to fail with a message containing what. */
+static void negotiate_fails(const char *text, const char *what)
+{
+	struct sdp_session *s = parse_ok(text);
+	struct sdp_negotiated neg;
+	char err[256] = "";
+	int r = sdp_negotiate(s, &neg, err, sizeof(err));
+	if (r != -EINVAL || !strstr(err, what))
+		fail_msg("want -EINVAL '%s', got %d '%s'", what, r, err);
+	free(s);
+}
+
+/* A malloc'd copy of text without the lines that start with prefix. */
+static char *drop_lines(const char *text, const char *prefix)
+{
+	char *out = calloc(1, strlen(text) + 1), *o = out;
+	assert_non_null(out);
+	for (const char *p = text; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) + 1 : strlen(p);
+		if (strncmp(p, prefix, strlen(prefix)) != 0) {
+			memcpy(o, p, n);
+			o += n;
+		}
+		p += n;
+	}
+	return out;
+}
+
+/* A malloc'd copy of text with every occurrence of from replaced by to. */
+static char *replace_all(const char *text, const char *from, const char *to)
+{
+	size_t fl = strlen(from), tl = strlen(to), count = 0;
+	for (const char *p = strstr(text, from); p; p = strstr(p + fl, from))
+		count++;
+	char *out = calloc(1, strlen(text) + count * (tl > fl ? tl - fl : 0) + 1), *o = out;
+	assert_non_null(out);
+	for (const char *p = text;;) {
+		const char *q = strstr(p, from);
+		if (!q) {
+			strcpy(o, p);
+			break;
+		}
+		memcpy(o, p, (size_t)(q - p));
+		o += q - p;
+		memcpy(o, to, tl);
+		o += tl;
+		p = q + fl;
+	}
+	return out;
+}
+
+static const struct sdp_codec *codec_named(const struct sdp_media *m, const char *name)
+{
+	for (int i = 0; i < m->ncodecs; i++)
+		if (strcmp(m->codecs[i].name, name) == 0)
+			return &m->codecs[i];
+	return NULL;
+}
+
+static const struct sdp_codec *codec_pt(const struct sdp_media *m, int pt)
+{
+	for (int i = 0; i < m->ncodecs; i++)
+		if (m->codecs[i].pt == pt)
+			return &m->codecs[i];
+	return NULL;
+}
+
+static int ext_id(const struct sdp_media *m, const char *uri)
+{
+	for (int i = 0; i < m->nextmaps; i++)
+		if (strcmp(m->extmaps[i].uri, uri) == 0)
+			return m->extmaps[i].id;
+	return 0;
+}
+
+static bool has_ssrc(const struct sdp_media *m, uint32_t ssrc)
+{
+	for (int i = 0; i < m->nssrcs; i++)
+		if (m->ssrcs[i] == ssrc)
+			return true;
+	return false;
+}
+
+static bool in_bundle(const struct sdp_session *s, const char *mid)
+{
+	for (int i = 0; i < s->nbundle; i++)
+		if (strcmp(s->bundle[i], mid) == 0)
+			return true;
+	return false;
+}
+
+static struct sdp_answer_params our_params(void)
+{
+	static const char *const cands[] = {OUR_CAND};
+	return (struct sdp_answer_params){
+	    .ice_ufrag = OUR_UFRAG,
+	    .ice_pwd = OUR_PWD,
+	    .fingerprint = OUR_FP,
+	    .audio_ssrc = 1111,
+	    .video_ssrc = 2222,
+	    .cname = "mcu",
+	    .stream_id = "mcu-mix",
+	    .ip = "127.0.0.1",
+	    .port = 40000,
+	    .ncandidates = 1,
+	    .candidates = cands,
+	    .end_of_candidates = true,
+	};
+}
+
+/* Negotiates and writes our answer to *offer; returns the malloc'd answer text. */
+static char *answer_text(const struct sdp_session *offer, struct sdp_negotiated *neg)
+{
+	char err[256] = "";
+	int r = sdp_negotiate(offer, neg, err, sizeof(err));
+	if (r)
+		fail_msg("sdp_negotiate: %d %s", r, err);
+	struct sdp_answer_params p = our_params();
+	char *out = malloc(16384);
+	assert_non_null(out);
+	r = sdp_write_answer(offer, neg, &p, out, 16384);
+	assert_true(r > 0);
+	assert_int_equal((size_t)r, strlen(out));
+	return out;
+}
+
+static enum sdp_dir mirrored(enum sdp_dir d)
+{
+	return d == SDP_SENDONLY ? SDP_RECVONLY : d == SDP_RECVONLY ? SDP_SENDONLY : d;
+}
+
+/* ---- parsing the captured offers ---- */
+
+static void test_parse_chromium_sendrecv(void **state)
+{
+	struct sdp_session *s = parse_asset("chromium-sendrecv.sdp");
+	assert_int_equal(s->nmedia, 2);
+	assert_int_equal(s->nbundle, 2);
+	assert_string_equal(s->bundle[0], "0");
+	assert_string_equal(s->bundle[1], "1");
+	assert_false(s->ice_lite);
+	assert_string_equal(s->ice_ufrag, ""); /* Chromium writes ICE/DTLS per m-line */
+	const struct sdp_media *a = &s->media[0], *v = &s->media[1];
+	assert_int_equal(a->kind, SDP_AUDIO);
+	assert_int_equal(v->kind, SDP_VIDEO);
+	assert_string_equal(a->mid, "0");
+	assert_string_equal(v->mid, "1");
+	assert_string_equal(a->proto, "UDP/TLS/RTP/SAVPF");
+	assert_int_equal(a->port, 60821);
+	assert_int_equal(a->dir, SDP_SENDRECV);
+	assert_int_equal(v->dir, SDP_SENDRECV);
+	assert_true(a->rtcp_mux && v->rtcp_mux);
+	assert_string_equal(a->ice_ufrag, "H1hA");
+	assert_string_equal(a->ice_pwd, "FFBJwRC+PgCI45A76TQ4mxoW");
+	assert_string_equal(a->fp_alg, "sha-256");
+	assert_string_equal(a->fp, "78:F5:7F:13:B8:4C:D4:BD:A5:94:95:9E:3E:14:71:88:E6:72:BB:A0:"
+				   "DD:F2:0B:2F:7C:D3:47:1E:DB:F0:DC:83");
+	assert_string_equal(a->setup, "actpass");
+	assert_int_equal(a->ncodecs, 8);
+	const struct sdp_codec *opus = codec_named(a, "opus");
+	assert_non_null(opus);
+	assert_int_equal(opus->pt, 111);
+	assert_int_equal(opus->clock, 48000);
+	assert_int_equal(opus->channels, 2);
+	assert_string_equal(opus->fmtp, "minptime=10;useinbandfec=1");
+	assert_true(opus->fb_twcc && !opus->fb_nack);
+	assert_int_equal(codec_pt(a, 0)->clock, 8000);
+	assert_int_equal(codec_pt(a, 0)->channels, 0);
+	const struct sdp_codec *vp8 = codec_named(v, "VP8");
+	assert_non_null(vp8);
+	assert_int_equal(vp8->pt, 96);
+	assert_int_equal(vp8->clock, 90000);
+	assert_true(vp8->fb_nack && vp8->fb_pli && vp8->fb_fir && vp8->fb_remb && vp8->fb_twcc);
+	assert_int_equal(v->ncodecs, 23);
+	assert_string_equal(codec_pt(v, 97)->fmtp, "apt=96");
+	assert_int_equal(ext_id(a, AUDIO_LEVEL), 1);
+	assert_int_equal(ext_id(a, TWCC), 3);
+	assert_int_equal(ext_id(v, ABS_SEND_TIME), 2);
+	assert_int_equal(v->nextmaps, 11);
+	assert_int_equal(a->nssrcs, 1);
+	assert_int_equal(a->ssrcs[0], 2604733508u);
+	assert_int_equal(v->nssrcs, 2);
+	assert_int_equal(v->ssrcs[0], 76019829u);
+	assert_int_equal(v->ssrcs[1], 3162000132u);
+	assert_int_equal(a->ncandidates, 4);
+	assert_string_equal(a->candidates[0], "candidate:3861183025 1 udp 2122194687 192.0.2.2 "
+					      "60821 typ host generation 0 network-id 1");
+	free(s);
+}
+
+static void test_parse_chromium_recvonly(void **state)
+{
+	struct sdp_session *s = parse_asset("chromium-recvonly.sdp");
+	assert_int_equal(s->nmedia, 2);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(s->media[i].dir, SDP_RECVONLY);
+		assert_int_equal(s->media[i].nssrcs, 0);
+		assert_true(s->media[i].rtcp_mux);
+	}
+	assert_int_equal(codec_named(&s->media[0], "opus")->pt, 111);
+	assert_int_equal(codec_named(&s->media[1], "VP8")->pt, 96);
+	assert_int_equal(s->media[1].ncodecs, 34);
+	free(s);
+}
+
+static void test_parse_chromium_single_kind(void **state)
+{
+	struct sdp_session *s = parse_asset("chromium-audio-only.sdp");
+	assert_int_equal(s->nmedia, 1);
+	assert_int_equal(s->media[0].kind, SDP_AUDIO);
+	assert_int_equal(s->nbundle, 1);
+	assert_non_null(codec_named(&s->media[0], "opus"));
+	free(s);
+	s = parse_asset("chromium-video-only.sdp");
+	assert_int_equal(s->nmedia, 1);
+	assert_int_equal(s->media[0].kind, SDP_VIDEO);
+	assert_string_equal(s->media[0].mid, "0");
+	assert_int_equal(codec_named(&s->media[0], "VP8")->pt, 96);
+	assert_int_equal(ext_id(&s->media[0], ABS_SEND_TIME), 2);
+	free(s);
+}
+
+static void test_parse_chromium_datachannel(void **state)
+{
+	struct sdp_session *s = parse_asset("chromium-datachannel.sdp");
+	assert_int_equal(s->nmedia, 3);
+	assert_int_equal(s->nbundle, 3);
+	const struct sdp_media *d = &s->media[2];
+	assert_int_equal(d->kind, SDP_APPLICATION);
+	assert_string_equal(d->media, "application");
+	assert_string_equal(d->proto, "UDP/DTLS/SCTP");
+	assert_string_equal(d->fmt0, "webrtc-datachannel");
+	assert_string_equal(d->mid, "2");
+	assert_int_equal(d->ncodecs, 0);
+	free(s);
+}
+
+static void test_parse_firefox(void **state)
+{
+	struct sdp_session *s = parse_asset("firefox-sendrecv.sdp");
+	assert_int_equal(s->nmedia, 2);
+	assert_string_equal(s->fp_alg, "sha-256"); /* session level */
+	assert_string_equal(s->media[0].fp, "");
+	assert_string_equal(s->media[0].ice_ufrag, "4e7b2a91");
+	const struct sdp_media *a = &s->media[0], *v = &s->media[1];
+	assert_int_equal(a->port, 9);
+	assert_int_equal(codec_named(a, "opus")->pt, 109);
+	assert_string_equal(codec_pt(a, 109)->fmtp, "maxplaybackrate=48000;stereo=1;useinbandfec=1");
+	assert_int_equal(codec_pt(a, 9)->channels, 1);
+	assert_int_equal(ext_id(a, AUDIO_LEVEL), 1);
+	assert_int_equal(ext_id(a, "urn:ietf:params:rtp-hdrext:csrc-audio-level"), 2);
+	const struct sdp_codec *vp8 = codec_named(v, "VP8");
+	assert_int_equal(vp8->pt, 120);
+	assert_string_equal(vp8->fmtp, "max-fs=12288;max-fr=60"); /* fmtp came before rtpmap */
+	assert_true(vp8->fb_nack && vp8->fb_pli && vp8->fb_fir && vp8->fb_remb);
+	assert_int_equal(ext_id(v, ABS_SEND_TIME), 4);
+	assert_int_equal(v->nssrcs, 2);
+	assert_int_equal(v->dir, SDP_SENDRECV);
+	free(s);
+}
+
+/* ---- answers, checked by parsing them back ---- */
+
+static void check_accepted(const struct sdp_media *om, const struct sdp_neg_media *nm,
+			   const struct sdp_media *am, bool tag)
+{
+	assert_string_equal(am->mid, om->mid);
+	assert_int_not_equal(am->port, 0);
+	assert_int_equal(am->ncodecs, 1);
+	const struct sdp_codec *c = &am->codecs[0];
+	assert_int_equal(c->pt, nm->pt);
+	assert_non_null(codec_pt(om, c->pt));
+	assert_string_equal(c->name, om->kind == SDP_AUDIO ? "opus" : "VP8");
+	assert_string_equal(codec_pt(om, c->pt)->name, om->kind == SDP_AUDIO ? "opus" : "VP8");
+	assert_false(c->fb_twcc);
+	assert_int_equal(ext_id(am, TWCC), 0);
+	if (om->kind == SDP_AUDIO) {
+		assert_string_equal(c->fmtp, "minptime=10;useinbandfec=1");
+		assert_int_equal(ext_id(am, AUDIO_LEVEL), ext_id(om, AUDIO_LEVEL));
+		assert_int_equal(ext_id(am, ABS_SEND_TIME), 0);
+	} else {
+		assert_true(c->fb_nack && c->fb_pli && c->fb_fir && c->fb_remb);
+		assert_int_equal(ext_id(am, ABS_SEND_TIME), ext_id(om, ABS_SEND_TIME));
+	}
+	assert_int_equal(am->dir, mirrored(om->dir));
+	assert_true(am->rtcp_mux);
+	assert_string_equal(am->setup, "passive");
+	assert_string_equal(am->fp_alg, "sha-256");
+	assert_string_equal(am->fp, OUR_FP);
+	assert_string_equal(am->ice_ufrag, OUR_UFRAG);
+	assert_string_equal(am->ice_pwd, OUR_PWD);
+	bool send = am->dir == SDP_SENDRECV || am->dir == SDP_SENDONLY;
+	uint32_t ours = om->kind == SDP_AUDIO ? 1111 : 2222;
+	assert_int_equal(am->nssrcs, send ? 1 : 0);
+	if (send)
+		assert_true(has_ssrc(am, ours));
+	assert_int_equal(am->ncandidates, tag ? 1 : 0);
+	if (tag)
+		assert_string_equal(am->candidates[0], OUR_CAND);
+}
+
+static void check_answer(const char *name)
+{
+	struct sdp_session *o = parse_asset(name);
+	struct sdp_negotiated neg;
+	char *text = answer_text(o, &neg);
+	struct sdp_session *a = parse_ok(text);
+	assert_int_equal(a->nmedia, o->nmedia);
+	int naccepted = 0;
+	for (int i = 0; i < o->nmedia; i++) {
+		const struct sdp_media *om = &o->media[i], *am = &a->media[i];
+		assert_int_equal(am->kind, om->kind);
+		assert_string_equal(am->mid, om->mid);
+		assert_string_equal(am->proto, om->proto);
+		if (neg.media[i].accepted) {
+			check_accepted(om, &neg.media[i], am, naccepted == 0);
+			assert_true(in_bundle(a, am->mid));
+			naccepted++;
+		} else {
+			assert_int_equal(am->port, 0);
+			assert_int_equal(am->dir, SDP_INACTIVE);
+			assert_false(in_bundle(a, am->mid));
+			assert_int_equal(am->nssrcs, 0);
+		}
+	}
+	assert_int_equal(a->nbundle, naccepted);
+	/* an answer is not an offer we accept: it says setup:passive */
+	char err[256];
+	assert_int_equal(sdp_negotiate(a, &neg, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "setup:passive"));
+	free(text);
+	free(a);
+	free(o);
+}
+
+static void test_answer_all_offers(void **state)
+{
+	for (int i = 0; i < N_OFFERS; i++)
+		check_answer(offers[i]);
+}
+
+static void test_negotiate_sendrecv(void **state)
+{
+	struct sdp_session *o = parse_asset("chromium-sendrecv.sdp");
+	struct sdp_negotiated neg;
+	char err[256];
+	assert_int_equal(sdp_negotiate(o, &neg, err, sizeof(err)), 0);
+	assert_int_equal(neg.nmedia, 2);
+	assert_int_equal(neg.audio_index, 0);
+	assert_int_equal(neg.video_index, 1);
+	assert_int_equal(neg.media[0].pt, 111);
+	assert_int_equal(neg.media[0].clock, 48000);
+	assert_int_equal(neg.media[0].channels, 2);
+	assert_int_equal(neg.media[0].ext_audio_level, 1);
+	assert_int_equal(neg.media[0].ext_abs_send_time, 0);
+	assert_false(neg.media[0].nack);
+	assert_int_equal(neg.media[1].pt, 96);
+	assert_int_equal(neg.media[1].ext_abs_send_time, 2);
+	assert_true(neg.media[1].nack && neg.media[1].pli && neg.media[1].fir && neg.media[1].remb);
+	assert_int_equal(neg.media[1].nssrcs, 2);
+	assert_int_equal(neg.media[1].ssrcs[0], 76019829u);
+	assert_string_equal(neg.ice_ufrag, "H1hA");
+	assert_string_equal(neg.ice_pwd, "FFBJwRC+PgCI45A76TQ4mxoW");
+	assert_string_equal(neg.fp_alg, "sha-256");
+	assert_string_equal(neg.setup, "actpass");
+	free(o);
+}
+
+static void test_negotiate_datachannel_and_firefox(void **state)
+{
+	struct sdp_session *o = parse_asset("chromium-datachannel.sdp");
+	struct sdp_negotiated neg;
+	char err[256];
+	assert_int_equal(sdp_negotiate(o, &neg, err, sizeof(err)), 0);
+	assert_false(neg.media[2].accepted);
+	assert_int_equal(neg.media[2].kind, SDP_APPLICATION);
+	assert_string_equal(neg.media[2].mid, "2");
+	free(o);
+	o = parse_asset("firefox-sendrecv.sdp");
+	assert_int_equal(sdp_negotiate(o, &neg, err, sizeof(err)), 0);
+	assert_string_equal(neg.fp_alg, "sha-256"); /* inherited from the session level */
+	assert_string_equal(neg.ice_ufrag, "4e7b2a91");
+	assert_int_equal(neg.media[0].pt, 109);
+	assert_int_equal(neg.media[1].pt, 120);
+	free(o);
+}
+
+static void test_answer_rejects_second_audio(void **state)
+{
+	char *text = read_asset("chromium-audio-only.sdp");
+	/* append a second audio m-line and put it in the bundle */
+	char *two = replace_all(text, "a=group:BUNDLE 0", "a=group:BUNDLE 0 1");
+	const char *extra = "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\n"
+			    "a=sendonly\r\na=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\n";
+	char *all = calloc(1, strlen(two) + strlen(extra) + 1);
+	strcpy(all, two);
+	strcat(all, extra);
+	struct sdp_session *o = parse_ok(all);
+	struct sdp_negotiated neg;
+	char *ans = answer_text(o, &neg);
+	assert_true(neg.media[0].accepted);
+	assert_false(neg.media[1].accepted);
+	assert_non_null(strstr(ans, "m=audio 0 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n"
+				    "a=mid:1\r\na=inactive\r\n"));
+	assert_non_null(strstr(ans, "a=group:BUNDLE 0\r\n"));
+	free(ans);
+	free(o);
+	free(all);
+	free(two);
+	free(text);
+}
+
+static void test_answer_text_details(void **state)
+{
+	struct sdp_session *o = parse_asset("chromium-sendrecv.sdp");
+	struct sdp_negotiated neg;
+	char *ans = answer_text(o, &neg);
+	assert_memory_equal(ans, "v=0\r\n", 5);
+	assert_non_null(strstr(ans, "a=group:BUNDLE 0 1\r\n"));
+	assert_non_null(strstr(ans, "a=ice-options:trickle\r\n"));
+	assert_non_null(strstr(ans, "a=end-of-candidates\r\n"));
+	assert_non_null(strstr(ans, "a=msid:mcu-mix mcu-mix-audio\r\n"));
+	assert_non_null(strstr(ans, "a=ssrc:2222 cname:mcu\r\n"));
+	assert_non_null(strstr(ans, "a=ssrc:2222 msid:mcu-mix mcu-mix-video\r\n"));
+	assert_non_null(strstr(ans, "c=IN IP4 127.0.0.1\r\n"));
+	assert_null(strstr(ans, "ice-lite"));
+	assert_null(strstr(ans, "transport-cc"));
+	assert_null(strstr(ans, "\n\n"));
+	for (const char *p = strchr(ans, '\n'); p; p = strchr(p + 1, '\n'))
+		assert_int_equal(p[-1], '\r');
+	/* recvonly clients: we send, and no peer SSRCs are needed */
+	free(ans);
+	free(o);
+	o = parse_asset("chromium-recvonly.sdp");
+	ans = answer_text(o, &neg);
+	assert_int_equal(neg.media[0].dir, SDP_SENDONLY);
+	assert_int_equal(neg.media[1].dir, SDP_SENDONLY);
+	assert_non_null(strstr(ans, "a=sendonly\r\n"));
+	free(ans);
+	free(o);
+}
+
+static void test_answer_sendonly_offer_has_no_ssrc(void **state)
+{
+	char *text = read_asset("chromium-sendrecv.sdp");
+	char *so = replace_all(text, "a=sendrecv", "a=sendonly");
+	struct sdp_session *o = parse_ok(so);
+	struct sdp_negotiated neg;
+	char *ans = answer_text(o, &neg);
+	struct sdp_session *a = parse_ok(ans);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(a->media[i].dir, SDP_RECVONLY);
+		assert_int_equal(a->media[i].nssrcs, 0);
+	}
+	assert_null(strstr(ans, "a=msid:"));
+	assert_null(strstr(ans, "a=ssrc:"));
+	free(a);
+	free(ans);
+	free(o);
+	free(so);
+	free(text);
+}
+
+static void test_answer_too_small(void **state)
+{
+	struct sdp_session *o = parse_asset("chromium-datachannel.sdp");
+	struct sdp_negotiated neg;
+	char *full = answer_text(o, &neg);
+	size_t len = strlen(full);
+	struct sdp_answer_params p = our_params();
+	for (size_t cap = 0; cap <= len + 1; cap++) {
+		char *buf = cap ? malloc(cap) : NULL;
+		int r = sdp_write_answer(o, &neg, &p, buf, cap);
+		if (cap <= len) {
+			assert_int_equal(r, -ENOSPC);
+		} else {
+			assert_int_equal(r, (int)len);
+			assert_string_equal(buf, full);
+		}
+		free(buf);
+	}
+	free(full);
+	free(o);
+}
+
+static void test_answer_bad_params(void **state)
+{
+	struct sdp_session *o = parse_asset("chromium-sendrecv.sdp");
+	struct sdp_negotiated neg;
+	char err[256], out[8192];
+	assert_int_equal(sdp_negotiate(o, &neg, err, sizeof(err)), 0);
+	struct sdp_answer_params p = our_params();
+	p.ice_ufrag = NULL;
+	assert_int_equal(sdp_write_answer(o, &neg, &p, out, sizeof(out)), -EINVAL);
+	p = our_params();
+	p.cname = "a b";
+	assert_int_equal(sdp_write_answer(o, &neg, &p, out, sizeof(out)), -EINVAL);
+	p = our_params();
+	static const char *const bad[] = {"candidate:1 1 udp 1 1.2.3.4 5 typ host\r\na=x"};
+	p.candidates = bad;
+	assert_int_equal(sdp_write_answer(o, &neg, &p, out, sizeof(out)), -EINVAL);
+	p = our_params();
+	p.ncandidates = 0;
+	p.end_of_candidates = false;
+	p.ip = NULL;
+	p.port = 0;
+	assert_true(sdp_write_answer(o, &neg, &p, out, sizeof(out)) > 0);
+	assert_non_null(strstr(out, "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n"));
+	assert_null(strstr(out, "a=candidate"));
+	assert_null(strstr(out, "end-of-candidates"));
+	free(o);
+}
+
+/* ---- hostile and malformed offers ---- */
+
+static void test_lf_only(void **state)
+{
+	char *text = read_asset("chromium-sendrecv.sdp");
+	char *lf = replace_all(text, "\r\n", "\n");
+	struct sdp_session *a = parse_ok(text), *b = parse_ok(lf);
+	assert_int_equal(b->nmedia, 2);
+	assert_string_equal(b->media[1].mid, "1");
+	assert_string_equal(b->media[0].ice_pwd, a->media[0].ice_pwd);
+	assert_string_equal(b->media[0].fp, a->media[0].fp);
+	assert_int_equal(codec_named(&b->media[1], "VP8")->pt, 96);
+	assert_memory_equal(a, b, sizeof(*a));
+	free(a);
+	free(b);
+	free(lf);
+	free(text);
+}
+
+static void test_missing_transport_attributes(void **state)
+{
+	char *text = read_asset("chromium-sendrecv.sdp");
+	char *t = drop_lines(text, "a=ice-ufrag");
+	negotiate_fails(t, "ice-ufrag");
+	free(t);
+	t = drop_lines(text, "a=ice-pwd");
+	negotiate_fails(t, "ice-pwd");
+	free(t);
+	t = drop_lines(text, "a=fingerprint");
+	negotiate_fails(t, "fingerprint");
+	free(t);
+	t = drop_lines(text, "a=rtcp-mux");
+	negotiate_fails(t, "rtcp-mux");
+	free(t);
+	t = replace_all(text, "a=setup:actpass", "a=setup:passive");
+	negotiate_fails(t, "setup:passive");
+	free(t);
+	t = replace_all(text, "a=fingerprint:sha-256 78:F5", "a=fingerprint:sha-256 78:F");
+	negotiate_fails(t, "fingerprint");
+	free(t);
+	t = drop_lines(text, "a=group:BUNDLE");
+	negotiate_fails(t, "BUNDLE");
+	free(t);
+	t = replace_all(text, "VP8/90000", "XYZ/90000");
+	char *t2 = replace_all(t, "opus/48000", "xyz/48000");
+	negotiate_fails(t2, "no audio m-line");
+	free(t2);
+	free(t);
+	/* setup:active is fine, a missing a=setup means active (RFC 4145) */
+	t = replace_all(text, "a=setup:actpass", "a=setup:active");
+	struct sdp_session *s = parse_ok(t);
+	struct sdp_negotiated neg;
+	char err[256];
+	assert_int_equal(sdp_negotiate(s, &neg, err, sizeof(err)), 0);
+	assert_string_equal(neg.setup, "active");
+	free(s);
+	free(t);
+	t = drop_lines(text, "a=setup");
+	s = parse_ok(t);
+	assert_int_equal(sdp_negotiate(s, &neg, err, sizeof(err)), 0);
+	free(s);
+	free(t);
+	free(text);
+}
+
+static void test_too_many_lines(void **state)
+{
+	size_t n = 5 + 10001 * 5;
+	char *t = malloc(n + 1);
+	memcpy(t, "v=0\r\n", 5);
+	for (int i = 0; i < 10001; i++)
+		memcpy(t + 5 + i * 5, "a=x\r\n", 5);
+	t[n] = '\0';
+	parse_fails(t, n, -E2BIG, "too many lines (max 10000)");
+	/* exactly 10000 lines parse up to the missing m= line */
+	parse_fails(t, 5 + 9999 * 5, -EINVAL, "no m= line");
+	free(t);
+}
+
+static void test_too_large(void **state)
+{
+	size_t n = SDP_MAX_SIZE + 1;
+	char *t = malloc(n);
+	memset(t, 'x', n);
+	parse_fails(t, n, -E2BIG, "too large");
+	free(t);
+}
+
+static void test_too_many_media(void **state)
+{
+	char t[4096] = "v=0\r\n";
+	for (int i = 0; i < 17; i++) {
+		char m[128];
+		snprintf(m, sizeof(m), "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:%d\r\n", i);
+		strcat(t, m);
+	}
+	parse_fails(t, strlen(t), -E2BIG, "too many m-lines (max 16)");
+}
+
+static char *with_extra(const char *name, const char *after, const char *extra)
+{
+	char *text = read_asset(name);
+	char *repl = malloc(strlen(after) + strlen(extra) + 1);
+	strcpy(repl, after);
+	strcat(repl, extra);
+	char *out = replace_all(text, after, repl);
+	free(repl);
+	free(text);
+	return out;
+}
+
+static void test_long_tokens(void **state)
+{
+	char name[301], line[400];
+	memset(name, 'A', 300);
+	name[300] = '\0';
+	snprintf(line, sizeof(line), "a=rtpmap:9 %s/8000\r\n", name);
+	char *t = with_extra("chromium-audio-only.sdp", "a=rtpmap:111 opus/48000/2\r\n", line);
+	parse_fails(t, strlen(t), -E2BIG, "encoding name too long");
+	free(t);
+	char mid[41];
+	memset(mid, 'm', 40);
+	mid[40] = '\0';
+	snprintf(line, sizeof(line), "a=mid:%s\r\n", mid);
+	char *text = read_asset("chromium-audio-only.sdp");
+	t = replace_all(text, "a=mid:0\r\n", line);
+	parse_fails(t, strlen(t), -E2BIG, "mid too long (40 chars, max 32)");
+	free(t);
+	t = replace_all(text, "a=ice-ufrag:", "a=ice-ufrag:"
+						  "0123456789012345678901234567890123456789"
+						  "0123456789012345678901234567890123456789"
+						  "0123456789012345678901234567890123456789"
+						  "0123456789012345678901234567890123456789"
+						  "0123456789012345678901234567890123456789"
+						  "0123456789012345678901234567890123456789"
+						  "0123456789012345678901234567890123456789");
+	parse_fails(t, strlen(t), -E2BIG, "ice-ufrag too long");
+	free(t);
+	t = replace_all(text, "a=mid:0\r\n", "a=mid:0 1\r\n");
+	parse_fails(t, strlen(t), -EINVAL, "invalid character");
+	free(t);
+	free(text);
+}
+
+static void test_bad_payload_types(void **state)
+{
+	char *text = read_asset("chromium-audio-only.sdp");
+	char *t = replace_all(text, "SAVPF 111 63", "SAVPF 128 63");
+	parse_fails(t, strlen(t), -EINVAL, "bad payload type '128'");
+	free(t);
+	t = replace_all(text, "a=rtpmap:111 ", "a=rtpmap:200 ");
+	parse_fails(t, strlen(t), -EINVAL, "bad a=rtpmap payload type '200'");
+	free(t);
+	t = replace_all(text, "SAVPF 111 63", "SAVPF 111 abc");
+	parse_fails(t, strlen(t), -EINVAL, "bad payload type 'abc'");
+	free(t);
+	/* duplicate PTs are errors (documented in sdp.h), both in m= and a=rtpmap */
+	t = replace_all(text, "SAVPF 111 63", "SAVPF 111 111 63");
+	parse_fails(t, strlen(t), -EINVAL, "duplicate payload type 111");
+	free(t);
+	t = with_extra("chromium-audio-only.sdp", "a=rtpmap:111 opus/48000/2\r\n",
+		       "a=rtpmap:111 opus/48000/2\r\n");
+	parse_fails(t, strlen(t), -EINVAL, "duplicate a=rtpmap for payload type 111");
+	free(t);
+	t = replace_all(text, "a=rtpmap:111 opus/48000/2", "a=rtpmap:111 opus");
+	parse_fails(t, strlen(t), -EINVAL, "malformed a=rtpmap");
+	free(t);
+	t = replace_all(text, "a=rtpmap:111 opus/48000/2", "a=rtpmap:111 opus/99999999999/2");
+	parse_fails(t, strlen(t), -EINVAL, "clock rate");
+	free(t);
+	/* an rtpmap for a PT not in the m= line is ignored */
+	t = with_extra("chromium-audio-only.sdp", "a=rtpmap:111 opus/48000/2\r\n",
+		       "a=rtpmap:55 foo/8000\r\n");
+	struct sdp_session *s = parse_ok(t);
+	assert_null(codec_pt(&s->media[0], 55));
+	free(s);
+	free(t);
+	free(text);
+}
+
+static void test_embedded_nul_and_controls(void **state)
+{
+	char *text = read_asset("chromium-sendrecv.sdp");
+	size_t n = strlen(text);
+	char *copy = malloc(n);
+	memcpy(copy, text, n);
+	copy[n / 2] = '\0';
+	parse_fails(copy, n, -EINVAL, "NUL byte");
+	memcpy(copy, text, n);
+	copy[n / 3] = '\x01';
+	parse_fails(copy, n, -EINVAL, "control character 0x01");
+	memcpy(copy, text, n);
+	copy[100] = '\r'; /* a lone CR inside a line */
+	parse_fails(copy, n, -EINVAL, "control character 0x0d");
+	free(copy);
+	free(text);
+}
+
+static void test_other_caps(void **state)
+{
+	char buf[8192] = "";
+	for (int i = 0; i < 9; i++) {
+		char l[64];
+		snprintf(l, sizeof(l), "a=ssrc:%d cname:x\r\n", 1000 + i);
+		strcat(buf, l);
+	}
+	char *t = with_extra("chromium-audio-only.sdp", "a=rtcp-mux\r\n", buf);
+	parse_fails(t, strlen(t), -E2BIG, "too many SSRCs in m-line 0 (max 8)");
+	free(t);
+	buf[0] = '\0';
+	for (int i = 0; i < 17; i++) {
+		char l[64];
+		snprintf(l, sizeof(l), "a=extmap:%d urn:x:%d\r\n", 20 + i, i);
+		strcat(buf, l);
+	}
+	t = with_extra("chromium-audio-only.sdp", "a=rtcp-mux\r\n", buf);
+	parse_fails(t, strlen(t), -E2BIG, "too many a=extmap");
+	free(t);
+	buf[0] = '\0';
+	for (int i = 0; i < 33; i++)
+		strcat(buf, "a=candidate:1 1 udp 1 10.0.0.1 9 typ host\r\n");
+	t = with_extra("chromium-audio-only.sdp", "a=rtcp-mux\r\n", buf);
+	parse_fails(t, strlen(t), -E2BIG, "too many candidates in m-line 0 (max 32)");
+	free(t);
+	char m[1024] = "m=video 9 UDP/TLS/RTP/SAVPF";
+	for (int i = 0; i < 65; i++) {
+		char pt[8];
+		snprintf(pt, sizeof(pt), " %d", i);
+		strcat(m, pt);
+	}
+	char full[2048];
+	snprintf(full, sizeof(full), "v=0\r\n%s\r\n", m);
+	parse_fails(full, strlen(full), -E2BIG, "too many payload types in m-line 0 (max 64)");
+	t = with_extra("chromium-audio-only.sdp", "a=rtcp-mux\r\n", "a=extmap:1 urn:dup\r\n");
+	parse_fails(t, strlen(t), -EINVAL, "duplicate a=extmap id 1");
+	free(t);
+}
+
+static void test_structure_errors(void **state)
+{
+	parse_fails("", 0, -EINVAL, "empty SDP");
+	parse_fails("x", 1, -EINVAL, "expected <type>=<value>");
+	parse_fails("o=- 1 1 IN IP4 0.0.0.0\r\n", 24, -EINVAL, "start with v=0");
+	parse_fails("v=0\r\nm=audio\r\n", 14, -EINVAL, "malformed m= line");
+	parse_fails("v=0\r\nm=audio 9 RTP/SAVPF\r\n", 26, -EINVAL, "without formats");
+	parse_fails("v=0\r\nm=audio 70000 RTP/SAVPF 0\r\n", 32, -EINVAL, "port");
+	const char *dup = "v=0\r\nm=audio 9 RTP/SAVPF 0\r\na=mid:a\r\nm=video 9 RTP/SAVPF 96\r\n"
+			  "a=mid:a\r\n";
+	parse_fails(dup, strlen(dup), -EINVAL, "duplicate mid 'a'");
+	const char *unk = "v=0\r\na=group:BUNDLE a b\r\nm=audio 9 RTP/SAVPF 0\r\na=mid:a\r\n";
+	parse_fails(unk, strlen(unk), -EINVAL, "unknown mid 'b'");
+	const char *dir = "v=0\r\nm=audio 9 RTP/SAVPF 0\r\na=sendonly\r\na=recvonly\r\n";
+	parse_fails(dir, strlen(dir), -EINVAL, "more than one direction");
+	const char *m2 = "v=0\r\nm=audio 9 RTP/SAVPF 0\r\na=mid:a\r\na=mid:b\r\n";
+	parse_fails(m2, strlen(m2), -EINVAL, "duplicate a=mid");
+}
+
+static void test_inheritance_and_wildcards(void **state)
+{
+	const char *t = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+			"a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"
+			"a=fingerprint:SHA-1 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:"
+			"22:33\r\na=fingerprint:sha-256 " OUR_FP "\r\n"
+			"a=setup:actpass\r\na=recvonly\r\n"
+			"m=video 9 UDP/TLS/RTP/SAVPF 100 101\r\na=mid:v\r\na=rtcp-mux\r\n"
+			"a=rtpmap:100 vp8/90000\r\na=rtpmap:101 VP8/90000\r\n"
+			"a=rtcp-fb:* nack\r\na=rtcp-fb:* nack pli\r\na=rtcp-fb:100 goog-remb\r\n"
+			"a=extmap:3/sendrecv " ABS_SEND_TIME " extra\r\n\r\n";
+	struct sdp_session *s = parse_ok(t);
+	assert_string_equal(s->fp_alg, "sha-256"); /* sha-256 preferred over sha-1 */
+	assert_string_equal(s->fp, OUR_FP);
+	const struct sdp_media *m = &s->media[0];
+	assert_int_equal(m->dir, SDP_RECVONLY); /* session-level direction */
+	assert_true(m->codecs[0].fb_nack && m->codecs[0].fb_pli && m->codecs[0].fb_remb);
+	assert_true(m->codecs[1].fb_nack && m->codecs[1].fb_pli && !m->codecs[1].fb_remb);
+	assert_int_equal(ext_id(m, ABS_SEND_TIME), 3);
+	struct sdp_negotiated neg;
+	char err[256];
+	assert_int_equal(sdp_negotiate(s, &neg, err, sizeof(err)), 0);
+	assert_int_equal(neg.video_index, 0);
+	assert_int_equal(neg.audio_index, -1);
+	assert_int_equal(neg.media[0].pt, 100); /* first VP8, name case-insensitive */
+	assert_int_equal(neg.media[0].dir, SDP_SENDONLY);
+	assert_true(neg.media[0].remb);
+	assert_string_equal(neg.ice_ufrag, "abcd");
+	/* no BUNDLE group in the offer: none in the answer */
+	char *ans = answer_text(s, &neg);
+	assert_null(strstr(ans, "a=group"));
+	free(ans);
+	free(s);
+}
+
+/* Every prefix, in an exact-size heap copy: errors are fine, crashes and overreads are not. */
+static void prefixes_of(const char *name)
+{
+	char *text = read_asset(name);
+	size_t n = strlen(text);
+	struct sdp_session *s = new_session();
+	struct sdp_negotiated neg;
+	char err[256], out[16384];
+	struct sdp_answer_params p = our_params();
+	int ok = 0;
+	for (size_t len = 0; len <= n; len++) {
+		char *copy = malloc(len ? len : 1);
+		memcpy(copy, text, len);
+		if (sdp_parse(copy, len, s, err, sizeof(err)) == 0) {
+			ok++;
+			if (sdp_negotiate(s, &neg, err, sizeof(err)) == 0)
+				assert_true(sdp_write_answer(s, &neg, &p, out, sizeof(out)) > 0);
+		} else {
+			assert_true(err[0] != '\0');
+		}
+		free(copy);
+	}
+	assert_true(ok > 0);
+	free(s);
+	free(text);
+}
+
+static void test_all_prefixes(void **state)
+{
+	prefixes_of("chromium-sendrecv.sdp");
+	prefixes_of("firefox-sendrecv.sdp");
+}
+
+static void test_dir_names(void **state)
+{
+	assert_string_equal(sdp_dir_name(SDP_SENDRECV), "sendrecv");
+	assert_string_equal(sdp_dir_name(SDP_SENDONLY), "sendonly");
+	assert_string_equal(sdp_dir_name(SDP_RECVONLY), "recvonly");
+	assert_string_equal(sdp_dir_name(SDP_INACTIVE), "inactive");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_parse_chromium_sendrecv),
+	    cmocka_unit_test(test_parse_chromium_recvonly),
+	    cmocka_unit_test(test_parse_chromium_single_kind),
+	    cmocka_unit_test(test_parse_chromium_datachannel),
+	    cmocka_unit_test(test_parse_firefox),
+	    cmocka_unit_test(test_answer_all_offers),
+	    cmocka_unit_test(test_negotiate_sendrecv),
+	    cmocka_unit_test(test_negotiate_datachannel_and_firefox),
+	    cmocka_unit_test(test_answer_rejects_second_audio),
+	    cmocka_unit_test(test_answer_text_details),
+	    cmocka_unit_test(test_answer_sendonly_offer_has_no_ssrc),
+	    cmocka_unit_test(test_answer_too_small),
+	    cmocka_unit_test(test_answer_bad_params),
+	    cmocka_unit_test(test_lf_only),
+	    cmocka_unit_test(test_missing_transport_attributes),
+	    cmocka_unit_test(test_too_many_lines),
+	    cmocka_unit_test(test_too_large),
+	    cmocka_unit_test(test_too_many_media),
+	    cmocka_unit_test(test_long_tokens),
+	    cmocka_unit_test(test_bad_payload_types),
+	    cmocka_unit_test(test_embedded_nul_and_controls),
+	    cmocka_unit_test(test_other_caps),
+	    cmocka_unit_test(test_structure_errors),
+	    cmocka_unit_test(test_inheritance_and_wildcards),
+	    cmocka_unit_test(test_all_prefixes),
+	    cmocka_unit_test(test_dir_names),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
