@@ -30,18 +30,18 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#define DTLS_MTU          1200
-#define DTLS_MAX_DATAGRAM 18432       /* one 16 KiB record + header + expansion */
-#define DTLS_MAX_HS_MSG   32768       /* epoch-0 handshake message_length cap */
-#define DTLS_REC_HDR      13          /* RFC 6347 4.1 */
-#define DTLS_HS_HDR       12          /* RFC 6347 4.2.2 */
-#define DTLS_GIVEUP_US    20000000LL  /* whole handshake, as Janus */
-#define DTLS_TIMER_INIT   500000u     /* first retransmission, microseconds */
-#define DTLS_TIMER_MAX    4000000u    /* backoff cap */
-#define DTLS_FP_MAX       64          /* SHA-512 digest */
-#define DTLS_CIPHERS      "ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE+AES:!aNULL:!eNULL:!MD5:!DSS:!PSK"
+#define DTLS_MTU           1200
+#define DTLS_MAX_DATAGRAM  18432      /* one 16 KiB record + header + expansion */
+#define DTLS_MAX_HS_MSG    32768      /* epoch-0 handshake message_length cap */
+#define DTLS_REC_HDR       13         /* RFC 6347 4.1 */
+#define DTLS_HS_HDR        12         /* RFC 6347 4.2.2 */
+#define DTLS_GIVEUP_US     20000000LL /* whole handshake, as Janus */
+#define DTLS_TIMER_INIT    500000u    /* first retransmission, microseconds */
+#define DTLS_TIMER_MAX     4000000u   /* backoff cap */
+#define DTLS_FP_MAX        64         /* SHA-512 digest */
+#define DTLS_CIPHERS       "ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE+AES:!aNULL:!eNULL:!MD5:!DSS:!PSK"
 #define DTLS_SRTP_PROFILES "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80"
-#define DTLS_EXPORT_LABEL "EXTRACTOR-dtls_srtp"
+#define DTLS_EXPORT_LABEL  "EXTRACTOR-dtls_srtp"
 
 struct dtls_cert {
 	X509 *x509;
@@ -109,8 +109,8 @@ static int x509_fill(X509 *x, EVP_PKEY *key)
 	    !ASN1_INTEGER_set_uint64(X509_get_serialNumber(x), serial) ||
 	    !X509_gmtime_adj(X509_getm_notBefore(x), -86400L) ||
 	    !X509_gmtime_adj(X509_getm_notAfter(x), 30L * 86400) ||
-	    !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"mcu",
-					-1, -1, 0) ||
+	    !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"mcu", -1,
+	                                -1, 0) ||
 	    !X509_set_issuer_name(x, name) || !X509_set_pubkey(x, key) ||
 	    X509_sign(x, key, EVP_sha256()) <= 0)
 		return -EIO;
@@ -131,7 +131,7 @@ static int cert_generate(struct dtls_cert *c, char *err, size_t errlen)
 }
 
 static int cert_load(struct dtls_cert *c, const char *cert_pem, const char *key_pem, char *err,
-		     size_t errlen)
+                     size_t errlen)
 {
 	BIO *b = BIO_new_file(cert_pem, "r");
 
@@ -150,7 +150,7 @@ static int cert_load(struct dtls_cert *c, const char *cert_pem, const char *key_
 		return set_err(err, errlen, "cannot read the private key PEM", -EINVAL);
 	if (X509_check_private_key(c->x509, c->key) != 1)
 		return set_err(err, errlen, "the private key does not match the certificate",
-			       -EINVAL);
+		               -EINVAL);
 	return 0;
 }
 
@@ -182,8 +182,8 @@ static int verify_cb(int preverify_ok, X509_STORE_CTX *store);
 static int ctx_configure(SSL_CTX *ctx, const struct dtls_cert *c)
 {
 	SSL_CTX_set_options(ctx, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_RENEGOTIATION |
-					 SSL_OP_NO_COMPRESSION | SSL_OP_NO_TICKET |
-					 SSL_OP_CIPHER_SERVER_PREFERENCE);
+	                             SSL_OP_NO_COMPRESSION | SSL_OP_NO_TICKET |
+	                             SSL_OP_CIPHER_SERVER_PREFERENCE);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_cb);
 	if (!SSL_CTX_set_min_proto_version(ctx, DTLS1_2_VERSION) ||
@@ -197,19 +197,19 @@ static int ctx_configure(SSL_CTX *ctx, const struct dtls_cert *c)
 }
 
 int dtls_cert_new(struct dtls_cert **out, const char *cert_pem, const char *key_pem, char *err,
-		  size_t errlen)
+                  size_t errlen)
 {
 	int rc;
 
 	*out = NULL;
 	if (!cert_pem != !key_pem)
 		return set_err(err, errlen, "give both the certificate and the key, or neither",
-			       -EINVAL);
+		               -EINVAL);
 	struct dtls_cert *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	rc = cert_pem ? cert_load(c, cert_pem, key_pem, err, errlen)
-		      : cert_generate(c, err, errlen);
+	rc =
+	    cert_pem ? cert_load(c, cert_pem, key_pem, err, errlen) : cert_generate(c, err, errlen);
 	if (rc == 0 && cert_fingerprint(c) < 0)
 		rc = set_err(err, errlen, "certificate digest failed", -EIO);
 	if (rc == 0) {
@@ -436,7 +436,7 @@ static int conn_ssl_setup(struct dtls_conn *c, SSL_CTX *ctx)
 }
 
 int dtls_conn_new(struct dtls_conn **out, const struct dtls_cert *cert, enum dtls_role role,
-		  const char *remote_fp_alg, const char *remote_fp, dtls_send_fn send, void *opaque)
+                  const char *remote_fp_alg, const char *remote_fp, dtls_send_fn send, void *opaque)
 {
 	const EVP_MD *md = fp_md_by_name(remote_fp_alg);
 	int rc;
@@ -507,7 +507,7 @@ static int export_keys(struct dtls_conn *c)
 	if (!p || srtp_profile_lengths((enum srtp_profile)p->id, &kl, &sl) < 0)
 		return -EPROTO;
 	if (SSL_export_keying_material(c->ssl, m, 2 * (kl + sl), DTLS_EXPORT_LABEL,
-				       strlen(DTLS_EXPORT_LABEL), NULL, 0, 0) != 1)
+	                               strlen(DTLS_EXPORT_LABEL), NULL, 0, 0) != 1)
 		return -EPROTO;
 	bool srv = c->role == DTLS_SERVER;
 	uint8_t *ck = m, *sk = m + kl, *cs = m + 2 * kl, *ss = m + 2 * kl + sl;
@@ -589,7 +589,7 @@ int dtls_conn_recv(struct dtls_conn *c, const uint8_t *data, size_t len)
 	if (BIO_write(c->rbio, data, (int)len) != (int)len)
 		return conn_fail(c, -ENOMEM);
 	rc = c->done ? read_step(c) : handshake_step(c);
-	if (rc == -EPROTO || rc == -ECONNRESET)
+	if (rc == -EPROTO)
 		c->bad++;
 	(void)BIO_reset(c->rbio); /* never let two datagrams run together */
 	return rc;

@@ -24,7 +24,7 @@ struct dtls_cert;
 
 /* cert_pem/key_pem: paths, or both NULL to generate a fresh certificate. err gets a message. */
 int dtls_cert_new(struct dtls_cert **out, const char *cert_pem, const char *key_pem, char *err,
-		  size_t errlen);
+                  size_t errlen);
 void dtls_cert_free(struct dtls_cert **c);
 /* "AB:CD:..." (SHA-256, uppercase hex), for "a=fingerprint:sha-256 <this>". */
 const char *dtls_cert_fingerprint(const struct dtls_cert *c);
@@ -40,7 +40,8 @@ typedef void (*dtls_send_fn)(void *opaque, const uint8_t *data, size_t len);
  * hex string from the peer's SDP. -EINVAL for an unknown algorithm or malformed fingerprint.
  */
 int dtls_conn_new(struct dtls_conn **out, const struct dtls_cert *cert, enum dtls_role role,
-		  const char *remote_fp_alg, const char *remote_fp, dtls_send_fn send, void *opaque);
+                  const char *remote_fp_alg, const char *remote_fp, dtls_send_fn send,
+                  void *opaque);
 void dtls_conn_free(struct dtls_conn **c);
 
 /* A client sends its ClientHello; a server does nothing. */

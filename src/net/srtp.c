@@ -26,8 +26,8 @@
 #define RTCP_HDR_MIN       8
 
 struct srtp_sess {
-	srtp_t in;  /* peer's key: unprotect */
-	srtp_t out; /* our key: protect */
+	srtp_t in;                      /* peer's key: unprotect */
+	srtp_t out;                     /* our key: protect */
 	uint32_t ssrcs[SRTP_MAX_SSRCS]; /* inbound SSRCs libsrtp holds a stream for */
 	size_t n_ssrcs;
 	struct srtp_sess_stats st;
@@ -129,29 +129,33 @@ void srtp_sess_free(struct srtp_sess **s)
 	*s = NULL;
 }
 
-/* libsrtp status -> -errno, counted (rtcp selects the RTCP counters). */
-static int map_err(struct srtp_sess *s, srtp_err_status_t e, bool rtcp)
+/* libsrtp status -> -errno. */
+static int map_err(srtp_err_status_t e)
 {
 	switch (e) {
 	case srtp_err_status_ok:
 		return 0;
 	case srtp_err_status_auth_fail:
-		if (rtcp)
-			s->st.rtcp_auth_fail++;
-		else
-			s->st.rtp_auth_fail++;
 		return -EACCES;
 	case srtp_err_status_replay_fail:
 	case srtp_err_status_replay_old:
-		if (rtcp)
-			s->st.rtcp_replay++;
-		else
-			s->st.rtp_replay++;
 		return -EALREADY;
 	default:
-		s->st.other_err++;
 		return -EIO;
 	}
+}
+
+/* Counts an inbound failure (the stats describe what the peer sent us). */
+static void count_err(struct srtp_sess *s, int rc, bool rtcp)
+{
+	if (rc == -EACCES)
+		(*(rtcp ? &s->st.rtcp_auth_fail : &s->st.rtp_auth_fail))++;
+	else if (rc == -EALREADY)
+		(*(rtcp ? &s->st.rtcp_replay : &s->st.rtp_replay))++;
+	else if (rc == -ENOSPC)
+		s->st.ssrc_refused++;
+	else if (rc < 0)
+		s->st.other_err++;
 }
 
 static int protect(struct srtp_sess *s, uint8_t *buf, size_t *len, size_t cap, bool rtcp)
@@ -164,8 +168,8 @@ static int protect(struct srtp_sess *s, uint8_t *buf, size_t *len, size_t cap, b
 		return -ENOSPC;
 	int n = (int)*len;
 	srtp_err_status_t e =
-		rtcp ? srtp_protect_rtcp(s->out, buf, &n) : srtp_protect(s->out, buf, &n);
-	int rc = map_err(s, e, rtcp);
+	    rtcp ? srtp_protect_rtcp(s->out, buf, &n) : srtp_protect(s->out, buf, &n);
+	int rc = map_err(e);
 	if (rc == 0)
 		*len = (size_t)n;
 	return rc;
@@ -195,31 +199,38 @@ static uint32_t rd32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* RFC 3550 5.1 (RTP SSRC at byte 8) and 6.4 (RTCP sender SSRC at byte 4). */
-static int unprotect(struct srtp_sess *s, uint8_t *buf, size_t *len, bool rtcp)
+/*
+ * RFC 3550 5.1 (RTP SSRC at byte 8) and 6.4 (RTCP sender SSRC at byte 4). libsrtp clones its
+ * template stream for a new SSRC only once a packet authenticated: so does our table.
+ */
+static int unprotect_checked(struct srtp_sess *s, uint8_t *buf, size_t *len, bool rtcp)
 {
 	size_t min = rtcp ? RTCP_HDR_MIN : RTP_HDR_MIN;
 
-	if (*len < min || *len > INT_MAX) {
-		s->st.other_err++;
+	if (*len < min || *len > INT_MAX)
 		return -EINVAL;
-	}
 	uint32_t ssrc = rd32(buf + (rtcp ? 4 : 8));
 	bool known = ssrc_known(s, ssrc);
-	if (!known && s->n_ssrcs == SRTP_MAX_SSRCS) {
-		s->st.ssrc_refused++;
+	if (!known && s->n_ssrcs == SRTP_MAX_SSRCS)
 		return -ENOSPC;
-	}
 	int n = (int)*len;
 	srtp_err_status_t e =
-		rtcp ? srtp_unprotect_rtcp(s->in, buf, &n) : srtp_unprotect(s->in, buf, &n);
-	int rc = map_err(s, e, rtcp);
+	    rtcp ? srtp_unprotect_rtcp(s->in, buf, &n) : srtp_unprotect(s->in, buf, &n);
+	int rc = map_err(e);
 	if (rc < 0)
 		return rc;
 	if (!known)
 		s->ssrcs[s->n_ssrcs++] = ssrc;
 	*len = (size_t)n;
 	return 0;
+}
+
+static int unprotect(struct srtp_sess *s, uint8_t *buf, size_t *len, bool rtcp)
+{
+	int rc = unprotect_checked(s, buf, len, rtcp);
+
+	count_err(s, rc, rtcp);
+	return rc;
 }
 
 int srtp_sess_unprotect_rtp(struct srtp_sess *s, uint8_t *buf, size_t *len)

@@ -15,8 +15,8 @@
 #include <stdint.h>
 
 #define SRTP_MAX_TRAILER 148 /* libsrtp2's SRTP_MAX_TRAILER_LEN (144) + SRTCP's 4-byte index */
-#define SRTP_MAX_SSRCS 8
-#define SRTP_MASTER_MAX 46   /* key + salt, bytes */
+#define SRTP_MAX_SSRCS   8
+#define SRTP_MASTER_MAX  46 /* key + salt, bytes */
 
 enum srtp_profile {
 	SRTP_PROFILE_AES128_CM_SHA1_80 = 1, /* RFC 5764 4.1.2 profile ids */

@@ -21,15 +21,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SDP_MAX_SIZE 65536
-#define SDP_MAX_LINES 10000
-#define SDP_MAX_MEDIA 16
-#define SDP_MAX_CODECS 64
-#define SDP_MAX_EXTMAPS 16
-#define SDP_MAX_SSRCS 8
+#define SDP_MAX_SIZE       65536
+#define SDP_MAX_LINES      10000
+#define SDP_MAX_MEDIA      16
+#define SDP_MAX_CODECS     64
+#define SDP_MAX_EXTMAPS    16
+#define SDP_MAX_SSRCS      8
 #define SDP_MAX_CANDIDATES 32
-#define SDP_MAX_TOKEN 256 /* ufrag, pwd, fingerprint value, candidate line */
-#define SDP_MAX_MID 32
+#define SDP_MAX_TOKEN      256 /* ufrag, pwd, fingerprint value, candidate line */
+#define SDP_MAX_MID        32
 
 enum sdp_kind { SDP_AUDIO, SDP_VIDEO, SDP_APPLICATION, SDP_OTHER };
 enum sdp_dir { SDP_SENDRECV, SDP_SENDONLY, SDP_RECVONLY, SDP_INACTIVE };
@@ -54,7 +54,7 @@ struct sdp_media {
 	char media[16]; /* the m= line's media token as written ("audio", "text", ...) */
 	int port;
 	char proto[32];
-	char fmt0[32]; /* the m= line's first format as written ("111", "webrtc-datachannel") */
+	char fmt0[32];    /* the m= line's first format as written ("111", "webrtc-datachannel") */
 	bool bundle_only; /* a=bundle-only (RFC 8843 6): port 0 but not rejected */
 	char mid[SDP_MAX_MID + 1];
 	enum sdp_dir dir;
@@ -124,15 +124,15 @@ struct sdp_negotiated {
  * offer's setup is not actpass/active.
  */
 int sdp_negotiate(const struct sdp_session *offer, struct sdp_negotiated *neg, char *err,
-		  size_t errlen);
+                  size_t errlen);
 
 struct sdp_answer_params {
 	const char *ice_ufrag, *ice_pwd;
 	const char *fingerprint; /* our SHA-256 fingerprint, "AB:CD:..." */
 	uint32_t audio_ssrc, video_ssrc;
 	const char *cname;
-	const char *stream_id;   /* msid stream id */
-	const char *ip;          /* c= line and default candidate address */
+	const char *stream_id; /* msid stream id */
+	const char *ip;        /* c= line and default candidate address */
 	int port;
 	int ncandidates;
 	const char *const *candidates; /* "candidate:..." lines to include, may be 0 */
@@ -145,7 +145,7 @@ struct sdp_answer_params {
  * required parameter is missing or would break the SDP syntax (spaces or line breaks).
  */
 int sdp_write_answer(const struct sdp_session *offer, const struct sdp_negotiated *neg,
-		     const struct sdp_answer_params *p, char *out, size_t cap);
+                     const struct sdp_answer_params *p, char *out, size_t cap);
 
 const char *sdp_dir_name(enum sdp_dir d);
 

@@ -21,7 +21,7 @@
 
 #include "sdp/sdp.h"
 
-#define URI_AUDIO_LEVEL "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+#define URI_AUDIO_LEVEL   "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 #define URI_ABS_SEND_TIME "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 
 struct writer {
@@ -76,7 +76,7 @@ static bool sends(const struct sdp_neg_media *nm)
 }
 
 static int check_params(const struct sdp_session *o, const struct sdp_negotiated *neg,
-			const struct sdp_answer_params *p)
+                        const struct sdp_answer_params *p)
 {
 	if (!token_ok(p->ice_ufrag) || !token_ok(p->ice_pwd) || !token_ok(p->fingerprint))
 		return -EINVAL;
@@ -117,7 +117,7 @@ static unsigned long long session_id(const struct sdp_answer_params *p)
 }
 
 static void write_session(struct writer *w, const struct sdp_session *o,
-			  const struct sdp_negotiated *neg, const struct sdp_answer_params *p)
+                          const struct sdp_negotiated *neg, const struct sdp_answer_params *p)
 {
 	put(w, "v=0\r\no=- %llu 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n", session_id(p));
 	bool any = false;
@@ -179,8 +179,8 @@ static void write_codec(struct writer *w, const struct sdp_neg_media *nm)
 }
 
 static void write_accepted(struct writer *w, const struct sdp_media *m,
-			   const struct sdp_neg_media *nm, const struct sdp_answer_params *p,
-			   bool tag)
+                           const struct sdp_neg_media *nm, const struct sdp_answer_params *p,
+                           bool tag)
 {
 	bool audio = nm->kind == SDP_AUDIO;
 	const char *track = audio ? "audio" : "video";
@@ -205,7 +205,7 @@ static void write_accepted(struct writer *w, const struct sdp_media *m,
 }
 
 int sdp_write_answer(const struct sdp_session *offer, const struct sdp_negotiated *neg,
-		     const struct sdp_answer_params *p, char *out, size_t cap)
+                     const struct sdp_answer_params *p, char *out, size_t cap)
 {
 	if (!offer || !neg || !p || (!out && cap))
 		return -EINVAL;

@@ -20,11 +20,11 @@
 
 #include "sdp/sdp.h"
 
-#define URI_AUDIO_LEVEL "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+#define URI_AUDIO_LEVEL   "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 #define URI_ABS_SEND_TIME "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 
 static int nfail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int nfail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -100,7 +100,7 @@ static int find_ext(const struct sdp_media *m, const char *uri)
 }
 
 static void accept_media(const struct sdp_media *m, const struct sdp_codec *c,
-			 struct sdp_neg_media *nm)
+                         struct sdp_neg_media *nm)
 {
 	nm->accepted = true;
 	nm->dir = mirror(m->dir);
@@ -160,7 +160,7 @@ static int transport_index(const struct sdp_session *o, const struct sdp_negotia
 }
 
 static int check_media(const struct sdp_session *o, const struct sdp_negotiated *neg, char *err,
-		       size_t errlen)
+                       size_t errlen)
 {
 	int naccepted = 0;
 	for (int i = 0; i < o->nmedia; i++) {
@@ -170,16 +170,18 @@ static int check_media(const struct sdp_session *o, const struct sdp_negotiated 
 		const struct sdp_media *m = &o->media[i];
 		if (!m->rtcp_mux)
 			return nfail(err, errlen, "m-line %d (%s) lacks a=rtcp-mux (required)", i,
-				     m->media);
+			             m->media);
 		if (!m->mid[0])
 			return nfail(err, errlen, "m-line %d (%s) has no a=mid", i, m->media);
 	}
 	if (naccepted == 0)
-		return nfail(err, errlen, "offer has no audio m-line with opus/48000 and no video "
-					  "m-line with VP8/90000 (on UDP/TLS/RTP/SAVPF)");
-	if (naccepted > 1 && o->nbundle == 0)
 		return nfail(err, errlen,
-			     "offer has no a=group:BUNDLE; audio and video must share one transport");
+		             "offer has no audio m-line with opus/48000 and no video "
+		             "m-line with VP8/90000 (on UDP/TLS/RTP/SAVPF)");
+	if (naccepted > 1 && o->nbundle == 0)
+		return nfail(
+		    err, errlen,
+		    "offer has no a=group:BUNDLE; audio and video must share one transport");
 	return 0;
 }
 
@@ -189,8 +191,8 @@ static bool fingerprint_ok(const char *alg, const char *fp)
 	static const struct {
 		const char *alg;
 		size_t bytes;
-	} algs[] = {{"sha-1", 20}, {"sha-224", 28}, {"sha-256", 32}, {"sha-384", 48},
-		    {"sha-512", 64}};
+	} algs[] = {
+	    {"sha-1", 20}, {"sha-224", 28}, {"sha-256", 32}, {"sha-384", 48}, {"sha-512", 64}};
 	size_t want = 0;
 	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++)
 		if (strcmp(alg, algs[i].alg) == 0)
@@ -200,7 +202,8 @@ static bool fingerprint_ok(const char *alg, const char *fp)
 	for (size_t i = 0; fp[i]; i++) {
 		bool colon = i % 3 == 2;
 		char c = fp[i];
-		bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+		bool hex =
+		    (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 		if (colon ? c != ':' : !hex)
 			return false;
 	}
@@ -211,7 +214,7 @@ static bool fingerprint_ok(const char *alg, const char *fp)
 
 /* ICE and DTLS parameters of the transport m-line, media level over session level. */
 static int take_transport(const struct sdp_session *o, const struct sdp_media *m,
-			  struct sdp_negotiated *neg, char *err, size_t errlen)
+                          struct sdp_negotiated *neg, char *err, size_t errlen)
 {
 	if (!PICK(ice_ufrag)[0] || !PICK(ice_pwd)[0])
 		return nfail(err, errlen, "offer lacks a=ice-ufrag/a=ice-pwd");
@@ -221,13 +224,13 @@ static int take_transport(const struct sdp_session *o, const struct sdp_media *m
 		return nfail(err, errlen, "offer lacks a=fingerprint");
 	if (!fingerprint_ok(PICK(fp_alg), PICK(fp)))
 		return nfail(err, errlen, "malformed or unsupported a=fingerprint (%s)",
-			     PICK(fp_alg));
+		             PICK(fp_alg));
 	const char *setup = PICK(setup)[0] ? PICK(setup) : "active"; /* RFC 4145 4.1 default */
 	if (strcmp(setup, "actpass") != 0 && strcmp(setup, "active") != 0)
 		return nfail(err, errlen,
-			     "offer has a=setup:%s; we answer passive, so it must be actpass or "
-			     "active",
-			     setup);
+		             "offer has a=setup:%s; we answer passive, so it must be actpass or "
+		             "active",
+		             setup);
 	memcpy(neg->ice_ufrag, PICK(ice_ufrag), sizeof(neg->ice_ufrag));
 	memcpy(neg->ice_pwd, PICK(ice_pwd), sizeof(neg->ice_pwd));
 	memcpy(neg->fp_alg, PICK(fp_alg), sizeof(neg->fp_alg));
@@ -237,7 +240,7 @@ static int take_transport(const struct sdp_session *o, const struct sdp_media *m
 }
 
 int sdp_negotiate(const struct sdp_session *offer, struct sdp_negotiated *neg, char *err,
-		  size_t errlen)
+                  size_t errlen)
 {
 	if (err && errlen)
 		err[0] = '\0';
@@ -253,6 +256,5 @@ int sdp_negotiate(const struct sdp_session *offer, struct sdp_negotiated *neg, c
 	int r = check_media(offer, neg, err, errlen);
 	if (r)
 		return r;
-	return take_transport(offer, &offer->media[transport_index(offer, neg)], neg, err,
-			      errlen);
+	return take_transport(offer, &offer->media[transport_index(offer, neg)], neg, err, errlen);
 }

@@ -36,7 +36,7 @@ struct parser {
 };
 
 static int fail(struct parser *ps, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int fail(struct parser *ps, int code, const char *fmt, ...)
 {
@@ -108,12 +108,12 @@ static bool parse_num(struct span t, unsigned long long max, unsigned long long 
 }
 
 static int num_or_fail(struct parser *ps, struct span t, unsigned long long max, const char *what,
-		       unsigned long long *out)
+                       unsigned long long *out)
 {
 	if (parse_num(t, max, out))
 		return 0;
 	return fail(ps, -EINVAL, "bad %s '%.*s' (0..%llu)", what, (int)(t.n > 40 ? 40 : t.n), t.p,
-		    max);
+	            max);
 }
 
 /* Copies a span into a fixed array, with a message if it does not fit. */
@@ -151,7 +151,7 @@ static int copy_mid(struct parser *ps, char *dst, struct span t)
 	for (size_t i = 0; i < t.n; i++)
 		if (!is_token_char((unsigned char)t.p[i]))
 			return fail(ps, -EINVAL, "mid has an invalid character 0x%02x",
-				    (unsigned char)t.p[i]);
+			            (unsigned char)t.p[i]);
 	return 0;
 }
 
@@ -209,7 +209,7 @@ static int set_dir(struct parser *ps, enum sdp_dir d)
 	}
 	if (ps->dir_set)
 		return fail(ps, -EINVAL, "more than one direction attribute in m-line %d",
-			    ps->s->nmedia - 1);
+		            ps->s->nmedia - 1);
 	ps->m->dir = d;
 	ps->dir_set = true;
 	return 0;
@@ -229,7 +229,7 @@ static int parse_group(struct parser *ps, struct span v)
 	while (next_tok(&v, &t)) {
 		if (s->nbundle == SDP_MAX_MEDIA)
 			return fail(ps, -E2BIG, "too many mids in BUNDLE group (max %d)",
-				    SDP_MAX_MEDIA);
+			            SDP_MAX_MEDIA);
 		int r = copy_mid(ps, s->bundle[s->nbundle], t);
 		if (r)
 			return r;
@@ -370,7 +370,7 @@ static int parse_extmap(struct parser *ps, struct span v)
 			return fail(ps, -EINVAL, "duplicate a=extmap id %llu", n);
 	if (m->nextmaps == SDP_MAX_EXTMAPS)
 		return fail(ps, -E2BIG, "too many a=extmap in m-line %d (max %d)",
-			    ps->s->nmedia - 1, SDP_MAX_EXTMAPS);
+		            ps->s->nmedia - 1, SDP_MAX_EXTMAPS);
 	struct sdp_extmap *e = &m->extmaps[m->nextmaps];
 	if ((r = copy_tok(ps, e->uri, sizeof(e->uri), uri, "a=extmap URI")))
 		return r;
@@ -394,7 +394,7 @@ static int parse_ssrc(struct parser *ps, struct span v)
 			return 0;
 	if (m->nssrcs == SDP_MAX_SSRCS)
 		return fail(ps, -E2BIG, "too many SSRCs in m-line %d (max %d)", ps->s->nmedia - 1,
-			    SDP_MAX_SSRCS);
+		            SDP_MAX_SSRCS);
 	m->ssrcs[m->nssrcs++] = (uint32_t)n;
 	return 0;
 }
@@ -405,9 +405,9 @@ static int parse_candidate(struct parser *ps, struct span whole)
 	struct sdp_media *m = ps->m;
 	if (m->ncandidates == SDP_MAX_CANDIDATES)
 		return fail(ps, -E2BIG, "too many candidates in m-line %d (max %d)",
-			    ps->s->nmedia - 1, SDP_MAX_CANDIDATES);
+		            ps->s->nmedia - 1, SDP_MAX_CANDIDATES);
 	int r = copy_tok(ps, m->candidates[m->ncandidates], SDP_MAX_TOKEN + 1, whole,
-			 "a=candidate line");
+	                 "a=candidate line");
 	if (!r)
 		m->ncandidates++;
 	return r;
@@ -498,10 +498,10 @@ static int parse_fmts(struct parser *ps, struct sdp_media *m, struct span v)
 			return r;
 		if (find_codec(m, (int)pt))
 			return fail(ps, -EINVAL, "duplicate payload type %llu in m-line %d", pt,
-				    ps->s->nmedia - 1);
+			            ps->s->nmedia - 1);
 		if (m->ncodecs == SDP_MAX_CODECS)
 			return fail(ps, -E2BIG, "too many payload types in m-line %d (max %d)",
-				    ps->s->nmedia - 1, SDP_MAX_CODECS);
+			            ps->s->nmedia - 1, SDP_MAX_CODECS);
 		m->codecs[m->ncodecs++].pt = (int)pt;
 	}
 	return 0;
@@ -537,10 +537,10 @@ static int parse_m(struct parser *ps, struct span v)
 	if (r)
 		return r;
 	m->port = (int)n;
-	m->kind = strcmp(m->media, "audio") == 0	 ? SDP_AUDIO
-		  : strcmp(m->media, "video") == 0	 ? SDP_VIDEO
-		  : strcmp(m->media, "application") == 0 ? SDP_APPLICATION
-							 : SDP_OTHER;
+	m->kind = strcmp(m->media, "audio") == 0         ? SDP_AUDIO
+	          : strcmp(m->media, "video") == 0       ? SDP_VIDEO
+	          : strcmp(m->media, "application") == 0 ? SDP_APPLICATION
+	                                                 : SDP_OTHER;
 	return proto_is_rtp(m->proto) ? parse_fmts(ps, m, fmts) : 0;
 }
 
@@ -596,11 +596,11 @@ static int check_session(struct parser *ps)
 			found += strcmp(s->bundle[b], s->media[i].mid) == 0;
 		if (!found)
 			return fail(ps, -EINVAL, "BUNDLE group names unknown mid '%s'",
-				    s->bundle[b]);
+			            s->bundle[b]);
 		for (int j = 0; j < b; j++)
 			if (strcmp(s->bundle[b], s->bundle[j]) == 0)
 				return fail(ps, -EINVAL, "mid '%s' twice in BUNDLE group",
-					    s->bundle[b]);
+				            s->bundle[b]);
 	}
 	return 0;
 }

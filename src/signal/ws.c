@@ -55,6 +55,7 @@ struct conn {
 	char *rx;
 	size_t rx_len, rx_cap;
 	bool rx_active;
+	bool rx_discard; /* a close is under way: further input is dropped */
 };
 
 /* lws per-session data, shared by the HTTP and WebSocket protocols (zeroed by lws). */
@@ -163,11 +164,23 @@ static void conn_free(struct ws_server *s, struct conn *c)
 
 /* ---- WebSocket: receive ---- */
 
-/* Closes from inside a callback: the caller must return -1 afterwards. */
-static int close_with(struct lws *wsi, enum lws_close_status code, const char *why)
+/*
+ * Starts a close from the service thread without bailing out of the read: the close frame
+ * goes out from SERVER_WRITEABLE (after anything already queued), then lws waits for the
+ * peer's close while it reads and we discard, so the peer sees the status rather than a reset.
+ */
+static int close_soon(struct ws_server *s, struct lws *wsi, struct conn *c, int code)
 {
-	lws_close_reason(wsi, code, (unsigned char *)why, strlen(why));
-	return -1;
+	c->rx_discard = true;
+	c->rx_active = false;
+	free(c->rx);
+	c->rx = NULL;
+	c->rx_len = c->rx_cap = 0;
+	pthread_mutex_lock(&s->lock);
+	c->close_code = code;
+	pthread_mutex_unlock(&s->lock);
+	lws_callback_on_writable(wsi);
+	return 0;
 }
 
 static int rx_append(struct ws_server *s, struct conn *c, const void *in, size_t len)
@@ -211,17 +224,19 @@ static int on_receive(struct ws_server *s, struct lws *wsi, struct conn *c, cons
 {
 	if (!c)
 		return -1;
+	if (c->rx_discard)
+		return 0;
 	if (!c->rx_active) {
 		c->rx_active = true;
 		c->rx_len = 0;
 		if (lws_frame_is_binary(wsi))
-			return close_with(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "text only");
+			return close_soon(s, wsi, c, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE);
 	}
 	int rc = rx_append(s, c, in, len);
 	if (rc == -EMSGSIZE)
-		return close_with(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
+		return close_soon(s, wsi, c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE);
 	if (rc)
-		return close_with(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
+		return close_soon(s, wsi, c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
 	if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi))
 		rx_deliver(s, c);
 	return 0;
@@ -255,8 +270,10 @@ static int on_writeable(struct ws_server *s, struct lws *wsi, struct conn *c)
 			lws_callback_on_writable(wsi);
 		return 0;
 	}
-	if (close_code)
-		return close_with(wsi, (enum lws_close_status)close_code, "");
+	if (close_code) {
+		lws_close_reason(wsi, (enum lws_close_status)close_code, NULL, 0);
+		return -1;
+	}
 	return 0;
 }
 

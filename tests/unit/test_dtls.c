@@ -5,8 +5,9 @@
  * that the test delivers to the other side's dtls_conn_recv (optionally dropping some).
  * Checks: handshake both ways, crosswise SRTP keys (RFC 5764 4.2), the negotiated profile,
  * fingerprint format and mismatch (-EPERM on the checking side, an alert for the other),
- * garbage before/during/after the handshake (RSA checklist B7), the give-up timer, recovery
- * from a lost flight by retransmission, and PEM loading checked against the openssl CLI.
+ * garbage before/during/after the handshake (reliability checklist B7), the give-up timer,
+ * recovery from a lost flight by retransmission, PEM loading checked against the openssl CLI,
+ * and the RFC 5764 key layout checked against a plain OpenSSL client (AES128_CM_SHA1_80 only).
  * Single-threaded; the loss and give-up tests sleep for about a second each.
  */
 #include <errno.h>
@@ -20,18 +21,19 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/ssl.h>
 
 #include "net/dtls.h"
 
-#define Q_MAX   64
-#define DG_MAX  2048
+#define Q_MAX  64
+#define DG_MAX 2048
 
 struct queue {
 	uint8_t d[Q_MAX][DG_MAX];
 	size_t n[Q_MAX];
 	size_t count;
-	size_t sent;  /* datagrams the sender produced, dropped ones included */
-	int drop;     /* drop this many of the next datagrams */
+	size_t sent; /* datagrams the sender produced, dropped ones included */
+	int drop;    /* drop this many of the next datagrams */
 	size_t max_len;
 };
 
@@ -105,9 +107,9 @@ static struct dtls_cert *new_cert(void)
 	return c;
 }
 
-/* client_fp/server_fp: what each side expects of the other (NULL: the right one). */
+/* client_expects/server_expects: what each side expects of the other (NULL: the right one). */
 static void pair_init(struct pair *p, const char *alg, const char *client_expects,
-		      const char *server_expects)
+                      const char *server_expects)
 {
 	memset(p, 0, sizeof(*p));
 	p->ccert = new_cert();
@@ -117,11 +119,11 @@ static void pair_init(struct pair *p, const char *alg, const char *client_expect
 	if (!server_expects)
 		server_expects = dtls_cert_fingerprint(p->ccert);
 	assert_int_equal(dtls_conn_new(&p->client, p->ccert, DTLS_CLIENT, alg, client_expects,
-				       q_send, &p->to_server),
-			 0);
+	                               q_send, &p->to_server),
+	                 0);
 	assert_int_equal(dtls_conn_new(&p->server, p->scert, DTLS_SERVER, alg, server_expects,
-				       q_send, &p->to_client),
-			 0);
+	                               q_send, &p->to_client),
+	                 0);
 }
 
 static void pair_free(struct pair *p)
@@ -168,7 +170,7 @@ static void assert_keys_crosswise(struct pair *p)
 	assert_int_equal(dtls_conn_srtp_keys(p->server, &sk), 0);
 	assert_int_equal(ck.profile, sk.profile);
 	assert_true(ck.profile == SRTP_PROFILE_AEAD_AES_128_GCM ||
-		    ck.profile == SRTP_PROFILE_AES128_CM_SHA1_80);
+	            ck.profile == SRTP_PROFILE_AES128_CM_SHA1_80);
 	assert_int_equal(srtp_profile_lengths(ck.profile, &kl, &sl), 0);
 	assert_int_equal(ck.master_len, kl + sl);
 	assert_int_equal(sk.master_len, kl + sl);
@@ -237,8 +239,8 @@ static void test_handshake_lowercase_fp(void **state)
 		*c = (char)(*c >= 'A' && *c <= 'F' ? *c + 32 : *c);
 	dtls_conn_free(&p.client);
 	assert_int_equal(
-		dtls_conn_new(&p.client, p.ccert, DTLS_CLIENT, "sha-256", lower, q_send, &p.to_server),
-		0);
+	    dtls_conn_new(&p.client, p.ccert, DTLS_CLIENT, "sha-256", lower, q_send, &p.to_server),
+	    0);
 	assert_int_equal(dtls_conn_start(p.client), 0);
 	pump(&p);
 	assert_int_equal(p.client_rc, 1);
@@ -306,7 +308,7 @@ static void test_bad_arguments(void **state)
 	/* sha-1 wants 20 bytes, this is 32 */
 	assert_int_equal(dtls_conn_new(&d, c, DTLS_SERVER, "sha-1", fp, q_send, NULL), -EINVAL);
 	assert_int_equal(dtls_conn_new(&d, c, DTLS_SERVER, "sha-256", "AB:CD", q_send, NULL),
-			 -EINVAL);
+	                 -EINVAL);
 	snprintf(buf, sizeof(buf), "%s:00", fp); /* too long */
 	assert_int_equal(dtls_conn_new(&d, c, DTLS_SERVER, "sha-256", buf, q_send, NULL), -EINVAL);
 	snprintf(buf, sizeof(buf), "%s", fp);
@@ -316,10 +318,11 @@ static void test_bad_arguments(void **state)
 	buf[4] = 'G';
 	assert_int_equal(dtls_conn_new(&d, c, DTLS_SERVER, "sha-256", buf, q_send, NULL), -EINVAL);
 	assert_int_equal(dtls_conn_new(&d, c, DTLS_SERVER, "sha-256", fp, NULL, NULL), -EINVAL);
-	assert_int_equal(dtls_conn_new(&d, c, DTLS_SERVER, "sha-1",
-				       "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33",
-				       q_send, NULL),
-			 0);
+	assert_int_equal(
+	    dtls_conn_new(&d, c, DTLS_SERVER, "sha-1",
+	                  "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33", q_send,
+	                  NULL),
+	    0);
 	dtls_conn_free(&d);
 	assert_null(d);
 	dtls_conn_free(&d);
@@ -435,7 +438,7 @@ static void test_framed_garbage_hello(void **state)
 	make_random(b + n + 12, 40, 4, 0x03);
 	assert_int_equal(dtls_conn_recv(p.server, b, n + 52), -EPROTO);
 	assert_int_equal(dtls_conn_bad_datagrams(p.server), 1);
-	assert_int_equal(p.to_client.count, 1); /* the fatal alert */
+	assert_int_equal(p.to_client.count, 1);                         /* the fatal alert */
 	assert_int_equal(dtls_conn_recv(p.server, b, n + 52), -EPROTO); /* sticky, not recounted */
 	assert_int_equal(dtls_conn_bad_datagrams(p.server), 1);
 	pair_free(&p);
@@ -447,7 +450,7 @@ static void test_giveup(void **state)
 {
 	struct pair p;
 	uint8_t buf[DG_MAX];
-	size_t len;
+	size_t len = 0;
 	int rc = 0;
 
 	pair_init(&p, "sha-256", NULL, NULL);
@@ -578,12 +581,11 @@ static void handshake_with_pem_server(const char *dir, const char *alg, const ch
 	snprintf(path_c, sizeof(path_c), "%s/c.pem", dir);
 	snprintf(path_k, sizeof(path_k), "%s/k.pem", dir);
 	assert_int_equal(dtls_cert_new(&p.scert, path_c, path_k, err, sizeof(err)), 0);
-	assert_int_equal(dtls_conn_new(&p.client, p.ccert, DTLS_CLIENT, alg, fp, q_send,
-				       &p.to_server),
-			 0);
+	assert_int_equal(
+	    dtls_conn_new(&p.client, p.ccert, DTLS_CLIENT, alg, fp, q_send, &p.to_server), 0);
 	assert_int_equal(dtls_conn_new(&p.server, p.scert, DTLS_SERVER, "sha-256",
-				       dtls_cert_fingerprint(p.ccert), q_send, &p.to_client),
-			 0);
+	                               dtls_cert_fingerprint(p.ccert), q_send, &p.to_client),
+	                 0);
 	assert_int_equal(dtls_conn_start(p.client), 0);
 	pump(&p);
 	assert_int_equal(p.client_rc, 1);
@@ -598,9 +600,9 @@ static void check_pem(const char *dir, const char *newkey)
 	struct dtls_cert *c = NULL;
 
 	snprintf(cmd, sizeof(cmd),
-		 "openssl req -x509 %s -nodes -keyout %%s/k.pem -out %%s/c.pem -days 2 "
-		 "-subj /CN=test >/dev/null 2>&1",
-		 newkey);
+	         "openssl req -x509 %s -nodes -keyout %%s/k.pem -out %%s/c.pem -days 2 "
+	         "-subj /CN=test >/dev/null 2>&1",
+	         newkey);
 	assert_true(sh(cmd, dir));
 	snprintf(path_c, sizeof(path_c), "%s/c.pem", dir);
 	snprintf(path_k, sizeof(path_k), "%s/k.pem", dir);
@@ -624,13 +626,13 @@ static void test_pem(void **state)
 	snprintf(path_c, sizeof(path_c), "%s/c.pem", dir);
 	snprintf(path_k, sizeof(path_k), "%s/k2.pem", dir);
 	assert_true(sh("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 "
-		       "-out %s/k2.pem >/dev/null 2>&1",
-		       dir));
+	               "-out %s/k2.pem >/dev/null 2>&1",
+	               dir));
 	assert_int_equal(dtls_cert_new(&c, path_c, path_k, err, sizeof(err)), -EINVAL);
 	assert_null(c);
 	assert_non_null(strstr(err, "does not match"));
 	assert_int_equal(dtls_cert_new(&c, "/nonexistent/c.pem", path_k, err, sizeof(err)),
-			 -EINVAL);
+	                 -EINVAL);
 	assert_int_equal(dtls_cert_new(&c, path_k, path_k, err, sizeof(err)), -EINVAL);
 	assert_int_equal(dtls_cert_new(&c, path_c, NULL, err, sizeof(err)), -EINVAL);
 	assert_int_equal(dtls_cert_new(&c, path_c, path_k, NULL, 0), -EINVAL);
@@ -639,23 +641,113 @@ static void test_pem(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* ---- oracle: a plain OpenSSL client offering only AES128_CM_SHA1_80 ---- */
+
+struct raw_client {
+	SSL_CTX *ctx;
+	SSL *ssl;
+	BIO *rbio, *wbio;
+};
+
+static void raw_client_init(struct raw_client *r, const char *dir)
+{
+	char path[512];
+
+	r->ctx = SSL_CTX_new(DTLS_client_method());
+	assert_non_null(r->ctx);
+	snprintf(path, sizeof(path), "%s/c.pem", dir);
+	assert_int_equal(SSL_CTX_use_certificate_file(r->ctx, path, SSL_FILETYPE_PEM), 1);
+	snprintf(path, sizeof(path), "%s/k.pem", dir);
+	assert_int_equal(SSL_CTX_use_PrivateKey_file(r->ctx, path, SSL_FILETYPE_PEM), 1);
+	assert_int_equal(SSL_CTX_set_tlsext_use_srtp(r->ctx, "SRTP_AES128_CM_SHA1_80"), 0);
+	r->ssl = SSL_new(r->ctx);
+	r->rbio = BIO_new(BIO_s_mem());
+	r->wbio = BIO_new(BIO_s_mem());
+	BIO_set_mem_eof_return(r->rbio, -1);
+	SSL_set_bio(r->ssl, r->rbio, r->wbio);
+	SSL_set_connect_state(r->ssl);
+}
+
+/* Runs the raw client's handshake step, then hands what it wrote to the server. */
+static int raw_client_step(struct raw_client *r, struct dtls_conn *server)
+{
+	int ret = SSL_do_handshake(r->ssl), rc = 0;
+	char *p;
+	long n = BIO_get_mem_data(r->wbio, &p);
+
+	if (n > 0)
+		rc = dtls_conn_recv(server, (const uint8_t *)p, (size_t)n);
+	(void)BIO_reset(r->wbio);
+	assert_true(rc >= 0);
+	return ret == 1 ? 1 : 0;
+}
+
+static void test_oracle_openssl_client(void **state)
+{
+	char dir[] = "/tmp/test_dtls.XXXXXX", fp[256];
+	struct queue to_client = {.count = 0};
+	struct dtls_cert *sc = new_cert();
+	struct dtls_conn *server;
+	struct raw_client r;
+	struct srtp_keys k;
+	uint8_t m[60], buf[DG_MAX];
+	size_t len;
+	int done = 0;
+
+	assert_non_null(mkdtemp(dir));
+	assert_true(sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+	               "-keyout %s/k.pem -out %s/c.pem -days 2 -subj /CN=raw >/dev/null 2>&1",
+	               dir));
+	cli_fingerprint(dir, "sha256", fp, sizeof(fp));
+	assert_int_equal(dtls_conn_new(&server, sc, DTLS_SERVER, "sha-256", fp, q_send, &to_client),
+	                 0);
+	raw_client_init(&r, dir);
+	for (int i = 0; i < 20 && !done; i++) {
+		done = raw_client_step(&r, server);
+		while (q_pop(&to_client, buf, &len)) {
+			BIO_write(r.rbio, buf, (int)len);
+			done = raw_client_step(&r, server);
+		}
+	}
+	assert_int_equal(done, 1);
+	assert_true(dtls_conn_done(server));
+	assert_int_equal(dtls_conn_srtp_keys(server, &k), 0);
+	assert_int_equal(k.profile, SRTP_PROFILE_AES128_CM_SHA1_80);
+	assert_int_equal(k.master_len, 30);
+	/* RFC 5764 4.2: client_key(16) server_key(16) client_salt(14) server_salt(14) */
+	assert_int_equal(
+	    SSL_export_keying_material(r.ssl, m, sizeof(m), "EXTRACTOR-dtls_srtp", 19, NULL, 0, 0),
+	    1);
+	assert_memory_equal(k.local, m + 16, 16);
+	assert_memory_equal(k.local + 16, m + 46, 14);
+	assert_memory_equal(k.remote, m, 16);
+	assert_memory_equal(k.remote + 16, m + 32, 14);
+	SSL_free(r.ssl);
+	SSL_CTX_free(r.ctx);
+	dtls_conn_free(&server);
+	dtls_cert_free(&sc);
+	assert_true(sh("rm -f %s/c.pem %s/k.pem", dir));
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fingerprint_format),
-		cmocka_unit_test(test_handshake),
-		cmocka_unit_test(test_handshake_lowercase_fp),
-		cmocka_unit_test(test_fp_mismatch_client_checks),
-		cmocka_unit_test(test_fp_mismatch_server_checks),
-		cmocka_unit_test(test_bad_arguments),
-		cmocka_unit_test(test_garbage),
-		cmocka_unit_test(test_framed_garbage_hello),
-		cmocka_unit_test(test_giveup),
-		cmocka_unit_test(test_lost_client_hello),
-		cmocka_unit_test(test_lost_server_flight),
-		cmocka_unit_test(test_lost_last_flight),
-		cmocka_unit_test(test_free_mid_handshake),
-		cmocka_unit_test(test_pem),
+	    cmocka_unit_test(test_fingerprint_format),
+	    cmocka_unit_test(test_handshake),
+	    cmocka_unit_test(test_handshake_lowercase_fp),
+	    cmocka_unit_test(test_fp_mismatch_client_checks),
+	    cmocka_unit_test(test_fp_mismatch_server_checks),
+	    cmocka_unit_test(test_bad_arguments),
+	    cmocka_unit_test(test_garbage),
+	    cmocka_unit_test(test_framed_garbage_hello),
+	    cmocka_unit_test(test_giveup),
+	    cmocka_unit_test(test_lost_client_hello),
+	    cmocka_unit_test(test_lost_server_flight),
+	    cmocka_unit_test(test_lost_last_flight),
+	    cmocka_unit_test(test_free_mid_handshake),
+	    cmocka_unit_test(test_pem),
+	    cmocka_unit_test(test_oracle_openssl_client),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

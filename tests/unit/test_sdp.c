@@ -23,18 +23,18 @@
 
 #include "sdp/sdp.h"
 
-#define AUDIO_LEVEL "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+#define AUDIO_LEVEL   "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 #define ABS_SEND_TIME "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
-#define TWCC "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
-#define OUR_UFRAG "mcuF"
-#define OUR_PWD "0123456789abcdefghijklmnop"
-#define OUR_FP                                                                                    \
-	"AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:" \
+#define TWCC          "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+#define OUR_UFRAG     "mcuF"
+#define OUR_PWD       "0123456789abcdefghijklmnop"
+#define OUR_FP                                                                                     \
+	"AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:"  \
 	"45:67:89"
 #define OUR_CAND "candidate:1 1 udp 2130706431 127.0.0.1 40000 typ host"
 
 static const char *const offers[] = {
-    "chromium-sendrecv.sdp",  "chromium-recvonly.sdp",	  "chromium-audio-only.sdp",
+    "chromium-sendrecv.sdp",   "chromium-recvonly.sdp",    "chromium-audio-only.sdp",
     "chromium-video-only.sdp", "chromium-datachannel.sdp", "firefox-sendrecv.sdp",
 };
 #define N_OFFERS ((int)(sizeof(offers) / sizeof(offers[0])))
@@ -256,7 +256,7 @@ static void test_parse_chromium_sendrecv(void **state)
 	assert_string_equal(a->ice_pwd, "FFBJwRC+PgCI45A76TQ4mxoW");
 	assert_string_equal(a->fp_alg, "sha-256");
 	assert_string_equal(a->fp, "78:F5:7F:13:B8:4C:D4:BD:A5:94:95:9E:3E:14:71:88:E6:72:BB:A0:"
-				   "DD:F2:0B:2F:7C:D3:47:1E:DB:F0:DC:83");
+	                           "DD:F2:0B:2F:7C:D3:47:1E:DB:F0:DC:83");
 	assert_string_equal(a->setup, "actpass");
 	assert_int_equal(a->ncodecs, 8);
 	const struct sdp_codec *opus = codec_named(a, "opus");
@@ -286,7 +286,7 @@ static void test_parse_chromium_sendrecv(void **state)
 	assert_int_equal(v->ssrcs[1], 3162000132u);
 	assert_int_equal(a->ncandidates, 4);
 	assert_string_equal(a->candidates[0], "candidate:3861183025 1 udp 2122194687 192.0.2.2 "
-					      "60821 typ host generation 0 network-id 1");
+	                                      "60821 typ host generation 0 network-id 1");
 	free(s);
 }
 
@@ -347,7 +347,8 @@ static void test_parse_firefox(void **state)
 	const struct sdp_media *a = &s->media[0], *v = &s->media[1];
 	assert_int_equal(a->port, 9);
 	assert_int_equal(codec_named(a, "opus")->pt, 109);
-	assert_string_equal(codec_pt(a, 109)->fmtp, "maxplaybackrate=48000;stereo=1;useinbandfec=1");
+	assert_string_equal(codec_pt(a, 109)->fmtp,
+	                    "maxplaybackrate=48000;stereo=1;useinbandfec=1");
 	assert_int_equal(codec_pt(a, 9)->channels, 1);
 	assert_int_equal(ext_id(a, AUDIO_LEVEL), 1);
 	assert_int_equal(ext_id(a, "urn:ietf:params:rtp-hdrext:csrc-audio-level"), 2);
@@ -364,7 +365,7 @@ static void test_parse_firefox(void **state)
 /* ---- answers, checked by parsing them back ---- */
 
 static void check_accepted(const struct sdp_media *om, const struct sdp_neg_media *nm,
-			   const struct sdp_media *am, bool tag)
+                           const struct sdp_media *am, bool tag)
 {
 	assert_string_equal(am->mid, om->mid);
 	assert_int_not_equal(am->port, 0);
@@ -493,7 +494,7 @@ static void test_answer_rejects_second_audio(void **state)
 	/* append a second audio m-line and put it in the bundle */
 	char *two = replace_all(text, "a=group:BUNDLE 0", "a=group:BUNDLE 0 1");
 	const char *extra = "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\n"
-			    "a=sendonly\r\na=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\n";
+	                    "a=sendonly\r\na=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\n";
 	char *all = calloc(1, strlen(two) + strlen(extra) + 1);
 	strcpy(all, two);
 	strcat(all, extra);
@@ -503,7 +504,7 @@ static void test_answer_rejects_second_audio(void **state)
 	assert_true(neg.media[0].accepted);
 	assert_false(neg.media[1].accepted);
 	assert_non_null(strstr(ans, "m=audio 0 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n"
-				    "a=mid:1\r\na=inactive\r\n"));
+	                            "a=mid:1\r\na=inactive\r\n"));
 	assert_non_null(strstr(ans, "a=group:BUNDLE 0\r\n"));
 	free(ans);
 	free(o);
@@ -741,14 +742,15 @@ static void test_long_tokens(void **state)
 	t = replace_all(text, "a=mid:0\r\n", line);
 	parse_fails(t, strlen(t), -E2BIG, "mid too long (40 chars, max 32)");
 	free(t);
-	t = replace_all(text, "a=ice-ufrag:", "a=ice-ufrag:"
-						  "0123456789012345678901234567890123456789"
-						  "0123456789012345678901234567890123456789"
-						  "0123456789012345678901234567890123456789"
-						  "0123456789012345678901234567890123456789"
-						  "0123456789012345678901234567890123456789"
-						  "0123456789012345678901234567890123456789"
-						  "0123456789012345678901234567890123456789");
+	t = replace_all(text, "a=ice-ufrag:",
+	                "a=ice-ufrag:"
+	                "0123456789012345678901234567890123456789"
+	                "0123456789012345678901234567890123456789"
+	                "0123456789012345678901234567890123456789"
+	                "0123456789012345678901234567890123456789"
+	                "0123456789012345678901234567890123456789"
+	                "0123456789012345678901234567890123456789"
+	                "0123456789012345678901234567890123456789");
 	parse_fails(t, strlen(t), -E2BIG, "ice-ufrag too long");
 	free(t);
 	t = replace_all(text, "a=mid:0\r\n", "a=mid:0 1\r\n");
@@ -774,7 +776,7 @@ static void test_bad_payload_types(void **state)
 	parse_fails(t, strlen(t), -EINVAL, "duplicate payload type 111");
 	free(t);
 	t = with_extra("chromium-audio-only.sdp", "a=rtpmap:111 opus/48000/2\r\n",
-		       "a=rtpmap:111 opus/48000/2\r\n");
+	               "a=rtpmap:111 opus/48000/2\r\n");
 	parse_fails(t, strlen(t), -EINVAL, "duplicate a=rtpmap for payload type 111");
 	free(t);
 	t = replace_all(text, "a=rtpmap:111 opus/48000/2", "a=rtpmap:111 opus");
@@ -785,7 +787,7 @@ static void test_bad_payload_types(void **state)
 	free(t);
 	/* an rtpmap for a PT not in the m= line is ignored */
 	t = with_extra("chromium-audio-only.sdp", "a=rtpmap:111 opus/48000/2\r\n",
-		       "a=rtpmap:55 foo/8000\r\n");
+	               "a=rtpmap:55 foo/8000\r\n");
 	struct sdp_session *s = parse_ok(t);
 	assert_null(codec_pt(&s->media[0], 55));
 	free(s);
@@ -860,7 +862,7 @@ static void test_structure_errors(void **state)
 	parse_fails("v=0\r\nm=audio 9 RTP/SAVPF\r\n", 26, -EINVAL, "without formats");
 	parse_fails("v=0\r\nm=audio 70000 RTP/SAVPF 0\r\n", 32, -EINVAL, "port");
 	const char *dup = "v=0\r\nm=audio 9 RTP/SAVPF 0\r\na=mid:a\r\nm=video 9 RTP/SAVPF 96\r\n"
-			  "a=mid:a\r\n";
+	                  "a=mid:a\r\n";
 	parse_fails(dup, strlen(dup), -EINVAL, "duplicate mid 'a'");
 	const char *unk = "v=0\r\na=group:BUNDLE a b\r\nm=audio 9 RTP/SAVPF 0\r\na=mid:a\r\n";
 	parse_fails(unk, strlen(unk), -EINVAL, "unknown mid 'b'");
@@ -873,14 +875,14 @@ static void test_structure_errors(void **state)
 static void test_inheritance_and_wildcards(void **state)
 {
 	const char *t = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
-			"a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"
-			"a=fingerprint:SHA-1 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:"
-			"22:33\r\na=fingerprint:sha-256 " OUR_FP "\r\n"
-			"a=setup:actpass\r\na=recvonly\r\n"
-			"m=video 9 UDP/TLS/RTP/SAVPF 100 101\r\na=mid:v\r\na=rtcp-mux\r\n"
-			"a=rtpmap:100 vp8/90000\r\na=rtpmap:101 VP8/90000\r\n"
-			"a=rtcp-fb:* nack\r\na=rtcp-fb:* nack pli\r\na=rtcp-fb:100 goog-remb\r\n"
-			"a=extmap:3/sendrecv " ABS_SEND_TIME " extra\r\n\r\n";
+	                "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"
+	                "a=fingerprint:SHA-1 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:"
+	                "22:33\r\na=fingerprint:sha-256 " OUR_FP "\r\n"
+	                "a=setup:actpass\r\na=recvonly\r\n"
+	                "m=video 9 UDP/TLS/RTP/SAVPF 100 101\r\na=mid:v\r\na=rtcp-mux\r\n"
+	                "a=rtpmap:100 vp8/90000\r\na=rtpmap:101 VP8/90000\r\n"
+	                "a=rtcp-fb:* nack\r\na=rtcp-fb:* nack pli\r\na=rtcp-fb:100 goog-remb\r\n"
+	                "a=extmap:3/sendrecv " ABS_SEND_TIME " extra\r\n\r\n";
 	struct sdp_session *s = parse_ok(t);
 	assert_string_equal(s->fp_alg, "sha-256"); /* sha-256 preferred over sha-1 */
 	assert_string_equal(s->fp, OUR_FP);
@@ -903,6 +905,37 @@ static void test_inheritance_and_wildcards(void **state)
 	assert_null(strstr(ans, "a=group"));
 	free(ans);
 	free(s);
+}
+
+/* RFC 8843 bundle-only m-lines (port 0) are accepted; extension ids > 14 are not negotiated. */
+static void test_bundle_only_and_ext_ids(void **state)
+{
+	char *text = read_asset("chromium-sendrecv.sdp");
+	char *t = replace_all(text, "m=video 51013 ", "m=video 0 ");
+	char *t2 = replace_all(t, "a=mid:1\r\n", "a=mid:1\r\na=bundle-only\r\n");
+	char *t3 = replace_all(t2, "a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level",
+	                       "a=extmap:15 urn:ietf:params:rtp-hdrext:ssrc-audio-level");
+	struct sdp_session *s = parse_ok(t3);
+	assert_true(s->media[1].bundle_only);
+	struct sdp_negotiated neg;
+	char *ans = answer_text(s, &neg);
+	assert_true(neg.media[1].accepted);
+	assert_int_equal(neg.media[0].ext_audio_level, 0);
+	assert_null(strstr(ans, "ssrc-audio-level"));
+	assert_null(strstr(ans, "bundle-only"));
+	free(ans);
+	free(s);
+	/* port 0 without bundle-only: the offerer disabled the m-line */
+	s = parse_ok(t);
+	ans = answer_text(s, &neg);
+	assert_false(neg.media[1].accepted);
+	assert_non_null(strstr(ans, "m=video 0 UDP/TLS/RTP/SAVPF 96\r\n"));
+	free(ans);
+	free(s);
+	free(t3);
+	free(t2);
+	free(t);
+	free(text);
 }
 
 /* Every prefix, in an exact-size heap copy: errors are fine, crashes and overreads are not. */
@@ -973,6 +1006,7 @@ int main(void)
 	    cmocka_unit_test(test_other_caps),
 	    cmocka_unit_test(test_structure_errors),
 	    cmocka_unit_test(test_inheritance_and_wildcards),
+	    cmocka_unit_test(test_bundle_only_and_ext_ids),
 	    cmocka_unit_test(test_all_prefixes),
 	    cmocka_unit_test(test_dir_names),
 	};

@@ -24,7 +24,7 @@
 #define PKT_MAX 1500
 
 static const enum srtp_profile profiles[] = {SRTP_PROFILE_AES128_CM_SHA1_80,
-					     SRTP_PROFILE_AEAD_AES_128_GCM};
+                                             SRTP_PROFILE_AEAD_AES_128_GCM};
 
 /* Keys for a sender and a receiver of profile p: each one's local is the other's remote. */
 static void make_keys(enum srtp_profile p, struct srtp_keys *snd, struct srtp_keys *rcv)
@@ -238,9 +238,11 @@ static void replay(enum srtp_profile p)
 	assert_int_equal(srtp_sess_unprotect_rtp(rcv, buf, &l2), 0);
 	l2 = len;
 	assert_int_equal(srtp_sess_unprotect_rtp(rcv, copy, &l2), -EALREADY);
-	/* far behind the 1024-packet window */
+	/* seq 1000 arrives after 3000: behind the 1024-packet window */
+	len = make_rtp(copy, 1000, 0xAB, 10);
+	assert_int_equal(srtp_sess_protect_rtp(snd, copy, &len, sizeof(copy)), 0);
 	assert_int_equal(send_rtp(snd, rcv, 3000, 0xAB), 0);
-	assert_int_equal(send_rtp(snd, rcv, 1000, 0xAB), -EALREADY);
+	assert_int_equal(srtp_sess_unprotect_rtp(rcv, copy, &len), -EALREADY);
 	assert_int_equal(send_rtp(snd, rcv, 2500, 0xAB), 0); /* late but inside the window */
 	/* RTCP replay */
 	len = make_sr(buf, 0xAB);
@@ -371,7 +373,7 @@ static int deliver(struct queue *q, struct dtls_conn *c)
 }
 
 static void handshake(struct dtls_conn *cl, struct dtls_conn *sv, struct queue *to_sv,
-		      struct queue *to_cl)
+                      struct queue *to_cl)
 {
 	int done = 0;
 
@@ -412,11 +414,11 @@ static void test_dtls_srtp_end_to_end(void **state)
 	assert_int_equal(dtls_cert_new(&cc, NULL, NULL, err, sizeof(err)), 0);
 	assert_int_equal(dtls_cert_new(&sc, NULL, NULL, err, sizeof(err)), 0);
 	assert_int_equal(dtls_conn_new(&cl, cc, DTLS_CLIENT, "sha-256", dtls_cert_fingerprint(sc),
-				       q_send, &to_sv),
-			 0);
+	                               q_send, &to_sv),
+	                 0);
 	assert_int_equal(dtls_conn_new(&sv, sc, DTLS_SERVER, "sha-256", dtls_cert_fingerprint(cc),
-				       q_send, &to_cl),
-			 0);
+	                               q_send, &to_cl),
+	                 0);
 	handshake(cl, sv, &to_sv, &to_cl);
 	assert_int_equal(dtls_conn_srtp_keys(cl, &kc), 0);
 	assert_int_equal(dtls_conn_srtp_keys(sv, &ks), 0);
@@ -435,15 +437,15 @@ static void test_dtls_srtp_end_to_end(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_profile_lengths),
-		cmocka_unit_test(test_bad_keys),
-		cmocka_unit_test(test_roundtrip),
-		cmocka_unit_test(test_tamper),
-		cmocka_unit_test(test_replay),
-		cmocka_unit_test(test_resend_same_seq),
-		cmocka_unit_test(test_ssrc_cap),
-		cmocka_unit_test(test_capacity_and_short),
-		cmocka_unit_test(test_dtls_srtp_end_to_end),
+	    cmocka_unit_test(test_profile_lengths),
+	    cmocka_unit_test(test_bad_keys),
+	    cmocka_unit_test(test_roundtrip),
+	    cmocka_unit_test(test_tamper),
+	    cmocka_unit_test(test_replay),
+	    cmocka_unit_test(test_resend_same_seq),
+	    cmocka_unit_test(test_ssrc_cap),
+	    cmocka_unit_test(test_capacity_and_short),
+	    cmocka_unit_test(test_dtls_srtp_end_to_end),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
