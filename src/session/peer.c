@@ -159,13 +159,15 @@ static void install_srtp(struct peer *p)
 static void on_dtls_datagram(struct peer *p, const uint8_t *data, size_t len)
 {
 	int rc = dtls_conn_recv(p->dtls, data, len);
-	if (rc == 1)
+	if (rc == 1) {
 		install_srtp(p);
-	else if (rc == -EPERM)
-		fail_transport(p, "dtls-failed",
-			       "the DTLS certificate does not match the SDP fingerprint");
-	else if (rc < 0 && !p->srtp)
+	} else if (rc < 0 && !p->dtls_dead) { /* errors are sticky: report once */
+		p->dtls_dead = true;
 		p->srv->st.dtls_failed++;
+		fail_transport(p, "dtls-failed",
+			       rc == -EPERM ? "the DTLS certificate does not match the SDP fingerprint"
+					    : "the DTLS association failed; you left the room");
+	}
 }
 
 static void on_recv(void *opaque, uint8_t *data, size_t len)
@@ -204,8 +206,11 @@ static gboolean on_dtls_timer(gpointer data)
 		goto give_up;
 	return G_SOURCE_CONTINUE;
 give_up:
-	p->srv->st.dtls_failed++;
-	fail_transport(p, "dtls-failed", "the DTLS handshake did not complete in time");
+	if (!p->dtls_dead) {
+		p->dtls_dead = true;
+		p->srv->st.dtls_failed++;
+		fail_transport(p, "dtls-failed", "the DTLS handshake did not complete in time");
+	}
 	p->dtls_timer = 0;
 	return G_SOURCE_REMOVE;
 }

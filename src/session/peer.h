@@ -50,6 +50,7 @@ struct in_stream {
 	uint32_t last_sr_mid; /* middle 32 bits of the last SR's NTP */
 	int64_t last_sr_at;   /* room time it arrived */
 	uint64_t packets, bytes;
+	uint64_t reanchors; /* times the RTP->room clock mapping was moved (drift, delay) */
 };
 
 /* An outbound RTP stream. */
@@ -84,6 +85,7 @@ struct peer {
 	struct ice *ice;
 	struct dtls_conn *dtls;
 	struct srtp_sess *srtp;
+	bool dtls_dead; /* the association failed; the peer is being dropped */
 	unsigned dtls_timer, rtcp_timer;
 	int64_t offer_us; /* when the offer arrived: the DTLS handshake must finish in time */
 	/* media */

@@ -22,14 +22,31 @@
 
 #define MAX_NACKS_PER_POLL 64
 
+/*
+ * Maps an RTP timestamp to the room clock. The first packet anchors the stream at its arrival;
+ * later packets follow their RTP timestamps. A sender whose clock runs slow (or a long delay)
+ * makes packets arrive later than mapped: past half the playout delay the stream is re-anchored
+ * to the arrival time so it is not lost to lateness; one running fast (mapped more than
+ * EARLY_MAX_US ahead of arrival) is pulled back, so queues stay bounded.
+ */
+#define EARLY_MAX_US 200000
+
 static int64_t map_pts(struct in_stream *s, const struct room *r, uint32_t ts)
 {
+	int64_t now = room_now(r);
 	if (!s->base_set) {
 		s->base_set = true;
 		s->base_ts = ts;
-		s->base_pts = room_now(r);
+		s->base_pts = now;
 	}
-	return s->base_pts + (int64_t)(int32_t)(ts - s->base_ts) * 1000000 / s->clock;
+	int64_t pts = s->base_pts + (int64_t)(int32_t)(ts - s->base_ts) * 1000000 / s->clock;
+	int64_t late = now - pts;
+	if (late > r->delay_us / 2 || late < -EARLY_MAX_US) {
+		s->base_pts += late;
+		s->reanchors++;
+		pts = now;
+	}
+	return pts;
 }
 
 /* RFC 3550 A.1 (simplified: no probation) and A.8 interarrival jitter. */

@@ -117,7 +117,16 @@ void server_send_error(struct server *s, uint64_t conn, const char *code, const 
 
 static void leave(struct server *s, struct peer *p)
 {
-	LOG_I("peer %u (%s) left room %s", p->id, p->name, p->room ? p->room->name : "-");
+	LOG_I("peer %u (%s) left room %s: in audio %llu pkts, video %llu pkts %llu frames; out "
+	      "audio %u, video %u pkts; srtp errors %llu, nacks %llu/%llu, plis %llu/%llu, "
+	      "retransmits %llu, re-anchors %llu/%llu",
+	      p->id, p->name, p->room ? p->room->name : "-",
+	      (unsigned long long)p->in_audio.packets, (unsigned long long)p->in_video.packets,
+	      (unsigned long long)p->st.frames_in, p->out_audio.packets, p->out_video.packets,
+	      (unsigned long long)p->st.srtp_errors, (unsigned long long)p->st.nacks_sent,
+	      (unsigned long long)p->st.nacks_received, (unsigned long long)p->st.plis_sent,
+	      (unsigned long long)p->st.plis_received, (unsigned long long)p->st.retransmits,
+	      (unsigned long long)p->in_audio.reanchors, (unsigned long long)p->in_video.reanchors);
 	struct room *r = p->room;
 	server_remove_peer(s, p);
 	if (r) {

@@ -79,8 +79,8 @@ static bool room_ok(const char *s, size_t n)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			  c == '_' || c == '.' || c == '-';
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		          (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
 		if (!ok)
 			return false;
 	}
@@ -218,7 +218,7 @@ static int parse_object(json_t *o, struct sig_msg *m, struct perr *e)
 }
 
 int sig_parse(const char *text, size_t len, struct sig_msg *out, const char **code, char *msg,
-	      size_t msglen)
+              size_t msglen)
 {
 	struct perr e = {code, msg, msglen};
 
@@ -242,7 +242,7 @@ int sig_parse(const char *text, size_t len, struct sig_msg *out, const char **co
 		return fail(&e, "bad-json", "invalid JSON or duplicate key", where);
 	}
 	int rc = json_is_object(root) ? parse_object(root, out, &e)
-				      : fail(&e, "bad-json", "message must be a JSON object", NULL);
+	                              : fail(&e, "bad-json", "message must be a JSON object", NULL);
 	json_decref(root);
 	if (rc)
 		sig_msg_clear(out);
@@ -282,8 +282,8 @@ char *sig_joined(uint32_t id, const char *room, const struct sig_participant *ot
 		return NULL;
 	for (int i = 0; i < n; i++) {
 		id_str(others[i].id, ids);
-		json_t *p = json_pack("{s:s,s:s}", "id", ids, "name",
-				      others[i].name ? others[i].name : "");
+		json_t *p =
+		    json_pack("{s:s,s:s}", "id", ids, "name", others[i].name ? others[i].name : "");
 		if (!p || json_array_append_new(list, p)) {
 			json_decref(list);
 			return NULL;
@@ -291,7 +291,7 @@ char *sig_joined(uint32_t id, const char *room, const struct sig_participant *ot
 	}
 	id_str(id, ids);
 	return dump(json_pack("{s:s,s:s,s:s,s:o}", "type", "joined", "id", ids, "room",
-			      room ? room : "", "participants", list));
+	                      room ? room : "", "participants", list));
 }
 
 char *sig_answer(const char *sdp)
@@ -318,7 +318,7 @@ oom:
 char *sig_error(const char *code, const char *message)
 {
 	return dump(json_pack("{s:s,s:s,s:s}", "type", "error", "code", code ? code : "error",
-			      "message", message ? message : ""));
+	                      "message", message ? message : ""));
 }
 
 char *sig_participant_joined(uint32_t id, const char *name)
@@ -326,7 +326,7 @@ char *sig_participant_joined(uint32_t id, const char *name)
 	char ids[11];
 	id_str(id, ids);
 	return dump(json_pack("{s:s,s:s,s:s}", "type", "participant-joined", "id", ids, "name",
-			      name ? name : ""));
+	                      name ? name : ""));
 }
 
 char *sig_participant_left(uint32_t id)

@@ -5,8 +5,12 @@
  * sig_parse validates one client message completely: type known, every required field present
  * with the right JSON type, string lengths within limits. On failure it returns an error code
  * slug (e.g. "bad-json", "unknown-type", "missing-field", "bad-field") and a human message for
- * the {"type":"error"} reply. Builders return malloc'd JSON text (caller frees) or NULL on OOM.
- * Pure functions, any thread.
+ * the {"type":"error"} reply. Builders return malloc'd JSON text (caller frees) or NULL on OOM
+ * (or when a string argument is not valid UTF-8). Pure functions, any thread.
+ * Beyond the per-field rules below: texts over SIG_MAX_SDP + 4096 bytes, nesting deeper than 8,
+ * duplicate keys and "\u0000" are "bad-json"; unknown extra fields are ignored. Candidates must
+ * start with "candidate:" and contain no control characters; sdpMid is at most 32 bytes and
+ * sdpMLineIndex 0..1023 (both optional, null allowed).
  */
 #ifndef MCU_SIGNAL_MSG_H
 #define MCU_SIGNAL_MSG_H
@@ -15,9 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SIG_MAX_ROOM 64 /* room names: 1..64 of [A-Za-z0-9_.-] */
-#define SIG_MAX_NAME 64 /* display names: 1..64 bytes of UTF-8, no control characters */
-#define SIG_MAX_SDP 65536
+#define SIG_MAX_ROOM      64 /* room names: 1..64 of [A-Za-z0-9_.-] */
+#define SIG_MAX_NAME      64 /* display names: 1..64 bytes of UTF-8, no 0x00-0x1f or 0x7f */
+#define SIG_MAX_SDP       65536
 #define SIG_MAX_CANDIDATE 512
 
 enum sig_type { SIG_JOIN, SIG_OFFER, SIG_CANDIDATE, SIG_LEAVE, SIG_PING };
@@ -37,7 +41,7 @@ struct sig_msg {
  * human explanation. The message must be released with sig_msg_clear (also after an error).
  */
 int sig_parse(const char *text, size_t len, struct sig_msg *out, const char **code, char *msg,
-	      size_t msglen);
+              size_t msglen);
 void sig_msg_clear(struct sig_msg *m);
 
 struct sig_participant {

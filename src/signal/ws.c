@@ -19,20 +19,25 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <libwebsockets.h>
 
-#define WS_BUCKETS        256
-#define WS_HTTP_MAX_BODY  (64 * 1024)
-#define WS_HTTP_CHUNK     4096
-#define WS_DEFAULT_MSG    65536
-#define WS_DEFAULT_QUEUE  256
-#define WS_PATH_MAX       256
-#define WS_RX_KEEP        16384 /* rx buffers above this are freed after each message */
+#define WS_BUCKETS       256
+#define WS_HTTP_MAX_BODY (64 * 1024)
+#define WS_DEFAULT_MSG   65536
+#define WS_DEFAULT_QUEUE 256
+#define WS_PATH_MAX      256
+#define WS_RX_KEEP       16384 /* rx buffers above this are freed after each message */
 
 struct out_msg {
 	size_t len;
@@ -48,8 +53,8 @@ struct conn {
 	struct out_msg **q; /* ring of max_queue entries */
 	int qhead, qcount;
 	uint64_t dropped;
-	int close_code;     /* 0 = none requested */
-	bool pending;       /* on s->pending */
+	int close_code; /* 0 = none requested */
+	bool pending;   /* on s->pending */
 	struct conn *pnext;
 	/* Service thread only: message reassembly. */
 	char *rx;
@@ -66,8 +71,6 @@ struct pss {
 	char path[WS_PATH_MAX];
 	char *body;
 	size_t body_len;
-	unsigned char *reply; /* LWS_PRE + reply_len bytes */
-	size_t reply_len, reply_off;
 };
 
 struct ws_server {
@@ -220,7 +223,7 @@ static void rx_deliver(struct ws_server *s, struct conn *c)
 }
 
 static int on_receive(struct ws_server *s, struct lws *wsi, struct conn *c, const void *in,
-		      size_t len)
+                      size_t len)
 {
 	if (!c)
 		return -1;
@@ -388,13 +391,17 @@ static void on_closed(struct ws_server *s, struct pss *p)
 
 /* ---- HTTP /api/ ---- */
 
+/*
+ * lws 4.1 keeps calling HTTP_BODY_COMPLETION while a connection sits in its body state, so
+ * every reply is written synchronously (lws buffers what the socket does not take and flushes
+ * it before the next transaction or the close), and the transaction ends in the same callback.
+ */
+
 static void http_reset(struct pss *p)
 {
 	free(p->body);
-	free(p->reply);
 	p->body = NULL;
-	p->reply = NULL;
-	p->body_len = p->reply_len = p->reply_off = 0;
+	p->body_len = 0;
 	p->method[0] = '\0';
 	p->path[0] = '\0';
 }
@@ -413,47 +420,57 @@ static const char *method_name(int m)
 	}
 }
 
-/* Writes the status line and headers now, and asks for HTTP_WRITEABLE for the body. */
-static int http_reply(struct lws *wsi, struct pss *p, int status, const char *type,
-		      const char *body, size_t len)
+/* Writes status, headers and body now. 0, or -1 if the connection is broken. */
+static int http_write(struct lws *wsi, int status, const char *type, const char *body, size_t len)
 {
 	unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *pos = start;
 	unsigned char *end = hdr + sizeof(hdr) - 1;
 
-	free(p->reply);
-	p->reply = malloc(LWS_PRE + len + 1);
-	if (!p->reply)
-		return -1;
-	if (len)
-		memcpy(p->reply + LWS_PRE, body, len);
-	p->reply_len = len;
-	p->reply_off = 0;
 	if (lws_add_http_common_headers(wsi, (unsigned)status, type ? type : "application/json",
-					len, &pos, end) ||
+	                                len, &pos, end) ||
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-					 (const unsigned char *)"no-store", 8, &pos, end) ||
+	                                 (const unsigned char *)"no-store", 8, &pos, end) ||
 	    lws_finalize_write_http_header(wsi, start, &pos, end))
 		return -1;
-	lws_callback_on_writable(wsi);
-	return 0;
+	unsigned char *buf = malloc(LWS_PRE + len + 1);
+	if (!buf)
+		return -1;
+	if (len)
+		memcpy(buf + LWS_PRE, body, len);
+	int n = lws_write(wsi, buf + LWS_PRE, len, LWS_WRITE_HTTP_FINAL);
+	free(buf);
+	return n < 0 ? -1 : 0;
 }
 
+/* A complete reply that ends the transaction (keep-alive permitting). */
+static int http_reply(struct lws *wsi, struct pss *p, int status, const char *type,
+                      const char *body, size_t len)
+{
+	http_reset(p);
+	if (http_write(wsi, status, type, body, len))
+		return -1;
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* An error reply before the request body (if any) was read: the connection closes after it. */
 static int http_error(struct lws *wsi, struct pss *p, int status, const char *msg)
 {
 	char body[128];
 	int n = snprintf(body, sizeof(body), "{\"error\":\"%s\"}", msg);
-	return http_reply(wsi, p, status, "application/json", body, (size_t)n);
+	http_reset(p);
+	http_write(wsi, status, "application/json", body, (size_t)n);
+	return -1;
 }
 
-/* Hands the request to cb.on_http and starts the reply. */
+/* Hands the request to cb.on_http and replies. */
 static int http_dispatch(struct ws_server *s, struct lws *wsi, struct pss *p)
 {
 	struct ws_http_reply r = {.status = 404};
 	if (!s->cb.on_http)
 		return http_error(wsi, p, 404, "not found");
 	s->cb.on_http(s->cb.opaque, p->method, p->path, p->body, p->body_len, &r);
-	int rc = http_reply(wsi, p, r.status > 0 ? r.status : 500, r.content_type, r.body,
-			    r.body ? r.body_len : 0);
+	int rc = http_reply(wsi, p, r.status >= 100 && r.status <= 599 ? r.status : 500,
+	                    r.content_type, r.body, r.body ? r.body_len : 0);
 	free(r.body);
 	return rc;
 }
@@ -461,6 +478,19 @@ static int http_dispatch(struct ws_server *s, struct lws *wsi, struct pss *p)
 static bool is_api_path(const char *path)
 {
 	return !strcmp(path, "/api") || !strncmp(path, "/api/", 5);
+}
+
+/* Announced body length: 0 if none, SIZE_MAX if chunked or unparsable. */
+static size_t body_length(struct lws *wsi)
+{
+	char cl[24] = "";
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING))
+		return SIZE_MAX;
+	if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
+		return 0;
+	char *e;
+	unsigned long long v = strtoull(cl, &e, 10);
+	return *e || v > WS_HTTP_MAX_BODY ? SIZE_MAX : (size_t)v;
 }
 
 static int on_http(struct ws_server *s, struct lws *wsi, struct pss *p)
@@ -473,22 +503,32 @@ static int on_http(struct ws_server *s, struct lws *wsi, struct pss *p)
 		return http_error(wsi, p, 405, "method not allowed");
 	if (ulen < 0 || (size_t)ulen >= sizeof(p->path))
 		return http_error(wsi, p, 414, "uri too long");
+	if (!is_api_path(uri))
+		return http_error(wsi, p, 404, "not found");
+	size_t blen = body_length(wsi);
+	if (blen == SIZE_MAX)
+		return http_error(wsi, p, 413, "body too large or chunked");
+	bool post = !strcmp(method, "POST");
+	if (!post && blen)
+		return http_error(wsi, p, 400, "unexpected body");
 	memcpy(p->path, uri, (size_t)ulen);
 	p->path[ulen] = '\0';
 	snprintf(p->method, sizeof(p->method), "%s", method);
-	if (!is_api_path(p->path))
-		return http_error(wsi, p, 404, "not found");
-	if (strcmp(method, "POST"))
+	if (!post || !blen)
 		return http_dispatch(s, wsi, p);
-	char cl[24] = "";
-	if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
-	    strtoull(cl, NULL, 10) > WS_HTTP_MAX_BODY)
-		return http_error(wsi, p, 413, "body too large");
 	return 0; /* the body follows: HTTP_BODY ... HTTP_BODY_COMPLETION */
 }
 
-static int on_http_body(struct lws *wsi, struct pss *p, const void *in, size_t len)
+/* True while a POST body is expected. */
+static bool wants_body(const struct pss *p)
 {
+	return !strcmp(p->method, "POST");
+}
+
+static int on_http_body(struct pss *p, const void *in, size_t len)
+{
+	if (!wants_body(p))
+		return -1;
 	if (p->body_len + len > WS_HTTP_MAX_BODY)
 		return -1;
 	char *b = realloc(p->body, p->body_len + len + 1);
@@ -502,31 +542,10 @@ static int on_http_body(struct lws *wsi, struct pss *p, const void *in, size_t l
 	return 0;
 }
 
-/* HTTP_WRITEABLE: the next chunk of the reply body; completes the transaction at the end. */
-static int on_http_writeable(struct lws *wsi, struct pss *p)
-{
-	if (!p->reply)
-		return 0;
-	size_t left = p->reply_len - p->reply_off;
-	size_t n = left > WS_HTTP_CHUNK ? WS_HTTP_CHUNK : left;
-	bool last = n == left;
-	/* Bytes before the chunk (already sent) serve as its LWS_PRE headroom. */
-	unsigned char *chunk = p->reply + LWS_PRE + p->reply_off;
-	if (lws_write(wsi, chunk, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
-		return -1;
-	p->reply_off += n;
-	if (!last) {
-		lws_callback_on_writable(wsi);
-		return 0;
-	}
-	http_reset(p);
-	return lws_http_transaction_completed(wsi) ? -1 : 0;
-}
-
 /* ---- the one lws callback ---- */
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-		    size_t len)
+                    size_t len)
 {
 	struct pss *p = user;
 	struct ws_server *s = wsi ? server_of(wsi) : NULL;
@@ -551,11 +570,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_HTTP:
 		return on_http(s, wsi, p);
 	case LWS_CALLBACK_HTTP_BODY:
-		return on_http_body(wsi, p, in, len);
+		return on_http_body(p, in, len);
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		return http_dispatch(s, wsi, p);
-	case LWS_CALLBACK_HTTP_WRITEABLE:
-		return on_http_writeable(wsi, p);
+		/* Not ours (e.g. a POST to a static path): close rather than let lws spin. */
+		return wants_body(p) ? http_dispatch(s, wsi, p) : -1;
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 	case LWS_CALLBACK_CLOSED_HTTP:
 		if (p)
@@ -596,6 +614,12 @@ static void setup_mounts(struct ws_server *s)
 	};
 }
 
+static bool is_ipv4_literal(const char *addr)
+{
+	struct in_addr a;
+	return inet_pton(AF_INET, addr, &a) == 1;
+}
+
 static void setup_info(struct ws_server *s, struct lws_context_creation_info *info)
 {
 	memset(info, 0, sizeof(*info));
@@ -607,6 +631,10 @@ static void setup_info(struct ws_server *s, struct lws_context_creation_info *in
 	info->gid = -1;
 	info->uid = -1;
 	info->options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+	/* lws 4.1 with IPv6 on binds an IPv4 iface address such as 127.0.0.1 to [::] (every
+	 * address): IPv4 literals need IPv6 off to bind where asked. */
+	if (s->bind && is_ipv4_literal(s->bind))
+		info->options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 	/* Slowloris and dead peers (checklist C6). */
 	info->timeout_secs = 10;
 	info->timeout_secs_ah_idle = 5;
@@ -661,14 +689,45 @@ static void server_release(struct ws_server *s)
 	free(s);
 }
 
-int ws_server_new(struct ws_server **out, const struct ws_server_cfg *cfg, char *err,
-		  size_t errlen)
+/*
+ * Tries to bind the address first, so a busy port or a foreign address is reported as an errno
+ * (lws only logs it, and leaks a little when its vhost fails). Names that are not numeric addresses (interface
+ * names, which lws also accepts) are left to lws. 0 or a negative errno.
+ */
+static int probe_bind(const char *addr, int port)
+{
+	struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV,
+	                         .ai_socktype = SOCK_STREAM};
+	struct addrinfo *ai;
+	char ports[8];
+	snprintf(ports, sizeof(ports), "%d", port);
+	if (getaddrinfo(addr, ports, &hints, &ai))
+		return 0;
+	int rc = 0, one = 1;
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0) {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 1))
+			rc = -errno;
+		close(fd);
+	}
+	freeaddrinfo(ai);
+	return rc;
+}
+
+int ws_server_new(struct ws_server **out, const struct ws_server_cfg *cfg, char *err, size_t errlen)
 {
 	struct lws_context_creation_info info;
 	*out = NULL;
 	if (!cfg || cfg->port < 0 || cfg->port > 65535 || !cfg->tls_cert != !cfg->tls_key) {
 		snprintf(err, errlen, "bad ws server configuration");
 		return -EINVAL;
+	}
+	int rc = probe_bind(cfg->bind, cfg->port);
+	if (rc) {
+		snprintf(err, errlen, "cannot listen on %s:%d: %s", cfg->bind ? cfg->bind : "*",
+		         cfg->port, strerror(-rc));
+		return rc;
 	}
 	struct ws_server *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -688,11 +747,11 @@ int ws_server_new(struct ws_server **out, const struct ws_server_cfg *cfg, char 
 	int port = vh ? lws_get_vhost_listen_port(vh) : -1;
 	if (port <= 0) {
 		snprintf(err, errlen, "cannot listen on %s:%d", cfg->bind ? cfg->bind : "*",
-			 cfg->port);
+		         cfg->port);
 		if (s->ctx)
 			lws_context_destroy(s->ctx);
 		server_release(s);
-		return -EADDRINUSE;
+		return -EIO;
 	}
 	s->port = port;
 	*out = s;

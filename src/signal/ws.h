@@ -11,6 +11,11 @@
  * Limits: a WebSocket message over max_message bytes (default 65536) closes the connection with
  * status 1009; each connection's outbound queue holds at most max_queue messages (the oldest
  * is dropped and counted beyond that). Only this file includes libwebsockets.
+ * Protocol details (lws 4.1): upgrades only at /ws, with no subprotocol or "mcu" (other names
+ * are refused by lws); binary messages close with 1003, invalid UTF-8 with 1007; idle
+ * connections are pinged after 30 s and dropped after 75 s without traffic. HTTP is 1.1 only
+ * (ALPN http/1.1 under TLS). /api/ bodies: POST only, Content-Length at most 64 KiB (chunked
+ * or larger: 413; a body on GET/DELETE: 400); the path passed to on_http excludes the query.
  */
 #ifndef MCU_WS_H
 #define MCU_WS_H
@@ -21,8 +26,8 @@
 struct ws_server;
 
 struct ws_http_reply {
-	int status;               /* e.g. 200, 404 */
-	char *body;               /* malloc'd, freed by the server; may be NULL */
+	int status; /* e.g. 200, 404 */
+	char *body; /* malloc'd, freed by the server; may be NULL */
 	size_t body_len;
 	const char *content_type; /* static string, e.g. "application/json" */
 };
@@ -35,32 +40,48 @@ struct ws_callbacks {
 	void (*on_close)(void *opaque, uint64_t conn);
 	/* An /api/ request (method "GET", "POST", "DELETE"; body may be NULL). Fill reply. */
 	void (*on_http)(void *opaque, const char *method, const char *path, const char *body,
-			size_t body_len, struct ws_http_reply *reply);
+	                size_t body_len, struct ws_http_reply *reply);
 };
 
 struct ws_server_cfg {
 	const char *bind; /* address, e.g. "127.0.0.1"; NULL = all */
 	int port;
-	const char *www_dir;         /* static files served at / ; NULL = none */
+	const char *www_dir;            /* static files served at / ; NULL = none */
 	const char *tls_cert, *tls_key; /* PEM paths for HTTPS/WSS, both NULL for plain */
-	size_t max_message;          /* default 65536 */
-	int max_queue;               /* outbound messages per connection, default 256 */
+	size_t max_message;             /* default 65536 */
+	int max_queue;                  /* outbound messages per connection, default 256 */
 	struct ws_callbacks cb;
 };
 
-/* Creates the server and binds its port (so errors such as EADDRINUSE surface here). */
+/*
+ * Creates the server and binds its port (so errors such as EADDRINUSE surface here). An IPv4
+ * bind address listens on that address only; NULL listens on every IPv4 and IPv6 address.
+ * Returns 0 or a negative errno (-EADDRINUSE, -EADDRNOTAVAIL, -EINVAL, -ENOMEM, -EIO) with a
+ * message in err.
+ */
 int ws_server_new(struct ws_server **out, const struct ws_server_cfg *cfg, char *err,
-		  size_t errlen);
-/* Runs the event loop until ws_server_stop(). */
+                  size_t errlen);
+/* Runs the event loop until ws_server_stop() (which may come first). 0, or -EIO. */
 int ws_server_run(struct ws_server *s);
 void ws_server_stop(struct ws_server *s);
+/*
+ * After ws_server_run has returned and no other thread calls ws_send/ws_close any more:
+ * closes every connection WITHOUT calling on_close, frees everything, sets *s to NULL.
+ */
 void ws_server_free(struct ws_server **s);
 /* The port actually bound (useful with port 0). */
 int ws_server_port(const struct ws_server *s);
 
-/* Queues a text message to a connection (copied). 0, -ENOENT (gone), -ENOBUFS (dropped). */
+/*
+ * Queues a text message to a connection (copied). 0; -ENOENT (gone); -ENOBUFS (queued, but the
+ * queue was full so its oldest message was dropped); -ENOMEM.
+ */
 int ws_send(struct ws_server *s, uint64_t conn, const char *text);
-/* Closes a connection with a WebSocket status code (1000 normal, 1008 policy, 1009 too big). */
+/*
+ * Closes a connection with a WebSocket status code (1000 normal, 1008 policy, 1009 too big;
+ * codes that may not be sent become 1000) after the messages already queued. on_close follows.
+ * 0 or -ENOENT.
+ */
 int ws_close(struct ws_server *s, uint64_t conn, int code);
 
 #endif

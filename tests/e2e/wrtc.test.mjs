@@ -128,7 +128,7 @@ test('two libwebrtc (wrtc) clients get one mixed stream', { timeout: 90000 }, as
     const recent = c.audio.slice(-48000);
     const own = tonePower(recent, i === 0 ? 600 : 900, c.rate);
     const other = tonePower(recent, i === 0 ? 900 : 600, c.rate);
-    console.log(`${c.name}: own tone ${own.toFixed(1)} dB, other ${other.toFixed(1)} dB`);
+    console.log(`${c.name}: own tone ${own.toFixed(1)} dB, other ${other.toFixed(1)} dB, rate ${c.rate}, n ${recent.length}, max ${Math.max(...recent.slice(0, 5000).map(Math.abs))}`);
     assert.ok(other > own + 20, `${c.name} own ${own} other ${other}`);
   }
 });
