@@ -161,6 +161,10 @@ static void on_dtls_datagram(struct peer *p, const uint8_t *data, size_t len)
 	int rc = dtls_conn_recv(p->dtls, data, len);
 	if (rc == 1) {
 		install_srtp(p);
+	} else if (rc == -ECONNRESET && !p->dtls_dead) { /* close_notify: the peer hung up */
+		p->dtls_dead = true;
+		LOG_I("peer %u (%s): DTLS closed by the peer", p->id, p->name);
+		server_drop_conn(p->srv, p->conn);
 	} else if (rc < 0 && !p->dtls_dead) { /* errors are sticky: report once */
 		p->dtls_dead = true;
 		p->srv->st.dtls_failed++;

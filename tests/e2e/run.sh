@@ -27,7 +27,7 @@ for t in "${tests[@]}"; do
 		(exec 3<>/dev/tcp/127.0.0.1/18080) 2>/dev/null && break
 		sleep 0.1
 	done
-	if MCU_URL=http://127.0.0.1:18080 node --test --test-reporter=spec "$t"; then
+	if MCU_URL=http://127.0.0.1:18080 timeout 300 node --test --test-reporter=spec "$t"; then
 		echo "PASS e2e/$name"
 	else
 		echo "FAIL e2e/$name (server log: $logdir/$name.server.log)"

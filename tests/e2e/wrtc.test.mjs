@@ -11,7 +11,11 @@ import { URL_BASE, waitFor, sleep } from './lib.mjs';
 const { RTCPeerConnection, nonstandard } = wrtc;
 const W = 640, H = 360;
 const clients = [];
-after(() => { for (const c of clients) c.close(); });
+after(() => {
+  for (const c of clients) c.close();
+  // libwebrtc's threads keep Node alive after close(): exit once the results are out.
+  setTimeout(() => process.exit(), 1000).unref();
+});
 
 // One participant: signaling over ws, media from nonstandard sources, the mix into sinks.
 function participant(name, yuv, tone) {
