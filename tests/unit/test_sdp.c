@@ -841,7 +841,7 @@ static void test_other_caps(void **state)
 	free(t);
 	char m[1024] = "m=video 9 UDP/TLS/RTP/SAVPF";
 	for (int i = 0; i < 65; i++) {
-		char pt[8];
+		char pt[16];
 		snprintf(pt, sizeof(pt), " %d", i);
 		strcat(m, pt);
 	}
