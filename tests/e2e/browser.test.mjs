@@ -47,8 +47,11 @@ test('three browsers share one mixed stream', { timeout: 120000 }, async () => {
     const a = await page.evaluate(() => mcu.inboundVideo());
     await sleep(3000);
     const b = await page.evaluate(() => mcu.inboundVideo());
-    const fps = (b.framesDecoded - a.framesDecoded) / ((b.timestamp - a.timestamp) / 1000);
-    console.log(`${people[i].name}: ${fps.toFixed(1)} fps decoded, ${b.frameWidth}x${b.frameHeight}`);
+    const secs = (b.timestamp - a.timestamp) / 1000;
+    const fps = (b.framesDecoded - a.framesDecoded) / secs;
+    const kbps = ((b.bytesReceived - a.bytesReceived) * 8) / secs / 1000;
+    console.log(`${people[i].name}: ${fps.toFixed(1)} fps decoded, ${b.frameWidth}x${b.frameHeight}, ` +
+      `video ${kbps.toFixed(0)} kbit/s received, ${b.packetsLost} packets lost, ${b.freezeCount ?? 0} freezes`);
     assert.equal(b.frameWidth, 1280);
     assert.equal(b.frameHeight, 720);
     assert.ok(fps >= 10, `${people[i].name} decodes ${fps} fps`);

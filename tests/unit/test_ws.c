@@ -667,7 +667,7 @@ static void test_ws_queue_overflow(void **state)
 		assert_int_equal(f->log.burst_rc[i], i < 4 ? 0 : -ENOBUFS);
 	/* The oldest were dropped: the queue of 4 holds b6..b9. */
 	for (int i = 6; i < 10; i++) {
-		char want[8];
+		char want[16];
 		snprintf(want, sizeof(want), "b%d", i);
 		ws_read_text(fd, buf, sizeof(buf));
 		assert_string_equal(buf, want);
