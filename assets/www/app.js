@@ -43,7 +43,7 @@ function syntheticMedia(color, tone, name) {
   const g = canvas.getContext('2d');
   let frame = 0;
   const draw = () => {
-    g.fillStyle = color; g.fillRect(0, 0, 640, 360);
+    g.fillStyle = mcu.synthetic ? mcu.synthetic.color : color; g.fillRect(0, 0, 640, 360);
     g.fillStyle = 'rgba(0,0,0,0.5)'; g.fillRect((frame * 4) % 640, 0, 16, 40);
     g.fillStyle = '#000'; g.font = '28px sans-serif'; g.fillText(name, 12, 348);
     frame++;
@@ -59,7 +59,7 @@ function syntheticMedia(color, tone, name) {
   const dest = ctx.createMediaStreamDestination();
   osc.connect(gain).connect(dest);
   osc.start();
-  mcu.synthetic = { timer, ctx, canvas };
+  mcu.synthetic = { timer, ctx, canvas, color };
   return new MediaStream([video, dest.stream.getAudioTracks()[0]]);
 }
 
@@ -226,6 +226,20 @@ mcu.inboundVideo = async () => {
   for (const s of stats.values()) if (s.type === 'inbound-rtp' && s.kind === 'video') return s;
   return null;
 };
+
+// Changes the colour of the generated picture; returns the time of the change (ms).
+mcu.setColor = (c) => { mcu.synthetic.color = c; return performance.timeOrigin + performance.now(); };
+
+// Resolves with the time (ms) at which the received mix first shows `rgb` at (x, y).
+mcu.waitForColor = (x, y, rgb, tol) => new Promise((resolve) => {
+  const v = $('mix');
+  const check = () => {
+    const p = mcu.pixel(x, y);
+    if (p && p.every((c, i) => Math.abs(c - rgb[i]) <= tol)) resolve(performance.timeOrigin + performance.now());
+    else v.requestVideoFrameCallback(check);
+  };
+  v.requestVideoFrameCallback(check);
+});
 
 mcu.join = join;
 mcu.leave = leave;
