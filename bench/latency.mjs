@@ -17,8 +17,7 @@ async function viaMcu(browser) {
     { timeout: 20000, what: 'B sees A' });
   const out = [];
   for (let i = 0; i < FLIPS; i++) {
-    const [from, to, rgb] = i % 2 ? ['#ff0000', '#00ff00', [0, 255, 0]] : ['#00ff00', '#ff0000', [255, 0, 0]];
-    void from;
+    const [to, rgb] = i % 2 ? ['#ff0000', [255, 0, 0]] : ['#00ff00', [0, 255, 0]];
     const seen = b.evaluate(([c]) => mcu.waitForColor(0.25, 0.5, c, 60), [rgb]);
     await sleep(50);
     const t0 = await a.evaluate((c) => mcu.setColor(c), to);

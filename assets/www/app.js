@@ -209,6 +209,7 @@ mcu.toneLevels = async (freqs) => {
     mcu.audioEl = el;
     mcu.analyser = mcu.audioCtx.createAnalyser();
     mcu.analyser.fftSize = 8192;
+    mcu.analyser.smoothingTimeConstant = 0; // each reading is the last 170 ms only
     mcu.audioCtx.createMediaStreamSource(mcu.remoteStream).connect(mcu.analyser);
     await new Promise((r) => setTimeout(r, 500));
   }

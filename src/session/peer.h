@@ -39,9 +39,13 @@ struct in_stream {
 	uint32_t ssrc;
 	bool bound;        /* ssrc learned */
 	struct reorder *ro;
+	/* RTP time -> room time (see map_pts in peer_in.c) */
 	bool base_set;
-	uint32_t base_ts;
-	int64_t base_pts;
+	uint32_t last_ts;
+	int64_t ext_ts;                 /* extended RTP timestamp, 0 at the first packet */
+	int64_t offset;                 /* room time - RTP time in use */
+	int64_t off_cur, off_prev;      /* smallest transit in this and the previous window */
+	int64_t window_start;
 	/* RFC 3550 A.1/A.3/A.8 receiver statistics */
 	uint16_t max_seq;
 	uint32_t cycles, base_seq, received, expected_prior, received_prior;
@@ -50,7 +54,7 @@ struct in_stream {
 	uint32_t last_sr_mid; /* middle 32 bits of the last SR's NTP */
 	int64_t last_sr_at;   /* room time it arrived */
 	uint64_t packets, bytes;
-	uint64_t reanchors; /* times the RTP->room clock mapping was moved (drift, delay) */
+	uint64_t reanchors; /* times the RTP->room mapping moved by more than 5 ms */
 };
 
 /* An outbound RTP stream. */
@@ -98,7 +102,8 @@ struct peer {
 	uint16_t picture_id;
 	struct rtx_history *rtx;
 	int64_t rtt_us;
-	int remb_cap; /* the browser's estimate for our downlink (bps), 0 = none */
+	int remb_cap;   /* the cap applied to our downlink from the browser's REMB, 0 = none */
+	int remb_lower; /* consecutive REMBs asking for a lower tier */
 	struct peer_stats st;
 };
 

@@ -23,30 +23,45 @@
 #define MAX_NACKS_PER_POLL 64
 
 /*
- * Maps an RTP timestamp to the room clock. The first packet anchors the stream at its arrival;
- * later packets follow their RTP timestamps. A sender whose clock runs slow (or a long delay)
- * makes packets arrive later than mapped: past half the playout delay the stream is re-anchored
- * to the arrival time so it is not lost to lateness; one running fast (mapped more than
- * EARLY_MAX_US ahead of arrival) is pulled back, so queues stay bounded.
+ * Maps an RTP timestamp to the room clock: pts = RTP time + the smallest transit offset
+ * (arrival - RTP time) seen over the last one to two seconds. Following the fastest transit
+ * adds no delay beyond the playout delay, ignores jitter (a late packet does not move the
+ * mapping; the engine conceals it if it misses its tick), and tracks a sender clock that
+ * drifts either way within a second or two. RTP timestamps are extended to 64 bits.
  */
-#define EARLY_MAX_US 200000
+#define OFFSET_WINDOW_US 1000000
+
+static void track_offset(struct in_stream *s, int64_t rtp_us, int64_t now)
+{
+	int64_t off = now - rtp_us;
+	if (now - s->window_start >= OFFSET_WINDOW_US) {
+		s->off_prev = s->off_cur;
+		s->off_cur = off;
+		s->window_start = now;
+	} else if (off < s->off_cur) {
+		s->off_cur = off;
+	}
+	int64_t best = s->off_cur < s->off_prev ? s->off_cur : s->off_prev;
+	if (best > s->offset + 5000 || best < s->offset - 5000)
+		s->reanchors++;
+	s->offset = best;
+}
 
 static int64_t map_pts(struct in_stream *s, const struct room *r, uint32_t ts)
 {
 	int64_t now = room_now(r);
 	if (!s->base_set) {
 		s->base_set = true;
-		s->base_ts = ts;
-		s->base_pts = now;
+		s->last_ts = ts;
+		s->ext_ts = 0;
+		s->offset = s->off_cur = s->off_prev = now;
+		s->window_start = now;
 	}
-	int64_t pts = s->base_pts + (int64_t)(int32_t)(ts - s->base_ts) * 1000000 / s->clock;
-	int64_t late = now - pts;
-	if (late > r->delay_us / 2 || late < -EARLY_MAX_US) {
-		s->base_pts += late;
-		s->reanchors++;
-		pts = now;
-	}
-	return pts;
+	s->ext_ts += (int32_t)(ts - s->last_ts);
+	s->last_ts = ts;
+	int64_t rtp_us = s->ext_ts * 1000000 / s->clock;
+	track_offset(s, rtp_us, now);
+	return rtp_us + s->offset;
 }
 
 /* RFC 3550 A.1 (simplified: no probation) and A.8 interarrival jitter. */

@@ -27,9 +27,6 @@
 #define RTCP_BUF 1500
 #define MAX_NACK_SEQS 256
 
-static const int remb_tiers[] = {2500000, 2000000, 1500000, 1000000, 700000,
-				 500000,  300000,  200000,  100000};
-
 void peer_rtcp_send(struct peer *p, uint8_t *buf, size_t len)
 {
 	if (p->srtp && srtp_sess_protect_rtcp(p->srtp, buf, &len, RTCP_BUF + SRTP_MAX_TRAILER) == 0)
@@ -43,23 +40,34 @@ static uint32_t our_ssrc(const struct peer *p)
 
 /* ---- in ---- */
 
+/*
+ * The browser's estimate of our downlink caps this peer's video in a few coarse tiers of the
+ * configured rate (full, 1/2, 1/4, 1/8, at least 100 kbit/s), so a slow link gets its own
+ * encoder without splitting the room into many. Raising is immediate; lowering needs three
+ * estimates in a row below the tier (REMB comes about once a second).
+ */
+static int remb_tier(const struct peer *p, uint64_t bps)
+{
+	int full = p->srv->cfg->video_bitrate;
+	for (int div = 1; div <= 8; div *= 2) {
+		int tier = full / div < 100000 ? 100000 : full / div;
+		if (bps >= (uint64_t)tier)
+			return div == 1 ? 0 : tier;
+	}
+	return full / 8 < 100000 ? 100000 : full / 8;
+}
+
 static void on_remb(struct peer *p, uint64_t bps)
 {
 	p->st.remb_received++;
-	int cap = 0; /* no cap while the estimate covers the configured rate */
-	if (bps < (uint64_t)p->srv->cfg->video_bitrate) {
-		cap = remb_tiers[sizeof(remb_tiers) / sizeof(remb_tiers[0]) - 1];
-		for (size_t i = 0; i < sizeof(remb_tiers) / sizeof(remb_tiers[0]); i++) {
-			if ((uint64_t)remb_tiers[i] <= bps) {
-				cap = remb_tiers[i];
-				break;
-			}
-		}
-	}
-	if (cap != p->remb_cap && p->room) {
-		p->remb_cap = cap;
-		mix_engine_set_recipient_bitrate(p->room->eng, p->id, cap);
-	}
+	int cap = remb_tier(p, bps);
+	bool lower = cap != 0 && (p->remb_cap == 0 || cap < p->remb_cap);
+	p->remb_lower = lower ? p->remb_lower + 1 : 0;
+	if (cap == p->remb_cap || (lower && p->remb_lower < 3) || !p->room)
+		return;
+	p->remb_cap = cap;
+	p->remb_lower = 0;
+	mix_engine_set_recipient_bitrate(p->room->eng, p->id, cap);
 }
 
 static void on_nack(struct peer *p, const struct rtcp_item *it)
