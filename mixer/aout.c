@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "engine_int.h"
+#include "mcu/ptrarray.h"
 
 #define MAX_MIXED 64
 
@@ -72,15 +73,9 @@ static int get_aout(struct mix_engine *e, uint32_t minus, struct aout **out)
 {
 	if ((*out = find_aout(e, minus)))
 		return 0;
-	if (e->naout == e->cap_aout) {
-		int ncap = e->cap_aout ? e->cap_aout * 2 : 8;
-		struct aout **arr = realloc(e->aout, sizeof(*arr) * (size_t)ncap);
-		if (!arr)
-			return -ENOMEM;
-		e->aout = arr;
-		e->cap_aout = ncap;
-	}
-	int rc = aout_new(e, minus, out);
+	int rc = ptrarray_reserve((void ***)&e->aout, e->naout, &e->cap_aout);
+	if (rc == 0)
+		rc = aout_new(e, minus, out);
 	if (rc == 0)
 		e->aout[e->naout++] = *out;
 	return rc;

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "engine_int.h"
+#include "mcu/ptrarray.h"
 
 void mix_engine_cfg_default(struct mix_engine_cfg *cfg)
 {
@@ -101,20 +102,6 @@ void mix_engine_free(struct mix_engine **ep)
 	*ep = NULL;
 }
 
-/* Grows a pointer array to hold one more element. */
-static int grow(void ***arr, int n, int *cap)
-{
-	if (n < *cap)
-		return 0;
-	int ncap = *cap ? *cap * 2 : 8;
-	void **a = realloc(*arr, sizeof(void *) * (size_t)ncap);
-	if (!a)
-		return -ENOMEM;
-	*arr = a;
-	*cap = ncap;
-	return 0;
-}
-
 struct source *engine_source(const struct mix_engine *e, uint32_t id)
 {
 	for (int i = 0; i < e->nsrc; i++)
@@ -141,7 +128,7 @@ int mix_engine_add_source(struct mix_engine *e, uint32_t src, const char *name)
 		return -EINVAL;
 	if (engine_source(e, src))
 		return -EEXIST;
-	if (grow((void ***)&e->src, e->nsrc, &e->cap_src) < 0)
+	if (ptrarray_reserve((void ***)&e->src, e->nsrc, &e->cap_src) < 0)
 		return -ENOMEM;
 	struct source *s = source_new(src, name, ++e->join_seq);
 	if (!s)
@@ -246,7 +233,7 @@ int mix_engine_add_recipient(struct mix_engine *e, uint32_t rid,
 	r->id = rid;
 	int rc = resolve_opts(e, opts, &r->opts);
 	if (rc == 0)
-		rc = grow((void ***)&e->rcp, e->nrcp, &e->cap_rcp);
+		rc = ptrarray_reserve((void ***)&e->rcp, e->nrcp, &e->cap_rcp);
 	if (rc < 0) {
 		free(r);
 		return rc;

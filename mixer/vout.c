@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "engine_int.h"
+#include "mcu/ptrarray.h"
 
 struct vkey {
 	int layout;
@@ -192,15 +193,9 @@ static struct vout *find_reusable(struct mix_engine *e, const struct vkey *k)
 
 static int add_vout(struct mix_engine *e, const struct vkey *k, struct vout **out)
 {
-	if (e->nvout == e->cap_vout) {
-		int ncap = e->cap_vout ? e->cap_vout * 2 : 4;
-		struct vout **a = realloc(e->vout, sizeof(*a) * (size_t)ncap);
-		if (!a)
-			return -ENOMEM;
-		e->vout = a;
-		e->cap_vout = ncap;
-	}
-	int rc = vout_new(e, k, out);
+	int rc = ptrarray_reserve((void ***)&e->vout, e->nvout, &e->cap_vout);
+	if (rc == 0)
+		rc = vout_new(e, k, out);
 	if (rc == 0)
 		e->vout[e->nvout++] = *out;
 	return rc;

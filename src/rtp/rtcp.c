@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "mcu/cursor.h"
 #include "rtp/rtcp.h"
 
 #define PT_SR    200
@@ -28,12 +29,6 @@
 #define RTCP_NTP_UNIX_OFFSET 2208988800LL /* seconds from 1900 to 1970 (RFC 868) */
 #define REMB_MANTISSA_MAX    0x3ffff      /* 18 bits */
 
-/* A read-only window over a buffer: bytes [off, len) are still unread. */
-struct cur {
-	const uint8_t *p;
-	size_t len;
-	size_t off;
-};
 
 /* One packet of a compound, framed by its header (RFC 3550 6.4.1). */
 struct rtcp_pkt {
@@ -43,36 +38,10 @@ struct rtcp_pkt {
 	struct cur body; /* after the 4-byte header; the 32-bit alignment is the packet's */
 };
 
-static size_t cur_left(const struct cur *c)
-{
-	return c->len - c->off;
-}
 
-static uint8_t cur_u8(struct cur *c)
-{
-	return c->p[c->off++];
-}
 
-static uint16_t cur_u16(struct cur *c)
-{
-	uint16_t v = (uint16_t)(c->p[c->off] << 8 | c->p[c->off + 1]);
-	c->off += 2;
-	return v;
-}
 
-static uint32_t cur_u24(struct cur *c)
-{
-	const uint8_t *b = c->p + c->off;
-	c->off += 3;
-	return (uint32_t)b[0] << 16 | (uint32_t)b[1] << 8 | b[2];
-}
 
-static uint32_t cur_u32(struct cur *c)
-{
-	const uint8_t *b = c->p + c->off;
-	c->off += 4;
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
 
 /* Frames the next packet of a compound. Returns 0, or -EBADMSG if the framing is broken. */
 static int next_packet(struct cur *c, struct rtcp_pkt *pk)

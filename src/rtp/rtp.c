@@ -13,42 +13,17 @@
 #include <errno.h>
 #include <string.h>
 
+#include "mcu/cursor.h"
 #include "rtp/rtp.h"
 
 #define RTP_HDR_LEN      12
 #define RTP_EXT_ONE_BYTE 0xBEDE
 #define RTP_EXT_TWO_BYTE 0x1000 /* upper 12 bits; low 4 bits are app bits (RFC 8285 4.3) */
 
-/* A read-only window over a buffer: bytes [off, len) are still unread. */
-struct cur {
-	const uint8_t *p;
-	size_t len;
-	size_t off;
-};
 
-static size_t cur_left(const struct cur *c)
-{
-	return c->len - c->off;
-}
 
-static uint8_t cur_u8(struct cur *c)
-{
-	return c->p[c->off++];
-}
 
-static uint16_t cur_u16(struct cur *c)
-{
-	uint16_t v = (uint16_t)(c->p[c->off] << 8 | c->p[c->off + 1]);
-	c->off += 2;
-	return v;
-}
 
-static uint32_t cur_u32(struct cur *c)
-{
-	const uint8_t *b = c->p + c->off;
-	c->off += 4;
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
 
 /* RFC 3550 5.3.1: 16-bit profile, 16-bit length in 32-bit words, then the data. */
 static enum rtp_drop parse_extension(struct cur *c, struct rtp_hdr *h)

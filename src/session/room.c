@@ -14,6 +14,7 @@
 #include <glib.h>
 
 #include "log.h"
+#include "mcu/ptrarray.h"
 #include "session/peer.h"
 #include "session/room.h"
 #include "session/server.h"
@@ -157,15 +158,9 @@ static char *joined_message(struct room *r, struct peer *p)
 
 int room_add_peer(struct room *r, struct peer *p)
 {
-	if (r->npeers == r->cap_peers) {
-		int ncap = r->cap_peers ? r->cap_peers * 2 : 8;
-		struct peer **a = realloc(r->peers, sizeof(*a) * (size_t)ncap);
-		if (!a)
-			return -ENOMEM;
-		r->peers = a;
-		r->cap_peers = ncap;
-	}
-	int rc = mix_engine_add_source(r->eng, p->id, p->name);
+	int rc = ptrarray_reserve((void ***)&r->peers, r->npeers, &r->cap_peers);
+	if (rc == 0)
+		rc = mix_engine_add_source(r->eng, p->id, p->name);
 	if (rc < 0)
 		return rc;
 	r->peers[r->npeers++] = p;
@@ -181,14 +176,7 @@ void room_remove_peer(struct room *r, struct peer *p)
 {
 	mix_engine_remove_recipient(r->eng, p->id);
 	mix_engine_remove_source(r->eng, p->id);
-	for (int i = 0; i < r->npeers; i++) {
-		if (r->peers[i] == p) {
-			memmove(&r->peers[i], &r->peers[i + 1],
-				sizeof(*r->peers) * (size_t)(r->npeers - i - 1));
-			r->npeers--;
-			break;
-		}
-	}
+	ptrarray_remove((void **)r->peers, &r->npeers, p);
 	p->room = NULL;
 	room_broadcast(r, NULL, sig_participant_left(p->id));
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "mcu/ptrarray.h"
 #include "session/peer.h"
 #include "session/room.h"
 #include "session/server.h"
@@ -29,30 +30,6 @@ struct cmd {
 
 /* ---- registry (media thread) ---- */
 
-static int grow(void ***arr, int n, int *cap)
-{
-	if (n < *cap)
-		return 0;
-	int ncap = *cap ? *cap * 2 : 8;
-	void **a = realloc(*arr, sizeof(void *) * (size_t)ncap);
-	if (!a)
-		return -ENOMEM;
-	*arr = a;
-	*cap = ncap;
-	return 0;
-}
-
-static void remove_ptr(void **arr, int *n, void *p)
-{
-	for (int i = 0; i < *n; i++) {
-		if (arr[i] == p) {
-			memmove(&arr[i], &arr[i + 1], sizeof(void *) * (size_t)(*n - i - 1));
-			(*n)--;
-			return;
-		}
-	}
-}
-
 struct room *server_find_room(struct server *s, const char *name)
 {
 	for (int i = 0; i < s->nrooms; i++)
@@ -63,7 +40,7 @@ struct room *server_find_room(struct server *s, const char *name)
 
 int server_add_room(struct server *s, struct room *r)
 {
-	if (grow((void ***)&s->rooms, s->nrooms, &s->cap_rooms) < 0)
+	if (ptrarray_reserve((void ***)&s->rooms, s->nrooms, &s->cap_rooms) < 0)
 		return -ENOMEM;
 	s->rooms[s->nrooms++] = r;
 	s->st.rooms_created++;
@@ -72,7 +49,7 @@ int server_add_room(struct server *s, struct room *r)
 
 void server_remove_room(struct server *s, struct room *r)
 {
-	remove_ptr((void **)s->rooms, &s->nrooms, r);
+	ptrarray_remove((void **)s->rooms, &s->nrooms, r);
 	s->st.rooms_freed++;
 }
 
@@ -86,7 +63,7 @@ struct peer *server_peer_by_conn(struct server *s, uint64_t conn)
 
 int server_add_peer(struct server *s, struct peer *p)
 {
-	if (grow((void ***)&s->peers, s->npeers, &s->cap_peers) < 0)
+	if (ptrarray_reserve((void ***)&s->peers, s->npeers, &s->cap_peers) < 0)
 		return -ENOMEM;
 	s->peers[s->npeers++] = p;
 	return 0;
@@ -94,7 +71,7 @@ int server_add_peer(struct server *s, struct peer *p)
 
 void server_remove_peer(struct server *s, struct peer *p)
 {
-	remove_ptr((void **)s->peers, &s->npeers, p);
+	ptrarray_remove((void **)s->peers, &s->npeers, p);
 }
 
 /* ---- outbound signaling (any thread) ---- */
