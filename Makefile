@@ -117,4 +117,7 @@ clean:
 run: all
 	$(BUILD)/mcu
 
+# Feature fragments (benchmark, fuzzing, ...): each mk/*.mk adds its own targets.
+-include $(wildcard mk/*.mk)
+
 -include $(MIX_OBJS:.o=.d) $(SRV_OBJS:.o=.d) $(UNIT_BINS:%=%.d)

@@ -36,6 +36,12 @@ if [ "$what" = oracle ] || [ "$what" = all ]; then
 		run_one "oracle/$(basename "$t" .sh)" bash "$t"
 	done
 fi
+if [ "$what" = fuzz ] || [ "$what" = all ]; then
+	# Replays the committed fuzz corpora through each target (tests/fuzz/replay.sh).
+	if [ -f tests/fuzz/replay.sh ]; then
+		run_one "fuzz/replay" bash tests/fuzz/replay.sh
+	fi
+fi
 if [ "$what" = e2e ] || [ "$what" = all ]; then
 	for t in tests/e2e/*.test.mjs; do
 		[ -f "$t" ] || continue
