@@ -318,8 +318,14 @@ static int send_answer(struct peer *p, const struct sdp_session *offer)
 	return n < 0 ? n : 0;
 }
 
+/*
+ * A peer that sends nothing (a recv-only viewer) is not a tile or a voice in the mix: only a
+ * recipient. Everyone who sends something stays a source (audio-only shows a placeholder).
+ */
 static int add_recipient(struct peer *p)
 {
+	if (!p->in_audio.active && !p->in_video.active)
+		mix_engine_remove_source(p->room->eng, p->id);
 	struct mix_recipient_opts o;
 	mix_recipient_opts_default(&o);
 	o.self = p->id;

@@ -25,16 +25,22 @@
 /*
  * Maps an RTP timestamp to the room clock: pts = RTP time + the smallest transit offset
  * (arrival - RTP time) seen over the last one to two seconds. Following the fastest transit
- * adds no delay beyond the playout delay, ignores jitter (a late packet does not move the
- * mapping; the engine conceals it if it misses its tick), and tracks a sender clock that
- * drifts either way within a second or two. RTP timestamps are extended to 64 bits.
+ * adds no delay beyond the playout delay and ignores ordinary jitter (a late packet does not
+ * move the mapping; the engine conceals it if it misses its tick). A packet later than half
+ * the playout delay moves the mapping at once (a slow sender clock would otherwise lose
+ * packets until the window turns). RTP timestamps are extended to 64 bits.
  */
 #define OFFSET_WINDOW_US 1000000
 
-static void track_offset(struct in_stream *s, int64_t rtp_us, int64_t now)
+static void track_offset(struct in_stream *s, int64_t rtp_us, int64_t now, int64_t late_max)
 {
 	int64_t off = now - rtp_us;
-	if (now - s->window_start >= OFFSET_WINDOW_US) {
+	if (off - s->offset > late_max) {
+		/* later than the playout delay allows: the sender's clock is slow (or the path got
+		 * longer). Follow it now rather than lose every packet until the window turns. */
+		s->off_cur = s->off_prev = off;
+		s->window_start = now;
+	} else if (now - s->window_start >= OFFSET_WINDOW_US) {
 		s->off_prev = s->off_cur;
 		s->off_cur = off;
 		s->window_start = now;
@@ -60,7 +66,7 @@ static int64_t map_pts(struct in_stream *s, const struct room *r, uint32_t ts)
 	s->ext_ts += (int32_t)(ts - s->last_ts);
 	s->last_ts = ts;
 	int64_t rtp_us = s->ext_ts * 1000000 / s->clock;
-	track_offset(s, rtp_us, now);
+	track_offset(s, rtp_us, now, r->delay_us / 2);
 	return rtp_us + s->offset;
 }
 

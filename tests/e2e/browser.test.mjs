@@ -9,7 +9,7 @@ import { launchBrowser, openParticipant, waitFor, sleep, near } from './lib.mjs'
 const people = [
   { name: 'Red', color: '#ff0000', rgb: [255, 0, 0], tone: 440 },
   { name: 'Green', color: '#00ff00', rgb: [0, 255, 0], tone: 740 },
-  { name: 'Blue', color: '#0000ff', rgb: [0, 0, 255], tone: 1180 },
+  { name: 'Blue', color: '#0000ff', rgb: [0, 0, 255], tone: 1300 }, // no tone is a difference of two others
 ];
 // 2x2 grid for three: Red top-left, Green top-right, Blue centred on the bottom row.
 const tilesOf3 = [[0.25, 0.3], [0.75, 0.3], [0.5, 0.7]];

@@ -9,14 +9,22 @@ const { RTCPeerConnection, nonstandard } = wrtc;
 export const W = 640, H = 360;
 
 // One participant: signaling over ws, media from nonstandard sources, the mix into sinks.
-export function participant(name, yuv, tone, room = 'wrtc') {
+// opts.mode: 'sendrecv' (default), 'recvonly' (a viewer: receives audio and video, sends
+// nothing) or 'audio-only' (sends and receives audio only).
+export function participant(name, yuv, tone, room = 'wrtc', opts = {}) {
+  const mode = opts.mode || 'sendrecv';
   const c = { name, tracks: [], frames: 0, lastFrame: null, audio: [], errors: [] };
   const ws = new WebSocket(URL_BASE.replace('http', 'ws') + '/ws');
   const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
   const vsrc = new nonstandard.RTCVideoSource();
   const asrc = new nonstandard.RTCAudioSource();
-  pc.addTrack(vsrc.createTrack());
-  pc.addTrack(asrc.createTrack());
+  if (mode === 'recvonly') {
+    pc.addTransceiver('audio', { direction: 'recvonly' });
+    pc.addTransceiver('video', { direction: 'recvonly' });
+  } else {
+    pc.addTrack(asrc.createTrack());
+    if (mode !== 'audio-only') pc.addTrack(vsrc.createTrack());
+  }
   const frame = new Uint8Array(W * H * 1.5);
   frame.fill(yuv[0], 0, W * H);
   frame.fill(yuv[1], W * H, W * H * 1.25);
