@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# gen-bench-media.sh OUTDIR SECONDS - generates mcu-bench's synthetic participants with ffmpeg.
+# gen-bench-media.sh OUTDIR SECONDS [RESOLUTIONS] - generates mcu-bench's synthetic participants with ffmpeg.
 #
 # For each sender resolution (180p 320x180, 360p 640x360, 720p 1280x720) nine clips
 # OUTDIR/<res>/c1..c9.webm: full-frame testsrc2 (moving gradient, counter and colour bars, so
@@ -10,11 +10,11 @@
 # Files are written under a temporary name and renamed; existing files are kept (rerun-safe).
 # Nothing is downloaded.
 set -euo pipefail
-if [ $# -ne 2 ]; then
-	echo "usage: $0 OUTDIR SECONDS" >&2
+if [ $# -lt 2 ] || [ $# -gt 3 ]; then
+	echo "usage: $0 OUTDIR SECONDS [\"180p 360p 720p\"]" >&2
 	exit 2
 fi
-OUT=$1 SECS=$2
+OUT=$1 SECS=$2 RES=${3:-180p 360p 720p}
 FF=(ffmpeg -hide_banner -nostdin -loglevel error -y)
 
 # clip RES WxH BITRATE N
@@ -32,9 +32,13 @@ clip() {
 	mv -f "$dst.tmp" "$dst"
 }
 
-for n in 1 2 3 4 5 6 7 8 9; do
-	clip 180p 320x180 300k "$n" &
-	clip 360p 640x360 800k "$n"
+declare -A SIZE=([180p]=320x180 [360p]=640x360 [720p]=1280x720)
+declare -A RATE=([180p]=300k [360p]=800k [720p]=2M)
+for res in $RES; do
+	[ -n "${SIZE[$res]:-}" ] || { echo "$0: unknown resolution $res" >&2; exit 2; }
+	for n in 1 2 3 4 5 6 7 8 9; do
+		clip "$res" "${SIZE[$res]}" "${RATE[$res]}" "$n" &
+		(((n % 2) == 0)) && wait
+	done
 	wait
-	clip 720p 1280x720 2M "$n"
 done

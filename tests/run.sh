@@ -36,6 +36,10 @@ if [ "$what" = oracle ] || [ "$what" = all ]; then
 		run_one "oracle/$(basename "$t" .sh)" bash "$t"
 	done
 fi
+if [ "$what" = bench ] || [ "$what" = all ]; then
+	# A few seconds of mcu-bench: every scenario and both peers must run (no timings checked).
+	run_one "bench/smoke" bash tests/bench_smoke.sh
+fi
 if [ "$what" = fuzz ] || [ "$what" = all ]; then
 	# Replays the committed fuzz corpora through each target (tests/fuzz/replay.sh).
 	if [ -f tests/fuzz/replay.sh ]; then

@@ -1,0 +1,137 @@
+/*
+ * bench.h - shared types of mcu-bench: synthetic participants held in memory, scenarios,
+ * their measured results, and the peer tools (ffmpeg CLI, GStreamer) run for comparison.
+ *
+ * bench_media.c loads generated clips into memory (so file I/O is not measured);
+ * bench_run.c drives the engine through one scenario and times the floor (decodes of
+ * visible inputs + one encode per distinct output) in the same process;
+ * bench_peers.c runs ffmpeg and gst-launch-1.0 on the same inputs and measures PSNR;
+ * bench_report.c prints the table, writes JSON and the gnuplot chart.
+ * Single-threaded. No globals: every function works on the structs passed in.
+ */
+#ifndef MCU_BENCH_H
+#define MCU_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mix/engine.h"
+
+#define BENCH_CLIPS    9
+#define BENCH_MAX_RUNS 9
+
+/* One encoded packet of a clip; data lives in the clip's arena at `off`. */
+struct bench_pkt {
+	int64_t pts_us;
+	size_t off, size;
+	int level; /* audio: RFC 6464 level measured at load (0..127, -dBov) */
+};
+
+/* A clip: its video and audio packets, in order, pre-read into memory. */
+struct bench_clip {
+	struct bench_pkt *video, *audio;
+	int nvideo, naudio;
+	uint8_t *arena;
+	size_t arena_len, arena_cap;
+	int preskip;
+	int64_t dur_us;
+};
+
+struct bench_media {
+	struct bench_clip clip[BENCH_CLIPS];
+	struct bench_clip silence; /* one silent 20 ms Opus packet per tick, level 127 */
+	int64_t dur_us;            /* shortest clip: the media length of every scenario */
+};
+
+enum bench_mode { BENCH_RECORD = 0, BENCH_PER_RECIPIENT = 1 };
+
+struct bench_scenario {
+	char name[48];
+	int n;       /* participants */
+	char res[8]; /* sender resolution: 180p, 360p, 720p */
+	int width, height, fps, bitrate;
+	int layout; /* enum mix_layout_kind */
+	bool exclude_self;
+	int talkers; /* participants 1..talkers send a tone, the others silence */
+	int visible; /* grid max_tiles (1..25) */
+	int mixed;   /* K loudest mixed */
+	enum bench_mode mode;
+	bool peers; /* also run ffmpeg and GStreamer on the same job */
+	bool psnr;  /* Y-PSNR of each output against the lossless reference */
+	bool sweep; /* a point of the participants sweep (the chart) */
+	int runs;
+};
+
+struct bench_floor {
+	double video_decode_s, video_encode_s, audio_s, total_s;
+};
+
+/* What one run of our engine measured (in a child process). */
+struct bench_run {
+	bool ok;
+	double media_s, wall_s, user_s, sys_s, cpu_s;
+	double stage_s[MIX_STAGE_COUNT];
+	int recipients, video_encoders, audio_encoders, visible_sources, video_decoders;
+	uint64_t frames_decoded, frames_encoded, audio_packets, frames_dropped_invisible;
+	uint64_t video_bytes, audio_bytes;
+	long rss_base_kib, rss_peak_kib; /* before the engine exists; peak of the run */
+	struct bench_floor floor;
+};
+
+struct bench_peer {
+	bool ran, ok;
+	double cpu_s[BENCH_MAX_RUNS];
+	double cpu_med, rss_peak_kib, psnr_y;
+};
+
+struct bench_result {
+	struct bench_scenario sc;
+	struct bench_run run[BENCH_MAX_RUNS];
+	int nrun;
+	struct bench_run med; /* medians over the runs (CPU, wall, stages, floor) */
+	double psnr_ours;
+	struct bench_peer ffmpeg, gst;
+};
+
+struct bench_paths {
+	const char *media_dir; /* holds <res>/c1..c9.webm */
+	const char *out_dir;   /* outputs and scratch files */
+};
+
+/* bench_media.c */
+int bench_media_load(struct bench_media *m, const char *dir, const char *res, char *err,
+                     size_t errlen);
+void bench_media_free(struct bench_media *m);
+void bench_clip_path(const struct bench_paths *p, const char *res, int i, char *out, size_t n);
+
+/* bench_run.c: runs the scenario once (in this process); out_path: recording or NULL. */
+int bench_run_once(const struct bench_scenario *sc, const struct bench_paths *p,
+                   const char *out_path, bool progress, struct bench_run *r);
+/* Forks, runs bench_run_once in the child and returns its result (peak RSS isolated). */
+int bench_run_forked(const struct bench_scenario *sc, const struct bench_paths *p,
+                     const char *out_path, bool progress, struct bench_run *r);
+
+/* bench_peers.c */
+int bench_peer_ffmpeg(const struct bench_scenario *sc, const struct bench_paths *p,
+                      const char *out_path, double *cpu_s, long *rss_kib);
+int bench_peer_gst(const struct bench_scenario *sc, const struct bench_paths *p,
+                   const char *out_path, double *cpu_s, long *rss_kib);
+/* Y-PSNR of `path` against ffmpeg's lossless xstack of the scenario's raw inputs. */
+int bench_psnr_y(const struct bench_scenario *sc, const struct bench_paths *p, const char *path,
+                 double *db);
+/* Runs argv (NULL-terminated), stdout/stderr to log_path; CPU of the child tree and its RSS. */
+int bench_spawn(char *const argv[], const char *log_path, double *cpu_s, long *rss_kib);
+
+/* bench_report.c */
+void bench_median_run(struct bench_result *res);
+double bench_median(const double *v, int n);
+void bench_print_header(FILE *f);
+void bench_print_row(FILE *f, const struct bench_result *r);
+void bench_print_ratios(FILE *f, const struct bench_result *r);
+int bench_write_json(const char *path, const struct bench_result *res, int n, const char *machine);
+int bench_write_plot(const char *svg_path, const char *gp_script, const char *out_dir,
+                     const struct bench_result *res, int n);
+
+#endif

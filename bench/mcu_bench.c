@@ -1,0 +1,443 @@
+/*
+ * mcu_bench.c - mcu-bench: what a participant costs the media engine, against ffmpeg/GStreamer.
+ *
+ *   mcu-bench --suite full|quick [--json PATH] [--plot PATH.svg]     (the scenario lists below)
+ *   mcu-bench -n 9 [--sender 360p] [--size 1280x720] [--fps 30] [--layout grid|speaker]
+ *             [--exclude-self] [--talkers 4] [--visible 25] [--mixed 4] [--per-recipient]
+ *             [--runs 3] [--peers] [--psnr]                             (one scenario)
+ *
+ * Each run of our engine happens in a forked child (its own peak RSS); peers are child
+ * processes too (wait4 gives their CPU). Prints a table, ratios, a summary of the issue's
+ * targets, and optionally JSON and an SVG chart. Progress goes to stderr.
+ * Exit status: 0 when every scenario (and every requested peer run) succeeded, 1 otherwise,
+ * 2 on bad usage. Single-threaded; all state lives in main's struct opts and the results.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+#define MAX_SCEN 32
+
+struct opts {
+	struct bench_paths paths;
+	const char *suite, *json, *plot, *gp;
+	bool quiet;
+	struct bench_scenario one;
+	bool have_one;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(
+	    f,
+	    "usage: mcu-bench --suite full|quick | -n N [scenario options] [options]\n"
+	    "  --suite full|quick     the built-in scenario list (docs/BENCHMARKS.md)\n"
+	    "  -n, --participants N   one scenario with N participants\n"
+	    "  --sender 180p|360p|720p  sender resolution (default 360p)\n"
+	    "  --size WxH --fps N --bitrate BPS   output (default 1280x720, 30, 2000000)\n"
+	    "  --layout grid|speaker  --exclude-self  (one encoder per recipient)\n"
+	    "  --talkers T --visible V --mixed K   (defaults 4, 25, 4)\n"
+	    "  --per-recipient        one recipient per participant (default: one recording)\n"
+	    "  --runs R               runs, the median is reported (default 1)\n"
+	    "  --peers                also run ffmpeg and GStreamer on the same job\n"
+	    "  --psnr                 Y-PSNR of each output (needs --peers)\n"
+	    "  --media DIR            clips (default build/bench-media)\n"
+	    "  --out DIR              outputs and logs (default build/bench-out)\n"
+	    "  --json PATH  --plot PATH.svg  --gp SCRIPT (default bench/plot.gp)  -q, --quiet\n");
+}
+
+static void scen(struct bench_scenario *s, const char *name, int n, const char *res,
+                 enum bench_mode mode)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	snprintf(s->res, sizeof(s->res), "%s", res);
+	s->n = n;
+	s->width = 1280;
+	s->height = 720;
+	s->fps = 30;
+	s->bitrate = 2000000;
+	s->layout = MIX_LAYOUT_GRID;
+	s->talkers = n < 4 ? n : 4;
+	s->visible = MIX_LAYOUT_MAX_TILES;
+	s->mixed = 4;
+	s->mode = mode;
+	s->runs = 1;
+}
+
+static struct bench_scenario *add(struct bench_scenario *list, int *n, const char *name, int np,
+                                  const char *res, enum bench_mode mode)
+{
+	struct bench_scenario *s = &list[(*n)++];
+	scen(s, name, np, res, mode);
+	return s;
+}
+
+static void sweep(struct bench_scenario *l, int *k, const int *ns, int count, int skip, bool peers)
+{
+	for (int i = 0; i < count; i++) {
+		if (ns[i] == skip)
+			continue;
+		char name[48];
+		snprintf(name, sizeof(name), "sweep-record-%d", ns[i]);
+		struct bench_scenario *s = add(l, k, name, ns[i], "360p", BENCH_RECORD);
+		s->peers = peers;
+		s->sweep = true;
+		snprintf(name, sizeof(name), "sweep-per-recipient-%d", ns[i]);
+		add(l, k, name, ns[i], "360p", BENCH_PER_RECIPIENT)->sweep = true;
+	}
+}
+
+/* The headline scenarios; quick uses small sizes and one run but the same kinds. */
+static int suite(const char *which, struct bench_scenario *l)
+{
+	bool full = !strcmp(which, "full");
+	int k = 0, runs = full ? 3 : 1, n9 = full ? 9 : 4;
+	struct bench_scenario *s;
+	char name[48];
+	snprintf(name, sizeof(name), "record-%d", n9);
+	s = add(l, &k, name, n9, "360p", BENCH_RECORD);
+	s->peers = s->psnr = s->sweep = true;
+	s->runs = runs;
+	snprintf(name, sizeof(name), "per-recipient-%d", n9);
+	s = add(l, &k, name, n9, "360p", BENCH_PER_RECIPIENT);
+	s->peers = s->sweep = true;
+	s->runs = runs;
+	snprintf(name, sizeof(name), "exclude-self-%d", n9);
+	add(l, &k, name, n9, "360p", BENCH_PER_RECIPIENT)->exclude_self = true;
+	snprintf(name, sizeof(name), "large-room-%d", full ? 100 : 20);
+	s = add(l, &k, name, full ? 100 : 20, "360p", BENCH_PER_RECIPIENT);
+	s->visible = full ? 9 : 4;
+	s->runs = runs;
+	snprintf(name, sizeof(name), "speaker-%d", full ? 25 : 9);
+	s = add(l, &k, name, full ? 25 : 9, "360p", BENCH_PER_RECIPIENT);
+	s->layout = MIX_LAYOUT_SPEAKER;
+	s->runs = runs;
+	if (!full)
+		return k;
+	s = add(l, &k, "sender-180p-9", 9, "180p", BENCH_RECORD);
+	s->peers = true;
+	s = add(l, &k, "sender-720p-9", 9, "720p", BENCH_RECORD);
+	s->peers = true;
+	static const int ns[] = {2, 4, 9, 16, 25};
+	sweep(l, &k, ns, 5, 9, true);
+	return k;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	enum {
+		O_SENDER = 256,
+		O_SIZE,
+		O_FPS,
+		O_BR,
+		O_LAYOUT,
+		O_EXCL,
+		O_TALK,
+		O_VIS,
+		O_MIX,
+		O_PERR,
+		O_RUNS,
+		O_PEERS,
+		O_PSNR,
+		O_MEDIA,
+		O_OUT,
+		O_JSON,
+		O_PLOT,
+		O_GP,
+		O_SUITE
+	};
+	static const struct option lo[] = {{"participants", 1, 0, 'n'},
+	                                   {"sender", 1, 0, O_SENDER},
+	                                   {"size", 1, 0, O_SIZE},
+	                                   {"fps", 1, 0, O_FPS},
+	                                   {"bitrate", 1, 0, O_BR},
+	                                   {"layout", 1, 0, O_LAYOUT},
+	                                   {"exclude-self", 0, 0, O_EXCL},
+	                                   {"talkers", 1, 0, O_TALK},
+	                                   {"visible", 1, 0, O_VIS},
+	                                   {"mixed", 1, 0, O_MIX},
+	                                   {"per-recipient", 0, 0, O_PERR},
+	                                   {"runs", 1, 0, O_RUNS},
+	                                   {"peers", 0, 0, O_PEERS},
+	                                   {"psnr", 0, 0, O_PSNR},
+	                                   {"media", 1, 0, O_MEDIA},
+	                                   {"out", 1, 0, O_OUT},
+	                                   {"json", 1, 0, O_JSON},
+	                                   {"plot", 1, 0, O_PLOT},
+	                                   {"gp", 1, 0, O_GP},
+	                                   {"suite", 1, 0, O_SUITE},
+	                                   {"quiet", 0, 0, 'q'},
+	                                   {"help", 0, 0, 'h'},
+	                                   {0, 0, 0, 0}};
+	struct bench_scenario *s = &o->one;
+	scen(s, "custom", 9, "360p", BENCH_RECORD);
+	int c, talkers = -1;
+	while ((c = getopt_long(argc, argv, "n:qh", lo, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			s->n = atoi(optarg), o->have_one = true;
+			break;
+		case O_SENDER:
+			snprintf(s->res, sizeof(s->res), "%s", optarg);
+			break;
+		case O_SIZE:
+			if (sscanf(optarg, "%dx%d", &s->width, &s->height) != 2)
+				return -EINVAL;
+			break;
+		case O_FPS:
+			s->fps = atoi(optarg);
+			break;
+		case O_BR:
+			s->bitrate = atoi(optarg);
+			break;
+		case O_LAYOUT: {
+			enum mix_layout_kind k;
+			if (mix_layout_parse(optarg, &k) < 0)
+				return -EINVAL;
+			s->layout = k;
+			break;
+		}
+		case O_EXCL:
+			s->exclude_self = true;
+			break;
+		case O_TALK:
+			talkers = atoi(optarg);
+			break;
+		case O_VIS:
+			s->visible = atoi(optarg);
+			break;
+		case O_MIX:
+			s->mixed = atoi(optarg);
+			break;
+		case O_PERR:
+			s->mode = BENCH_PER_RECIPIENT;
+			break;
+		case O_RUNS:
+			s->runs = atoi(optarg);
+			break;
+		case O_PEERS:
+			s->peers = true;
+			break;
+		case O_PSNR:
+			s->psnr = true;
+			break;
+		case O_MEDIA:
+			o->paths.media_dir = optarg;
+			break;
+		case O_OUT:
+			o->paths.out_dir = optarg;
+			break;
+		case O_JSON:
+			o->json = optarg;
+			break;
+		case O_PLOT:
+			o->plot = optarg;
+			break;
+		case O_GP:
+			o->gp = optarg;
+			break;
+		case O_SUITE:
+			o->suite = optarg;
+			break;
+		case 'q':
+			o->quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			return -EINVAL;
+		}
+	}
+	s->talkers = talkers >= 0 ? talkers : s->n < 4 ? s->n : 4;
+	s->psnr = s->psnr && s->peers;
+	bool bad_suite = o->suite && strcmp(o->suite, "full") && strcmp(o->suite, "quick");
+	if (bad_suite || (!o->suite && !o->have_one) || s->n < 1 || s->runs < 1 ||
+	    s->runs > BENCH_MAX_RUNS || s->talkers > s->n || optind != argc)
+		return -EINVAL;
+	return 0;
+}
+
+static void peer_run(struct bench_result *r, const struct bench_paths *p, bool gst, int runs)
+{
+	struct bench_peer *pe = gst ? &r->gst : &r->ffmpeg;
+	char out[1024];
+	snprintf(out, sizeof(out), "%s/%s-%s.webm", p->out_dir, r->sc.name, gst ? "gst" : "ffmpeg");
+	pe->ran = pe->ok = true;
+	long rss = 0;
+	for (int i = 0; i < runs && pe->ok; i++) {
+		int rc = gst ? bench_peer_gst(&r->sc, p, out, &pe->cpu_s[i], &rss)
+		             : bench_peer_ffmpeg(&r->sc, p, out, &pe->cpu_s[i], &rss);
+		pe->ok = rc == 0;
+		pe->rss_peak_kib = (double)rss;
+	}
+	if (pe->ok) {
+		pe->cpu_med = bench_median(pe->cpu_s, runs);
+		if (r->sc.psnr)
+			pe->ok = bench_psnr_y(&r->sc, p, out, &pe->psnr_y) == 0;
+	}
+	if (!pe->ok)
+		fprintf(stderr, "mcu-bench: %s: %s failed (see %s/%s.log)\n", r->sc.name,
+		        gst ? "gst-launch-1.0" : "ffmpeg", p->out_dir, gst ? "gst" : "ffmpeg");
+}
+
+/* Runs one scenario: our engine `runs` times (forked), then the peers. false on failure. */
+static bool run_scenario(struct bench_result *r, const struct opts *o, int idx, int total)
+{
+	const struct bench_scenario *sc = &r->sc;
+	char out[1024];
+	snprintf(out, sizeof(out), "%s/%s-ours.webm", o->paths.out_dir, sc->name);
+	bool ok = true;
+	for (int i = 0; i < sc->runs; i++) {
+		if (!o->quiet)
+			fprintf(stderr, "\rmcu-bench: [%d/%d] %s run %d/%d%30s", idx + 1, total,
+			        sc->name, i + 1, sc->runs, "");
+		int rc = bench_run_forked(sc, &o->paths, sc->mode == BENCH_RECORD ? out : NULL,
+		                          !o->quiet, &r->run[i]);
+		ok = ok && rc == 0;
+		r->nrun = i + 1;
+	}
+	bench_median_run(r);
+	if (ok && sc->psnr)
+		ok = bench_psnr_y(sc, &o->paths, out, &r->psnr_ours) == 0;
+	if (sc->peers) {
+		if (!o->quiet)
+			fprintf(stderr, "\rmcu-bench: [%d/%d] %s: ffmpeg and GStreamer%30s",
+			        idx + 1, total, sc->name, "");
+		peer_run(r, &o->paths, false, sc->runs);
+		peer_run(r, &o->paths, true, sc->runs);
+		ok = ok && r->ffmpeg.ok && r->gst.ok;
+	}
+	return ok && r->med.ok;
+}
+
+static const struct bench_result *find(const struct bench_result *res, int n, const char *pfx,
+                                       int mode, int layout)
+{
+	for (int i = 0; i < n; i++)
+		if (!strncmp(res[i].sc.name, pfx, strlen(pfx)) && (int)res[i].sc.mode == mode &&
+		    res[i].sc.layout == layout)
+			return &res[i];
+	return NULL;
+}
+
+static double cores_of(const struct bench_result *r)
+{
+	return r->med.media_s > 0 ? r->med.cpu_s / r->med.media_s : 0;
+}
+
+/* The issue's targets, computed from what ran. */
+static void summary(FILE *f, const struct bench_result *res, int n)
+{
+	const struct bench_result *rec = find(res, n, "record-", BENCH_RECORD, 0);
+	const struct bench_result *per = find(res, n, "per-recipient-", BENCH_PER_RECIPIENT, 0);
+	const struct bench_result *big = find(res, n, "large-room-", BENCH_PER_RECIPIENT, 0);
+	const struct bench_result *spk = find(res, n, "speaker-", BENCH_PER_RECIPIENT, 1);
+	fprintf(f, "\ntargets:\n");
+	if (rec && rec->ffmpeg.ok && rec->gst.ok)
+		fprintf(f,
+		        "  recording %s: ours/ffmpeg %.2f, ours/GStreamer %.2f (target <= 0.65)\n",
+		        rec->sc.name, rec->med.cpu_s / rec->ffmpeg.cpu_med,
+		        rec->med.cpu_s / rec->gst.cpu_med);
+	if (rec && per)
+		fprintf(f, "  per-recipient/one output: %.2f (target <= 1.3)\n",
+		        per->med.cpu_s / rec->med.cpu_s);
+	for (const struct bench_result *r = rec; r; r = r == rec ? per : NULL)
+		fprintf(f, "  %s engine/floor: %.2f (target <= 1.15)\n", r->sc.name,
+		        r->med.cpu_s / r->med.floor.total_s);
+	if (big) {
+		fprintf(f, "  %s: %.3f cores, %.1fx real time on one core", big->sc.name,
+		        cores_of(big), big->med.media_s / big->med.wall_s);
+		if (per && big->sc.n > per->sc.n)
+			fprintf(f, ", %.0f KiB per extra (invisible) participant",
+			        (double)(big->med.rss_peak_kib - per->med.rss_peak_kib) /
+			            (big->sc.n - per->sc.n));
+		fprintf(f, " (targets: < 1 core, < 1024 KiB)\n");
+	}
+	if (spk && per)
+		fprintf(f, "  %s / %s: %.2f (target <= 1.0)\n", spk->sc.name, per->sc.name,
+		        spk->med.cpu_s / per->med.cpu_s);
+	int best = 0;
+	for (int i = 0; i < n; i++)
+		if (res[i].sc.sweep && res[i].sc.mode == BENCH_PER_RECIPIENT &&
+		    cores_of(&res[i]) < 1.0 && res[i].sc.n > best)
+			best = res[i].sc.n;
+	if (best)
+		fprintf(f,
+		        "  largest measured per-recipient grid room in real time on one core: %d "
+		        "(a room is one thread: %ld such rooms on all %ld cores)\n",
+		        best, sysconf(_SC_NPROCESSORS_ONLN), sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+static void machine(char *out, size_t n)
+{
+	char line[256], model[200] = "unknown";
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *c = strchr(line, ':');
+		if (!strncmp(line, "model name", 10) && c) {
+			snprintf(model, sizeof(model), "%s", c + 2);
+			model[strcspn(model, "\n\"")] = '\0';
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	snprintf(out, n, "%s, %ld cores", model, sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+static int report(const struct opts *o, struct bench_result *res, int n)
+{
+	printf("\n");
+	bench_print_header(stdout);
+	for (int i = 0; i < n; i++)
+		bench_print_row(stdout, &res[i]);
+	printf("\ncores = CPU s per media s; floor = visible decodes + one encode per distinct "
+	       "output, timed alone\nratios against peers:\n");
+	for (int i = 0; i < n; i++)
+		bench_print_ratios(stdout, &res[i]);
+	summary(stdout, res, n);
+	char m[256];
+	machine(m, sizeof(m));
+	int rc = 0;
+	if (o->json && (rc = bench_write_json(o->json, res, n, m)) < 0)
+		fprintf(stderr, "mcu-bench: cannot write %s\n", o->json);
+	if (rc == 0 && o->plot &&
+	    (rc = bench_write_plot(o->plot, o->gp, o->paths.out_dir, res, n)) < 0)
+		fprintf(stderr, "mcu-bench: gnuplot failed for %s\n", o->plot);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = {.paths = {.media_dir = "build/bench-media", .out_dir = "build/bench-out"},
+	                 .gp = "bench/plot.gp"};
+	if (parse_args(argc, argv, &o) < 0) {
+		usage(stderr);
+		return 2;
+	}
+	struct bench_scenario list[MAX_SCEN];
+	int n = o.suite ? suite(o.suite, list) : 1;
+	if (!o.suite)
+		list[0] = o.one;
+	mkdir(o.paths.out_dir, 0755);
+	struct bench_result *res = calloc((size_t)n, sizeof(*res));
+	if (!res)
+		return 1;
+	bool ok = true;
+	for (int i = 0; i < n; i++) {
+		res[i].sc = list[i];
+		ok = run_scenario(&res[i], &o, i, n) && ok;
+	}
+	if (!o.quiet)
+		fprintf(stderr, "\rmcu-bench: %d scenarios done%50s\n", n, "");
+	ok = report(&o, res, n) == 0 && ok;
+	free(res);
+	return ok ? 0 : 1;
+}

@@ -1,0 +1,37 @@
+# mk/bench.mk - mcu-bench (issue 4): the engine's CPU per participant against ffmpeg/GStreamer.
+#   make bench        full run (minutes): table, build/bench.json, build/bench.svg
+#   make bench-quick  smoke run (seconds): every scenario and peer must run, JSON complete
+BENCH_SRCS  := $(wildcard bench/*.c)
+BENCH_OBJS  := $(BENCH_SRCS:%.c=$(BUILD)/%.o)
+BENCH_MEDIA := $(BUILD)/bench-media
+BENCH_QUICK_MEDIA := $(BUILD)/bench-media-quick
+
+.PHONY: bench bench-quick
+
+$(BUILD)/bench/%.o: bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(MIX_CFLAGS) -Ibench -c $< -o $@
+
+$(BUILD)/mcu-bench: $(BENCH_OBJS) $(LIBMIX)
+	$(CC) $(SANFLAGS) -o $@ $^ $(MIX_LIBS)
+
+all: $(BUILD)/mcu-bench
+
+$(BENCH_MEDIA)/.stamp: bench/gen-bench-media.sh
+	bash bench/gen-bench-media.sh $(BENCH_MEDIA) 10 "180p 360p 720p"
+	touch $@
+
+$(BENCH_QUICK_MEDIA)/.stamp: bench/gen-bench-media.sh
+	bash bench/gen-bench-media.sh $(BENCH_QUICK_MEDIA) 1 360p
+	touch $@
+
+bench: $(BUILD)/mcu-bench $(BENCH_MEDIA)/.stamp
+	$(BUILD)/mcu-bench --suite full --media $(BENCH_MEDIA) --out $(BUILD)/bench-out \
+		--json $(BUILD)/bench.json --plot $(BUILD)/bench.svg
+
+bench-quick: $(BUILD)/mcu-bench $(BENCH_QUICK_MEDIA)/.stamp
+	$(BUILD)/mcu-bench --suite quick --media $(BENCH_QUICK_MEDIA) \
+		--out $(BUILD)/bench-out-quick --json $(BUILD)/bench-quick.json
+	bash bench/check-json.sh $(BUILD)/bench-quick.json
+
+-include $(BENCH_OBJS:.o=.d)
