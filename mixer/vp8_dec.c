@@ -2,7 +2,8 @@
  * vp8_dec.c - VP8 decoding with libvpx (one thread, no postprocessing, no error concealment).
  *
  * Every frame is first checked with mix_vp8_peek (RFC 6386 9.1): malformed headers and
- * keyframes above the size cap never reach libvpx. The decoder tracks "needs keyframe":
+ * keyframes above the size cap or below 2x2 (the compositor's smallest picture) never reach
+ * libvpx. The decoder tracks "needs keyframe":
  * true at start, after a decode error, a corrupt frame (VP8D_GET_FRAME_CORRUPTED) or a
  * reported loss; while set, inter frames are refused with -EAGAIN. A corrupt frame is never
  * shown. The returned picture points into libvpx's frame buffer, valid until the next decode
@@ -16,6 +17,9 @@
 
 #include "mix/vp8.h"
 
+/* Smaller pictures are refused by the compositor: a 64x1 keyframe made every video tick of
+ * the room fail (found by fuzz_pipeline). */
+#define VP8_DIM_MIN   2
 #define VP8_DIM_LIMIT 16383 /* 14-bit field, RFC 6386 9.2 */
 
 struct mix_vp8_dec {
@@ -60,6 +64,8 @@ static int check_frame(const struct mix_vp8_dec *d, const uint8_t *data, size_t 
 		return -EBADMSG;
 	if (info.keyframe && (info.width > d->max_w || info.height > d->max_h))
 		return -E2BIG;
+	if (info.keyframe && (info.width < VP8_DIM_MIN || info.height < VP8_DIM_MIN))
+		return -EBADMSG;
 	if (!info.keyframe && d->need_kf)
 		return -EAGAIN;
 	return 0;
@@ -110,7 +116,7 @@ int mix_vp8_dec_decode(struct mix_vp8_dec *d, const uint8_t *data, size_t len,
 	const vpx_image_t *img = vpx_codec_get_frame(&d->ctx, &iter);
 	if (!img)
 		return -ENODATA;
-	if (img->fmt != VPX_IMG_FMT_I420) {
+	if (img->fmt != VPX_IMG_FMT_I420 || img->d_w < VP8_DIM_MIN || img->d_h < VP8_DIM_MIN) {
 		d->need_kf = true;
 		return -EBADMSG;
 	}

@@ -17,7 +17,7 @@
  * until every track has given one (at most START_MAX packets or START_SPAN_US).
  * libavformat's avoid_negative_ts is off; in 5.1 it would shift every track to lift the
  * -preskip Opus start to 0, delaying video by 7 ms (what the ffmpeg 5.1 CLI does).
- * Live mode closes a cluster every second and flushes after each packet, so a killed process
+ * Live mode closes a cluster every 500 ms and flushes after each packet, so a killed process
  * leaves a file that plays up to its last complete cluster (no cues, no duration).
  */
 #include <errno.h>
@@ -196,9 +196,9 @@ static int open_output(struct mix_writer *w, const struct mix_writer_cfg *cfg, c
 	}
 	AVDictionary *opts = NULL;
 	if (cfg->live) {
-		av_dict_set(&opts, "cluster_time_limit", "1000", 0);
+		av_dict_set(&opts, "cluster_time_limit", "500", 0);
 		w->fmt->flags |= AVFMT_FLAG_FLUSH_PACKETS;
-		w->fmt->max_interleave_delta = 1000000;
+		w->fmt->max_interleave_delta = 500000;
 	}
 	ret = avformat_write_header(w->fmt, &opts);
 	av_dict_free(&opts);

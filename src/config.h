@@ -9,26 +9,38 @@
 #include <stdint.h>
 
 #define CFG_MAX_ICE_SERVERS 4
+#define CFG_MAX_RECORD      8 /* --record flags */
+
+/* --record ROOM=PATH: record ROOM from its first participant into PATH. */
+struct cfg_record {
+	char room[65];
+	char path[1024];
+};
 
 struct mcu_config {
-	char bind[64];       /* --bind, default 127.0.0.1 */
-	int port;            /* --port, default 8080 */
-	char www[256];       /* --www, default assets/www */
-	char public_ip[64];  /* --public-ip: address advertised in candidates, "" = none */
-	char tls_cert[256], tls_key[256]; /* HTTPS/WSS, "" = plain HTTP */
+	char bind[64];      /* --bind, default 127.0.0.1 */
+	int port;           /* --port, default 8080 */
+	char www[256];      /* --www, default assets/www */
+	char public_ip[64]; /* --public-ip: address advertised in candidates, "" = none */
+	char tls_cert[256], tls_key[256];   /* HTTPS/WSS, "" = plain HTTP */
 	char dtls_cert[256], dtls_key[256]; /* DTLS certificate, "" = generate at start */
 	char log_level[16];
 	/* rooms */
 	int max_rooms;        /* default 64 */
 	int max_participants; /* per room, default 25 */
 	/* media */
-	char layout[16];      /* grid | speaker */
+	char layout[16]; /* grid | speaker */
 	bool exclude_self;
 	int width, height, fps;
 	int video_bitrate, audio_bitrate;
 	int max_mixed;
 	int playout_delay_ms; /* how far the mixing clock runs behind arrival, default 80 */
 	int uplink_bitrate;   /* REMB we send so browsers ramp their uplink, default 1500000 */
+	/* recording */
+	char recordings_dir[1024];  /* --recordings-dir, default "recordings" */
+	bool participant_recording; /* participants may send "record" messages, default false */
+	struct cfg_record record[CFG_MAX_RECORD];
+	int nrecord;
 	/* ICE servers for the demo page (JSON array text of RTCIceServer objects) */
 	char ice_servers_json[1024];
 };

@@ -1,7 +1,8 @@
 /*
  * main.c - the mcu server: configuration, the DTLS certificate, the media thread (a GLib main
  * loop running every room and peer) and the signaling thread (this one: the libwebsockets
- * loop). SIGINT/SIGTERM stop both loops; rooms and peers are torn down on the media thread.
+ * loop). SIGINT/SIGTERM stop both loops; rooms and peers are torn down on the media thread,
+ * and every recording is finished (trailer, cues) before the process exits.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -39,6 +40,7 @@ static void *media_main(void *arg)
 		}
 		peer_free(&p);
 	}
+	server_free_recorders(s); /* waits for the writer threads to finish their files */
 	/* Let libnice finish its asynchronous closes. */
 	while (g_main_context_iteration(s->ctx, FALSE))
 		;
@@ -67,16 +69,16 @@ static int start_ws(struct server *s, const struct mcu_config *c)
 {
 	char err[256] = "";
 	struct ws_server_cfg wc = {
-		.bind = c->bind,
-		.port = c->port,
-		.www_dir = c->www[0] ? c->www : NULL,
-		.tls_cert = c->tls_cert[0] ? c->tls_cert : NULL,
-		.tls_key = c->tls_key[0] ? c->tls_key : NULL,
-		.max_message = 65536,
-		.cb = {.opaque = s,
-		       .on_message = server_on_message,
-		       .on_close = server_on_close,
-		       .on_http = server_on_http},
+	    .bind = c->bind,
+	    .port = c->port,
+	    .www_dir = c->www[0] ? c->www : NULL,
+	    .tls_cert = c->tls_cert[0] ? c->tls_cert : NULL,
+	    .tls_key = c->tls_key[0] ? c->tls_key : NULL,
+	    .max_message = 65536,
+	    .cb = {.opaque = s,
+	           .on_message = server_on_message,
+	           .on_close = server_on_close,
+	           .on_http = server_on_http},
 	};
 	int rc = ws_server_new(&s->ws, &wc, err, sizeof(err));
 	if (rc < 0)
@@ -90,7 +92,7 @@ static int init(struct server *s, const struct mcu_config *c)
 	s->cfg = c;
 	pthread_mutex_init(&s->snap_lock, NULL);
 	int rc = dtls_cert_new(&s->cert, c->dtls_cert[0] ? c->dtls_cert : NULL,
-			       c->dtls_key[0] ? c->dtls_key : NULL, err, sizeof(err));
+	                       c->dtls_key[0] ? c->dtls_key : NULL, err, sizeof(err));
 	if (rc < 0) {
 		LOG_E("DTLS certificate: %s", err);
 		return rc;
@@ -111,6 +113,7 @@ static void fini(struct server *s)
 	free(s->rooms);
 	free(s->peers);
 	free(s->rooms_json);
+	free(s->recs_json);
 	pthread_mutex_destroy(&s->snap_lock);
 }
 

@@ -9,7 +9,7 @@
  *
  * Writer: muxes VP8 + Opus (either optional) into WebM or Matroska. Packets may arrive
  * interleaved in any order between the two streams but increasing within each.
- * With `live`, clusters are closed every second and the file is flushed so that a killed
+ * With `live`, clusters are closed every 500 ms and the file is flushed so that a killed
  * process leaves a playable file.
  *
  * Errors are negative errno-style codes; a human message (naming the file) is written to the
@@ -62,7 +62,7 @@ struct mix_writer_cfg {
 	int width, height, fps;
 	bool audio;       /* has a mono 48 kHz Opus track */
 	int opus_preskip; /* encoder lookahead, written in the OpusHead */
-	bool live;        /* cluster every second and flush (crash-safe) */
+	bool live;        /* cluster every 500 ms and flush (crash-safe) */
 };
 
 struct mix_writer;

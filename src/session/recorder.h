@@ -22,6 +22,7 @@
 #include "signal/msg.h"
 
 #define REC_MAX_PATH  1024
+#define REC_MAX_ERROR (REC_MAX_PATH + 200)
 #define REC_QUEUE_MAX 1024 /* packets (about 12 s of 30 fps video + 50 audio packets/s) */
 
 enum rec_state { REC_STARTING, REC_RECORDING, REC_STOPPING, REC_FINISHED, REC_FAILED };
@@ -29,13 +30,14 @@ enum rec_state { REC_STARTING, REC_RECORDING, REC_STOPPING, REC_FINISHED, REC_FA
 struct rec_status {
 	enum rec_state state;
 	char room[SIG_MAX_ROOM + 1];
-	char path[REC_MAX_PATH]; /* "" until the file is created */
-	char format[8];          /* "webm" | "mkv" */
-	char error[320];         /* why it failed, "" otherwise */
+	char path[REC_MAX_PATH];   /* "" until the file is created */
+	char format[8];            /* "webm" | "mkv" */
+	char error[REC_MAX_ERROR]; /* why it failed, "" otherwise */
 	int width, height, video_bitrate;
 	int64_t bytes;
 	double duration_s; /* media time written so far */
 	int64_t started_unix;
+	int64_t first_write_ms; /* wall clock (ms since 1970) when the first packet was written */
 	uint64_t packets, dropped; /* written; dropped by the full queue or while failed */
 };
 
@@ -46,8 +48,8 @@ typedef void (*rec_notify_fn)(void *opaque, const struct rec_status *st);
 
 struct rec_cfg {
 	const char *room;
-	const char *dir;  /* server-named file "<room>-<UTC>.<ext>" in dir, or: */
-	const char *path; /* an explicit path (the operator's --record); NULL for dir */
+	const char *dir;    /* server-named file "<room>-<UTC>.<ext>" in dir, or: */
+	const char *path;   /* an explicit path (the operator's --record); NULL for dir */
 	const char *format; /* "webm" or "mkv"; NULL: webm (or the explicit path's extension) */
 	int width, height, fps, video_bitrate; /* resolved: never 0 */
 	bool own_encoder_hint;                 /* for the log only */

@@ -51,7 +51,12 @@ void room_broadcast(struct room *r, const struct peer *except, char *text)
 
 static void on_packet(void *opaque, uint32_t rid, const struct mix_packet *pkt)
 {
-	struct peer *p = room_peer_by_id(opaque, rid);
+	struct room *r = opaque;
+	if (r->rec && recorder_rid(r->rec) == rid) {
+		recorder_push(r->rec, pkt);
+		return;
+	}
+	struct peer *p = room_peer_by_id(r, rid);
 	if (p)
 		peer_out_packet(p, pkt);
 }
@@ -94,9 +99,9 @@ static int engine_cfg(const struct server *s, struct room *r, struct mix_engine_
 	ec->max_mixed = c->max_mixed;
 	ec->opus_fec = true;
 	ec->cb = (struct mix_engine_callbacks){.opaque = r,
-					       .on_packet = on_packet,
-					       .on_keyframe_request = on_keyframe_request,
-					       .on_active_speaker = on_active_speaker};
+	                                       .on_packet = on_packet,
+	                                       .on_keyframe_request = on_keyframe_request,
+	                                       .on_active_speaker = on_active_speaker};
 	return mix_layout_parse(c->layout, &ec->layout);
 }
 
@@ -110,6 +115,7 @@ int room_new(struct room **out, struct server *srv, const char *name)
 	r->t0_us = g_get_monotonic_time();
 	r->delay_us = (int64_t)srv->cfg->playout_delay_ms * 1000;
 	r->active_speaker = MIX_NO_SOURCE;
+	r->rec_told = REC_FINISHED;
 	struct mix_engine_cfg ec;
 	int rc = engine_cfg(srv, r, &ec);
 	if (rc == 0)
@@ -131,6 +137,10 @@ void room_free(struct room **rp)
 	struct room *r = *rp;
 	if (!r)
 		return;
+	if (r->rec) {
+		recorder_stop(r->rec, NULL, NULL);
+		r->rec = NULL;
+	}
 	if (r->tick_id) {
 		GSource *t = g_main_context_find_source_by_id(r->srv->ctx, r->tick_id);
 		if (t)
@@ -179,4 +189,76 @@ void room_remove_peer(struct room *r, struct peer *p)
 	ptrarray_remove((void **)r->peers, &r->npeers, p);
 	p->room = NULL;
 	room_broadcast(r, NULL, sig_participant_left(p->id));
+}
+
+/* ---- recording ---- */
+
+static int rec_opts_check(const struct room_rec_opts *o)
+{
+	if (o->format && strcmp(o->format, "webm") && strcmp(o->format, "mkv"))
+		return -EINVAL;
+	if ((o->width || o->height) && (o->width < 16 || o->height < 16 || o->width > 3840 ||
+	                                o->height > 2160 || (o->width | o->height) & 1))
+		return -EINVAL;
+	if (o->video_bitrate && (o->video_bitrate < 30000 || o->video_bitrate > 50000000))
+		return -EINVAL;
+	return 0;
+}
+
+int room_start_recording(struct room *r, const struct room_rec_opts *o, rec_notify_fn on_opened,
+                         void *opaque)
+{
+	const struct mcu_config *c = r->srv->cfg;
+	if (r->rec)
+		return -EBUSY;
+	if (rec_opts_check(o) < 0)
+		return -EINVAL;
+	struct rec_cfg rc = {
+	    .room = r->name,
+	    .dir = c->recordings_dir,
+	    .path = o->path,
+	    .format = o->format,
+	    .width = o->width && o->height ? o->width : c->width,
+	    .height = o->width && o->height ? o->height : c->height,
+	    .fps = c->fps,
+	    .video_bitrate = o->video_bitrate ? o->video_bitrate : c->video_bitrate,
+	    .rid = ++r->srv->next_peer_id,
+	    .on_opened = on_opened,
+	    .opaque = opaque,
+	};
+	rc.own_encoder_hint =
+	    rc.width != c->width || rc.height != c->height || rc.video_bitrate != c->video_bitrate;
+	struct recorder *rec = NULL;
+	int err = recorder_start(&rec, r->eng, &rc);
+	if (err == 0 && (err = server_add_recorder(r->srv, rec)) < 0)
+		recorder_free(&rec);
+	if (err < 0)
+		return err;
+	r->rec = rec;
+	room_announce_recording(r);
+	return 0;
+}
+
+int room_stop_recording(struct room *r, rec_notify_fn on_finished, void *opaque)
+{
+	if (!r->rec)
+		return -ENOENT;
+	recorder_stop(r->rec, on_finished, opaque);
+	room_announce_recording(r);
+	r->rec = NULL;
+	return 0;
+}
+
+void room_announce_recording(struct room *r)
+{
+	struct rec_status st = {.state = REC_FINISHED};
+	if (r->rec)
+		recorder_status(r->rec, &st);
+	if (st.state == r->rec_told)
+		return;
+	r->rec_told = st.state;
+	const char *slash = strrchr(st.path, '/');
+	room_broadcast(r, NULL,
+	               sig_recording(rec_state_name(st.state), slash ? slash + 1 : st.path,
+	                             st.error[0] ? st.error : NULL));
 }

@@ -7,6 +7,8 @@
  * later, which absorbs jitter and leaves time for NACK retransmissions.
  * Media thread only. The server owns rooms; a room owns its engine and timer and holds
  * (does not own) its peers. Created on the first join, freed when the last peer leaves.
+ * A room may have one active recording (rec): the server owns the recorder, the room routes
+ * the recorder's engine packets to it and stops it when the room closes.
  */
 #ifndef MCU_ROOM_H
 #define MCU_ROOM_H
@@ -14,6 +16,7 @@
 #include <stdint.h>
 
 #include "mix/engine.h"
+#include "session/recorder.h"
 #include "signal/msg.h"
 
 struct server;
@@ -25,10 +28,19 @@ struct room {
 	struct mix_engine *eng;
 	struct peer **peers; /* join order */
 	int npeers, cap_peers;
-	int64_t t0_us;      /* monotonic time of creation */
-	int64_t delay_us;   /* playout delay */
-	unsigned tick_id;   /* GLib source id of the mixing timer */
+	int64_t t0_us;    /* monotonic time of creation */
+	int64_t delay_us; /* playout delay */
+	unsigned tick_id; /* GLib source id of the mixing timer */
 	uint32_t active_speaker;
+	struct recorder *rec;    /* the active recording, or NULL (owned by the server) */
+	enum rec_state rec_told; /* the recording state last announced to the peers */
+};
+
+/* What a recording asks for; zeros mean the room's settings. */
+struct room_rec_opts {
+	const char *format; /* "webm" (default) or "mkv" */
+	int width, height, video_bitrate;
+	const char *path; /* explicit file (the operator's --record), or NULL: recordings_dir */
 };
 
 int room_new(struct room **out, struct server *srv, const char *name);
@@ -46,5 +58,17 @@ void room_remove_peer(struct room *r, struct peer *p);
 struct peer *room_peer_by_id(const struct room *r, uint32_t id);
 /* Sends a JSON text to every peer but `except` (NULL: all). Frees text. */
 void room_broadcast(struct room *r, const struct peer *except, char *text);
+
+/*
+ * Starts recording the room (a new recipient and writer thread; the file is created by the
+ * writer, which calls on_opened). -EBUSY if a recording is active, -EINVAL for bad options,
+ * -ENOMEM. on_opened is not called on error.
+ */
+int room_start_recording(struct room *r, const struct room_rec_opts *o, rec_notify_fn on_opened,
+                         void *opaque);
+/* Stops the active recording; on_finished runs when the file is finished. -ENOENT if none. */
+int room_stop_recording(struct room *r, rec_notify_fn on_finished, void *opaque);
+/* Tells the peers about a change of the recording's state (a "recording" message). */
+void room_announce_recording(struct room *r);
 
 #endif

@@ -5,6 +5,8 @@
  * server_on_message / server_on_close run on the signaling thread: they parse and validate
  * (pure), then post a command to the media thread's GMainContext. The dispatch functions run on
  * the media thread and own rooms and peers. In-flight commands are capped.
+ * Recordings: recorders are registered here (server_add_recorder) and polled by a 500 ms
+ * timer on the media thread, which also reaps the finished ones into the history.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,19 +16,25 @@
 #include "log.h"
 #include "mcu/ptrarray.h"
 #include "session/peer.h"
+#include "session/recorder.h"
 #include "session/room.h"
 #include "session/server.h"
 #include "signal/msg.h"
 #include "signal/ws.h"
 
-enum cmd_kind { CMD_MESSAGE, CMD_CLOSE };
+enum cmd_kind { CMD_MESSAGE, CMD_CLOSE, CMD_INVOKE };
 
 struct cmd {
 	struct server *srv;
 	enum cmd_kind kind;
 	uint64_t conn;
 	struct sig_msg msg;
+	void (*fn)(struct server *s, void *data); /* CMD_INVOKE */
+	void *data;
 };
+
+#define REC_TIMER_MS   500
+#define REC_LOG_PERIOD 10000000 /* progress of active recordings in the log, every 10 s */
 
 /* ---- registry (media thread) ---- */
 
@@ -74,6 +82,118 @@ void server_remove_peer(struct server *s, struct peer *p)
 	ptrarray_remove((void **)s->peers, &s->npeers, p);
 }
 
+/* ---- recordings (media thread) ---- */
+
+static void remember(struct server *s, const struct rec_status *st)
+{
+	if (!s->hist && !(s->hist = calloc(SERVER_REC_HISTORY, sizeof(*s->hist))))
+		return;
+	int i = (s->hist_head + s->nhist) % SERVER_REC_HISTORY;
+	s->hist[i] = *st;
+	if (s->nhist < SERVER_REC_HISTORY)
+		s->nhist++;
+	else
+		s->hist_head = (s->hist_head + 1) % SERVER_REC_HISTORY;
+}
+
+static void log_progress(struct server *s, struct recorder *rec)
+{
+	struct rec_status st;
+	recorder_status(rec, &st);
+	LOG_I("recording room %s: %s, %s, %.1f s, %lld bytes, %llu dropped", st.room,
+	      rec_state_name(st.state), st.path[0] ? st.path : "-", st.duration_s,
+	      (long long)st.bytes, (unsigned long long)st.dropped);
+}
+
+/* Polls every recorder; reaps those whose writer has finished. True if any exist. */
+static bool poll_recorders(struct server *s)
+{
+	int64_t now = g_get_monotonic_time();
+	bool log = now - s->rec_log_us >= REC_LOG_PERIOD;
+	if (log)
+		s->rec_log_us = now;
+	for (int i = 0; i < s->nrecs; i++) {
+		struct recorder *rec = s->recs[i];
+		recorder_poll(rec, now);
+		if (log && !recorder_stopped(rec))
+			log_progress(s, rec);
+		if (!recorder_done(rec))
+			continue;
+		struct rec_status st;
+		recorder_status(rec, &st);
+		remember(s, &st);
+		ptrarray_remove((void **)s->recs, &s->nrecs, rec);
+		recorder_free(&rec);
+		i--;
+	}
+	for (int i = 0; i < s->nrooms; i++) {
+		struct room *r = s->rooms[i];
+		if (!r->rec)
+			continue;
+		room_announce_recording(r);
+		if (recorder_stopped(r->rec))
+			r->rec = NULL; /* failed: the server reaps it */
+	}
+	return s->nrecs > 0;
+}
+
+static gboolean rec_tick(gpointer data)
+{
+	struct server *s = data;
+	bool any = poll_recorders(s);
+	server_update_snapshot(s);
+	if (!any)
+		s->rec_timer = 0;
+	return any ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+int server_add_recorder(struct server *s, struct recorder *rec)
+{
+	if (ptrarray_reserve((void ***)&s->recs, s->nrecs, &s->cap_recs) < 0)
+		return -ENOMEM;
+	s->recs[s->nrecs++] = rec;
+	if (!s->rec_timer) {
+		GSource *t = g_timeout_source_new(REC_TIMER_MS);
+		g_source_set_callback(t, rec_tick, s, NULL);
+		s->rec_timer = g_source_attach(t, s->ctx);
+		g_source_unref(t);
+	}
+	server_update_snapshot(s);
+	return 0;
+}
+
+void server_free_recorders(struct server *s)
+{
+	for (int i = 0; i < s->nrooms; i++)
+		if (s->rooms[i]->rec)
+			room_stop_recording(s->rooms[i], NULL, NULL);
+	while (s->nrecs > 0) {
+		struct recorder *rec = s->recs[--s->nrecs];
+		recorder_free(&rec); /* waits for the trailer */
+	}
+	free(s->recs);
+	s->recs = NULL;
+	free(s->hist);
+	s->hist = NULL;
+	s->nhist = 0;
+}
+
+void server_room_created(struct server *s, struct room *r)
+{
+	const struct mcu_config *c = s->cfg;
+	for (int i = 0; i < c->nrecord; i++) {
+		if (s->record_used[i] || strcmp(c->record[i].room, r->name))
+			continue;
+		s->record_used[i] = true;
+		struct room_rec_opts o = {.path = c->record[i].path};
+		int rc = room_start_recording(r, &o, NULL, NULL);
+		if (rc < 0)
+			LOG_E("room %s: cannot record to %s: %s", r->name, c->record[i].path,
+			      strerror(-rc));
+		return;
+	}
+}
+
 /* ---- outbound signaling (any thread) ---- */
 
 void server_send(struct server *s, uint64_t conn, char *text)
@@ -119,7 +239,7 @@ static void leave(struct server *s, struct peer *p)
 	server_update_snapshot(s);
 }
 
-static struct room *room_for_join(struct server *s, uint64_t conn, const char *name)
+static struct room *room_for_join(struct server *s, uint64_t conn, const char *name, bool *created)
 {
 	struct room *r = server_find_room(s, name);
 	if (r)
@@ -134,6 +254,7 @@ static struct room *room_for_join(struct server *s, uint64_t conn, const char *n
 		return NULL;
 	}
 	LOG_I("room %s created", name);
+	*created = true;
 	return r;
 }
 
@@ -143,11 +264,13 @@ static void on_join(struct server *s, uint64_t conn, const struct sig_msg *m)
 		server_send_error(s, conn, "already-joined", "this connection has already joined");
 		return;
 	}
-	struct room *r = room_for_join(s, conn, m->room);
+	bool created = false;
+	struct room *r = room_for_join(s, conn, m->room, &created);
 	if (!r)
 		return;
 	if (r->npeers >= s->cfg->max_participants) {
-		server_send_error(s, conn, "room-full", "the room has reached its participant limit");
+		server_send_error(s, conn, "room-full",
+		                  "the room has reached its participant limit");
 		return;
 	}
 	struct peer *p = NULL;
@@ -160,12 +283,39 @@ static void on_join(struct server *s, uint64_t conn, const struct sig_msg *m)
 	if (room_add_peer(r, p) < 0) {
 		server_remove_peer(s, p);
 		peer_free(&p);
-		server_send_error(s, conn, "room-full", "the room has reached its participant limit");
+		server_send_error(s, conn, "room-full",
+		                  "the room has reached its participant limit");
 		return;
 	}
 	s->st.joins++;
-	server_update_snapshot(s);
 	LOG_I("peer %u (%s) joined room %s (%d participants)", id, p->name, r->name, r->npeers);
+	if (created)
+		server_room_created(s, r);
+	else if (r->rec) /* tell the newcomer the room is being recorded */
+		server_send(s, conn, sig_recording(rec_state_name(r->rec_told), "", NULL));
+	server_update_snapshot(s);
+}
+
+/* {"type":"record"} from a participant, if the configuration allows it. */
+static void on_record(struct server *s, struct peer *p, const struct sig_msg *m)
+{
+	if (!s->cfg->participant_recording) {
+		server_send_error(s, p->conn, "not-allowed", "participants may not record here");
+		return;
+	}
+	struct room_rec_opts o = {0};
+	int rc = m->record_start ? room_start_recording(p->room, &o, NULL, NULL)
+	                         : room_stop_recording(p->room, NULL, NULL);
+	if (rc == -EBUSY)
+		server_send_error(s, p->conn, "already-recording", "the room is being recorded");
+	else if (rc == -ENOENT)
+		server_send_error(s, p->conn, "not-recording", "the room is not being recorded");
+	else if (rc < 0)
+		server_send_error(s, p->conn, "record-failed", strerror(-rc));
+	else
+		LOG_I("peer %u (%s) %s the recording of room %s", p->id, p->name,
+		      m->record_start ? "started" : "stopped", p->room->name);
+	server_update_snapshot(s);
 }
 
 static void on_message(struct server *s, uint64_t conn, struct sig_msg *m)
@@ -194,6 +344,10 @@ static void on_message(struct server *s, uint64_t conn, struct sig_msg *m)
 	case SIG_LEAVE:
 		leave(s, p);
 		break;
+	case SIG_RECORD:
+		if (p->room)
+			on_record(s, p, m);
+		break;
 	default:
 		break;
 	}
@@ -203,7 +357,9 @@ static gboolean run_cmd(gpointer data)
 {
 	struct cmd *c = data;
 	struct server *s = c->srv;
-	if (c->kind == CMD_CLOSE) {
+	if (c->kind == CMD_INVOKE) {
+		c->fn(s, c->data);
+	} else if (c->kind == CMD_CLOSE) {
 		struct peer *p = server_peer_by_conn(s, c->conn);
 		if (p)
 			leave(s, p);
@@ -241,6 +397,21 @@ static int post(struct server *s, struct cmd *c)
 	}
 	g_main_context_invoke(s->ctx, run_cmd, c);
 	return 0;
+}
+
+int server_invoke(struct server *s, void (*fn)(struct server *s, void *data), void *data)
+{
+	struct cmd *c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->srv = s;
+	c->kind = CMD_INVOKE;
+	c->fn = fn;
+	c->data = data;
+	int rc = post(s, c);
+	if (rc < 0)
+		free(c);
+	return rc;
 }
 
 void server_on_message(void *opaque, uint64_t conn, const char *text, size_t len)

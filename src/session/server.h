@@ -7,6 +7,9 @@
  * signaling goes through ws_send (thread-safe). Hand-offs are bounded: at most
  * SERVER_MAX_INFLIGHT commands wait for the media thread; beyond that a client gets a
  * "server-busy" error.
+ * Recordings: the server owns every recorder until its writer thread has finished; a 500 ms
+ * timer on the media thread polls them (keyframes, failures, progress in the log), reaps the
+ * finished ones into a short history and rebuilds the snapshot the HTTP API reads.
  */
 #ifndef MCU_SERVER_H
 #define MCU_SERVER_H
@@ -21,11 +24,14 @@
 #include "config.h"
 
 #define SERVER_MAX_INFLIGHT 4096
+#define SERVER_REC_HISTORY  64 /* finished recordings remembered for the status API */
 
 struct room;
 struct peer;
 struct ws_server;
 struct dtls_cert;
+struct recorder;
+struct rec_status;
 
 struct server_stats {
 	uint64_t joins, leaves, offers, errors_sent, busy_rejects;
@@ -46,9 +52,18 @@ struct server {
 	int npeers, cap_peers;
 	uint32_t next_peer_id;
 	struct server_stats st;
-	/* a JSON snapshot of the rooms for GET /api/rooms, rebuilt by the media thread */
+	/* recordings (media thread): every recorder not yet reaped, the last finished ones */
+	struct recorder **recs;
+	int nrecs, cap_recs;
+	struct rec_status *hist; /* ring of SERVER_REC_HISTORY, oldest first from hist_head */
+	int nhist, hist_head;
+	unsigned rec_timer;
+	int64_t rec_log_us;
+	bool record_used[CFG_MAX_RECORD]; /* cfg->record[i] has started (once per server run) */
+	/* JSON snapshots for GET /api/rooms and the recording API, rebuilt by the media thread */
 	pthread_mutex_t snap_lock;
 	char *rooms_json;
+	char *recs_json; /* array of recording statuses, newest last */
 };
 
 /* Media thread: rebuilds the /api/rooms snapshot after a change. */
@@ -56,7 +71,7 @@ void server_update_snapshot(struct server *s);
 /* Signaling thread: answers /api/ requests. */
 struct ws_http_reply;
 void server_on_http(void *opaque, const char *method, const char *path, const char *body,
-		    size_t body_len, struct ws_http_reply *reply);
+                    size_t body_len, struct ws_http_reply *reply);
 
 /* Media thread: rooms and peers. */
 struct room *server_find_room(struct server *s, const char *name);
@@ -65,6 +80,16 @@ void server_remove_room(struct server *s, struct room *r);
 struct peer *server_peer_by_conn(struct server *s, uint64_t conn);
 int server_add_peer(struct server *s, struct peer *p);
 void server_remove_peer(struct server *s, struct peer *p);
+
+/* Media thread: takes ownership of a started recorder. 0 or -ENOMEM. */
+int server_add_recorder(struct server *s, struct recorder *rec);
+/* Media thread, at shutdown: stops every recording and waits for the files to be finished. */
+void server_free_recorders(struct server *s);
+/* Media thread: starts the --record recordings of a room that has just been created. */
+void server_room_created(struct server *s, struct room *r);
+
+/* Signaling thread: runs fn(data) on the media thread. -EBUSY if too much is in flight. */
+int server_invoke(struct server *s, void (*fn)(struct server *s, void *data), void *data);
 
 /* Any thread: sends a JSON text (takes ownership of text, frees it). */
 void server_send(struct server *s, uint64_t conn, char *text);

@@ -73,7 +73,7 @@ static bool has_ctrl(const char *s, size_t n)
 	return false;
 }
 
-static bool room_ok(const char *s, size_t n)
+bool sig_room_name_ok(const char *s, size_t n)
 {
 	if (n < 1 || n > SIG_MAX_ROOM)
 		return false;
@@ -116,7 +116,7 @@ static int parse_join(json_t *o, struct sig_msg *m, struct perr *e)
 	const char *room = get_str(o, "room", SIG_MAX_ROOM, &n, e);
 	if (!room)
 		return -EINVAL;
-	if (!room_ok(room, n))
+	if (!sig_room_name_ok(room, n))
 		return fail(e, "bad-field", "room name must be 1-64 of A-Z a-z 0-9 _ . -", "room");
 	memcpy(m->room, room, n + 1);
 	const char *name = get_str(o, "name", SIG_MAX_NAME, &n, e);
@@ -190,6 +190,19 @@ static int parse_candidate(json_t *o, struct sig_msg *m, struct perr *e)
 	return 0;
 }
 
+/* {"type":"record","action":"start"|"stop"} */
+static int parse_record(json_t *o, struct sig_msg *m, struct perr *e)
+{
+	size_t n;
+	const char *action = get_str(o, "action", 8, &n, e);
+	if (!action)
+		return -EINVAL;
+	if (strcmp(action, "start") && strcmp(action, "stop"))
+		return fail(e, "bad-field", "must be \"start\" or \"stop\"", "action");
+	m->record_start = !strcmp(action, "start");
+	return 0;
+}
+
 static int parse_object(json_t *o, struct sig_msg *m, struct perr *e)
 {
 	json_t *t = json_object_get(o, "type");
@@ -213,6 +226,9 @@ static int parse_object(json_t *o, struct sig_msg *m, struct perr *e)
 	} else if (!strcmp(type, "ping")) {
 		m->type = SIG_PING;
 		return 0;
+	} else if (!strcmp(type, "record")) {
+		m->type = SIG_RECORD;
+		return parse_record(o, m, e);
 	}
 	return fail(e, "unknown-type", "unknown message type", NULL);
 }
@@ -348,4 +364,15 @@ char *sig_active_speaker(uint32_t id)
 char *sig_pong(void)
 {
 	return dump(json_pack("{s:s}", "type", "pong"));
+}
+
+char *sig_recording(const char *state, const char *file, const char *error)
+{
+	json_t *o = json_pack("{s:s,s:s,s:s}", "type", "recording", "state", state ? state : "",
+	                      "file", file ? file : "");
+	if (o && error && json_object_set_new(o, "error", json_string(error))) {
+		json_decref(o);
+		return NULL;
+	}
+	return dump(o);
 }

@@ -24,16 +24,17 @@
 #define SIG_MAX_SDP       65536
 #define SIG_MAX_CANDIDATE 512
 
-enum sig_type { SIG_JOIN, SIG_OFFER, SIG_CANDIDATE, SIG_LEAVE, SIG_PING };
+enum sig_type { SIG_JOIN, SIG_OFFER, SIG_CANDIDATE, SIG_LEAVE, SIG_PING, SIG_RECORD };
 
 struct sig_msg {
 	enum sig_type type;
 	char room[SIG_MAX_ROOM + 1];
 	char name[SIG_MAX_NAME + 1];
-	char *sdp;       /* offer: malloc'd */
-	char *candidate; /* candidate: malloc'd "candidate:..." or NULL for end-of-candidates */
-	char mid[33];    /* candidate: "" if absent */
-	int mline;       /* candidate: -1 if absent */
+	char *sdp;         /* offer: malloc'd */
+	char *candidate;   /* candidate: malloc'd "candidate:..." or NULL for end-of-candidates */
+	char mid[33];      /* candidate: "" if absent */
+	int mline;         /* candidate: -1 if absent */
+	bool record_start; /* record: "action" is "start" (true) or "stop" (false) */
 };
 
 /*
@@ -43,6 +44,8 @@ struct sig_msg {
 int sig_parse(const char *text, size_t len, struct sig_msg *out, const char **code, char *msg,
               size_t msglen);
 void sig_msg_clear(struct sig_msg *m);
+/* Whether s (n bytes) is a valid room name: 1..64 of [A-Za-z0-9_.-]. */
+bool sig_room_name_ok(const char *s, size_t n);
 
 struct sig_participant {
 	uint32_t id;
@@ -59,5 +62,7 @@ char *sig_participant_left(uint32_t id);
 /* id MIX_NO_SOURCE-like 0xffffffff: nobody speaks ("id": null). */
 char *sig_active_speaker(uint32_t id);
 char *sig_pong(void);
+/* {"type":"recording","state":...,"file":...[,"error":...]}; error may be NULL. */
+char *sig_recording(const char *state, const char *file, const char *error);
 
 #endif
