@@ -31,14 +31,17 @@
  * packets until the window turns). RTP timestamps are extended to 64 bits.
  */
 #define OFFSET_WINDOW_US 1000000
+#define LATE_MARGIN_US 20000
 
 static void track_offset(struct in_stream *s, int64_t rtp_us, int64_t now, int64_t late_max)
 {
 	int64_t off = now - rtp_us;
 	if (off - s->offset > late_max) {
-		/* later than the playout delay allows: the sender's clock is slow (or the path got
-		 * longer). Follow it now rather than lose every packet until the window turns. */
-		s->off_cur = s->off_prev = off;
+		/* later than the playout delay allows: the sender's clock is slow, or the path or
+		 * the machine got slower. Follow it now, with LATE_MARGIN_US to spare so the next
+		 * jitter spike does not move it again, rather than lose every packet until the
+		 * window turns. */
+		s->off_cur = s->off_prev = off + LATE_MARGIN_US;
 		s->window_start = now;
 	} else if (now - s->window_start >= OFFSET_WINDOW_US) {
 		s->off_prev = s->off_cur;

@@ -57,19 +57,21 @@ test('three browsers share one mixed stream', { timeout: 120000 }, async () => {
     assert.ok(fps >= 10, `${people[i].name} decodes ${fps} fps`);
   }
 
-  // everyone hears the others but not themselves (levels averaged over 1 s)
+  // everyone hears the others but not themselves (median levels over 1.4 s)
   const freqs = people.map((p) => p.tone);
   for (const [i, page] of pages.entries()) {
     await waitFor(async () => {
       const l = await page.evaluate((f) => mcu.toneLevels(f), freqs);
       return Math.min(...l.filter((_, k) => k !== i)) > -70 && l;
     }, { timeout: 15000, what: `${people[i].name} hears the others` });
-    const levels = [0, 0, 0];
-    for (let n = 0; n < 5; n++) {
-      const l = await page.evaluate((f) => mcu.toneLevels(f), freqs);
-      l.forEach((v, k) => { levels[k] += v / 5; });
+    // the median of 7 readings: one glitch (a silent 170 ms window reads -Infinity) must
+    // not decide the result
+    const readings = [];
+    for (let n = 0; n < 7; n++) {
+      readings.push(await page.evaluate((f) => mcu.toneLevels(f), freqs));
       await sleep(200);
     }
+    const levels = freqs.map((_, k) => readings.map((r) => r[k]).sort((x, y) => x - y)[3]);
     const others = levels.filter((_, k) => k !== i);
     console.log(`${people[i].name} hears (dB): ${levels.map((v) => v.toFixed(1)).join(', ')}`);
     assert.ok(Math.min(...others) > -60, `${people[i].name} hears the others: ${levels}`);
