@@ -46,13 +46,16 @@ fuzz-replay: fuzz-build
 fuzz: fuzz-build
 	BUILD=$(BUILD) FUZZ_JOBS=$(FUZZ_JOBS) bash tests/fuzz/fuzz.sh $(SECONDS) $(FUZZ_TARGETS)
 
-# Seed generator: built with the project's compiler against its own archives.
-$(BUILD)/tests/fuzz/gen_seeds: tests/fuzz/gen_seeds.c $(LIBMCU) $(LIBMIX)
+# Seed generator: built with the project's compiler from the objects it needs.
+FUZZ_SEED_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard src/rtp/*.c) src/net/dtls.c src/net/srtp.c)
+$(BUILD)/tests/fuzz/gen_seeds: tests/fuzz/gen_seeds.c $(FUZZ_SEED_OBJS) $(LIBMIX)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) -Isrc $(MIX_CFLAGS) $(SRV_CFLAGS) -o $@ $< $(LIBMCU) $(LIBMIX) \
-		$(SRV_LIBS) $(MIX_LIBS)
+	$(CC) $(CFLAGS_COMMON) -Isrc $(MIX_CFLAGS) $(SRV_CFLAGS) -o $@ $< $(FUZZ_SEED_OBJS) \
+		$(LIBMIX) $(SRV_LIBS) $(MIX_LIBS)
 
 fuzz-seeds: $(BUILD)/tests/fuzz/gen_seeds
 	$(BUILD)/tests/fuzz/gen_seeds tests/fuzz/corpus
+	mkdir -p tests/fuzz/corpus/sdp
+	for f in assets/sdp/*.sdp; do cp $$f tests/fuzz/corpus/sdp/seed-$$(basename $$f); done
 
 -include $(FUZZ_OBJS:.o=.d) $(FUZZ_BINS:%=%.d)

@@ -74,9 +74,8 @@ static inline bool rtpseq_next(struct rtpseq *s, struct rtpseq_pkt *p)
 }
 
 /* Appends a record to out (capacity cap); returns the new length or 0 if it does not fit. */
-static inline size_t rtpseq_put(uint8_t *out, size_t cap, size_t off, int8_t seq_delta,
-                                bool marker, bool new_ts, int advance_ms, const uint8_t *payload,
-                                size_t len)
+static inline size_t rtpseq_put(uint8_t *out, size_t cap, size_t off, int8_t seq_delta, bool marker,
+                                bool new_ts, int advance_ms, const uint8_t *payload, size_t len)
 {
 	if (len > RTPSEQ_MAX_PAYLOAD || cap - off < RTPSEQ_HDR + len)
 		return 0;

@@ -1,0 +1,80 @@
+/*
+ * fuzz_sdp.c - libFuzzer target for the SDP offer parser, the negotiation policy and the answer
+ * writer (src/sdp/): sdp_parse on the input; if it parses, sdp_negotiate; if that agrees,
+ * sdp_write_answer into a large buffer and again into buffers of exactly the answer's size (must
+ * fail with -ENOSPC) and one byte more (must give the same text), then the answer is parsed
+ * back with our own parser (it must parse: the parse -> write round trip).
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sdp/sdp.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct sdp_session *offer, *back;
+static struct sdp_negotiated neg;
+static char answer[SDP_MAX_SIZE];
+
+static const char *const cands[] = {
+    "candidate:1 1 udp 2130706431 127.0.0.1 40000 typ host",
+};
+
+static const struct sdp_answer_params params = {
+    .ice_ufrag = "abcd",
+    .ice_pwd = "0123456789abcdef012345",
+    .fingerprint = "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:"
+                   "CD:EF:01:23:45:67:89",
+    .audio_ssrc = 1111,
+    .video_ssrc = 2222,
+    .cname = "mcu",
+    .stream_id = "mcu-mix",
+    .ip = "127.0.0.1",
+    .port = 40000,
+    .ncandidates = 1,
+    .candidates = cands,
+    .end_of_candidates = true,
+};
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char err[128];
+	if (!offer) {
+		offer = malloc(sizeof(*offer));
+		back = malloc(sizeof(*back));
+		if (!offer || !back)
+			abort();
+	}
+	int rc = sdp_parse((const char *)data, size, offer, err, sizeof(err));
+	if (rc != 0) {
+		if ((rc != -EINVAL && rc != -E2BIG) || !memchr(err, 0, sizeof(err)))
+			abort();
+		return 0;
+	}
+	if (offer->nmedia < 0 || offer->nmedia > SDP_MAX_MEDIA || offer->nbundle < 0 ||
+	    offer->nbundle > SDP_MAX_MEDIA)
+		abort();
+	if (sdp_negotiate(offer, &neg, err, sizeof(err)) != 0)
+		return 0;
+	int n = sdp_write_answer(offer, &neg, &params, answer, sizeof(answer));
+	if (n == -ENOSPC)
+		return 0;
+	if (n < 0 || (size_t)n != strlen(answer))
+		abort();
+	/* Exact-size buffers on the heap, so ASan sees any write past cap. */
+	char *tight = malloc((size_t)n + 1);
+	if (!tight)
+		abort();
+	if (sdp_write_answer(offer, &neg, &params, tight, (size_t)n) != -ENOSPC)
+		abort();
+	if (sdp_write_answer(offer, &neg, &params, tight, (size_t)n + 1) != n ||
+	    memcmp(tight, answer, (size_t)n + 1) != 0)
+		abort();
+	free(tight);
+	if (sdp_parse(answer, (size_t)n, back, err, sizeof(err)) != 0 ||
+	    back->nmedia != offer->nmedia)
+		abort();
+	return 0;
+}
