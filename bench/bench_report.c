@@ -39,7 +39,7 @@ double bench_median(const double *v, int n)
 void bench_median_run(struct bench_result *res)
 {
 	int n = res->nrun;
-	double v[BENCH_MAX_RUNS];
+	double v[BENCH_MAX_RUNS] = {0};
 	struct bench_run *m = &res->med;
 	*m = res->run[0];
 	MED(cpu_s);
