@@ -105,13 +105,33 @@ static void log_progress(struct server *s, struct recorder *rec)
 	      (long long)st.bytes, (unsigned long long)st.dropped);
 }
 
-/* Polls every recorder; reaps those whose writer has finished. True if any exist. */
+/* A reaped recorder must not stay referenced by its room. */
+static void detach_from_rooms(struct server *s, const struct recorder *rec)
+{
+	for (int i = 0; i < s->nrooms; i++)
+		if (s->rooms[i]->rec == rec)
+			s->rooms[i]->rec = NULL;
+}
+
+/*
+ * Polls every recorder; reaps those whose writer has finished. True if any exist. Rooms are
+ * told first (a failed recording is announced and detached from its room), then finished
+ * recorders are freed.
+ */
 static bool poll_recorders(struct server *s)
 {
 	int64_t now = g_get_monotonic_time();
 	bool log = now - s->rec_log_us >= REC_LOG_PERIOD;
 	if (log)
 		s->rec_log_us = now;
+	for (int i = 0; i < s->nrooms; i++) {
+		struct room *r = s->rooms[i];
+		if (!r->rec)
+			continue;
+		room_announce_recording(r);
+		if (recorder_stopped(r->rec))
+			r->rec = NULL; /* failed: the server reaps it */
+	}
 	for (int i = 0; i < s->nrecs; i++) {
 		struct recorder *rec = s->recs[i];
 		recorder_poll(rec, now);
@@ -123,16 +143,9 @@ static bool poll_recorders(struct server *s)
 		recorder_status(rec, &st);
 		remember(s, &st);
 		ptrarray_remove((void **)s->recs, &s->nrecs, rec);
+		detach_from_rooms(s, rec);
 		recorder_free(&rec);
 		i--;
-	}
-	for (int i = 0; i < s->nrooms; i++) {
-		struct room *r = s->rooms[i];
-		if (!r->rec)
-			continue;
-		room_announce_recording(r);
-		if (recorder_stopped(r->rec))
-			r->rec = NULL; /* failed: the server reaps it */
 	}
 	return s->nrecs > 0;
 }

@@ -91,7 +91,12 @@ test('kill -9 mid-recording leaves playable WebM and MKV files', { timeout: 9000
     console.log(`${path.basename(file)}: recorded ${recorded.toFixed(2)} s, decoded video ` +
       `${end.v.toFixed(2)} s, audio ${end.a.toFixed(2)} s, error ${(decoded - recorded).toFixed(2)} s ` +
       `(status before the kill: ${said[room]} s written)`);
-    assert.ok(Math.abs(decoded - recorded) < 2, `decoded ${decoded} vs recorded ${recorded}`);
+    // What the server reported written just before the kill must all be there...
+    assert.ok(Math.abs(decoded - said[room]) < 2, `decoded ${decoded} vs reported ${said[room]}`);
+    // ...and it must match the time recorded, except under ASan, where the mixer runs slower
+    // than real time (the media written lags the wall clock; nothing written is lost).
+    if (!(process.env.BUILD || '').includes('asan'))
+      assert.ok(Math.abs(decoded - recorded) < 2, `decoded ${decoded} vs recorded ${recorded}`);
     const f = frameAt(file, decoded / 2, 1280, 720);
     assert.ok(close(yuvAt(f, 0.5, 0.5), colour), `${room} tile ${yuvAt(f, 0.5, 0.5)}`);
   }
