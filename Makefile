@@ -110,7 +110,7 @@ run-mix: all media
 
 format:
 	clang-format -i $(wildcard include/*/*.h mixer/*.c mixer/*.h src/*.c src/*/*.[ch] tools/*.c \
-		tests/unit/*.c tests/tools/*.c)
+		tests/unit/*.c tests/tools/*.c tests/fuzz/*.c tests/fuzz/*.h bench/*.c bench/*.h)
 
 clean:
 	rm -rf build build-asan

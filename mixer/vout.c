@@ -324,8 +324,12 @@ static int compose(struct mix_engine *e, struct vout *v)
 		const struct source *s = engine_source(e, v->key.tiles[i]);
 		if (!s)
 			continue;
-		rc = mix_compositor_draw(v->comp, i, s->have_pic ? &s->pic : NULL, s->serial,
-		                         s->name);
+		/* A picture the compositor refuses costs that tile its picture, not the tick. */
+		if (mix_compositor_draw(v->comp, i, s->have_pic ? &s->pic : NULL, s->serial,
+		                        s->name) < 0) {
+			e->st.decode_errors++;
+			mix_compositor_draw(v->comp, i, NULL, 0, s->name);
+		}
 	}
 	return rc < 0 ? rc : 0;
 }
