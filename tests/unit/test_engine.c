@@ -164,21 +164,27 @@ static void sink_free(struct sink *s)
 	}
 }
 
-static struct mix_engine *new_engine(struct sink *s, int w, int h, bool exclude_self)
+/* An engine on cfg whose callbacks record into a fresh sink s. */
+static struct mix_engine *engine_on(struct sink *s, struct mix_engine_cfg *cfg)
 {
 	memset(s, 0, sizeof(*s));
 	s->first_bright_video = s->first_loud_audio = -1;
+	cfg->cb = (struct mix_engine_callbacks){
+	    .opaque = s, .on_packet = on_packet, .on_keyframe_request = on_kf};
+	struct mix_engine *e = NULL;
+	assert_int_equal(mix_engine_alloc(&e, cfg), 0);
+	return e;
+}
+
+static struct mix_engine *new_engine(struct sink *s, int w, int h, bool exclude_self)
+{
 	struct mix_engine_cfg cfg;
 	mix_engine_cfg_default(&cfg);
 	cfg.width = w;
 	cfg.height = h;
 	cfg.exclude_self = exclude_self;
 	cfg.video_bitrate = 500000;
-	cfg.cb = (struct mix_engine_callbacks){
-	    .opaque = s, .on_packet = on_packet, .on_keyframe_request = on_kf};
-	struct mix_engine *e = NULL;
-	assert_int_equal(mix_engine_alloc(&e, &cfg), 0);
-	return e;
+	return engine_on(s, &cfg);
 }
 
 static void add_participant(struct mix_engine *e, uint32_t id, bool recipient)
@@ -267,18 +273,13 @@ static void exclude_self_needs_one_encoder_each(void **state)
 static void large_room(void **state)
 {
 	struct sink s;
-	memset(&s, 0, sizeof(s));
-	s.first_bright_video = s.first_loud_audio = -1;
 	struct mix_engine_cfg cfg;
 	mix_engine_cfg_default(&cfg);
 	cfg.width = 640;
 	cfg.height = 360;
 	cfg.max_tiles = 9;
 	cfg.max_mixed = 4;
-	cfg.cb = (struct mix_engine_callbacks){
-	    .opaque = &s, .on_packet = on_packet, .on_keyframe_request = on_kf};
-	struct mix_engine *e = NULL;
-	assert_int_equal(mix_engine_alloc(&e, &cfg), 0);
+	struct mix_engine *e = engine_on(&s, &cfg);
 	static struct fake f[100];
 	for (int i = 0; i < 100; i++) {
 		/* six people talk, the rest are silent */
@@ -432,16 +433,12 @@ static void av_alignment(void **state)
 static void visibility_requests_keyframe(void **state)
 {
 	struct sink s;
-	memset(&s, 0, sizeof(s));
 	struct mix_engine_cfg cfg;
 	mix_engine_cfg_default(&cfg);
 	cfg.width = 320;
 	cfg.height = 180;
 	cfg.max_tiles = 1;
-	cfg.cb = (struct mix_engine_callbacks){
-	    .opaque = &s, .on_packet = on_packet, .on_keyframe_request = on_kf};
-	struct mix_engine *e = NULL;
-	assert_int_equal(mix_engine_alloc(&e, &cfg), 0);
+	struct mix_engine *e = engine_on(&s, &cfg);
 	struct fake f[2];
 	fake_init(&f[0], 1, 100, 128, 128, 0);
 	fake_init(&f[1], 2, 100, 128, 128, 0);
@@ -505,16 +502,13 @@ static void leaving_source_leaves_grid(void **state)
 static void speaker_layout(void **state)
 {
 	struct sink s;
-	memset(&s, 0, sizeof(s));
 	struct mix_engine_cfg cfg;
 	mix_engine_cfg_default(&cfg);
 	cfg.width = 320;
 	cfg.height = 180;
 	cfg.layout = MIX_LAYOUT_SPEAKER;
 	cfg.speaker_strip = 3;
-	cfg.cb = (struct mix_engine_callbacks){.opaque = &s, .on_packet = on_packet};
-	struct mix_engine *e = NULL;
-	assert_int_equal(mix_engine_alloc(&e, &cfg), 0);
+	struct mix_engine *e = engine_on(&s, &cfg);
 	struct fake f[6];
 	for (int i = 0; i < 6; i++) {
 		fake_init(&f[i], (uint32_t)i + 1, 100, 128, 128, 0);
@@ -556,14 +550,11 @@ static void speaker_layout(void **state)
 static void grid_shows_recent_speakers(void **state)
 {
 	struct sink s;
-	memset(&s, 0, sizeof(s));
 	struct mix_engine_cfg cfg;
 	mix_engine_cfg_default(&cfg);
 	cfg.width = 320;
 	cfg.height = 180;
-	cfg.cb = (struct mix_engine_callbacks){.opaque = &s, .on_packet = on_packet};
-	struct mix_engine *e = NULL;
-	assert_int_equal(mix_engine_alloc(&e, &cfg), 0);
+	struct mix_engine *e = engine_on(&s, &cfg);
 	static struct fake f[30];
 	for (int i = 0; i < 30; i++) {
 		fake_init(&f[i], (uint32_t)i + 1, 100, 128, 128, i == 29 ? 600 : 0);
@@ -640,9 +631,9 @@ static void loss_waits_for_keyframe(void **state)
 	uint64_t decoded = st.frames_decoded;
 	int reqs = s.keyframe_reqs;
 	struct mix_picture p = {.data = {f.y, f.u, f.v},
-				.stride = {SRC_W, SRC_W / 2, SRC_W / 2},
-				.width = SRC_W,
-				.height = SRC_H};
+	                        .stride = {SRC_W, SRC_W / 2, SRC_W / 2},
+	                        .width = SRC_W,
+	                        .height = SRC_H};
 	/* two inter frames; the first follows a loss */
 	for (int k = 0; k < 2; k++) {
 		struct mix_packet *pk = NULL;
