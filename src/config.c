@@ -34,6 +34,9 @@ static void defaults(struct mcu_config *c)
 	c->uplink_bitrate = 1500000;
 	snprintf(c->ice_servers_json, sizeof(c->ice_servers_json), "[]");
 	snprintf(c->recordings_dir, sizeof(c->recordings_dir), "recordings");
+	c->tile_names = true;
+	c->ws_msg_rate = 20;
+	c->ws_msg_burst = 50;
 }
 
 static void usage(FILE *f)
@@ -50,8 +53,12 @@ static void usage(FILE *f)
 	    "  --tls-cert PEM --tls-key PEM   serve HTTPS/WSS\n"
 	    "  --log-level LEVEL    error | warn | info | debug (default info)\n"
 	    "  --recordings-dir DIR where API and participant recordings go (default recordings)\n"
-	    "  --record ROOM=PATH   record ROOM from its first participant into PATH (.webm or\n"
-	    "                       .mkv); may be repeated for other rooms\n"
+	    "  --record ROOM=PATH   record ROOM from its first participant into PATH (.webm,\n"
+	    "                       .mkv or .mp4); may be repeated for other rooms\n"
+	    "  --secret-file FILE   shared secret for access tokens (or MCU_SECRET in the\n"
+	    "                       environment); with a secret, joins and /api need a token\n"
+	    "  --netsim SPEC        test option: impair media packets on every peer, both ways,\n"
+	    "                       e.g. loss=5,delay=30,jitter=10,reorder=2 (percent, ms)\n"
 	    "  -h, --help           this help\n\n"
 	    "Config file keys (JSON object): bind, port, www, public_ip, tls_cert, tls_key,\n"
 	    "dtls_cert, dtls_key (PEM; generated at start if absent), log_level, max_rooms (64),\n"
@@ -62,7 +69,12 @@ static void usage(FILE *f)
 	    "recordings_dir (\"recordings\"), participant_recording (false: whether participants\n"
 	    "may start and stop recordings with a \"record\" message),\n"
 	    "ice_servers (array of RTCIceServer objects handed to the demo page, e.g.\n"
-	    "[{\"urls\":\"stun:stun.example.org:3478\"}]).\n");
+	    "[{\"urls\":\"stun:stun.example.org:3478\"}]),\n"
+	    "tile_names (true), ws_msg_rate (20 messages/s per connection), ws_msg_burst (50),\n"
+	    "secret (shared secret for access tokens, \"\" = open), netsim (as --netsim).\n"
+	    "\n"
+	    "  mcu token ROOM [--role participant|admin] [--ttl SECONDS] prints a token signed\n"
+	    "  with the secret (--secret-file or MCU_SECRET); admin tokens allow every /api call.\n");
 }
 
 static int set_str(char *dst, size_t n, const char *v, const char *key)
@@ -160,6 +172,11 @@ static int load_file(struct mcu_config *c, const char *path)
 	rc = rc ?: file_str(o, "recordings_dir", c->recordings_dir, sizeof(c->recordings_dir));
 	rc = rc ?: file_bool(o, "participant_recording", &c->participant_recording);
 	rc = rc ?: file_ice_servers(o, c);
+	rc = rc ?: file_bool(o, "tile_names", &c->tile_names);
+	rc = rc ?: file_int(o, "ws_msg_rate", &c->ws_msg_rate, 1, 100000);
+	rc = rc ?: file_int(o, "ws_msg_burst", &c->ws_msg_burst, 1, 100000);
+	rc = rc ?: file_str(o, "secret", c->secret, sizeof(c->secret));
+	rc = rc ?: file_str(o, "netsim", c->netsim, sizeof(c->netsim));
 	json_decref(o);
 	return rc;
 }
@@ -174,7 +191,9 @@ enum {
 	OPT_TLS_KEY,
 	OPT_LOG_LEVEL,
 	OPT_RECORDINGS_DIR,
-	OPT_RECORD
+	OPT_RECORD,
+	OPT_SECRET_FILE,
+	OPT_NETSIM
 };
 
 static const struct option long_opts[] = {{"bind", 1, 0, OPT_BIND},
@@ -187,6 +206,8 @@ static const struct option long_opts[] = {{"bind", 1, 0, OPT_BIND},
                                           {"log-level", 1, 0, OPT_LOG_LEVEL},
                                           {"recordings-dir", 1, 0, OPT_RECORDINGS_DIR},
                                           {"record", 1, 0, OPT_RECORD},
+                                          {"secret-file", 1, 0, OPT_SECRET_FILE},
+                                          {"netsim", 1, 0, OPT_NETSIM},
                                           {"help", 0, 0, 'h'},
                                           {0, 0, 0, 0}};
 
@@ -211,10 +232,11 @@ static int add_record(struct mcu_config *c, const char *v)
 	for (size_t i = 0; ok && i < n; i++)
 		ok = isalnum((unsigned char)v[i]) || v[i] == '_' || v[i] == '.' || v[i] == '-';
 	const char *dot = ok ? strrchr(eq + 1, '.') : NULL;
-	ok = ok && dot && (!strcasecmp(dot, ".webm") || !strcasecmp(dot, ".mkv"));
+	ok = ok && dot &&
+	     (!strcasecmp(dot, ".webm") || !strcasecmp(dot, ".mkv") || !strcasecmp(dot, ".mp4"));
 	if (!ok || c->nrecord == CFG_MAX_RECORD) {
 		fprintf(stderr,
-		        "mcu: --record wants ROOM=PATH.webm or ROOM=PATH.mkv (at most %d)\n",
+		        "mcu: --record wants ROOM=PATH.webm, .mkv or .mp4 (at most %d)\n",
 		        CFG_MAX_RECORD);
 		return -EINVAL;
 	}
@@ -225,6 +247,25 @@ static int add_record(struct mcu_config *c, const char *v)
 		return -EINVAL;
 	c->nrecord++;
 	return 0;
+}
+
+/* The first line of FILE, without its newline, is the secret. */
+static int read_secret(struct mcu_config *c, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "mcu: --secret-file %s: %s\n", path, strerror(errno));
+		return -EINVAL;
+	}
+	char line[sizeof(c->secret) + 2] = "";
+	bool ok = fgets(line, sizeof(line), f) != NULL;
+	fclose(f);
+	line[strcspn(line, "\r\n")] = '\0';
+	if (!ok || !line[0]) {
+		fprintf(stderr, "mcu: --secret-file %s: empty\n", path);
+		return -EINVAL;
+	}
+	return set_str(c->secret, sizeof(c->secret), line, "--secret-file");
 }
 
 static int apply_flag(struct mcu_config *c, int opt, const char *v)
@@ -250,6 +291,10 @@ static int apply_flag(struct mcu_config *c, int opt, const char *v)
 		return set_str(c->recordings_dir, sizeof(c->recordings_dir), v, "--recordings-dir");
 	case OPT_RECORD:
 		return add_record(c, v);
+	case OPT_SECRET_FILE:
+		return read_secret(c, v);
+	case OPT_NETSIM:
+		return set_str(c->netsim, sizeof(c->netsim), v, "--netsim");
 	default:
 		return 0;
 	}
@@ -258,6 +303,9 @@ static int apply_flag(struct mcu_config *c, int opt, const char *v)
 int mcu_config_load(struct mcu_config *cfg, int argc, char **argv)
 {
 	defaults(cfg);
+	const char *env = getenv("MCU_SECRET");
+	if (env && set_str(cfg->secret, sizeof(cfg->secret), env, "MCU_SECRET") < 0)
+		return -EINVAL;
 	const char *file = find_config_flag(argc, argv);
 	if (file && load_file(cfg, file) < 0)
 		return -EINVAL;

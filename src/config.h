@@ -43,6 +43,15 @@ struct mcu_config {
 	int nrecord;
 	/* ICE servers for the demo page (JSON array text of RTCIceServer objects) */
 	char ice_servers_json[1024];
+	/* video */
+	bool tile_names; /* draw participants' names on their tiles, default true */
+	/* limits */
+	int ws_msg_rate;  /* signaling messages per second per connection (sustained), default 20 */
+	int ws_msg_burst; /* ... and the burst allowed above it, default 50 */
+	/* access: with a secret set, joining and every /api call need a token (see token.h) */
+	char secret[256];  /* "secret" key, --secret-file FILE or MCU_SECRET; "" = open */
+	/* test option: impairment of media packets, e.g. "loss=5,delay=30,jitter=10,reorder=2" */
+	char netsim[128];
 };
 
 /*
