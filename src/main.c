@@ -14,6 +14,7 @@
 #include <glib-unix.h>
 #include <glib.h>
 
+#include "auth/token_cli.h"
 #include "config.h"
 #include "log.h"
 #include "net/dtls.h"
@@ -75,9 +76,12 @@ static int start_ws(struct server *s, const struct mcu_config *c)
 	    .tls_cert = c->tls_cert[0] ? c->tls_cert : NULL,
 	    .tls_key = c->tls_key[0] ? c->tls_key : NULL,
 	    .max_message = 65536,
+	    .msg_rate = c->ws_msg_rate,
+	    .msg_burst = c->ws_msg_burst,
 	    .cb = {.opaque = s,
 	           .on_message = server_on_message,
 	           .on_close = server_on_close,
+	           .on_rate_limited = server_on_rate_limited,
 	           .on_http = server_on_http},
 	};
 	int rc = ws_server_new(&s->ws, &wc, err, sizeof(err));
@@ -121,6 +125,8 @@ int main(int argc, char **argv)
 {
 	static struct mcu_config cfg;
 	static struct server srv;
+	if (argc > 1 && !strcmp(argv[1], "token"))
+		return token_cli(argc - 1, argv + 1);
 	int rc = mcu_config_load(&cfg, argc, argv);
 	if (rc != 0)
 		return rc > 0 ? 0 : 2;

@@ -1,7 +1,8 @@
 // app.js - the demo page: join a room over WebSocket signaling (docs/PROTOCOL.md), send the
 // camera and microphone (or a generated test source), and show the one mixed stream the server
 // sends back. Works in Chromium and Firefox. Query parameters (for tests and demos):
-//   ?room=R&name=N&autojoin=1&synthetic=1&color=%23ff0000&tone=440
+//   ?room=R&name=N&autojoin=1&synthetic=1&color=%23ff0000&tone=440&token=T
+// (token: an access token from `mcu token ROOM`, needed when the server has a secret).
 // window.mcu exposes the state and helpers that the end-to-end tests use.
 'use strict';
 
@@ -78,7 +79,9 @@ function send(msg) {
 
 async function iceServers() {
   try {
-    const r = await fetch('/api/config');
+    const token = params.get('token');
+    const r = await fetch('/api/config',
+      token ? { headers: { Authorization: 'Bearer ' + token } } : {});
     return (await r.json()).iceServers || [];
   } catch (e) {
     return [];
@@ -151,7 +154,8 @@ function join(room, name) {
   mcu.room = room;
   const proto = location.protocol === 'https:' ? 'wss' : 'ws';
   mcu.ws = new WebSocket(proto + '://' + location.host + '/ws');
-  mcu.ws.onopen = () => send({ type: 'join', room, name });
+  const token = params.get('token');
+  mcu.ws.onopen = () => send(token ? { type: 'join', room, name, token } : { type: 'join', room, name });
   mcu.ws.onmessage = (ev) => onMessage(JSON.parse(ev.data)).catch((e) => {
     mcu.errors.push({ code: 'client', message: String(e) });
     status('Error: ' + e);

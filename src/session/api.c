@@ -28,6 +28,7 @@
 
 #include <jansson.h>
 
+#include "auth/token.h"
 #include "session/peer.h"
 #include "session/recorder.h"
 #include "session/room.h"
@@ -513,24 +514,125 @@ static void download(struct server *s, const char *file, struct ws_http_reply *r
 	reply->status = 200;
 	reply->body = buf;
 	reply->body_len = got;
-	reply->content_type =
-	    strcasecmp(strrchr(file, '.'), ".mkv") ? "video/webm" : "video/x-matroska";
+	const char *ext = strrchr(file, '.');
+	reply->content_type = !strcasecmp(ext, ".mkv")   ? "video/x-matroska"
+	                      : !strcasecmp(ext, ".mp4") ? "video/mp4"
+	                                                 : "video/webm";
 }
 
-void server_on_http(void *opaque, const char *method, const char *path, const char *body,
-                    size_t body_len, struct ws_http_reply *reply)
+/* ---- GET /api/stats: counters from the media thread ---- */
+
+#define PEER_STAT_FIELDS                                                                           \
+	X(rtp_in)                                                                                  \
+	X(rtcp_in) X(srtp_errors) X(rtp_dropped) X(unknown_ssrc) X(dtls_in) X(nacks_sent)          \
+	    X(nacks_received) X(retransmits) X(plis_sent) X(plis_received) X(remb_received)        \
+	        X(frames_in) X(frames_dropped)
+
+void server_peer_stats_add(struct server_peer_totals *sum, const struct peer_stats *st)
+{
+#define X(f) sum->f += st->f;
+	PEER_STAT_FIELDS
+#undef X
+}
+
+static json_t *peers_json(struct server *s)
+{
+	struct server_peer_totals t = s->peers_gone;
+	for (int i = 0; i < s->npeers; i++)
+		server_peer_stats_add(&t, &s->peers[i]->st);
+	json_t *o = json_object();
+#define X(f) json_object_set_new(o, #f, json_integer((json_int_t)t.f));
+	PEER_STAT_FIELDS
+#undef X
+	return o;
+}
+
+static json_t *server_json(struct server *s)
+{
+	const struct server_stats *t = &s->st;
+	json_t *o = json_pack(
+	    "{s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "rooms", s->nrooms,
+	    "participants", s->npeers, "joins", (json_int_t)t->joins, "leaves",
+	    (json_int_t)t->leaves, "offers", (json_int_t)t->offers, "errors_sent",
+	    (json_int_t)t->errors_sent, "busy_rejects", (json_int_t)t->busy_rejects,
+	    "rooms_created", (json_int_t)t->rooms_created, "rooms_freed",
+	    (json_int_t)t->rooms_freed, "ice_failed", (json_int_t)t->ice_failed, "dtls_failed",
+	    (json_int_t)t->dtls_failed, "auth_failures", (json_int_t)t->auth_failures,
+	    "api_auth_failures", (json_int_t)atomic_load(&s->api_auth_failures));
+	return o;
+}
+
+static json_t *signaling_json(struct server *s)
+{
+	struct ws_stats w = {0};
+	if (s->ws)
+		ws_server_stats(s->ws, &w);
+	return json_pack("{s:I,s:I,s:I,s:I,s:I}", "connections", (json_int_t)w.connections,
+	                 "messages", (json_int_t)w.messages, "rate_limited",
+	                 (json_int_t)w.rate_limited, "closed_rate", (json_int_t)w.closed_rate,
+	                 "closed_too_big", (json_int_t)w.closed_too_big);
+}
+
+/* Media thread. */
+static void do_stats(struct server *s, void *data)
+{
+	json_t *o = json_pack("{s:o,s:o,s:o}", "server", server_json(s), "signaling",
+	                      signaling_json(s), "peers", peers_json(s));
+	call_finish(data, o ? 200 : 500, o ? json_dumps(o, JSON_COMPACT) : NULL);
+	json_decref(o);
+}
+
+static void get_stats(struct server *s, struct ws_http_reply *reply)
+{
+	struct api_call *c = call_new(s, "");
+	if (!c) {
+		reply_error(reply, 503, "server-busy", "out of memory");
+		return;
+	}
+	call_run(s, c, do_stats, "pending", reply);
+}
+
+/*
+ * With a secret set, the request must carry "Authorization: Bearer TOKEN" allowing `need` on
+ * room (see token_check). Replies 401 and returns false otherwise.
+ */
+static bool authorized(struct server *s, const struct ws_http_request *req, const char *room,
+                       enum token_role need, struct ws_http_reply *reply)
+{
+	if (!s->cfg->secret[0])
+		return true;
+	const char *a = req->authorization, *why = "missing";
+	bool bearer = !strncasecmp(a, "Bearer ", 7);
+	if (bearer &&
+	    token_check(s->cfg->secret, a + 7, room, need, (int64_t)time(NULL), &why) == 0)
+		return true;
+	atomic_fetch_add(&s->api_auth_failures, 1);
+	char msg[96];
+	snprintf(msg, sizeof(msg), "a valid Bearer token is needed (%s)", why);
+	reply_error(reply, 401, "unauthorized", msg);
+	return false;
+}
+
+void server_on_http(void *opaque, const struct ws_http_request *req, struct ws_http_reply *reply)
 {
 	struct server *s = opaque;
+	const char *method = req->method, *path = req->path;
 	char room[SIG_MAX_ROOM + 1];
 	if (recording_path(path, room)) {
-		recording_api(s, method, room, body, body_len, reply);
+		if (authorized(s, req, room, TOKEN_ADMIN, reply))
+			recording_api(s, method, room, req->body, req->body_len, reply);
 		return;
 	}
 	if (strcmp(method, "GET") != 0) {
 		reply_text(reply, 405, "{\"error\":\"method-not-allowed\"}");
 		return;
 	}
-	if (!strcmp(path, "/api/config")) {
+	/* The demo page needs the config with any room's token; the rest is for admins. */
+	bool config = !strcmp(path, "/api/config");
+	if (!authorized(s, req, config ? "" : NULL, config ? TOKEN_PARTICIPANT : TOKEN_ADMIN,
+	                reply))
+		return;
+	if (config) {
 		char buf[1200];
 		snprintf(buf, sizeof(buf), "{\"iceServers\":%s}", s->cfg->ice_servers_json);
 		reply_text(reply, 200, buf);
@@ -538,6 +640,8 @@ void server_on_http(void *opaque, const char *method, const char *path, const ch
 		pthread_mutex_lock(&s->snap_lock);
 		reply_text(reply, 200, s->rooms_json ? s->rooms_json : "[]");
 		pthread_mutex_unlock(&s->snap_lock);
+	} else if (!strcmp(path, "/api/stats")) {
+		get_stats(s, reply);
 	} else if (!strcmp(path, "/api/recordings")) {
 		list_recordings(s, reply);
 	} else if (!strncmp(path, "/api/recordings/", 16)) {

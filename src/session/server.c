@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "auth/token.h"
 #include "log.h"
 #include "mcu/ptrarray.h"
 #include "session/peer.h"
@@ -79,7 +81,10 @@ int server_add_peer(struct server *s, struct peer *p)
 
 void server_remove_peer(struct server *s, struct peer *p)
 {
+	int n = s->npeers;
 	ptrarray_remove((void **)s->peers, &s->npeers, p);
+	if (s->npeers < n)
+		server_peer_stats_add(&s->peers_gone, &p->st);
 }
 
 /* ---- recordings (media thread) ---- */
@@ -277,6 +282,16 @@ static void on_join(struct server *s, uint64_t conn, const struct sig_msg *m)
 		server_send_error(s, conn, "already-joined", "this connection has already joined");
 		return;
 	}
+	const char *why = NULL;
+	if (s->cfg->secret[0] && token_check(s->cfg->secret, m->token, m->room, TOKEN_PARTICIPANT,
+	                                     (int64_t)time(NULL), &why) < 0) {
+		s->st.auth_failures++;
+		char msg[96];
+		snprintf(msg, sizeof(msg), "a valid token for this room is needed (%s)",
+		         m->token[0] ? why : "missing");
+		server_send_error(s, conn, "unauthorized", msg);
+		return;
+	}
 	bool created = false;
 	struct room *r = room_for_join(s, conn, m->room, &created);
 	if (!r)
@@ -450,6 +465,12 @@ void server_on_message(void *opaque, uint64_t conn, const char *text, size_t len
 		sig_msg_clear(&c->msg);
 		free(c);
 	}
+}
+
+void server_on_rate_limited(void *opaque, uint64_t conn)
+{
+	server_send_error(opaque, conn, "rate-limited",
+	                  "too many messages: this one and any more within the limit are dropped");
 }
 
 void server_on_close(void *opaque, uint64_t conn)

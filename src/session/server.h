@@ -36,6 +36,14 @@ struct rec_status;
 struct server_stats {
 	uint64_t joins, leaves, offers, errors_sent, busy_rejects;
 	uint64_t rooms_created, rooms_freed, ice_failed, dtls_failed;
+	uint64_t auth_failures; /* joins refused for want of a valid token */
+};
+
+/* Per-peer transport counters summed over peers (the same fields as struct peer_stats). */
+struct server_peer_totals {
+	uint64_t rtp_in, rtcp_in, srtp_errors, rtp_dropped, unknown_ssrc, dtls_in;
+	uint64_t nacks_sent, nacks_received, retransmits, plis_sent, plis_received, remb_received;
+	uint64_t frames_in, frames_dropped;
 };
 
 struct server {
@@ -45,6 +53,7 @@ struct server {
 	GMainContext *ctx;
 	GMainLoop *loop;
 	atomic_int inflight;
+	atomic_uint_fast64_t api_auth_failures; /* /api requests refused for want of a token */
 	/* media thread only: */
 	struct room **rooms;
 	int nrooms, cap_rooms;
@@ -52,6 +61,7 @@ struct server {
 	int npeers, cap_peers;
 	uint32_t next_peer_id;
 	struct server_stats st;
+	struct server_peer_totals peers_gone; /* counters of the peers that have left */
 	/* recordings (media thread): every recorder not yet reaped, the last finished ones */
 	struct recorder **recs;
 	int nrecs, cap_recs;
@@ -66,12 +76,16 @@ struct server {
 	char *recs_json; /* array of recording statuses, newest last */
 };
 
+/* Media thread: adds a peer's counters to a sum (for GET /api/stats). */
+struct peer_stats;
+void server_peer_stats_add(struct server_peer_totals *sum, const struct peer_stats *st);
+
 /* Media thread: rebuilds the /api/rooms snapshot after a change. */
 void server_update_snapshot(struct server *s);
 /* Signaling thread: answers /api/ requests. */
 struct ws_http_reply;
-void server_on_http(void *opaque, const char *method, const char *path, const char *body,
-                    size_t body_len, struct ws_http_reply *reply);
+struct ws_http_request;
+void server_on_http(void *opaque, const struct ws_http_request *req, struct ws_http_reply *reply);
 
 /* Media thread: rooms and peers. */
 struct room *server_find_room(struct server *s, const char *name);
@@ -106,5 +120,6 @@ void server_drop_conn(struct server *s, uint64_t conn);
 /* Signaling thread callbacks (see ws.h). */
 void server_on_message(void *opaque, uint64_t conn, const char *text, size_t len);
 void server_on_close(void *opaque, uint64_t conn);
+void server_on_rate_limited(void *opaque, uint64_t conn);
 
 #endif

@@ -125,6 +125,12 @@ static int parse_join(json_t *o, struct sig_msg *m, struct perr *e)
 	if (has_ctrl(name, n))
 		return fail(e, "bad-field", "control character in field", "name");
 	memcpy(m->name, name, n + 1);
+	if (!json_object_get(o, "token"))
+		return 0;
+	const char *token = get_str(o, "token", SIG_MAX_TOKEN, &n, e);
+	if (!token)
+		return -EINVAL;
+	memcpy(m->token, token, n + 1);
 	return 0;
 }
 

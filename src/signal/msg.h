@@ -23,6 +23,7 @@
 #define SIG_MAX_NAME      64 /* display names: 1..64 bytes of UTF-8, no 0x00-0x1f or 0x7f */
 #define SIG_MAX_SDP       65536
 #define SIG_MAX_CANDIDATE 512
+#define SIG_MAX_TOKEN     512 /* join's optional "token" (see auth/token.h) */
 
 enum sig_type { SIG_JOIN, SIG_OFFER, SIG_CANDIDATE, SIG_LEAVE, SIG_PING, SIG_RECORD };
 
@@ -35,6 +36,7 @@ struct sig_msg {
 	char mid[33];      /* candidate: "" if absent */
 	int mline;         /* candidate: -1 if absent */
 	bool record_start; /* record: "action" is "start" (true) or "stop" (false) */
+	char token[SIG_MAX_TOKEN + 1]; /* join: optional access token, "" if absent */
 };
 
 /*

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -32,12 +33,15 @@
 
 #include <libwebsockets.h>
 
-#define WS_BUCKETS       256
-#define WS_HTTP_MAX_BODY (64 * 1024)
-#define WS_DEFAULT_MSG   65536
-#define WS_DEFAULT_QUEUE 256
-#define WS_PATH_MAX      256
-#define WS_RX_KEEP       16384 /* rx buffers above this are freed after each message */
+#define WS_BUCKETS        256
+#define WS_HTTP_MAX_BODY  (64 * 1024)
+#define WS_DEFAULT_MSG    65536
+#define WS_DEFAULT_QUEUE  256
+#define WS_PATH_MAX       256
+#define WS_FLOOD_CLOSE_US 2000000 /* an episode over the limit this long closes with 1008 */
+#define WS_EPISODE_END_US 1000000 /* ... and it ends after this long without a drop */
+#define WS_AUTH_MAX       1024    /* longest Authorization header kept (longer: treated as none) */
+#define WS_RX_KEEP        16384   /* rx buffers above this are freed after each message */
 
 struct out_msg {
 	size_t len;
@@ -61,6 +65,12 @@ struct conn {
 	size_t rx_len, rx_cap;
 	bool rx_active;
 	bool rx_discard; /* a close is under way: further input is dropped */
+	/* Service thread only: the inbound message rate limit (token bucket). */
+	double tokens;
+	int64_t tokens_at;
+	int64_t over_since; /* start of the current episode over the limit, 0 = none */
+	int64_t last_drop;  /* an episode ends 1 s after its last drop */
+	int episode_drops;
 };
 
 /* lws per-session data, shared by the HTTP and WebSocket protocols (zeroed by lws). */
@@ -69,6 +79,7 @@ struct pss {
 	/* HTTP /api/ transaction */
 	char method[8];
 	char path[WS_PATH_MAX];
+	char auth[WS_AUTH_MAX];
 	char *body;
 	size_t body_len;
 };
@@ -81,6 +92,8 @@ struct ws_server {
 	struct ws_callbacks cb;
 	size_t max_message;
 	int max_queue;
+	int msg_rate, msg_burst;
+	atomic_uint_fast64_t n_conns, n_messages, n_limited, n_closed_rate, n_closed_big;
 	char *www_dir, *bind, *cert, *key;
 	int port;
 	atomic_bool stop;
@@ -91,6 +104,13 @@ struct ws_server {
 	struct conn *table[WS_BUCKETS];
 	struct conn *pending;
 };
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static struct ws_server *server_of(struct lws *wsi)
 {
@@ -144,6 +164,9 @@ static struct conn *conn_new(struct ws_server *s, struct lws *wsi)
 		return NULL;
 	}
 	c->wsi = wsi;
+	c->tokens = s->msg_burst;
+	c->tokens_at = now_us();
+	atomic_fetch_add(&s->n_conns, 1);
 	pthread_mutex_lock(&s->lock);
 	c->id = ++s->next_id;
 	c->hnext = s->table[c->id % WS_BUCKETS];
@@ -209,9 +232,52 @@ static int rx_append(struct ws_server *s, struct conn *c, const void *in, size_t
 	return 0;
 }
 
-static void rx_deliver(struct ws_server *s, struct conn *c)
+/* Takes one token from c's bucket; false if the message must be dropped. */
+static bool rate_ok(struct ws_server *s, struct conn *c)
+{
+	if (s->msg_rate <= 0)
+		return true;
+	int64_t now = now_us();
+	c->tokens += (double)(now - c->tokens_at) * s->msg_rate / 1e6;
+	if (c->tokens > s->msg_burst)
+		c->tokens = s->msg_burst;
+	c->tokens_at = now;
+	if (c->tokens < 1.0)
+		return false;
+	c->tokens -= 1.0;
+	return true;
+}
+
+/* Drops a message over the rate: tells the owner once per run, closes on a long run. */
+static int rate_drop(struct ws_server *s, struct lws *wsi, struct conn *c)
+{
+	int64_t now = now_us();
+	atomic_fetch_add(&s->n_limited, 1);
+	c->last_drop = now;
+	c->episode_drops++;
+	if (!c->over_since) {
+		c->over_since = now;
+		if (s->cb.on_rate_limited && !s->destroying)
+			s->cb.on_rate_limited(s->cb.opaque, c->id);
+	}
+	if (c->episode_drops < 4 * s->msg_burst || now - c->over_since < WS_FLOOD_CLOSE_US)
+		return 0;
+	atomic_fetch_add(&s->n_closed_rate, 1);
+	return close_soon(s, wsi, c, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+}
+
+static int rx_deliver(struct ws_server *s, struct lws *wsi, struct conn *c)
 {
 	c->rx_active = false;
+	atomic_fetch_add(&s->n_messages, 1);
+	if (!rate_ok(s, c)) {
+		c->rx_len = 0;
+		return rate_drop(s, wsi, c);
+	}
+	if (c->over_since && c->tokens_at - c->last_drop > WS_EPISODE_END_US) {
+		c->over_since = 0;
+		c->episode_drops = 0;
+	}
 	if (s->cb.on_message && !s->destroying)
 		s->cb.on_message(s->cb.opaque, c->id, c->rx ? c->rx : "", c->rx_len);
 	c->rx_len = 0;
@@ -220,6 +286,7 @@ static void rx_deliver(struct ws_server *s, struct conn *c)
 		c->rx = NULL;
 		c->rx_cap = 0;
 	}
+	return 0;
 }
 
 static int on_receive(struct ws_server *s, struct lws *wsi, struct conn *c, const void *in,
@@ -236,12 +303,14 @@ static int on_receive(struct ws_server *s, struct lws *wsi, struct conn *c, cons
 			return close_soon(s, wsi, c, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE);
 	}
 	int rc = rx_append(s, c, in, len);
-	if (rc == -EMSGSIZE)
+	if (rc == -EMSGSIZE) {
+		atomic_fetch_add(&s->n_closed_big, 1);
 		return close_soon(s, wsi, c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE);
+	}
 	if (rc)
 		return close_soon(s, wsi, c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
 	if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi))
-		rx_deliver(s, c);
+		return rx_deliver(s, wsi, c);
 	return 0;
 }
 
@@ -404,6 +473,7 @@ static void http_reset(struct pss *p)
 	p->body_len = 0;
 	p->method[0] = '\0';
 	p->path[0] = '\0';
+	p->auth[0] = '\0';
 }
 
 static const char *method_name(int m)
@@ -468,7 +538,12 @@ static int http_dispatch(struct ws_server *s, struct lws *wsi, struct pss *p)
 	struct ws_http_reply r = {.status = 404};
 	if (!s->cb.on_http)
 		return http_error(wsi, p, 404, "not found");
-	s->cb.on_http(s->cb.opaque, p->method, p->path, p->body, p->body_len, &r);
+	struct ws_http_request req = {.method = p->method,
+	                              .path = p->path,
+	                              .body = p->body,
+	                              .body_len = p->body_len,
+	                              .authorization = p->auth};
+	s->cb.on_http(s->cb.opaque, &req, &r);
 	int rc = http_reply(wsi, p, r.status >= 100 && r.status <= 599 ? r.status : 500,
 	                    r.content_type, r.body, r.body ? r.body_len : 0);
 	free(r.body);
@@ -513,6 +588,8 @@ static int on_http(struct ws_server *s, struct lws *wsi, struct pss *p)
 		return http_error(wsi, p, 400, "unexpected body");
 	memcpy(p->path, uri, (size_t)ulen);
 	p->path[ulen] = '\0';
+	if (lws_hdr_copy(wsi, p->auth, sizeof(p->auth), WSI_TOKEN_HTTP_AUTHORIZATION) <= 0)
+		p->auth[0] = '\0';
 	snprintf(p->method, sizeof(p->method), "%s", method);
 	if (!post || !blen)
 		return http_dispatch(s, wsi, p);
@@ -672,6 +749,8 @@ static int copy_cfg(struct ws_server *s, const struct ws_server_cfg *cfg)
 	s->port = cfg->port;
 	s->max_message = cfg->max_message ? cfg->max_message : WS_DEFAULT_MSG;
 	s->max_queue = cfg->max_queue > 0 ? cfg->max_queue : WS_DEFAULT_QUEUE;
+	s->msg_rate = cfg->msg_rate > 0 ? cfg->msg_rate : 0;
+	s->msg_burst = cfg->msg_burst > 0 ? cfg->msg_burst : (s->msg_rate > 0 ? s->msg_rate : 1);
 	s->www_dir = dup_opt(cfg->www_dir, &oom);
 	s->bind = dup_opt(cfg->bind, &oom);
 	s->cert = dup_opt(cfg->tls_cert, &oom);
@@ -691,8 +770,8 @@ static void server_release(struct ws_server *s)
 
 /*
  * Tries to bind the address first, so a busy port or a foreign address is reported as an errno
- * (lws only logs it, and leaks a little when its vhost fails). Names that are not numeric addresses (interface
- * names, which lws also accepts) are left to lws. 0 or a negative errno.
+ * (lws only logs it, and leaks a little when its vhost fails). Names that are not numeric addresses
+ * (interface names, which lws also accepts) are left to lws. 0 or a negative errno.
  */
 static int probe_bind(const char *addr, int port)
 {
@@ -783,6 +862,15 @@ void ws_server_free(struct ws_server **ps)
 	lws_context_destroy(s->ctx);
 	server_release(s);
 	*ps = NULL;
+}
+
+void ws_server_stats(const struct ws_server *s, struct ws_stats *out)
+{
+	out->connections = atomic_load(&s->n_conns);
+	out->messages = atomic_load(&s->n_messages);
+	out->rate_limited = atomic_load(&s->n_limited);
+	out->closed_rate = atomic_load(&s->n_closed_rate);
+	out->closed_too_big = atomic_load(&s->n_closed_big);
 }
 
 int ws_server_port(const struct ws_server *s)

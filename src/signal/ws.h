@@ -10,12 +10,18 @@
  * late send to a closed connection is a harmless no-op.
  * Limits: a WebSocket message over max_message bytes (default 65536) closes the connection with
  * status 1009; each connection's outbound queue holds at most max_queue messages (the oldest
- * is dropped and counted beyond that). Only this file includes libwebsockets.
- * Protocol details (lws 4.1): upgrades only at /ws, with no subprotocol or "mcu" (other names
- * are refused by lws); binary messages close with 1003, invalid UTF-8 with 1007; idle
- * connections are pinged after 30 s and dropped after 75 s without traffic. HTTP is 1.1 only
- * (ALPN http/1.1 under TLS). /api/ bodies: POST only, Content-Length at most 64 KiB (chunked
- * or larger: 413; a body on GET/DELETE: 400); the path passed to on_http excludes the query.
+ * is dropped and counted beyond that). With msg_rate set, each connection has a token bucket
+ * (msg_rate per second, msg_burst deep): a message beyond it is dropped and counted. An
+ * episode over the limit starts with a drop (on_rate_limited is called once per episode) and
+ * ends after 1 s without drops; an episode that lasts 2 s with at least 4 x msg_burst drops
+ * closes the connection with 1008 (a client still flooding then has unread data at the close,
+ * so it may see a TCP reset rather than the close frame; the notice went out 2 s earlier). Only
+ * this file includes libwebsockets. Protocol details (lws 4.1): upgrades only at /ws, with no
+ * subprotocol or "mcu" (other names are refused by lws); binary messages close with 1003, invalid
+ * UTF-8 with 1007; idle connections are pinged after 30 s and dropped after 75 s without traffic.
+ * HTTP is 1.1 only (ALPN http/1.1 under TLS). /api/ bodies: POST only, Content-Length at most 64
+ * KiB (chunked or larger: 413; a body on GET/DELETE: 400); the path passed to on_http excludes the
+ * query.
  */
 #ifndef MCU_WS_H
 #define MCU_WS_H
@@ -32,15 +38,26 @@ struct ws_http_reply {
 	const char *content_type; /* static string, e.g. "application/json" */
 };
 
+/* An /api/ request: every field valid for the duration of the on_http call. */
+struct ws_http_request {
+	const char *method; /* "GET", "POST", "DELETE" */
+	const char *path;   /* without the query */
+	const char *body;   /* may be NULL */
+	size_t body_len;
+	const char *authorization; /* the Authorization header, "" if none (at most 1023 bytes) */
+};
+
 struct ws_callbacks {
 	void *opaque;
 	void (*on_open)(void *opaque, uint64_t conn);
 	/* A complete text message (NUL-terminated; len excludes the NUL). */
 	void (*on_message)(void *opaque, uint64_t conn, const char *text, size_t len);
 	void (*on_close)(void *opaque, uint64_t conn);
-	/* An /api/ request (method "GET", "POST", "DELETE"; body may be NULL). Fill reply. */
-	void (*on_http)(void *opaque, const char *method, const char *path, const char *body,
-	                size_t body_len, struct ws_http_reply *reply);
+	/* A message was dropped by the rate limit (first drop after an accepted message). */
+	void (*on_rate_limited)(void *opaque, uint64_t conn);
+	/* An /api/ request. Fill reply. */
+	void (*on_http)(void *opaque, const struct ws_http_request *req,
+	                struct ws_http_reply *reply);
 };
 
 struct ws_server_cfg {
@@ -50,6 +67,7 @@ struct ws_server_cfg {
 	const char *tls_cert, *tls_key; /* PEM paths for HTTPS/WSS, both NULL for plain */
 	size_t max_message;             /* default 65536 */
 	int max_queue;                  /* outbound messages per connection, default 256 */
+	int msg_rate, msg_burst; /* inbound messages/s per connection and burst; 0 = no limit */
 	struct ws_callbacks cb;
 };
 
@@ -69,6 +87,12 @@ void ws_server_stop(struct ws_server *s);
  * closes every connection WITHOUT calling on_close, frees everything, sets *s to NULL.
  */
 void ws_server_free(struct ws_server **s);
+/* Counters, readable from any thread. */
+struct ws_stats {
+	uint64_t connections, messages, rate_limited, closed_rate, closed_too_big;
+};
+void ws_server_stats(const struct ws_server *s, struct ws_stats *out);
+
 /* The port actually bound (useful with port 0). */
 int ws_server_port(const struct ws_server *s);
 

@@ -7,7 +7,8 @@
  * client frames (RFC 6455 5.2). Callbacks record into a mutex/condvar-protected log that the
  * test thread waits on. Covers static files, /api/ GET/POST, messages both ways (including
  * ws_send from another thread), fragment reassembly, the 1009 size cap, close handling,
- * queue overflow, garbage on the port and stopping from another thread.
+ * queue overflow, the inbound rate limit (drops, one notice per run, 1008 on a flood), garbage
+ * on the port and stopping from another thread.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -39,7 +40,7 @@
 struct log {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	int opens, closes, messages, https;
+	int opens, closes, messages, https, limited;
 	uint64_t last_open, last_close, last_msg_conn;
 	char last_msg[128 * 1024];
 	size_t last_msg_len;
@@ -58,6 +59,7 @@ struct fixture {
 	char dir[64];
 	struct log log;
 	int port;
+	int msg_rate, msg_burst; /* set before start_server for the rate-limit tests */
 };
 
 /* ---- callbacks (service thread) ---- */
@@ -78,6 +80,15 @@ static void on_close(void *opaque, uint64_t conn)
 	pthread_mutex_lock(&l->mu);
 	l->closes++;
 	l->last_close = conn;
+	pthread_cond_broadcast(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+}
+
+static void on_rate_limited(void *opaque, uint64_t conn)
+{
+	struct log *l = opaque;
+	pthread_mutex_lock(&l->mu);
+	l->limited++;
 	pthread_cond_broadcast(&l->cv);
 	pthread_mutex_unlock(&l->mu);
 }
@@ -106,10 +117,11 @@ static void on_message(void *opaque, uint64_t conn, const char *text, size_t len
 	pthread_mutex_unlock(&l->mu);
 }
 
-static void on_http(void *opaque, const char *method, const char *path, const char *body,
-                    size_t body_len, struct ws_http_reply *reply)
+static void on_http(void *opaque, const struct ws_http_request *req, struct ws_http_reply *reply)
 {
 	struct log *l = opaque;
+	const char *method = req->method, *path = req->path, *body = req->body;
+	size_t body_len = req->body_len;
 	pthread_mutex_lock(&l->mu);
 	l->https++;
 	snprintf(l->method, sizeof(l->method), "%s", method);
@@ -175,10 +187,13 @@ static int start_server(struct fixture *f, int max_queue)
 	    .port = 0,
 	    .www_dir = f->dir,
 	    .max_queue = max_queue,
+	    .msg_rate = f->msg_rate,
+	    .msg_burst = f->msg_burst,
 	    .cb = {.opaque = &f->log,
 	           .on_open = on_open,
 	           .on_message = on_message,
 	           .on_close = on_close,
+	           .on_rate_limited = on_rate_limited,
 	           .on_http = on_http},
 	};
 	int rc = ws_server_new(&f->srv, &cfg, err, sizeof(err));
@@ -656,6 +671,81 @@ static void test_ws_server_close(void **state)
 	close(fd);
 }
 
+/* Restarts the fixture's server with a limit of 5 messages/s, burst 5. */
+static void restart_limited(struct fixture *f)
+{
+	stop_server(f);
+	f->msg_rate = 5;
+	f->msg_burst = 5;
+	assert_int_equal(start_server(f, 4), 0);
+}
+
+static void test_ws_rate_limit(void **state)
+{
+	struct fixture *f = *state;
+	restart_limited(f);
+	int fd = ws_connect(f);
+	for (int i = 0; i < 15; i++)
+		ws_frame(fd, true, 0x1, "m", 1);
+	assert_true(wait_count(&f->log, &f->log.limited, 1));
+	usleep(200 * 1000);
+	/* The burst of 5 got through (plus at most one token refilled meanwhile). */
+	assert_in_range(f->log.messages, 5, 6);
+	assert_int_equal(f->log.limited, 1); /* told once per run of drops */
+	usleep(1100 * 1000);                 /* refills 5 */
+	int before = f->log.messages;
+	ws_frame(fd, true, 0x1, "again", 5);
+	assert_true(wait_count(&f->log, &f->log.messages, before + 1));
+	assert_string_equal(f->log.last_msg, "again");
+	struct ws_stats st;
+	ws_server_stats(f->srv, &st);
+	assert_int_equal(st.messages, 16);
+	assert_in_range(st.rate_limited, 9, 10);
+	assert_int_equal(st.closed_rate, 0);
+	close(fd);
+}
+
+/* Reads what is left: the close status if a close frame is in it, 0 if reset / ended first. */
+static int ws_read_close_or_reset(int fd)
+{
+	static char buf[64 * 1024];
+	size_t n = recv_all(fd, buf, sizeof(buf));
+	/* Server frames are unmasked: walk them from the start (short payloads only here). */
+	for (size_t i = 0; i + 2 <= n; i += 2 + (size_t)(buf[i + 1] & 0x7f)) {
+		if ((buf[i] & 0x0f) == 0x8 && (buf[i + 1] & 0x7f) >= 2 && i + 4 <= n)
+			return (uint8_t)buf[i + 2] << 8 | (uint8_t)buf[i + 3];
+	}
+	return 0;
+}
+
+static void test_ws_rate_flood_closes(void **state)
+{
+	struct fixture *f = *state;
+	restart_limited(f);
+	int fd = ws_connect(f);
+	/* Flood for 2.5 s: 5 pass, the rest are dropped; after a 2 s run the server closes. */
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* A masked text frame "flood" (key 0), sent without asserting: the server may close. */
+	static const char frame[] = "\x81\x85\0\0\0\0flood";
+	do {
+		if (send(fd, frame, sizeof(frame) - 1, MSG_NOSIGNAL) < 0)
+			break;
+		usleep(2000);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < 2500 &&
+	         f->log.closes == 0);
+	assert_true(wait_count(&f->log, &f->log.closes, 1));
+	int code = ws_read_close_or_reset(fd);
+	assert_true(code == 0 || code == 1008);
+	close(fd);
+	struct ws_stats st;
+	ws_server_stats(f->srv, &st);
+	assert_int_equal(st.closed_rate, 1);
+	assert_int_equal(f->log.limited, 1);
+	assert_in_range(f->log.messages, 5, 20); /* the burst plus at most 2.5 s x 5/s */
+}
+
 static void test_ws_queue_overflow(void **state)
 {
 	struct fixture *f = *state;
@@ -786,6 +876,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_ws_on_close_and_enoent, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ws_server_close, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ws_queue_overflow, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ws_rate_limit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ws_rate_flood_closes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stop_from_other_thread, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_port_in_use, setup, teardown),
