@@ -15,11 +15,15 @@ FUZZ_LIBSRCS := $(MIX_SRCS) $(wildcard src/rtp/*.c src/sdp/*.c) src/signal/msg.c
 		src/net/dtls.c src/net/srtp.c
 FUZZ_OBJS    := $(FUZZ_LIBSRCS:%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_LIB     := $(FUZZ_DIR)/libfuzzsrc.a
+# The rest of the server, for the HTTP API target (pulled in only by targets that need it).
+FUZZ_SRVSRCS := $(filter-out $(FUZZ_LIBSRCS),$(SRV_SRCS))
+FUZZ_SRVOBJS := $(FUZZ_SRVSRCS:%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_SRVLIB  := $(FUZZ_DIR)/libfuzzsrv.a
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
 		-Iinclude -Isrc -Imixer -MMD -MP -O1 -g $(FUZZ_SAN) $(MIX_CFLAGS) \
-		$(shell pkg-config --cflags jansson openssl libsrtp2 2>/dev/null)
-FUZZ_LIBS    := $(MIX_LIBS) $(shell pkg-config --libs jansson openssl libsrtp2 2>/dev/null)
+		$(SRV_CFLAGS)
+FUZZ_LIBS    := $(MIX_LIBS) $(SRV_LIBS)
 SECONDS      ?= 60
 FUZZ_JOBS    ?= 2
 FUZZ_TARGETS ?=
@@ -37,8 +41,11 @@ $(FUZZ_DIR)/obj/%.o: %.c
 $(FUZZ_LIB): $(FUZZ_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(FUZZ_LIBS)
+$(FUZZ_SRVLIB): $(FUZZ_SRVOBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRVLIB) $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_SRVLIB) $(FUZZ_LIB) $(FUZZ_LIBS)
 
 fuzz-replay: fuzz-build
 	BUILD=$(BUILD) bash tests/run.sh fuzz

@@ -425,7 +425,7 @@ static bool file_name_ok(const char *f)
 		if (!sig_room_name_ok(f + i, 1))
 			return false;
 	const char *dot = strrchr(f, '.');
-	return !strcasecmp(dot, ".webm") || !strcasecmp(dot, ".mkv");
+	return dot && (!strcasecmp(dot, ".webm") || !strcasecmp(dot, ".mkv"));
 }
 
 /* Whether a recording still being written has this file name. */
