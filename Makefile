@@ -121,4 +121,5 @@ run: all
 # Feature fragments (benchmark, fuzzing, ...): each mk/*.mk adds its own targets.
 -include $(wildcard mk/*.mk)
 
--include $(MIX_OBJS:.o=.d) $(SRV_OBJS:.o=.d) $(UNIT_BINS:%=%.d)
+-include $(MIX_OBJS:.o=.d) $(SRV_OBJS:.o=.d) $(UNIT_BINS:%=%.d) $(BUILD)/src/main.d \
+	$(wildcard $(BUILD)/tools/*.d $(BUILD)/tests/tools/*.d)

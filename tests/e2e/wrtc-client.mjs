@@ -65,8 +65,11 @@ export function participant(name, yuv, tone, room = 'wrtc', opts = {}) {
     sdpMid: ev.candidate?.sdpMid, sdpMLineIndex: ev.candidate?.sdpMLineIndex,
   }));
   ws.on('open', () => ws.send(JSON.stringify({ type: 'join', room, name })));
+  c.messages = []; // every signaling message received, in order
+  c.send = (m) => ws.readyState === 1 && ws.send(JSON.stringify(m));
   ws.on('message', async (data) => {
     const m = JSON.parse(data);
+    c.messages.push(m);
     if (m.type === 'joined') {
       await pc.setLocalDescription(await pc.createOffer());
       ws.send(JSON.stringify({ type: 'offer', sdp: pc.localDescription.sdp }));
