@@ -1,11 +1,13 @@
 /*
- * aout.c - the audio tick: levels, speaker selection, one int32 sum, mix-minus and Opus encoders.
+ * aout.c - the audio tick: levels, speaker selection, one int32 sum, mix-minus, Opus/AAC encoders.
  *
  * Every 20 ms: each source reports a level (from RFC 6464 or by decoding), the mixer picks the
  * K loudest with hysteresis, only those are decoded (when levels came from headers) and summed
- * once. An aout is keyed by the source it subtracts: a recipient whose own source is mixed
- * gets sum - own from its own encoder; every other recipient shares the full-sum encoder. So a
- * room needs at most K + 1 Opus encoders however many listen.
+ * once. An aout is keyed by the source it subtracts and its codec: a recipient whose own source
+ * is mixed gets sum - own from its own encoder; every other recipient shares the full-sum
+ * encoder. So a room needs at most K + 1 Opus encoders however many listen, plus one AAC
+ * encoder of the full sum while an MP4 recording runs (an AAC aout buffers the 20 ms ticks
+ * into 1024-sample frames and may send nothing, or more than one packet, on a tick).
  * Engine thread only; the engine owns aouts; recipients point at them.
  */
 #include <errno.h>
@@ -14,12 +16,15 @@
 
 #include "engine_int.h"
 #include "mcu/ptrarray.h"
+#include "mix/aac.h"
 
 #define MAX_MIXED 64
 
 struct aout {
-	uint32_t minus; /* the source subtracted, or MIX_NO_SOURCE for the full mix */
-	struct mix_opus_enc *enc;
+	uint32_t minus;           /* the source subtracted, or MIX_NO_SOURCE for the full mix */
+	int codec;                /* enum mix_audio_codec */
+	struct mix_opus_enc *enc; /* Opus */
+	struct mix_aac_enc *aac;  /* AAC */
 	struct mix_limiter lim;
 	int matched;
 };
@@ -30,6 +35,7 @@ void aout_free(struct aout **ap)
 	if (!a)
 		return;
 	mix_opus_enc_free(&a->enc);
+	mix_aac_enc_free(&a->aac);
 	free(a);
 	*ap = NULL;
 }
@@ -39,20 +45,31 @@ void aouts_release_recipient(struct mix_engine *e, struct recipient *r)
 	r->aout = NULL;
 }
 
-static int aout_new(struct mix_engine *e, uint32_t minus, struct aout **out)
+static int aenc_alloc(struct mix_engine *e, struct aout *a)
 {
-	struct aout *a = calloc(1, sizeof(*a));
-	if (!a)
-		return -ENOMEM;
+	if (a->codec == MIX_ACODEC_AAC) {
+		struct mix_aac_enc_cfg ac;
+		mix_aac_enc_cfg_default(&ac);
+		return mix_aac_enc_alloc(&a->aac, &ac);
+	}
 	struct mix_opus_enc_cfg oc;
 	mix_opus_enc_cfg_default(&oc);
 	oc.bitrate_bps = e->cfg.audio_bitrate;
 	oc.complexity = e->cfg.opus_complexity;
 	oc.inband_fec = e->cfg.opus_fec;
 	oc.packet_loss_perc = e->cfg.opus_fec ? 10 : 0;
-	int rc = mix_opus_enc_alloc(&a->enc, &oc);
+	return mix_opus_enc_alloc(&a->enc, &oc);
+}
+
+static int aout_new(struct mix_engine *e, uint32_t minus, int codec, struct aout **out)
+{
+	struct aout *a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	a->codec = codec;
+	int rc = aenc_alloc(e, a);
 	if (rc < 0) {
-		free(a);
+		aout_free(&a);
 		return rc;
 	}
 	a->minus = minus;
@@ -61,21 +78,21 @@ static int aout_new(struct mix_engine *e, uint32_t minus, struct aout **out)
 	return 0;
 }
 
-static struct aout *find_aout(struct mix_engine *e, uint32_t minus)
+static struct aout *find_aout(struct mix_engine *e, uint32_t minus, int codec)
 {
 	for (int i = 0; i < e->naout; i++)
-		if (e->aout[i]->minus == minus)
+		if (e->aout[i]->minus == minus && e->aout[i]->codec == codec)
 			return e->aout[i];
 	return NULL;
 }
 
-static int get_aout(struct mix_engine *e, uint32_t minus, struct aout **out)
+static int get_aout(struct mix_engine *e, uint32_t minus, int codec, struct aout **out)
 {
-	if ((*out = find_aout(e, minus)))
+	if ((*out = find_aout(e, minus, codec)))
 		return 0;
 	int rc = ptrarray_reserve((void ***)&e->aout, e->naout, &e->cap_aout);
 	if (rc == 0)
-		rc = aout_new(e, minus, out);
+		rc = aout_new(e, minus, codec, out);
 	if (rc == 0)
 		e->aout[e->naout++] = *out;
 	return rc;
@@ -100,7 +117,7 @@ static int assign(struct mix_engine *e, const uint32_t *mixed, int nmixed)
 		if (!r->opts.audio)
 			continue;
 		uint32_t minus = in_set(mixed, nmixed, r->opts.self) ? r->opts.self : MIX_NO_SOURCE;
-		int rc = get_aout(e, minus, &r->aout);
+		int rc = get_aout(e, minus, r->opts.audio_codec, &r->aout);
 		if (rc < 0)
 			return rc;
 		r->aout->matched++;
@@ -148,6 +165,38 @@ static int select_speakers(struct mix_engine *e, uint32_t *mixed)
 	return n;
 }
 
+#define MAX_TICK_PACKETS 4 /* AAC: 960 samples in, 1024-sample frames out, so 0 or 1 */
+
+static void send_packet(struct mix_engine *e, struct aout *a, struct mix_packet **p)
+{
+	e->st.audio_packets_encoded++;
+	for (int i = 0; i < e->nrcp; i++)
+		if (e->rcp[i]->aout == a)
+			engine_emit(e, e->rcp[i]->id, *p);
+	mix_packet_unref(p);
+}
+
+/* Opus: one packet per tick, stamped with the time of its first decoded sample. */
+static int encode_opus(struct aout *a, const int16_t *pcm, int64_t t_us, struct mix_packet **p,
+                       int *n)
+{
+	int64_t delay_us = mix_opus_enc_lookahead(a->enc) * 1000000LL / MIX_AUDIO_RATE;
+	int rc = mix_opus_enc_encode(a->enc, pcm, t_us - delay_us, &p[0]);
+	*n = rc == 0 ? 1 : 0;
+	return rc;
+}
+
+/* AAC: the encoder buffers 1024-sample frames and stamps its packets itself. */
+static int encode_aac(struct aout *a, const int16_t *pcm, int64_t t_us, struct mix_packet **p,
+                      int *n)
+{
+	int rc = mix_aac_enc_push(a->aac, pcm, MIX_AUDIO_FRAME, samples_of_us(t_us));
+	*n = 0;
+	while (*n < MAX_TICK_PACKETS && mix_aac_enc_pull(a->aac, &p[*n]) == 1)
+		(*n)++;
+	return rc;
+}
+
 static int encode_and_send(struct mix_engine *e, struct aout *a, const int32_t *sum,
                            const int16_t *own, int64_t t_us)
 {
@@ -156,19 +205,13 @@ static int encode_and_send(struct mix_engine *e, struct aout *a, const int32_t *
 	mix_audio_minus_limit(sum, own, out, &a->lim);
 	engine_stage_add(e, MIX_STAGE_AUDIO_MIX, t0);
 	t0 = engine_cpu_now();
-	struct mix_packet *p = NULL;
-	/* Stamped with the time of the first decoded sample, which the encoder delays. */
-	int64_t delay_us = mix_opus_enc_lookahead(a->enc) * 1000000LL / MIX_AUDIO_RATE;
-	int rc = mix_opus_enc_encode(a->enc, out, t_us - delay_us, &p);
+	struct mix_packet *p[MAX_TICK_PACKETS];
+	int n = 0;
+	int rc = a->aac ? encode_aac(a, out, t_us, p, &n) : encode_opus(a, out, t_us, p, &n);
 	engine_stage_add(e, MIX_STAGE_AUDIO_ENCODE, t0);
-	if (rc < 0)
-		return rc;
-	e->st.audio_packets_encoded++;
-	for (int i = 0; i < e->nrcp; i++)
-		if (e->rcp[i]->aout == a)
-			engine_emit(e, e->rcp[i]->id, p);
-	mix_packet_unref(&p);
-	return 0;
+	for (int i = 0; i < n; i++)
+		send_packet(e, a, &p[i]);
+	return rc;
 }
 
 int aouts_tick(struct mix_engine *e, int64_t t_us)

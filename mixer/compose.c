@@ -8,11 +8,17 @@
  * to 14 bytes), into the neighbouring tile; so the SCALE_GUARD bytes after each tile row are
  * saved before scaling and restored after, and the canvas, allocated here rather than by
  * mix_canvas_alloc, pads every plane with SCALE_GUARD bytes so nothing spills across planes.
- * Tiles remember their (serial | placeholder initials) to skip unchanged redraws.
+ * Tiles remember their (serial | placeholder initials) and the name label text drawn on them
+ * to skip unchanged redraws; a label is drawn only right after its tile's picture or
+ * placeholder, so an unchanged tile costs nothing. A label is a box at the tile's bottom-left
+ * whose pixels are darkened (luma / 4 + 16) and desaturated (chroma 3/4 of the way to grey),
+ * with light glyphs on top; its geometry (label_fit) keeps it inside the tile and on even
+ * coordinates, so the box's chroma is exactly the box's half-size rectangle.
  * Single-threaded (the caller's thread). Owns the canvas, scaler contexts and guard buffer;
  * pictures passed to draw are borrowed for the duration of the call.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,13 +30,16 @@
 #include "mix/compose.h"
 
 #define MAX_TILES    (MIX_LAYOUT_MAX_TILES + MIX_LAYOUT_MAX_STRIP)
-#define MAX_INITIALS 3  /* two letters and the NUL */
-#define SCALE_GUARD  64 /* bytes after a destination row that swscale may overwrite */
+#define MAX_INITIALS 3               /* two letters and the NUL */
+#define SCALE_GUARD  64              /* bytes after a destination row that swscale may overwrite */
+#define LABEL_MAX    63              /* glyphs of a label at most */
+#define LABEL_BUF    (LABEL_MAX + 2) /* a glyph more, to tell a name was cut */
 
-#define BG_Y   16
-#define GREY_Y 40
-#define TEXT_Y 200
-#define CHROMA 128
+#define BG_Y    16
+#define GREY_Y  40
+#define TEXT_Y  200
+#define LABEL_Y 235
+#define CHROMA  128
 
 enum tile_shows { TILE_STALE = 0, TILE_PICTURE, TILE_PLACEHOLDER };
 
@@ -40,12 +49,21 @@ struct tile {
 	enum tile_shows shows;
 	uint64_t serial;             /* when shows == TILE_PICTURE */
 	char initials[MAX_INITIALS]; /* when shows == TILE_PLACEHOLDER */
+	char label[LABEL_BUF];       /* the name label drawn over it, "" for none */
+};
+
+/* A tile's name label: the box (even, inside the tile) and the text's magnification. */
+struct label_box {
+	int f; /* 0: no label */
+	int x, y, w, h;
+	int pad; /* from the box's left edge to the text */
 };
 
 struct mix_compositor {
 	struct mix_canvas *canvas;
 	uint8_t *guard; /* saved bytes after each tile row: 2 * height * SCALE_GUARD */
 	int n;
+	bool names; /* name labels on */
 	struct tile tiles[MAX_TILES];
 };
 
@@ -174,7 +192,16 @@ void mix_compositor_invalidate(struct mix_compositor *c)
 		c->tiles[i].shows = TILE_STALE;
 		c->tiles[i].serial = 0;
 		c->tiles[i].initials[0] = '\0';
+		c->tiles[i].label[0] = '\0';
 	}
+}
+
+void mix_compositor_set_names(struct mix_compositor *c, bool on)
+{
+	if (!c || c->names == on)
+		return;
+	c->names = on;
+	mix_compositor_invalidate(c);
 }
 
 struct mix_picture mix_compositor_canvas(const struct mix_compositor *c)
@@ -285,7 +312,7 @@ static int text_factor(const struct mix_rect *r, int len)
 	return f;
 }
 
-static void draw_glyph(struct mix_canvas *cv, int x, int y, int f, const uint8_t *g)
+static void draw_glyph(struct mix_canvas *cv, int x, int y, int f, const uint8_t *g, uint8_t luma)
 {
 	for (int row = 0; row < MIX_FONT_ROWS; row++) {
 		for (int col = 0; col < MIX_FONT_COLS; col++) {
@@ -294,7 +321,7 @@ static void draw_glyph(struct mix_canvas *cv, int x, int y, int f, const uint8_t
 			uint8_t *p =
 			    cv->data[0] + (size_t)(y + row * f) * cv->stride[0] + x + col * f;
 			for (int k = 0; k < f; k++)
-				memset(p + (size_t)k * cv->stride[0], TEXT_Y, (size_t)f);
+				memset(p + (size_t)k * cv->stride[0], luma, (size_t)f);
 		}
 	}
 }
@@ -313,15 +340,108 @@ static void draw_text(struct mix_canvas *cv, const struct mix_rect *r, const cha
 	for (int i = 0; i < len; i++) {
 		const uint8_t *g = mix_font_glyph(text[i]);
 		if (g)
-			draw_glyph(cv, x + i * (MIX_FONT_COLS + 1) * f, y, f, g);
+			draw_glyph(cv, x + i * (MIX_FONT_COLS + 1) * f, y, f, g, TEXT_Y);
 	}
 }
 
-static int draw_placeholder(struct mix_compositor *c, struct tile *t, const char *label)
+/* Glyph magnification of a label on tile r: 0 (none) below MIX_LABEL_MIN_H, then 1..3. */
+static int label_scale(const struct mix_rect *r)
+{
+	if (r->h < MIX_LABEL_MIN_H)
+		return 0;
+	int f = r->h / 120;
+	return f < 1 ? 1 : f > 3 ? 3 : f;
+}
+
+/*
+ * Glyphs that fit across tile r at magnification f: a margin of 2f between tile and box and a
+ * padding of 2f between box and text on each side; the last glyph needs no gap after it.
+ */
+static int label_capacity(const struct mix_rect *r, int f)
+{
+	int room = r->w - 8 * f + f;
+	return room > 0 ? room / ((MIX_FONT_COLS + 1) * f) : 0;
+}
+
+/* Cuts text to at most cap glyphs, the last one an ellipsis; "" if that leaves no letter. */
+static void label_cut(char *text, int cap)
+{
+	int k = (int)strlen(text);
+	if (k <= cap)
+		return;
+	k = cap - 1;
+	while (k > 0 && text[k - 1] == ' ')
+		k--;
+	if (k <= 0) {
+		text[0] = '\0';
+		return;
+	}
+	text[k] = MIX_FONT_ELLIPSIS;
+	text[k + 1] = '\0';
+}
+
+/* The label text and box of name on tile r; "" and b->f == 0 when nothing is drawn. */
+static void label_fit(const struct mix_compositor *c, const struct mix_rect *r, const char *name,
+                      char text[LABEL_BUF], struct label_box *b)
+{
+	memset(b, 0, sizeof(*b));
+	text[0] = '\0';
+	int f = c->names ? label_scale(r) : 0;
+	if (f == 0)
+		return;
+	int cap = label_capacity(r, f);
+	mix_font_text(name, text, LABEL_BUF);
+	label_cut(text, cap < LABEL_MAX ? cap : LABEL_MAX);
+	int len = (int)strlen(text);
+	if (len == 0)
+		return;
+	b->f = f;
+	b->pad = 2 * f;
+	b->w = even((len * (MIX_FONT_COLS + 1) - 1) * f + 2 * b->pad + 1);
+	/* one line of text with its descent; padding 2f above it and f below */
+	b->h = even((MIX_FONT_ROWS + MIX_FONT_DESCENT + 3) * f + 1);
+	b->x = r->x + 2 * f;
+	b->y = r->y + r->h - 2 * f - b->h;
+}
+
+static void dim_luma(uint8_t *p, int stride, int w, int h)
+{
+	for (int y = 0; y < h; y++, p += stride)
+		for (int x = 0; x < w; x++)
+			p[x] = (uint8_t)((p[x] >> 2) + 16);
+}
+
+static void dim_chroma(uint8_t *p, int stride, int w, int h)
+{
+	for (int y = 0; y < h; y++, p += stride)
+		for (int x = 0; x < w; x++)
+			p[x] = (uint8_t)((p[x] + 3 * CHROMA) >> 2);
+}
+
+static void draw_label(struct mix_canvas *cv, const struct label_box *b, const char *text)
+{
+	if (b->f == 0)
+		return;
+	dim_luma(cv->data[0] + (size_t)b->y * cv->stride[0] + b->x, cv->stride[0], b->w, b->h);
+	for (int i = 1; i < 3; i++)
+		dim_chroma(cv->data[i] + (size_t)(b->y / 2) * cv->stride[i] + b->x / 2,
+		           cv->stride[i], b->w / 2, b->h / 2);
+	int step = (MIX_FONT_COLS + 1) * b->f;
+	for (int i = 0; text[i]; i++) {
+		const uint8_t *g = mix_font_glyph(text[i]);
+		int y = b->y + 2 * b->f + mix_font_descent(text[i]) * b->f;
+		if (g)
+			draw_glyph(cv, b->x + b->pad + i * step, y, b->f, g, LABEL_Y);
+	}
+}
+
+static int draw_placeholder(struct mix_compositor *c, struct tile *t, const char *name,
+                            const char *label)
 {
 	char initials[MAX_INITIALS];
-	mix_initials(label, initials, sizeof(initials));
-	if (t->shows == TILE_PLACEHOLDER && strcmp(initials, t->initials) == 0)
+	mix_initials(name, initials, sizeof(initials));
+	if (t->shows == TILE_PLACEHOLDER && strcmp(initials, t->initials) == 0 &&
+	    strcmp(label, t->label) == 0)
 		return 0;
 	mix_canvas_fill(c->canvas, t->r.x, t->r.y, t->r.w, t->r.h, GREY_Y, CHROMA, CHROMA);
 	draw_text(c->canvas, &t->r, initials);
@@ -331,11 +451,11 @@ static int draw_placeholder(struct mix_compositor *c, struct tile *t, const char
 }
 
 static int draw_picture(struct mix_compositor *c, struct tile *t, const struct mix_picture *pic,
-                        uint64_t serial)
+                        uint64_t serial, const char *label)
 {
 	if (!picture_valid(pic))
 		return -EINVAL;
-	if (t->shows == TILE_PICTURE && t->serial == serial)
+	if (t->shows == TILE_PICTURE && t->serial == serial && strcmp(label, t->label) == 0)
 		return 0;
 	t->shows = TILE_STALE;
 	int ret = scale_into_tile(c, t, pic);
@@ -352,9 +472,15 @@ int mix_compositor_draw(struct mix_compositor *c, int i, const struct mix_pictur
 	if (!c || i < 0 || i >= c->n)
 		return -EINVAL;
 	struct tile *t = &c->tiles[i];
-	if (pic)
-		return draw_picture(c, t, pic, serial);
-	return draw_placeholder(c, t, label);
+	char text[LABEL_BUF];
+	struct label_box b;
+	label_fit(c, &t->r, label, text, &b);
+	int ret = pic ? draw_picture(c, t, pic, serial, text) : draw_placeholder(c, t, label, text);
+	if (ret == 1) {
+		draw_label(c->canvas, &b, text);
+		memcpy(t->label, text, sizeof(text));
+	}
+	return ret;
 }
 
 static int is_space(char ch)

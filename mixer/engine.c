@@ -12,6 +12,8 @@
 #include <time.h>
 
 #include "engine_int.h"
+#include "mix/aac.h"
+#include "mix/h264.h"
 #include "mcu/ptrarray.h"
 
 void mix_engine_cfg_default(struct mix_engine_cfg *cfg)
@@ -30,6 +32,7 @@ void mix_engine_cfg_default(struct mix_engine_cfg *cfg)
 	cfg->max_w = MIX_VP8_MAX_W;
 	cfg->max_h = MIX_VP8_MAX_H;
 	cfg->plc_max_us = 100000;
+	cfg->tile_names = false; /* output unchanged unless asked for */
 }
 
 void mix_recipient_opts_default(struct mix_recipient_opts *o)
@@ -195,6 +198,20 @@ int mix_engine_set_audio_preskip(struct mix_engine *e, uint32_t src, int samples
 	return 0;
 }
 
+/* A known codec pair, and this FFmpeg has its encoders: -EINVAL or -ENOTSUP otherwise. */
+static int codecs_check(const struct mix_recipient_opts *o)
+{
+	if (o->video_codec != MIX_VCODEC_VP8 && o->video_codec != MIX_VCODEC_H264)
+		return -EINVAL;
+	if (o->audio_codec != MIX_ACODEC_OPUS && o->audio_codec != MIX_ACODEC_AAC)
+		return -EINVAL;
+	if (o->video && o->video_codec == MIX_VCODEC_H264 && !mix_h264_available())
+		return -ENOTSUP;
+	if (o->audio && o->audio_codec == MIX_ACODEC_AAC && !mix_aac_available())
+		return -ENOTSUP;
+	return 0;
+}
+
 static int resolve_opts(const struct mix_engine *e, const struct mix_recipient_opts *in,
                         struct mix_recipient_opts *o)
 {
@@ -214,7 +231,7 @@ static int resolve_opts(const struct mix_engine *e, const struct mix_recipient_o
 		return -EINVAL;
 	if (o->layout != MIX_LAYOUT_GRID && o->layout != MIX_LAYOUT_SPEAKER)
 		return -EINVAL;
-	return 0;
+	return codecs_check(o);
 }
 
 int mix_engine_add_recipient(struct mix_engine *e, uint32_t rid,

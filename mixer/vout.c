@@ -1,12 +1,15 @@
 /*
  * vout.c - video outputs: output keys, encoder sharing, visibility, compositing and encoding.
  *
- * A recipient's video key is (layout, canvas size, bitrate, the sources in its tiles in order).
- * Recipients with equal keys share one vout: one compositor and one VP8 encoder, whose packets
+ * A recipient's video key is (layout, canvas size, bitrate, codec, the sources in its tiles in
+ * order). Recipients with equal keys share one vout: one compositor and one encoder (VP8, or
+ * H.264 for MP4 recordings: a codec never shares another's encoder), whose packets
  * every one of them receives. When keys change (a join, a new speaker), a vout left without
  * recipients is re-keyed for a new key of the same size, so its stream continues without a
  * keyframe; a size change always means a new encoder (never a live resize, CVE-2023-5217).
- * A source is visible, and video-decoded, only while it sits in some vout's tiles.
+ * A source is visible, and video-decoded, only while it sits in some vout's tiles. Each tile
+ * is drawn with its source's name as the label: the placeholder's initials, and the name label
+ * on every tile when the engine's tile_names is set.
  * Engine thread only; the engine owns vouts; recipients point at them.
  */
 #include <errno.h>
@@ -15,9 +18,11 @@
 
 #include "engine_int.h"
 #include "mcu/ptrarray.h"
+#include "mix/h264.h"
 
 struct vkey {
 	int layout;
+	int codec; /* enum mix_video_codec */
 	int w, h;
 	int bitrate;
 	int n;
@@ -27,14 +32,16 @@ struct vkey {
 struct vout {
 	struct vkey key;
 	struct mix_compositor *comp;
-	struct mix_vp8_enc *enc;
-	int matched; /* recipients assigned in the current assignment pass */
+	struct mix_vp8_enc *enc;   /* VP8 key */
+	struct mix_h264_enc *h264; /* H.264 key */
+	int matched;               /* recipients assigned in the current assignment pass */
 };
 
 static bool key_eq(const struct vkey *a, const struct vkey *b)
 {
-	return a->layout == b->layout && a->w == b->w && a->h == b->h && a->bitrate == b->bitrate &&
-	       a->n == b->n && !memcmp(a->tiles, b->tiles, sizeof(uint32_t) * (size_t)a->n);
+	return a->layout == b->layout && a->codec == b->codec && a->w == b->w && a->h == b->h &&
+	       a->bitrate == b->bitrate && a->n == b->n &&
+	       !memcmp(a->tiles, b->tiles, sizeof(uint32_t) * (size_t)a->n);
 }
 
 void vout_free(struct vout **vp)
@@ -44,8 +51,48 @@ void vout_free(struct vout **vp)
 		return;
 	mix_compositor_free(&v->comp);
 	mix_vp8_enc_free(&v->enc);
+	mix_h264_enc_free(&v->h264);
 	free(v);
 	*vp = NULL;
+}
+
+/* ---- the vout's encoder, whichever codec its key has ---- */
+
+static int venc_alloc(struct vout *v, const struct mix_engine *e)
+{
+	const struct vkey *k = &v->key;
+	if (k->codec == MIX_VCODEC_H264) {
+		struct mix_h264_enc_cfg hc = {
+		    .width = k->w, .height = k->h, .fps = e->cfg.fps, .bitrate_bps = k->bitrate};
+		return mix_h264_enc_alloc(&v->h264, &hc);
+	}
+	struct mix_vp8_enc_cfg ec = {
+	    .width = k->w, .height = k->h, .fps = e->cfg.fps, .bitrate_bps = k->bitrate};
+	return mix_vp8_enc_alloc(&v->enc, &ec);
+}
+
+static void venc_keyframe(struct vout *v)
+{
+	if (v->h264)
+		mix_h264_enc_request_keyframe(v->h264);
+	else
+		mix_vp8_enc_request_keyframe(v->enc);
+}
+
+static void venc_set_bitrate(struct vout *v, int bps)
+{
+	if (v->h264)
+		mix_h264_enc_set_bitrate(v->h264, bps);
+	else
+		mix_vp8_enc_set_bitrate(v->enc, bps);
+}
+
+static int venc_encode(struct vout *v, const struct mix_picture *pic, int64_t t_us,
+                       struct mix_packet **p)
+{
+	if (v->h264)
+		return mix_h264_enc_encode(v->h264, pic, t_us, p);
+	return mix_vp8_enc_encode(v->enc, pic, t_us, p);
 }
 
 static int vout_new(struct mix_engine *e, const struct vkey *k, struct vout **out)
@@ -54,11 +101,11 @@ static int vout_new(struct mix_engine *e, const struct vkey *k, struct vout **ou
 	if (!v)
 		return -ENOMEM;
 	v->key = *k;
-	struct mix_vp8_enc_cfg ec = {
-	    .width = k->w, .height = k->h, .fps = e->cfg.fps, .bitrate_bps = k->bitrate};
 	int rc = mix_compositor_alloc(&v->comp, k->w, k->h);
-	if (rc == 0)
-		rc = mix_vp8_enc_alloc(&v->enc, &ec);
+	if (rc == 0) {
+		mix_compositor_set_names(v->comp, e->cfg.tile_names);
+		rc = venc_alloc(v, e);
+	}
 	if (rc < 0) {
 		vout_free(&v);
 		return rc;
@@ -81,7 +128,7 @@ int vout_tiles(const struct vout *v, uint32_t *out, int max)
 
 void vout_request_keyframe(struct vout *v)
 {
-	mix_vp8_enc_request_keyframe(v->enc);
+	venc_keyframe(v);
 }
 
 /* ---- which sources a recipient sees ---- */
@@ -154,6 +201,7 @@ static int recipient_key(struct mix_engine *e, const struct recipient *r, struct
 {
 	memset(k, 0, sizeof(*k));
 	k->layout = r->opts.layout;
+	k->codec = r->opts.video_codec;
 	k->w = r->opts.width;
 	k->h = r->opts.height;
 	k->bitrate = r->opts.video_bitrate;
@@ -181,9 +229,10 @@ static struct vout *find_reusable(struct mix_engine *e, const struct vkey *k)
 {
 	for (int i = 0; i < e->nvout; i++) {
 		struct vout *v = e->vout[i];
-		if (v->matched == 0 && v->key.w == k->w && v->key.h == k->h) {
+		if (v->matched == 0 && v->key.codec == k->codec && v->key.w == k->w &&
+		    v->key.h == k->h) {
 			if (v->key.bitrate != k->bitrate)
-				mix_vp8_enc_set_bitrate(v->enc, k->bitrate);
+				venc_set_bitrate(v, k->bitrate);
 			v->key = *k;
 			return v;
 		}
@@ -235,7 +284,7 @@ static int assign_new(struct mix_engine *e, const struct vkey *k, struct vout **
 static void move_to(struct recipient *r, struct vout *v, bool fresh)
 {
 	if (v != r->vout && !fresh)
-		mix_vp8_enc_request_keyframe(v->enc);
+		venc_keyframe(v);
 	r->vout = v;
 }
 
@@ -338,7 +387,7 @@ static int encode_and_send(struct mix_engine *e, struct vout *v, int64_t t_us)
 {
 	struct mix_picture canvas = mix_compositor_canvas(v->comp);
 	struct mix_packet *p = NULL;
-	int rc = mix_vp8_enc_encode(v->enc, &canvas, t_us, &p);
+	int rc = venc_encode(v, &canvas, t_us, &p);
 	if (rc < 0 || !p)
 		return rc;
 	e->st.frames_encoded++;

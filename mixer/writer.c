@@ -1,5 +1,6 @@
 /*
- * writer.c - muxes VP8 + mono 48 kHz Opus packets into WebM or Matroska with libavformat.
+ * writer.c - muxes VP8 + mono 48 kHz Opus packets into WebM or Matroska, or H.264 + AAC into
+ * MP4, with libavformat.
  *
  * Single-threaded: one writer per caller thread (a recorder thread, never the media path).
  * The writer owns its AVFormatContext and output file; packets are borrowed and copied.
@@ -19,6 +20,14 @@
  * -preskip Opus start to 0, delaying video by 7 ms (what the ffmpeg 5.1 CLI does).
  * Live mode closes a cluster every 500 ms and flushes after each packet, so a killed process
  * leaves a file that plays up to its last complete cluster (no cues, no duration).
+ *
+ * MP4 (libavformat's "mp4" muxer, not fragmented): the moov index is written by the trailer,
+ * so only a closed file plays (live mode does not apply). H.264 comes as Annex B with SPS/PPS
+ * in each keyframe: the muxer builds the avcC from the first packet and rewrites NAL units
+ * with length prefixes. AAC packets follow the same pts convention as Opus (the first one
+ * starts `opus_preskip` = 1024 priming samples early); the muxer turns a negative start into
+ * an edit list that skips the priming, so no delay is added by hand. MP4 wants strictly
+ * increasing timestamps per track, so an equal one is refused like a backward one.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -59,6 +68,8 @@ struct mix_writer {
 	bool seen[2];
 	int64_t origin_us;  /* media time written as 0 */
 	int64_t last_ts[2]; /* last muxed timestamp per kind (stream time base), INT64_MIN */
+	bool mp4;
+	bool video_started; /* MP4: a keyframe (with the SPS/PPS for the avcC) came first */
 };
 
 static void set_err(char *err, size_t errlen, const char *path, const char *msg)
@@ -84,11 +95,12 @@ static int errno_of(int averr)
 	return averr == AVERROR_INVALIDDATA ? -EINVAL : -EIO;
 }
 
-/* "webm" or "matroska" from cfg->format or the path's extension; NULL if neither. */
+/* "webm", "matroska" or "mp4" from cfg->format or the path's extension; NULL if none. */
 static const char *muxer_name(const struct mix_writer_cfg *cfg)
 {
 	if (cfg->format) {
-		if (strcmp(cfg->format, "webm") == 0 || strcmp(cfg->format, "matroska") == 0)
+		if (strcmp(cfg->format, "webm") == 0 || strcmp(cfg->format, "matroska") == 0 ||
+		    strcmp(cfg->format, "mp4") == 0)
 			return cfg->format;
 		return NULL;
 	}
@@ -100,7 +112,15 @@ static const char *muxer_name(const struct mix_writer_cfg *cfg)
 		return "webm";
 	if (strcasecmp(dot, ".mkv") == 0 || strcasecmp(dot, ".mka") == 0)
 		return "matroska";
+	if (strcasecmp(dot, ".mp4") == 0)
+		return "mp4";
 	return NULL;
+}
+
+static bool is_mp4(const struct mix_writer_cfg *cfg)
+{
+	const char *m = muxer_name(cfg);
+	return m && strcmp(m, "mp4") == 0;
 }
 
 static int check_cfg(const struct mix_writer_cfg *cfg, char *err, size_t errlen)
@@ -121,8 +141,14 @@ static int check_cfg(const struct mix_writer_cfg *cfg, char *err, size_t errlen)
 	}
 	if (!muxer_name(cfg)) {
 		set_err(err, errlen, path,
-		        cfg->format ? "format must be \"webm\" or \"matroska\""
-		                    : "extension must be .webm, .mkv or .mka (or set a format)");
+		        cfg->format
+		            ? "format must be \"webm\", \"matroska\" or \"mp4\""
+		            : "extension must be .webm, .mkv, .mka or .mp4 (or set a format)");
+		return -EINVAL;
+	}
+	if (cfg->audio && is_mp4(cfg) &&
+	    (!cfg->aac_config || cfg->aac_config_size < 2 || cfg->aac_config_size > 64)) {
+		set_err(err, errlen, path, "MP4 audio needs the AAC AudioSpecificConfig");
 		return -EINVAL;
 	}
 	return 0;
@@ -135,10 +161,10 @@ static int add_video(struct mix_writer *w, const struct mix_writer_cfg *cfg)
 		return -ENOMEM;
 	AVCodecParameters *par = st->codecpar;
 	par->codec_type = AVMEDIA_TYPE_VIDEO;
-	par->codec_id = AV_CODEC_ID_VP8;
+	par->codec_id = w->mp4 ? AV_CODEC_ID_H264 : AV_CODEC_ID_VP8;
 	par->width = cfg->width;
 	par->height = cfg->height;
-	st->time_base = (AVRational){1, 1000};
+	st->time_base = w->mp4 ? (AVRational){1, 90000} : (AVRational){1, 1000};
 	if (cfg->fps > 0)
 		st->avg_frame_rate = (AVRational){cfg->fps, 1};
 	w->st[MIX_VIDEO] = st;
@@ -160,21 +186,33 @@ static void opus_head(uint8_t *h, int preskip)
 	h[16] = h[17] = h[18] = 0;
 }
 
+/* The codec's header: an OpusHead, or the AAC encoder's AudioSpecificConfig. */
+static int audio_extradata(AVCodecParameters *par, const struct mix_writer_cfg *cfg, bool mp4)
+{
+	size_t n = mp4 ? cfg->aac_config_size : OPUS_HEAD_SIZE;
+	par->extradata = av_mallocz(n + AV_INPUT_BUFFER_PADDING_SIZE);
+	if (!par->extradata)
+		return -ENOMEM;
+	par->extradata_size = (int)n;
+	if (mp4)
+		memcpy(par->extradata, cfg->aac_config, n);
+	else
+		opus_head(par->extradata, cfg->opus_preskip);
+	return 0;
+}
+
 static int add_audio(struct mix_writer *w, const struct mix_writer_cfg *cfg)
 {
 	AVStream *st = avformat_new_stream(w->fmt, NULL);
 	if (!st)
 		return -ENOMEM;
 	AVCodecParameters *par = st->codecpar;
-	par->extradata = av_mallocz(OPUS_HEAD_SIZE + AV_INPUT_BUFFER_PADDING_SIZE);
-	if (!par->extradata)
+	if (audio_extradata(par, cfg, w->mp4) < 0)
 		return -ENOMEM;
-	par->extradata_size = OPUS_HEAD_SIZE;
-	opus_head(par->extradata, cfg->opus_preskip);
 	par->codec_type = AVMEDIA_TYPE_AUDIO;
-	par->codec_id = AV_CODEC_ID_OPUS;
+	par->codec_id = w->mp4 ? AV_CODEC_ID_AAC : AV_CODEC_ID_OPUS;
 	par->sample_rate = 48000;
-	par->frame_size = 960;
+	par->frame_size = w->mp4 ? 1024 : 960;
 	par->initial_padding = cfg->opus_preskip;
 	av_channel_layout_default(&par->ch_layout, 1);
 	st->time_base = (AVRational){1, 48000};
@@ -195,7 +233,7 @@ static int open_output(struct mix_writer *w, const struct mix_writer_cfg *cfg, c
 		return errno_of(ret);
 	}
 	AVDictionary *opts = NULL;
-	if (cfg->live) {
+	if (cfg->live && !w->mp4) {
 		av_dict_set(&opts, "cluster_time_limit", "500", 0);
 		w->fmt->flags |= AVFMT_FLAG_FLUSH_PACKETS;
 		w->fmt->max_interleave_delta = 500000;
@@ -222,6 +260,7 @@ static int writer_setup(struct mix_writer *w, const struct mix_writer_cfg *cfg, 
 	}
 	w->fmt->flags |= AVFMT_FLAG_BITEXACT;
 	w->fmt->avoid_negative_ts = AVFMT_AVOID_NEG_TS_DISABLED;
+	w->mp4 = is_mp4(cfg);
 	w->last_ts[0] = w->last_ts[1] = INT64_MIN;
 	w->preskip_us = cfg->audio ? cfg->opus_preskip * INT64_C(1000000) / 48000 : 0;
 	ret = cfg->video ? add_video(w, cfg) : 0;
@@ -286,7 +325,7 @@ static int mux(struct mix_writer *w, const struct mix_packet *p, char *err, size
 		set_err(err, errlen, w->path, "packet dropped: earlier than the file's start");
 		return -EINVAL;
 	}
-	if (p->kind == MIX_AUDIO && OPUS_ADD_DELAY)
+	if (p->kind == MIX_AUDIO && OPUS_ADD_DELAY && !w->mp4)
 		pts += w->preskip_us;
 	int ret = fill_packet(w, p, w->st[p->kind], pts);
 	if (ret < 0) {
@@ -294,7 +333,8 @@ static int mux(struct mix_writer *w, const struct mix_packet *p, char *err, size
 		set_err(err, errlen, w->path, "out of memory");
 		return ret;
 	}
-	if (w->pkt->pts < w->last_ts[p->kind]) { /* the muxer would fail for good */
+	/* the muxer would fail for good */
+	if (w->pkt->pts < w->last_ts[p->kind] || (w->mp4 && w->pkt->pts == w->last_ts[p->kind])) {
 		av_packet_unref(w->pkt);
 		set_err(err, errlen, w->path, "packet dropped: pts goes backwards");
 		return -EINVAL;
@@ -377,6 +417,13 @@ int mix_writer_write(struct mix_writer *w, const struct mix_packet *p, char *err
 		set_err(err, errlen, w->path, "empty or oversized packet");
 		return -EINVAL;
 	}
+	if (w->mp4 && p->kind == MIX_VIDEO && !w->video_started && !p->keyframe) {
+		set_err(err, errlen, w->path,
+		        "packet dropped: MP4 video must start with a keyframe");
+		return -EINVAL;
+	}
+	if (p->kind == MIX_VIDEO)
+		w->video_started = true;
 	return w->started ? mux(w, p, err, errlen) : hold(w, p, err, errlen);
 }
 

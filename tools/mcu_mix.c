@@ -3,12 +3,13 @@
  *
  *   mcu-mix a.webm b.webm ... -o out.webm [--layout grid|speaker] [--size WxH] [--fps N]
  *           [--bitrate 2M] [--audio-bitrate 32k] [--max-mixed K] [--opus-complexity N]
- *           [--opus-fec] [--realtime] [--quiet]
+ *           [--opus-fec] [--names] [--realtime] [--quiet]
  *
- * Each input is one participant (tiles in input order). The engine runs as fast as the
- * inputs can be read; the output is written to a temporary name beside the output and renamed
- * only on success, so a failure leaves nothing half-written. With --realtime the mixing clock
- * is paced by the wall clock instead (the output is the same). Single-threaded.
+ * Each input is one participant (tiles in input order), named after its file name without
+ * directory and extension; --names draws those names on the tiles. The engine runs as fast as
+ * the inputs can be read; the output is written to a temporary name beside the output and
+ * renamed only on success, so a failure leaves nothing half-written. With --realtime the mixing
+ * clock is paced by the wall clock instead (the output is the same). Single-threaded.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -72,6 +73,8 @@ static void usage(FILE *f)
 	    "  -k, --max-mixed K        mix the K loudest participants (default 4)\n"
 	    "  -c, --opus-complexity N  Opus encoder complexity 0..10 (default 5)\n"
 	    "  -f, --opus-fec           Opus inband forward error correction\n"
+	    "  -n, --names              draw each participant's name (its input's file name\n"
+	    "                           without directory and extension) on its tile\n"
 	    "  -t, --realtime           pace the mix by the wall clock, as a live room does\n"
 	    "  -S, --stats              print the engine's counters and CPU per stage at the end\n"
 	    "  -q, --quiet              no progress on stderr\n"
@@ -97,17 +100,25 @@ static int parse_rate(const char *s, int *out)
 
 static int parse_args(int argc, char **argv, struct job *j)
 {
-	static const struct option lo[] = {{"output", 1, 0, 'o'},    {"layout", 1, 0, 'l'},
-	                                   {"size", 1, 0, 's'},      {"fps", 1, 0, 'r'},
-	                                   {"bitrate", 1, 0, 'b'},   {"audio-bitrate", 1, 0, 'a'},
-	                                   {"max-mixed", 1, 0, 'k'}, {"quiet", 0, 0, 'q'},
-	                                   {"help", 0, 0, 'h'},      {"opus-complexity", 1, 0, 'c'},
-	                                   {"opus-fec", 0, 0, 'f'},  {"realtime", 0, 0, 't'},
-	                                   {"stats", 0, 0, 'S'},     {0, 0, 0, 0}};
+	static const struct option lo[] = {{"output", 1, 0, 'o'},
+	                                   {"layout", 1, 0, 'l'},
+	                                   {"size", 1, 0, 's'},
+	                                   {"fps", 1, 0, 'r'},
+	                                   {"bitrate", 1, 0, 'b'},
+	                                   {"audio-bitrate", 1, 0, 'a'},
+	                                   {"max-mixed", 1, 0, 'k'},
+	                                   {"quiet", 0, 0, 'q'},
+	                                   {"help", 0, 0, 'h'},
+	                                   {"opus-complexity", 1, 0, 'c'},
+	                                   {"opus-fec", 0, 0, 'f'},
+	                                   {"names", 0, 0, 'n'},
+	                                   {"realtime", 0, 0, 't'},
+	                                   {"stats", 0, 0, 'S'},
+	                                   {0, 0, 0, 0}};
 	struct opts *o = &j->o;
 	mix_engine_cfg_default(&o->ecfg);
 	int c, bad = 0;
-	while ((c = getopt_long(argc, argv, "o:l:s:r:b:a:k:c:ftSqh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:l:s:r:b:a:k:c:fntSqh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			o->out = optarg;
@@ -139,6 +150,9 @@ static int parse_args(int argc, char **argv, struct job *j)
 			break;
 		case 'f':
 			o->ecfg.opus_fec = true;
+			break;
+		case 'n':
+			o->ecfg.tile_names = true;
 			break;
 		case 't':
 			o->realtime = true;

@@ -8,7 +8,7 @@
  * available. Output depends only on the input and the tick times, never on wall time.
  *
  * Each recipient's output is described by a key (layout, tiles' sources, canvas size, bitrate,
- * excluded self). Recipients with equal keys share one encoder and receive references to the
+ * excluded self, codec). Recipients with equal keys share one encoder and receive references to the
  * same encoded packets. Audio: one Opus encoder per mixed speaker that is also a recipient
  * (sum minus own) plus one shared by every other listener.
  *
@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "mix/audio_mix.h"
+#include "mix/codec.h"
 #include "mix/layout.h"
 #include "mix/packet.h"
 
@@ -58,6 +59,7 @@ struct mix_engine_cfg {
 	int max_mixed;               /* K loudest mixed, default 4 */
 	int max_w, max_h;            /* inbound VP8 size cap, default 1920x1088 */
 	int64_t plc_max_us;          /* conceal a silent source's audio at most this long, 100 ms */
+	bool tile_names;             /* participants' names on their tiles, default false */
 	struct mix_engine_callbacks cb;
 };
 
@@ -107,6 +109,9 @@ struct mix_recipient_opts {
 	bool video, audio; /* which outputs it receives */
 	int layout;        /* -1: engine's, else enum mix_layout_kind */
 	int exclude_self;  /* -1: engine's, 0/1 */
+	/* enum mix_video_codec / mix_audio_codec (mix/codec.h); 0 = VP8 / Opus. A codec is part
+	 * of the output key: H.264 and AAC outputs have encoders of their own. */
+	int video_codec, audio_codec;
 };
 
 void mix_recipient_opts_default(struct mix_recipient_opts *o);

@@ -7,10 +7,13 @@
  * For Opus, pts is the time of the packet's first sample AFTER the pre-skip has been removed,
  * and `preskip` tells how many leading decoded samples of the stream to discard.
  *
- * Writer: muxes VP8 + Opus (either optional) into WebM or Matroska. Packets may arrive
- * interleaved in any order between the two streams but increasing within each.
- * With `live`, clusters are closed every 500 ms and the file is flushed so that a killed
- * process leaves a playable file.
+ * Writer: muxes VP8 + Opus (either optional) into WebM or Matroska, or H.264 + AAC into MP4.
+ * Packets may arrive interleaved in any order between the two streams but increasing within
+ * each. With `live` (WebM/Matroska only), clusters are closed every 500 ms and the file is
+ * flushed so that a killed process leaves a playable file. An MP4 is playable only once closed
+ * (its index is written by mix_writer_close); callers write it under a temporary name.
+ * H.264 packets are Annex B with SPS/PPS in every keyframe (the muxer builds the avcC from the
+ * first one, which must be a keyframe); AAC needs its AudioSpecificConfig in the config.
  *
  * Errors are negative errno-style codes; a human message (naming the file) is written to the
  * caller's err buffer. Each object is single-threaded and owns its libavformat context.
@@ -57,12 +60,15 @@ int mix_reader_read(struct mix_reader *r, struct mix_reader_packet *pkt, char *e
 
 struct mix_writer_cfg {
 	const char *path;
-	const char *format; /* "webm" or "matroska"; NULL: from the path's extension */
-	bool video;         /* has a VP8 track */
+	const char *format; /* "webm", "matroska" or "mp4"; NULL: from the path's extension */
+	bool video;         /* has a video track: VP8, or H.264 in MP4 */
 	int width, height, fps;
-	bool audio;       /* has a mono 48 kHz Opus track */
-	int opus_preskip; /* encoder lookahead, written in the OpusHead */
-	bool live;        /* cluster every 500 ms and flush (crash-safe) */
+	bool audio;       /* has a mono 48 kHz audio track: Opus, or AAC in MP4 */
+	int opus_preskip; /* encoder delay in samples: the OpusHead pre-skip, or AAC's priming */
+	bool live;        /* WebM/Matroska: cluster every 500 ms and flush (crash-safe) */
+	/* MP4 only: the AAC encoder's AudioSpecificConfig (borrowed for the open call). */
+	const uint8_t *aac_config;
+	size_t aac_config_size;
 };
 
 struct mix_writer;

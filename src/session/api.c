@@ -323,7 +323,7 @@ static void call_run(struct server *s, struct api_call *c, void (*fn)(struct ser
 	call_unref(c);
 }
 
-/* Optional POST body {"format","width","height","bitrate"}. 0 or -EINVAL. */
+/* Optional POST body {"format","width","height","bitrate"}. 0, -EINVAL or -ENOTSUP (format). */
 static int parse_opts(const char *body, size_t len, struct api_call *c)
 {
 	if (!body || !len)
@@ -333,8 +333,8 @@ static int parse_opts(const char *body, size_t len, struct api_call *c)
 	json_t *v;
 	if (rc == 0 && (v = json_object_get(o, "format"))) {
 		const char *f = json_string_value(v);
-		rc = f && (!strcmp(f, "webm") || !strcmp(f, "mkv")) ? 0 : -EINVAL;
-		if (rc == 0) {
+		rc = f ? recorder_check_format(f, NULL) : -EINVAL;
+		if (rc != -EINVAL) {
 			snprintf(c->format, sizeof(c->format), "%s", f);
 			c->opts.format = c->format;
 		}
@@ -402,12 +402,18 @@ static void recording_api(struct server *s, const char *method, const char *room
 		return;
 	}
 	bool post = !strcmp(method, "POST");
-	if (post && parse_opts(body, body_len, c) < 0) {
+	int bad = post ? parse_opts(body, body_len, c) : 0;
+	if (bad < 0) {
+		const char *why = NULL;
+		recorder_check_format(c->format, &why);
 		call_unref(c);
 		call_unref(c);
-		reply_error(
-		    reply, 400, "bad-field",
-		    "body: {\"format\":\"webm\"|\"mkv\", \"width\", \"height\", \"bitrate\"}");
+		if (bad == -ENOTSUP)
+			reply_error(reply, 501, "unsupported-format", why);
+		else
+			reply_error(reply, 400, "bad-field",
+			            "body: {\"format\":\"webm\"|\"mkv\"|\"mp4\", \"width\", "
+			            "\"height\", \"bitrate\"}");
 		return;
 	}
 	call_run(s, c, post ? do_start : do_stop, post ? "starting" : "stopping", reply);
@@ -415,7 +421,7 @@ static void recording_api(struct server *s, const char *method, const char *room
 
 /* ---- the recordings directory (signaling thread) ---- */
 
-/* A name the server could have made: [A-Za-z0-9_.-], no leading dot, .webm or .mkv. */
+/* A name the server could have made: [A-Za-z0-9_.-], no leading dot, .webm, .mkv or .mp4. */
 static bool file_name_ok(const char *f)
 {
 	size_t n = strlen(f);
@@ -425,7 +431,8 @@ static bool file_name_ok(const char *f)
 		if (!sig_room_name_ok(f + i, 1))
 			return false;
 	const char *dot = strrchr(f, '.');
-	return dot && (!strcasecmp(dot, ".webm") || !strcasecmp(dot, ".mkv"));
+	return dot && (!strcasecmp(dot, ".webm") || !strcasecmp(dot, ".mkv") ||
+	               !strcasecmp(dot, ".mp4"));
 }
 
 /* Whether a recording still being written has this file name. */

@@ -3,6 +3,13 @@
  * recipient, the keyframe gate, the bounded queue) and the writer thread (file creation,
  * mix_writer in live mode, status, the trailer at the end).
  *
+ * MP4: the recipient asks the engine for H.264 + AAC, which gives it encoders of its own. The
+ * writer needs the AAC AudioSpecificConfig and priming before the first packet; both depend
+ * only on the encoder's configuration, so the writer thread reads them from a probe encoder
+ * of the same configuration (as it reads the Opus pre-skip). The file is written as
+ * ".<name>.part" beside the final name (hidden from the listing) and renamed once its index
+ * is written; a recording that fails removes it (an MP4 without its index plays nowhere).
+ *
  * The media side drops video until the first keyframe (a recipient that joins a shared encoder
  * gets inter frames first) and asks the engine for one every second until it comes. When the
  * full queue drops a video packet, the writer skips video until the next keyframe so the file
@@ -23,6 +30,8 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mix/aac.h"
+#include "mix/h264.h"
 #include "mix/media_file.h"
 #include "mix/opus.h"
 #include "session/recorder.h"
@@ -58,6 +67,8 @@ struct recorder {
 	atomic_bool done;
 	/* writer thread only */
 	struct mix_writer *w;
+	char tmp[REC_MAX_PATH]; /* MP4: the file being written, renamed to st.path at the end */
+	bool reserved;          /* st.path was created empty by reserve_name */
 	bool skip_video, have_first;
 	int64_t first_us, end_us;
 };
@@ -66,6 +77,42 @@ const char *rec_state_name(enum rec_state s)
 {
 	static const char *names[] = {"starting", "recording", "stopping", "finished", "failed"};
 	return s >= REC_STARTING && s <= REC_FAILED ? names[s] : "?";
+}
+
+const char *recorder_format_for(const char *format, const char *path)
+{
+	const char *dot = path ? strrchr(path, '.') : NULL;
+	if (format)
+		return format;
+	if (dot && !strcasecmp(dot, ".mkv"))
+		return "mkv";
+	if (dot && !strcasecmp(dot, ".mp4"))
+		return "mp4";
+	return "webm";
+}
+
+int recorder_check_format(const char *format, const char **why)
+{
+	const char *msg = NULL;
+	int rc = 0;
+	if (!format || (strcmp(format, "webm") && strcmp(format, "mkv") && strcmp(format, "mp4"))) {
+		msg = "format must be \"webm\", \"mkv\" or \"mp4\"";
+		rc = -EINVAL;
+	} else if (!strcmp(format, "mp4") && !mix_h264_available()) {
+		msg = "this FFmpeg has no libx264 encoder (needed for mp4)";
+		rc = -ENOTSUP;
+	} else if (!strcmp(format, "mp4") && !mix_aac_available()) {
+		msg = "this FFmpeg has no aac encoder (needed for mp4)";
+		rc = -ENOTSUP;
+	}
+	if (why)
+		*why = msg;
+	return rc;
+}
+
+static bool is_mp4(const struct recorder *r)
+{
+	return !strcmp(r->st.format, "mp4");
 }
 
 void recorder_file_name(char *out, size_t n, const char *room, int64_t t, const char *ext)
@@ -109,6 +156,7 @@ static int reserve_name(struct recorder *r, char *path, size_t n, char *err, siz
 		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 		if (fd >= 0) {
 			close(fd);
+			r->reserved = true;
 			return 0;
 		}
 		if (errno != EEXIST) {
@@ -133,6 +181,44 @@ static int opus_preskip(void)
 	return n;
 }
 
+/* "<dir>/.<name>.part" for "<dir>/<name>": beside it, so the final rename is atomic. */
+static int temp_path(const char *path, char *out, size_t n, char *err, size_t errlen)
+{
+	const char *slash = strrchr(path, '/');
+	int dirlen = slash ? (int)(slash - path + 1) : 0;
+	int k = snprintf(out, n, "%.*s.%s.part", dirlen, path, path + dirlen);
+	if (k < 0 || (size_t)k >= n) {
+		snprintf(err, errlen, "%s: path too long", path);
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+/* MP4: the AAC encoder's AudioSpecificConfig and priming, from a probe like the engine's. */
+static int open_mp4(struct recorder *r, struct mix_writer_cfg *wc, char *err, size_t errlen)
+{
+	struct mix_aac_enc *probe = NULL;
+	struct mix_aac_enc_cfg ac;
+	mix_aac_enc_cfg_default(&ac);
+	int rc = temp_path(r->st.path, r->tmp, sizeof(r->tmp), err, errlen);
+	if (rc == 0 && (rc = mix_aac_enc_alloc(&probe, &ac)) < 0)
+		snprintf(err, errlen, "%s: no AAC encoder: %s", r->st.path, strerror(-rc));
+	if (rc == 0) {
+		wc->path = r->tmp;
+		wc->format = "mp4";
+		wc->live = false;
+		wc->opus_preskip = mix_aac_enc_delay(probe);
+		wc->aac_config_size = mix_aac_enc_extradata(probe, &wc->aac_config);
+		rc = mix_writer_open(&r->w, wc, err, errlen);
+		if (rc < 0)
+			unlink(r->tmp); /* the header may have been written */
+	}
+	mix_aac_enc_free(&probe);
+	if (rc < 0)
+		r->tmp[0] = '\0';
+	return rc;
+}
+
 static int open_file(struct recorder *r, char *err, size_t errlen)
 {
 	char path[REC_MAX_PATH] = "";
@@ -154,10 +240,35 @@ static int open_file(struct recorder *r, char *err, size_t errlen)
 	    .height = r->st.height,
 	    .fps = r->fps,
 	    .audio = true,
-	    .opus_preskip = opus_preskip(),
+	    .opus_preskip = is_mp4(r) ? 0 : opus_preskip(),
 	    .live = true,
 	};
+	if (is_mp4(r))
+		return open_mp4(r, &wc, err, errlen);
 	return mix_writer_open(&r->w, &wc, err, errlen);
+}
+
+/*
+ * Closes the writer. MP4: the finished file takes its final name; a failed one is removed
+ * with the name it reserved. 0 or -errno (err set).
+ */
+static int close_writer(struct recorder *r, char *err, size_t errlen)
+{
+	int rc = mix_writer_close(&r->w, err, errlen);
+	if (!r->tmp[0])
+		return rc;
+	if (rc == 0 && rename(r->tmp, r->st.path) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: cannot rename the finished file: %s", r->st.path,
+		         strerror(-rc));
+	}
+	if (rc < 0) {
+		unlink(r->tmp);
+		if (r->reserved)
+			unlink(r->st.path);
+	}
+	r->tmp[0] = '\0';
+	return rc;
 }
 
 /* Pops everything queued (the caller owns the references). Waits while empty and running. */
@@ -221,7 +332,7 @@ static void write_one(struct recorder *r, struct mix_packet *p)
 	if (rc < 0) {
 		LOG_E("recording of room %s failed: %s", r->room, err);
 		set_state(r, REC_FAILED, err);
-		mix_writer_close(&r->w, NULL, 0);
+		close_writer(r, err, sizeof(err));
 		count(r, false, 0);
 		return;
 	}
@@ -239,7 +350,7 @@ static void finish(struct recorder *r)
 	char err[REC_MAX_ERROR] = "";
 	if (r->w) {
 		int64_t bytes = 0;
-		int rc = mix_writer_close(&r->w, err, sizeof(err));
+		int rc = close_writer(r, err, sizeof(err));
 		pthread_mutex_lock(&r->lock);
 		bytes = r->st.bytes;
 		pthread_mutex_unlock(&r->lock);
@@ -316,12 +427,9 @@ static void init_status(struct recorder *r, const struct rec_cfg *c)
 	struct rec_status *st = &r->st;
 	st->state = REC_STARTING;
 	snprintf(st->room, sizeof(st->room), "%s", c->room);
-	const char *fmt = c->format;
-	if (!fmt && c->path) {
-		const char *dot = strrchr(c->path, '.');
-		fmt = dot && !strcasecmp(dot, ".mkv") ? "mkv" : "webm";
-	}
-	snprintf(st->format, sizeof(st->format), "%s", fmt && !strcmp(fmt, "mkv") ? "mkv" : "webm");
+	const char *fmt = recorder_format_for(c->format, c->path);
+	bool known = !strcmp(fmt, "webm") || !strcmp(fmt, "mkv") || !strcmp(fmt, "mp4");
+	snprintf(st->format, sizeof(st->format), "%s", known ? fmt : "webm");
 	st->width = c->width;
 	st->height = c->height;
 	st->video_bitrate = c->video_bitrate;
@@ -338,6 +446,10 @@ static int add_recipient(struct recorder *r, const struct rec_cfg *c)
 	o.width = c->width;
 	o.height = c->height;
 	o.video_bitrate = c->video_bitrate;
+	if (is_mp4(r)) {
+		o.video_codec = MIX_VCODEC_H264;
+		o.audio_codec = MIX_ACODEC_AAC;
+	}
 	return mix_engine_add_recipient(r->eng, r->rid, &o);
 }
 
@@ -363,10 +475,13 @@ static struct recorder *rec_alloc(struct mix_engine *eng, const struct rec_cfg *
 int recorder_start(struct recorder **out, struct mix_engine *eng, const struct rec_cfg *c)
 {
 	*out = NULL;
+	int rc = recorder_check_format(recorder_format_for(c->format, c->path), NULL);
+	if (rc < 0)
+		return rc;
 	struct recorder *r = rec_alloc(eng, c);
 	if (!r)
 		return -ENOMEM;
-	int rc = add_recipient(r, c);
+	rc = add_recipient(r, c);
 	if (rc == 0) {
 		mix_engine_request_keyframe(eng, r->rid);
 		rc = -pthread_create(&r->thread, NULL, writer_main, r);
@@ -380,8 +495,11 @@ int recorder_start(struct recorder **out, struct mix_engine *eng, const struct r
 		return rc;
 	}
 	r->thread_started = true;
-	LOG_I("room %s: recording started (%dx%d, %d bit/s, %s)", r->room, c->width, c->height,
-	      c->video_bitrate, c->own_encoder_hint ? "its own encoder" : "the room's encoder");
+	LOG_I("room %s: recording started (%s, %dx%d, %d bit/s, %s)", r->room, r->st.format,
+	      c->width, c->height, c->video_bitrate,
+	      is_mp4(r)             ? "its own H.264 + AAC encoders"
+	      : c->own_encoder_hint ? "its own encoder"
+	                            : "the room's encoder");
 	*out = r;
 	return 0;
 }

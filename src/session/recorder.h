@@ -1,8 +1,10 @@
 /*
  * recorder.h - a live recording of one room: one more recipient of the room's engine (no self
- * to exclude, video + audio) whose packets go to a WebM or Matroska file written by a thread
- * of its own, in mix_writer's live mode (a cluster every second, flushed: a killed process
- * leaves a playable file).
+ * to exclude, video + audio) whose packets go to a file written by a thread of its own:
+ * WebM or Matroska (VP8 + Opus) in mix_writer's live mode (a cluster every 500 ms, flushed: a
+ * killed process leaves a playable file), or MP4 (H.264 + AAC from encoders of its own, never
+ * the room's VP8 one) written under a hidden temporary name and renamed when it is finished
+ * (an MP4 survives a clean stop, not a kill).
  *
  * Threads: recorder_start, _push, _poll, _stop and _free run on the media thread; the writer
  * thread touches only the recorder's queue and status (under its mutex) and its mix_writer.
@@ -31,7 +33,7 @@ struct rec_status {
 	enum rec_state state;
 	char room[SIG_MAX_ROOM + 1];
 	char path[REC_MAX_PATH];   /* "" until the file is created */
-	char format[8];            /* "webm" | "mkv" */
+	char format[8];            /* "webm" | "mkv" | "mp4" */
 	char error[REC_MAX_ERROR]; /* why it failed, "" otherwise */
 	int width, height, video_bitrate;
 	int64_t bytes;
@@ -50,7 +52,7 @@ struct rec_cfg {
 	const char *room;
 	const char *dir;    /* server-named file "<room>-<UTC>.<ext>" in dir, or: */
 	const char *path;   /* an explicit path (the operator's --record); NULL for dir */
-	const char *format; /* "webm" or "mkv"; NULL: webm (or the explicit path's extension) */
+	const char *format; /* "webm", "mkv" or "mp4"; NULL: webm (or the explicit path's ext) */
 	int width, height, fps, video_bitrate; /* resolved: never 0 */
 	bool own_encoder_hint;                 /* for the log only */
 	uint32_t rid;                          /* the engine recipient id to use */
@@ -80,6 +82,15 @@ uint32_t recorder_rid(const struct recorder *r);
 const char *recorder_room(const struct recorder *r);
 void recorder_status(struct recorder *r, struct rec_status *out);
 const char *rec_state_name(enum rec_state s);
+
+/* The format a recording gets: `format` if set, else the path's extension, else "webm". */
+const char *recorder_format_for(const char *format, const char *path);
+/*
+ * Whether recordings in this format ("webm", "mkv", "mp4") can be made: 0, -EINVAL for an
+ * unknown format, -ENOTSUP when this FFmpeg lacks an encoder it needs. *why (may be NULL)
+ * gets a message for the user (a constant string) on error. Any thread.
+ */
+int recorder_check_format(const char *format, const char **why);
 
 /* "<room>-<YYYYmmddTHHMMSSZ>.<ext>" for unix time t (no directory). */
 void recorder_file_name(char *out, size_t n, const char *room, int64_t t, const char *ext);

@@ -98,6 +98,7 @@ static int engine_cfg(const struct server *s, struct room *r, struct mix_engine_
 	ec->audio_bitrate = c->audio_bitrate;
 	ec->max_mixed = c->max_mixed;
 	ec->opus_fec = true;
+	ec->tile_names = c->tile_names;
 	ec->cb = (struct mix_engine_callbacks){.opaque = r,
 	                                       .on_packet = on_packet,
 	                                       .on_keyframe_request = on_keyframe_request,
@@ -193,10 +194,15 @@ void room_remove_peer(struct room *r, struct peer *p)
 
 /* ---- recording ---- */
 
-static int rec_opts_check(const struct room_rec_opts *o)
+/* -EINVAL for bad options, -ENOTSUP for a format this FFmpeg cannot encode (logged). */
+static int rec_opts_check(const struct room *r, const struct room_rec_opts *o)
 {
-	if (o->format && strcmp(o->format, "webm") && strcmp(o->format, "mkv"))
-		return -EINVAL;
+	const char *why = NULL;
+	int rc = recorder_check_format(recorder_format_for(o->format, o->path), &why);
+	if (rc < 0) {
+		LOG_E("room %s: cannot record: %s", r->name, why);
+		return rc;
+	}
 	if ((o->width || o->height) && (o->width < 16 || o->height < 16 || o->width > 3840 ||
 	                                o->height > 2160 || (o->width | o->height) & 1))
 		return -EINVAL;
@@ -211,8 +217,9 @@ int room_start_recording(struct room *r, const struct room_rec_opts *o, rec_noti
 	const struct mcu_config *c = r->srv->cfg;
 	if (r->rec)
 		return -EBUSY;
-	if (rec_opts_check(o) < 0)
-		return -EINVAL;
+	int bad = rec_opts_check(r, o);
+	if (bad < 0)
+		return bad;
 	struct rec_cfg rc = {
 	    .room = r->name,
 	    .dir = c->recordings_dir,

@@ -38,7 +38,7 @@ struct room {
 
 /* What a recording asks for; zeros mean the room's settings. */
 struct room_rec_opts {
-	const char *format; /* "webm" (default) or "mkv" */
+	const char *format; /* "webm" (default), "mkv" or "mp4"; NULL: from path's extension */
 	int width, height, video_bitrate;
 	const char *path; /* explicit file (the operator's --record), or NULL: recordings_dir */
 };
@@ -62,7 +62,8 @@ void room_broadcast(struct room *r, const struct peer *except, char *text);
 /*
  * Starts recording the room (a new recipient and writer thread; the file is created by the
  * writer, which calls on_opened). -EBUSY if a recording is active, -EINVAL for bad options,
- * -ENOMEM. on_opened is not called on error.
+ * -ENOTSUP for a format this FFmpeg cannot encode (mp4 without libx264: logged), -ENOMEM.
+ * on_opened is not called on error.
  */
 int room_start_recording(struct room *r, const struct room_rec_opts *o, rec_notify_fn on_opened,
                          void *opaque);

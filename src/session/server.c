@@ -331,7 +331,12 @@ static void on_record(struct server *s, struct peer *p, const struct sig_msg *m)
 		server_send_error(s, p->conn, "not-allowed", "participants may not record here");
 		return;
 	}
-	struct room_rec_opts o = {0};
+	struct room_rec_opts o = {.format = m->format[0] ? m->format : NULL};
+	const char *why = NULL;
+	if (m->record_start && o.format && recorder_check_format(o.format, &why) < 0) {
+		server_send_error(s, p->conn, "unsupported-format", why ? why : "unsupported format");
+		return;
+	}
 	int rc = m->record_start ? room_start_recording(p->room, &o, NULL, NULL)
 	                         : room_stop_recording(p->room, NULL, NULL);
 	if (rc == -EBUSY)

@@ -206,6 +206,14 @@ static int parse_record(json_t *o, struct sig_msg *m, struct perr *e)
 	if (strcmp(action, "start") && strcmp(action, "stop"))
 		return fail(e, "bad-field", "must be \"start\" or \"stop\"", "action");
 	m->record_start = !strcmp(action, "start");
+	if (!json_object_get(o, "format"))
+		return 0;
+	const char *f = get_str(o, "format", sizeof(m->format) - 1, &n, e);
+	if (!f)
+		return -EINVAL;
+	if (strcmp(f, "webm") && strcmp(f, "mkv") && strcmp(f, "mp4"))
+		return fail(e, "bad-field", "must be \"webm\", \"mkv\" or \"mp4\"", "format");
+	memcpy(m->format, f, n + 1);
 	return 0;
 }
 

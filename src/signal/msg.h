@@ -36,6 +36,7 @@ struct sig_msg {
 	char mid[33];      /* candidate: "" if absent */
 	int mline;         /* candidate: -1 if absent */
 	bool record_start; /* record: "action" is "start" (true) or "stop" (false) */
+	char format[8];    /* record: optional "webm" | "mkv" | "mp4", "" if absent */
 	char token[SIG_MAX_TOKEN + 1]; /* join: optional access token, "" if absent */
 };
 

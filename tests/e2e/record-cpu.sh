@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # record-cpu.sh - a measurement, not a test: the server's CPU with two @roamhq/wrtc participants
-# (1280x720 room) and no recording, a recording that shares the room's encoder, and a recording
-# with its own encoder (640x360, 500 kbit/s). Each phase lasts SECS seconds (default 20); CPU is
+# (1280x720 room) and no recording, a recording that shares the room's encoder, a recording
+# with its own encoder (640x360, 500 kbit/s), and an MP4 recording (its own H.264 + AAC
+# encoders, 1280x720 at the room's bitrate). Each phase lasts SECS seconds (default 20); CPU is
 # the server's utime+stime from /proc over that time, in % of one core.
 # Usage (root): bash tests/e2e/record-cpu.sh   (runs itself in a loopback-only netns)
 set -euo pipefail
@@ -49,7 +50,9 @@ async function phase(name, body) {
 const base0 = await phase("no recording");
 const shared = await phase("recording, shared encoder (1280x720)", {});
 const own = await phase("recording, own encoder (640x360 500k)", { width: 640, height: 360, bitrate: 500000 });
-console.log(`recording cost: shared +${(shared - base0).toFixed(1)} %, own encoder +${(own - base0).toFixed(1)} %`);
+const mp4 = await phase("recording, mp4 (H.264 + AAC 1280x720)", { format: "mp4" });
+console.log(`recording cost: shared +${(shared - base0).toFixed(1)} %, own encoder +${(own - base0).toFixed(1)} %, ` +
+  `mp4 +${(mp4 - base0).toFixed(1)} % (${(mp4 - shared).toFixed(1)} % more than webm sharing the encoder)`);
 a.close(); b.close();
 setTimeout(() => process.exit(0), 500);
 '

@@ -2,7 +2,7 @@
 // e.g. --recordings-dir and --record), HTTP JSON calls, and checks of the files with ffprobe
 // and ffmpeg (streams, duration, a decoded frame's pixels, tone power in the decoded audio).
 // Import this before wrtc-client.mjs: it points MCU_URL at the test's own server.
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,11 +14,12 @@ const BUILD = process.env.BUILD || 'build';
 
 export const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mcu-rec-'));
 
-// Starts build/mcu with extra flags; resolves once it answers HTTP.
-export async function startServer(name, args) {
+// Starts build/mcu with extra flags (and extra environment variables); resolves once it
+// answers HTTP.
+export async function startServer(name, args, env = {}) {
   const log = fs.openSync(path.join(tmp, `${name}.server.log`), 'w');
   const proc = spawn(`${BUILD}/mcu`, ['--bind', '127.0.0.1', '--port', String(PORT), ...args],
-    { stdio: ['ignore', log, log] });
+    { stdio: ['ignore', log, log], env: { ...process.env, ...env } });
   const exited = new Promise((r) => proc.on('exit', (code, sig) => r({ code, sig })));
   for (let i = 0; i < 100; i++) {
     try { await fetch(`${BASE}/api/config`); return { proc, exited, log: path.join(tmp, `${name}.server.log`) }; } catch { }
@@ -81,3 +82,10 @@ export function audioAt(file, t, dur) {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const close = (p, q, tol = 30) => p.every((v, i) => Math.abs(v - q[i]) <= tol);
+
+// The error output of a full decode ('' when clean); throws if ffmpeg fails.
+export function decodeErrors(file) {
+  const r = spawnSync('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ffmpeg exited ${r.status}: ${r.stderr}`);
+  return r.stderr;
+}

@@ -73,6 +73,19 @@ test('a participant starts and stops a recording when the config allows it', { t
   const dur = Number(info.format.duration);
   assert.ok(dur > 2.5 && dur < 6, `duration ${dur}`);
   fullDecode(file);
+  // The message may name the format.
+  a.send({ type: 'record', action: 'start', format: 'avi' });
+  await waitFor(() => a.errors.some((e) => e.code === 'bad-field'), { what: 'bad-field' });
+  a.send({ type: 'record', action: 'start', format: 'mkv' });
+  await waitFor(() => recordingMsgs(a).some((m) => m.state === 'recording' && /\.mkv$/.test(m.file)),
+    { timeout: 10000, what: 'an mkv recording' });
+  await sleep(2000);
+  a.send({ type: 'record', action: 'stop' });
+  const mkv = recordingMsgs(a).find((m) => /\.mkv$/.test(m.file)).file;
+  await waitFor(async () => (await api('GET', '/api/rooms/prec/recording')).data.file === mkv &&
+    (await api('GET', '/api/rooms/prec/recording')).data.state === 'finished',
+  { timeout: 10000, what: 'the mkv finished' });
+  assert.match(probe(path.join(recDir, mkv)).format.format_name, /matroska/);
   });
 });
 

@@ -1,8 +1,9 @@
 /*
  * test_engine.c - the engine end to end without files: synthetic participants (VP8 frames and
  * Opus packets made by our own encoders) in, encoded packets out, decoded again and checked.
- * Covers encoder sharing counts, decode-only-what-is-seen, placeholders, mix-minus through the
- * codecs, A/V alignment of the output and keyframe requests.
+ * Covers encoder sharing counts, decode-only-what-is-seen, placeholders, name labels on tiles
+ * (tile_names), mix-minus through the codecs, A/V alignment of the output and keyframe
+ * requests.
  */
 #include <errno.h>
 #include <math.h>
@@ -365,6 +366,67 @@ static void placeholder_tile(void **state)
 	sink_free(&s);
 }
 
+/* Mean luma of the w x h block at (x, y) of p. */
+static int mean_luma(const struct mix_picture *p, int x, int y, int w, int h)
+{
+	int sum = 0;
+	for (int j = y; j < y + h; j++)
+		for (int i = x; i < x + w; i++)
+			sum += p->data[0][(size_t)j * p->stride[0] + i];
+	return sum / (w * h);
+}
+
+/*
+ * The decoded output of a 1280x720 2-tile grid, "P 1" live and bright, "P 2" a placeholder,
+ * with tile_names on or off: luma of the left padding of tile 0's label box, of the first
+ * stroke of tile 1's "P", and of tile 0's centre. Tiles are at least 360 high: labels at 3x,
+ * the box 2f = 6 px in from the tile's left and bottom, 36 high, the text 6 px inside it.
+ */
+static void names_output(bool on, int out[3])
+{
+	struct sink s;
+	struct mix_engine_cfg cfg;
+	mix_engine_cfg_default(&cfg);
+	cfg.video_bitrate = 1500000;
+	cfg.tile_names = on;
+	struct mix_engine *e = engine_on(&s, &cfg);
+	struct fake f;
+	fake_init(&f, 1, 200, 128, 128, 0);
+	add_participant(e, 1, false);
+	add_participant(e, 2, false);
+	struct mix_recipient_opts o;
+	mix_recipient_opts_default(&o);
+	assert_int_equal(mix_engine_add_recipient(e, 7, &o), 0);
+	for (int64_t t = 0; t < 400000; t += 20000) {
+		fake_video(&f, e, t);
+		assert_int_equal(mix_engine_run_until(e, t + 20000), 0);
+	}
+	assert_true(s.frames[7] > 5);
+	struct mix_rect r[2];
+	assert_int_equal(mix_layout_compute(MIX_LAYOUT_GRID, 2, 1280, 720, r, 2), 2);
+	assert_true(r[0].h >= 360 && r[1].h == r[0].h);
+	const struct mix_picture *p = &s.pic[7];
+	int box_y = r[0].y + r[0].h - 6 - 36;
+	out[0] = mean_luma(p, r[0].x + 7, box_y + 8, 4, 20);
+	out[1] = mean_luma(p, r[1].x + 12, box_y + 6, 3, 21);
+	out[2] = mean_luma(p, r[0].x + r[0].w / 2, r[0].y + r[0].h / 2, 16, 16);
+	fake_free(&f);
+	mix_engine_free(&e);
+	sink_free(&s);
+}
+
+static void tile_names_drawn(void **state)
+{
+	int off[3], on[3];
+	names_output(false, off);
+	names_output(true, on);
+	assert_true(off[0] > 170); /* default: the picture, no label */
+	assert_true(off[1] < 70);
+	assert_true(on[0] < 110); /* the box darkens the picture */
+	assert_true(on[1] > 150); /* light text, on the placeholder too */
+	assert_true(off[2] > 170 && on[2] > 170);
+}
+
 /* Through Opus both ways: each speaker hears the others but not itself. */
 static void mix_minus_through_codecs(void **state)
 {
@@ -690,6 +752,7 @@ int main(void)
 	    cmocka_unit_test(large_room),
 	    cmocka_unit_test(header_levels_skip_decoding),
 	    cmocka_unit_test(placeholder_tile),
+	    cmocka_unit_test(tile_names_drawn),
 	    cmocka_unit_test(mix_minus_through_codecs),
 	    cmocka_unit_test(av_alignment),
 	    cmocka_unit_test(visibility_requests_keyframe),

@@ -3,7 +3,11 @@
  * network: a real engine (no sources) gives the recorder its recipient; packets are pushed by
  * hand as the engine would hand them out. Checks: server-made names in the directory (never
  * replacing a file), the keyframe gate, status and the final file, an unwritable directory
- * reported as failed with the path in the message, two recorders at once.
+ * reported as failed with the path in the message, two recorders at once. MP4: a real engine
+ * (two silent sources, VP8 peers with exclude-self) feeds an MP4 recording through its own
+ * H.264 + AAC encoders (never shared with a VP8 recipient of the same view); the finished file
+ * has its final name (the temporary one is gone) and ffprobe finds h264 + aac and the
+ * duration recorded.
  * The test thread plays the media thread; files go to a temporary directory and are removed.
  */
 #include <errno.h>
@@ -20,6 +24,10 @@
 #include <cmocka.h>
 
 #include "session/recorder.h"
+
+#define SRC_A 1
+#define SRC_B 2
+#define REC   100
 
 static struct mix_engine *engine(void)
 {
@@ -143,12 +151,126 @@ static void test_unwritable(void **state)
 	mix_engine_free(&e);
 }
 
+static void test_formats(void **state)
+{
+	const char *why = NULL;
+	assert_string_equal(recorder_format_for(NULL, NULL), "webm");
+	assert_string_equal(recorder_format_for(NULL, "/x/y.MP4"), "mp4");
+	assert_string_equal(recorder_format_for(NULL, "y.mkv"), "mkv");
+	assert_string_equal(recorder_format_for("mp4", "y.mkv"), "mp4");
+	assert_int_equal(recorder_check_format("webm", &why), 0);
+	assert_int_equal(recorder_check_format("mkv", &why), 0);
+	assert_int_equal(recorder_check_format("avi", &why), -EINVAL);
+	assert_non_null(strstr(why, "mp4"));
+	/* Debian's FFmpeg has libx264 and the native aac encoder */
+	assert_int_equal(recorder_check_format("mp4", &why), 0);
+}
+
+static void to_recorder(void *opaque, uint32_t rid, const struct mix_packet *p)
+{
+	struct recorder **r = opaque;
+	if (rid == REC && *r)
+		recorder_push(*r, p);
+}
+
+/* Two sources, viewers who exclude themselves, and a VP8 viewer of everyone (rid 3). */
+static struct mix_engine *call_engine(struct recorder **rec)
+{
+	struct mix_engine_cfg c;
+	mix_engine_cfg_default(&c);
+	c.width = 320;
+	c.height = 180;
+	c.video_bitrate = 300000;
+	c.exclude_self = true;
+	c.cb = (struct mix_engine_callbacks){.opaque = rec, .on_packet = to_recorder};
+	struct mix_engine *e = NULL;
+	assert_int_equal(mix_engine_alloc(&e, &c), 0);
+	assert_int_equal(mix_engine_add_source(e, SRC_A, "Ada"), 0);
+	assert_int_equal(mix_engine_add_source(e, SRC_B, "Bob"), 0);
+	struct mix_recipient_opts o;
+	mix_recipient_opts_default(&o);
+	o.self = SRC_A;
+	assert_int_equal(mix_engine_add_recipient(e, SRC_A, &o), 0);
+	o.self = SRC_B;
+	assert_int_equal(mix_engine_add_recipient(e, SRC_B, &o), 0);
+	o.self = MIX_NO_SOURCE;
+	assert_int_equal(mix_engine_add_recipient(e, 3, &o), 0);
+	return e;
+}
+
+static void probe(const char *path, char *out, size_t n)
+{
+	char cmd[1200];
+	snprintf(cmd, sizeof(cmd),
+	         "ffprobe -v error -show_entries stream=codec_name:format=duration -of csv=p=0 "
+	         "'%s' | sort | tr '\\n' ' '",
+	         path);
+	FILE *f = popen(cmd, "r");
+	assert_non_null(f);
+	if (!fgets(out, (int)n, f))
+		out[0] = '\0';
+	pclose(f);
+}
+
+static void test_mp4_own_encoders(void **state)
+{
+	char dir[] = "/tmp/test_recorder.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct recorder *r = NULL;
+	struct mix_engine *e = call_engine(&r);
+	assert_int_equal(mix_engine_run_until(e, 1000000), 0);
+	struct mix_engine_stats st;
+	mix_engine_get_stats(e, &st);
+	assert_int_equal(st.video_encoders, 3); /* A's view, B's view, everyone (VP8) */
+	assert_int_equal(st.audio_encoders, 1); /* silence: nobody is mixed, one shared Opus */
+
+	struct rec_cfg c;
+	cfg_for(&c, "room3", dir, REC);
+	c.format = "mp4";
+	assert_int_equal(recorder_start(&r, e, &c), 0);
+	assert_int_equal(mix_engine_run_until(e, 3000000), 0);
+	mix_engine_get_stats(e, &st);
+	/* everyone's view again, but in H.264: not shared with rid 3's VP8 encoder */
+	assert_int_equal(st.video_encoders, 4);
+	assert_int_equal(st.audio_encoders, 2); /* + the AAC full mix */
+	uint32_t tiles[4];
+	assert_int_equal(mix_engine_recipient_tiles(e, REC, tiles, 4), 2);
+	assert_int_equal(mix_engine_recipient_tiles(e, SRC_A, tiles, 4), 1);
+	assert_int_equal(tiles[0], SRC_B);
+	recorder_stop(r, NULL, NULL);
+	assert_int_equal(mix_engine_run_until(e, 3500000), 0);
+	mix_engine_get_stats(e, &st);
+	assert_int_equal(st.video_encoders, 3);
+	assert_int_equal(st.audio_encoders, 1);
+	wait_done(r);
+
+	struct rec_status rs;
+	recorder_status(r, &rs);
+	assert_int_equal(rs.state, REC_FINISHED);
+	assert_string_equal(rs.format, "mp4");
+	assert_non_null(strstr(rs.path, ".mp4"));
+	struct stat sb;
+	assert_int_equal(stat(rs.path, &sb), 0);
+	assert_int_equal(sb.st_size, rs.bytes);
+	assert_true(rs.duration_s > 1.9 && rs.duration_s < 2.1);
+	char out[256];
+	probe(rs.path, out, sizeof(out));
+	double dur = 0;
+	if (sscanf(out, "%lf aac h264", &dur) != 1 || !strstr(out, "aac h264") || dur < 1.9 ||
+	    dur > 2.1)
+		fail_msg("ffprobe: %s", out);
+	unlink(rs.path);
+	recorder_free(&r);
+	assert_int_equal(rmdir(dir), 0); /* the temporary file is gone too */
+	mix_engine_free(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_file_name),
-	    cmocka_unit_test(test_records_and_finishes),
-	    cmocka_unit_test(test_unwritable),
+	    cmocka_unit_test(test_file_name),        cmocka_unit_test(test_records_and_finishes),
+	    cmocka_unit_test(test_unwritable),       cmocka_unit_test(test_formats),
+	    cmocka_unit_test(test_mp4_own_encoders),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,14 +1,17 @@
 /*
- * test_writer.c - unit tests for the WebM/Matroska writer (mixer/writer.c).
+ * test_writer.c - unit tests for the WebM/Matroska/MP4 writer (mixer/writer.c).
  *
  * Real VP8/Opus packets are taken from $MIX_MEDIA/p1.webm (default assets/media; missing
  * clips fail), re-stamped as an encoder would (video from 0, Opus from -preskip), written,
  * and read back with the reader: same packets, bytes and times. Also: bad paths and formats,
  * audio-only files, and a live-mode writer killed before close (forked child) leaving a
- * file that both the reader and ffprobe accept.
+ * file that both the reader and ffprobe accept. MP4: H.264 + AAC from the engine's encoders
+ * (mixer/h264_enc.c, aac_enc.c) on a media clock far from 0, checked with ffprobe/ffmpeg:
+ * both streams, the duration, both starting at 0, a clean full decode, the picture's colour.
  * Single-threaded (the crash test forks); files go to /tmp and are removed.
  */
 #include <errno.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +25,8 @@
 
 #include <cmocka.h>
 
+#include "mix/aac.h"
+#include "mix/h264.h"
 #include "mix/media_file.h"
 
 #define MAX_PKTS   1024
@@ -329,7 +334,9 @@ static void test_bad_paths(void **state)
 	cfg_av(&cfg, "/tmp/mix-test-writer.d/x");
 	expect_open_error(&cfg, -EINVAL);
 	cfg_av(&cfg, "/tmp/mix-test-writer-x.webm");
-	cfg.format = "mp4";
+	cfg.format = "avi";
+	expect_open_error(&cfg, -EINVAL);
+	cfg.format = "mp4"; /* no AAC AudioSpecificConfig */
 	expect_open_error(&cfg, -EINVAL);
 	cfg.format = NULL;
 	cfg.video = cfg.audio = false;
@@ -389,6 +396,208 @@ static void test_live_survives_crash(void **state)
 	unlink(path);
 }
 
+/* ---- MP4: H.264 + AAC ---- */
+
+#define MP4_W   320
+#define MP4_H   240
+#define MP4_FPS 30
+
+struct mp4_src {
+	struct mix_h264_enc *v;
+	struct mix_aac_enc *a;
+	struct mix_canvas *canvas;
+	double phase;
+	int64_t vtick, atick;
+};
+
+static void mp4_src_open(struct mp4_src *m)
+{
+	memset(m, 0, sizeof(*m));
+	struct mix_h264_enc_cfg hc = {
+	    .width = MP4_W, .height = MP4_H, .fps = MP4_FPS, .bitrate_bps = 300000};
+	struct mix_aac_enc_cfg ac;
+	mix_aac_enc_cfg_default(&ac);
+	assert_int_equal(mix_h264_enc_alloc(&m->v, &hc), 0);
+	assert_int_equal(mix_aac_enc_alloc(&m->a, &ac), 0);
+	assert_int_equal(mix_canvas_alloc(&m->canvas, MP4_W, MP4_H), 0);
+	/* a blue canvas with a white bar that moves: real inter frames */
+	mix_canvas_fill(m->canvas, 0, 0, MP4_W, MP4_H, 41, 240, 110);
+}
+
+static void mp4_src_close(struct mp4_src *m)
+{
+	mix_h264_enc_free(&m->v);
+	mix_aac_enc_free(&m->a);
+	mix_canvas_free(&m->canvas);
+}
+
+static void mp4_cfg(struct mix_writer_cfg *cfg, const char *path, const struct mp4_src *m)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->path = path;
+	cfg->video = cfg->audio = true;
+	cfg->width = MP4_W;
+	cfg->height = MP4_H;
+	cfg->fps = MP4_FPS;
+	cfg->opus_preskip = mix_aac_enc_delay(m->a);
+	cfg->aac_config_size = mix_aac_enc_extradata(m->a, &cfg->aac_config);
+}
+
+static void write_video(struct mp4_src *m, struct mix_writer *w, int64_t t)
+{
+	int x = (int)(m->vtick * 4 % (MP4_W - 16));
+	mix_canvas_fill(m->canvas, x ? x - 4 : MP4_W - 20, 0, 4, 16, 41, 240, 110);
+	mix_canvas_fill(m->canvas, x, 0, 16, 16, 235, 128, 128);
+	struct mix_picture pic = mix_canvas_view(m->canvas);
+	struct mix_packet *p = NULL;
+	char err[512] = "";
+	assert_int_equal(mix_h264_enc_encode(m->v, &pic, t, &p), 0);
+	if (p && mix_writer_write(w, p, err, sizeof(err)) != 0)
+		fail_msg("video: %s", err);
+	mix_packet_unref(&p);
+	m->vtick++;
+}
+
+static void write_audio(struct mp4_src *m, struct mix_writer *w, int64_t t)
+{
+	int16_t pcm[960];
+	for (int i = 0; i < 960; i++) {
+		pcm[i] = (int16_t)(8000 * sin(m->phase));
+		m->phase += 2 * M_PI * 440 / 48000;
+	}
+	assert_int_equal(mix_aac_enc_push(m->a, pcm, 960, t * 48 / 1000), 0);
+	struct mix_packet *p = NULL;
+	char err[512] = "";
+	while (mix_aac_enc_pull(m->a, &p) == 1) {
+		if (mix_writer_write(w, p, err, sizeof(err)) != 0)
+			fail_msg("audio: %s", err);
+		mix_packet_unref(&p);
+	}
+	m->atick++;
+}
+
+/* Runs the engine's clock from t0 for `us`: 20 ms audio ticks and 1/fps video ticks. */
+static void write_mp4(const char *path, int64_t t0, int64_t us)
+{
+	struct mp4_src m;
+	mp4_src_open(&m);
+	struct mix_writer_cfg cfg;
+	mp4_cfg(&cfg, path, &m);
+	cfg.live = true; /* ignored for MP4 */
+	struct mix_writer *w = NULL;
+	char err[512] = "";
+	if (mix_writer_open(&w, &cfg, err, sizeof(err)) != 0)
+		fail_msg("open: %s", err);
+	for (;;) {
+		int64_t ta = t0 + m.atick * 20000, tv = t0 + m.vtick * 1000000 / MP4_FPS;
+		if (ta >= t0 + us && tv >= t0 + us)
+			break;
+		if (ta <= tv)
+			write_audio(&m, w, ta);
+		else
+			write_video(&m, w, tv);
+	}
+	assert_true(mix_writer_bytes(w) > 0);
+	assert_int_equal(mix_writer_close(&w, err, sizeof(err)), 0);
+	mp4_src_close(&m);
+}
+
+/* The first line of a command's output (empty string if none). */
+static void run(const char *cmd, char *out, size_t n)
+{
+	FILE *f = popen(cmd, "r");
+	assert_non_null(f);
+	out[0] = '\0';
+	if (!fgets(out, (int)n, f))
+		out[0] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	pclose(f);
+}
+
+static double probe_num(const char *path, const char *sel, const char *entry)
+{
+	char cmd[512], out[128];
+	snprintf(cmd, sizeof(cmd), "ffprobe -v error %s -show_entries %s -of csv=p=0 '%s'", sel,
+	         entry, path);
+	run(cmd, out, sizeof(out));
+	return out[0] ? atof(out) : -1;
+}
+
+static void test_mp4_h264_aac(void **state)
+{
+	const char *path = tmp_path("h264", "mp4");
+	write_mp4(path, 100000000, 3000000); /* a recording that starts 100 s into the call */
+	char cmd[512], out[256];
+	snprintf(cmd, sizeof(cmd),
+	         "ffprobe -v error -show_entries stream=codec_name -of csv=p=0 '%s' | sort | "
+	         "tr '\\n' ' '",
+	         path);
+	run(cmd, out, sizeof(out));
+	assert_string_equal(out, "aac h264 ");
+	double dur = probe_num(path, "", "format=duration");
+	if (dur < 2.95 || dur > 3.05)
+		fail_msg("duration %f", dur);
+	/* the AAC priming is cut by the edit list: both tracks start at 0 */
+	assert_true(fabs(probe_num(path, "-select_streams v", "stream=start_time")) < 0.001);
+	assert_true(fabs(probe_num(path, "-select_streams a", "stream=start_time")) < 0.001);
+	assert_int_equal((int)probe_num(path, "-select_streams v", "stream=nb_frames"), 90);
+	/* the tone starts at once: the priming samples are not played */
+	snprintf(cmd, sizeof(cmd),
+	         "ffmpeg -v error -i '%s' -t 0.01 -f s16le -ac 1 - | od -An -td2 -v -w2 | "
+	         "awk '{ s += $1 * $1; n++ } END { printf \"%%d %%d\", sqrt(s / n), n }'",
+	         path);
+	run(cmd, out, sizeof(out));
+	int rms = 0, n = 0;
+	assert_int_equal(sscanf(out, "%d %d", &rms, &n), 2);
+	if (n != 480 || rms < 4000)
+		fail_msg("first 10 ms: rms %d over %d samples, want a 5657 rms tone", rms, n);
+	snprintf(cmd, sizeof(cmd), "ffmpeg -v error -i '%s' -f null - 2>&1 | head -c 200", path);
+	run(cmd, out, sizeof(out));
+	assert_string_equal(out, ""); /* a full decode without one error */
+	/* the blue of the canvas, below the moving bar */
+	snprintf(cmd, sizeof(cmd),
+	         "ffmpeg -v error -ss 1.5 -i '%s' -frames:v 1 -vf crop=2:2:160:120 -f rawvideo "
+	         "-pix_fmt yuv444p - | od -An -tu1",
+	         path);
+	run(cmd, out, sizeof(out));
+	int y, u, v;
+	assert_int_equal(sscanf(out, "%d %*d %*d %*d %d %*d %*d %*d %d", &y, &u, &v), 3);
+	if (abs(y - 41) > 4 || abs(u - 240) > 4 || abs(v - 110) > 4)
+		fail_msg("colour %d %d %d, want 41 240 110", y, u, v);
+	unlink(path);
+}
+
+/*
+ * MP4 video must start with a keyframe (the avcC comes from its SPS/PPS) and wants strictly
+ * increasing times per track: other packets are refused, the file is fine.
+ */
+static void test_mp4_refused_packets(void **state)
+{
+	const char *path = tmp_path("eq", "mp4");
+	struct mp4_src m;
+	mp4_src_open(&m);
+	struct mix_writer_cfg cfg;
+	mp4_cfg(&cfg, path, &m);
+	cfg.audio = false;
+	struct mix_writer *w = NULL;
+	char err[512] = "";
+	assert_int_equal(mix_writer_open(&w, &cfg, err, sizeof(err)), 0);
+	struct mix_packet *p = mix_packet_copy((const uint8_t *)"\0\0\0\1\x09\xf0", 6);
+	p->kind = MIX_VIDEO;
+	p->pts_us = -33333;
+	assert_int_equal(mix_writer_write(w, p, err, sizeof(err)), -EINVAL); /* not a keyframe */
+	for (int i = 0; i < 30; i++)
+		write_video(&m, w, i * 33333);
+	p->pts_us = 29 * 33333;
+	assert_int_equal(mix_writer_write(w, p, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, path));
+	mix_packet_unref(&p);
+	assert_int_equal(mix_writer_close(&w, err, sizeof(err)), 0);
+	assert_int_equal((int)probe_num(path, "-select_streams v", "stream=nb_frames"), 30);
+	mp4_src_close(&m);
+	unlink(path);
+}
+
 static void test_close_null(void **state)
 {
 	struct mix_writer *w = NULL;
@@ -408,6 +617,8 @@ int main(void)
 	    cmocka_unit_test(test_audio_only_mka),
 	    cmocka_unit_test(test_bad_paths),
 	    cmocka_unit_test(test_live_survives_crash),
+	    cmocka_unit_test(test_mp4_h264_aac),
+	    cmocka_unit_test(test_mp4_refused_packets),
 	    cmocka_unit_test(test_close_null),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
