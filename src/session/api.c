@@ -36,7 +36,6 @@
 #include "signal/ws.h"
 
 #define API_WAIT_MS       5000
-#define API_MAX_DOWNLOAD  (256ll << 20) /* bytes: bodies are held in memory (see ws.c) */
 #define API_MAX_FILE_NAME 200
 
 /* ---- status JSON (any thread) ---- */
@@ -431,8 +430,8 @@ static bool file_name_ok(const char *f)
 		if (!sig_room_name_ok(f + i, 1))
 			return false;
 	const char *dot = strrchr(f, '.');
-	return dot && (!strcasecmp(dot, ".webm") || !strcasecmp(dot, ".mkv") ||
-	               !strcasecmp(dot, ".mp4"));
+	return dot &&
+	       (!strcasecmp(dot, ".webm") || !strcasecmp(dot, ".mkv") || !strcasecmp(dot, ".mp4"));
 }
 
 /* Whether a recording still being written has this file name. */
@@ -497,30 +496,17 @@ static void download(struct server *s, const char *file, struct ws_http_reply *r
 		return;
 	}
 	snprintf(path, sizeof(path), "%s/%s", s->cfg->recordings_dir, file);
+	/* A regular file, not a symbolic link: checked here, streamed by ws.c. */
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat sb;
-	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		if (fd >= 0)
-			close(fd);
+	bool ok = fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
+	if (fd >= 0)
+		close(fd);
+	if (!ok || !(reply->file = strdup(path))) {
 		reply_error(reply, 404, "not-found", "no such recording");
 		return;
 	}
-	char *buf = sb.st_size <= API_MAX_DOWNLOAD ? malloc((size_t)sb.st_size + 1) : NULL;
-	size_t got = 0;
-	while (buf && got < (size_t)sb.st_size) {
-		ssize_t k = read(fd, buf + got, (size_t)sb.st_size - got);
-		if (k <= 0)
-			break;
-		got += (size_t)k;
-	}
-	close(fd);
-	if (!buf) {
-		reply_error(reply, 413, "too-large", "the file is too large to serve over the API");
-		return;
-	}
 	reply->status = 200;
-	reply->body = buf;
-	reply->body_len = got;
 	const char *ext = strrchr(file, '.');
 	reply->content_type = !strcasecmp(ext, ".mkv")   ? "video/x-matroska"
 	                      : !strcasecmp(ext, ".mp4") ? "video/mp4"
@@ -531,9 +517,10 @@ static void download(struct server *s, const char *file, struct ws_http_reply *r
 
 #define PEER_STAT_FIELDS                                                                           \
 	X(rtp_in)                                                                                  \
-	X(rtcp_in) X(srtp_errors) X(rtp_dropped) X(unknown_ssrc) X(dtls_in) X(nacks_sent)          \
-	    X(nacks_received) X(retransmits) X(plis_sent) X(plis_received) X(remb_received)        \
-	        X(frames_in) X(frames_dropped)
+	X(rtcp_in)                                                                                 \
+	X(srtp_errors) X(rtp_dropped) X(unknown_ssrc) X(dtls_in) X(nacks_sent) X(nacks_received)   \
+	    X(retransmits) X(plis_sent) X(plis_received) X(remb_received) X(frames_in)             \
+	        X(frames_dropped)
 
 void server_peer_stats_add(struct server_peer_totals *sum, const struct peer_stats *st)
 {

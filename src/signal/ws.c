@@ -532,6 +532,31 @@ static int http_error(struct lws *wsi, struct pss *p, int status, const char *ms
 	return -1;
 }
 
+/*
+ * Streams a file (libwebsockets reads it in chunks as the socket drains), as an attachment.
+ * Returns what the HTTP callback should.
+ */
+static int serve_file(struct lws *wsi, struct pss *p, const char *path, const char *type)
+{
+	unsigned char hdr[512], *pos = hdr, *end = hdr + sizeof(hdr);
+	const char *slash = strrchr(path, '/');
+	char disp[320];
+	int n =
+	    snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", slash ? slash + 1 : path);
+	http_reset(p);
+	if (n < 0 || (size_t)n >= sizeof(disp) ||
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"content-disposition:",
+	                                (const unsigned char *)disp, n, &pos, end) ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+	                                 (const unsigned char *)"no-store", 8, &pos, end))
+		return http_error(wsi, p, 500, "cannot build headers");
+	int rc = lws_serve_http_file(wsi, path, type ? type : "application/octet-stream",
+	                             (const char *)hdr, (int)(pos - hdr));
+	if (rc < 0)
+		return -1;
+	return rc > 0 && lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
 /* Hands the request to cb.on_http and replies. */
 static int http_dispatch(struct ws_server *s, struct lws *wsi, struct pss *p)
 {
@@ -544,6 +569,12 @@ static int http_dispatch(struct ws_server *s, struct lws *wsi, struct pss *p)
 	                              .body_len = p->body_len,
 	                              .authorization = p->auth};
 	s->cb.on_http(s->cb.opaque, &req, &r);
+	if (r.file) {
+		free(r.body);
+		int frc = serve_file(wsi, p, r.file, r.content_type);
+		free(r.file);
+		return frc;
+	}
 	int rc = http_reply(wsi, p, r.status >= 100 && r.status <= 599 ? r.status : 500,
 	                    r.content_type, r.body, r.body ? r.body_len : 0);
 	free(r.body);

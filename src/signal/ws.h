@@ -36,6 +36,9 @@ struct ws_http_reply {
 	char *body; /* malloc'd, freed by the server; may be NULL */
 	size_t body_len;
 	const char *content_type; /* static string, e.g. "application/json" */
+	/* Instead of a body: a file to stream from disk (malloc'd path, freed by the server) with
+	 * status 200, sent as an attachment named after its last path component. */
+	char *file;
 };
 
 /* An /api/ request: every field valid for the duration of the on_http call. */

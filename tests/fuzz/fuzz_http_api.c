@@ -132,6 +132,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ws_http_reply reply = {.status = 404};
 	server_on_http(s, &req, &reply);
 	check_reply(&reply);
+	if (reply.file && reply.status != 200)
+		abort();
+	free(reply.file);
 	free(reply.body);
 	free(body);
 	return 0;
