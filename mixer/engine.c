@@ -314,6 +314,18 @@ int64_t mix_engine_now(const struct mix_engine *e)
 	return a < v ? a : v;
 }
 
+void mix_engine_skip_to(struct mix_engine *e, int64_t t_us)
+{
+	while (audio_tick_time(e->audio_tick) < t_us) {
+		e->audio_tick++;
+		e->st.audio_ticks_skipped++;
+	}
+	while (video_tick_time(e, e->video_tick) < t_us) {
+		e->video_tick++;
+		e->st.video_ticks_skipped++;
+	}
+}
+
 int mix_engine_run_until(struct mix_engine *e, int64_t t_us)
 {
 	for (;;) {

@@ -126,6 +126,13 @@ int mix_engine_set_recipient_bitrate(struct mix_engine *e, uint32_t rid, int bps
 
 /* --- clock --- */
 
+/*
+ * Skips (does not run) every tick with time < t_us: for a caller that has fallen too far
+ * behind real time, so it catches up at once instead of running every missed tick. Outputs
+ * then jump in time (receivers conceal the gap); skipped ticks are counted in the stats.
+ */
+void mix_engine_skip_to(struct mix_engine *e, int64_t t_us);
+
 /* Runs every tick with time < t_us. Ticks start at time 0. */
 int mix_engine_run_until(struct mix_engine *e, int64_t t_us);
 /* The time of the next tick not yet run. */
@@ -148,6 +155,7 @@ struct mix_engine_stats {
 	int video_encoders, audio_encoders; /* live now */
 	int visible_sources, video_decoders;
 	uint64_t video_ticks, audio_ticks;
+	uint64_t video_ticks_skipped, audio_ticks_skipped; /* by mix_engine_skip_to */
 	uint64_t frames_decoded, frames_dropped_invisible, frames_dropped_queue, decode_errors;
 	uint64_t keyframe_requests, frames_encoded, audio_packets_encoded;
 	uint64_t plc_samples, audio_decoded_packets, audio_decode_errors;

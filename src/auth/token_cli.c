@@ -36,7 +36,9 @@ static int secret_from_file(const char *path, char *out)
 		line[0] = '\0';
 	fclose(f);
 	line[strcspn(line, "\r\n")] = '\0';
-	snprintf(out, SECRET_MAX, "%s", line);
+	size_t n = strnlen(line, SECRET_MAX - 1);
+	memcpy(out, line, n);
+	out[n] = '\0';
 	return 0;
 }
 

@@ -75,12 +75,27 @@ static void on_active_speaker(void *opaque, uint32_t src)
 	room_broadcast(r, NULL, sig_active_speaker(src));
 }
 
+#define ROOM_MAX_LAG_US  200000 /* mixing further behind than this skips ahead */
+#define ROOM_CATCHUP_US  40000  /* ... to this far behind (a video frame or so to run) */
+
 static gboolean on_tick(gpointer data)
 {
 	struct room *r = data;
 	for (int i = 0; i < r->npeers; i++)
 		peer_in_poll(r->peers[i]);
-	int rc = mix_engine_run_until(r->eng, room_media_now(r));
+	int64_t target = room_media_now(r);
+	int64_t behind = target - mix_engine_now(r->eng);
+	if (behind > ROOM_MAX_LAG_US) {
+		/* Overloaded: drop the missed ticks rather than block the media thread (ICE, DTLS,
+		 * signaling) while catching up; receivers conceal the jump. */
+		mix_engine_skip_to(r->eng, target - ROOM_CATCHUP_US);
+		r->lag_skips++;
+		if (r->lag_skips == 1 || r->lag_skips % 100 == 0)
+			LOG_W("room %s: mixing fell %lld ms behind real time; skipped to catch up (%llu "
+			      "times)",
+			      r->name, (long long)(behind / 1000), (unsigned long long)r->lag_skips);
+	}
+	int rc = mix_engine_run_until(r->eng, target);
 	if (rc < 0)
 		LOG_E("room %s: engine error %d", r->name, rc);
 	return G_SOURCE_CONTINUE;

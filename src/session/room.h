@@ -34,6 +34,7 @@ struct room {
 	uint32_t active_speaker;
 	struct recorder *rec;    /* the active recording, or NULL (owned by the server) */
 	enum rec_state rec_told; /* the recording state last announced to the peers */
+	uint64_t lag_skips;      /* times the mixing clock skipped ahead after falling behind */
 };
 
 /* What a recording asks for; zeros mean the room's settings. */

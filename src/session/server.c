@@ -415,6 +415,8 @@ void server_drop_conn(struct server *s, uint64_t conn)
 	c->conn = conn;
 	atomic_fetch_add(&s->inflight, 1);
 	GSource *idle = g_idle_source_new();
+	/* Above the mixing timer: an overloaded room must not starve the removal. */
+	g_source_set_priority(idle, G_PRIORITY_HIGH);
 	g_source_set_callback(idle, run_cmd, c, NULL);
 	g_source_attach(idle, s->ctx);
 	g_source_unref(idle);

@@ -748,7 +748,9 @@ static void setup_info(struct ws_server *s, struct lws_context_creation_info *in
 	info->timeout_secs_ah_idle = 5;
 	info->max_http_header_data = 4096;
 	info->max_http_header_pool = 1024;
-	info->keepalive_timeout = 5;
+	/* Idle keep-alive HTTP connections: longer than clients keep theirs (browsers ~60 s, Node 4 s),
+	 * so a client never reuses a connection the server is closing at that moment. */
+	info->keepalive_timeout = 75;
 	info->ka_time = 60;
 	info->ka_probes = 3;
 	info->ka_interval = 10;
