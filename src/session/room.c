@@ -75,8 +75,8 @@ static void on_active_speaker(void *opaque, uint32_t src)
 	room_broadcast(r, NULL, sig_active_speaker(src));
 }
 
-#define ROOM_MAX_LAG_US  200000 /* mixing further behind than this skips ahead */
-#define ROOM_CATCHUP_US  40000  /* ... to this far behind (a video frame or so to run) */
+#define ROOM_MAX_LAG_US 200000 /* mixing further behind than this skips ahead */
+#define ROOM_CATCHUP_US 40000  /* ... to this far behind (a video frame or so to run) */
 
 static gboolean on_tick(gpointer data)
 {
@@ -91,9 +91,11 @@ static gboolean on_tick(gpointer data)
 		mix_engine_skip_to(r->eng, target - ROOM_CATCHUP_US);
 		r->lag_skips++;
 		if (r->lag_skips == 1 || r->lag_skips % 100 == 0)
-			LOG_W("room %s: mixing fell %lld ms behind real time; skipped to catch up (%llu "
+			LOG_W("room %s: mixing fell %lld ms behind real time; skipped to catch up "
+			      "(%llu "
 			      "times)",
-			      r->name, (long long)(behind / 1000), (unsigned long long)r->lag_skips);
+			      r->name, (long long)(behind / 1000),
+			      (unsigned long long)r->lag_skips);
 	}
 	int rc = mix_engine_run_until(r->eng, target);
 	if (rc < 0)

@@ -640,6 +640,39 @@ static void grid_shows_recent_speakers(void **state)
 }
 
 /* A bitrate cap re-keys the shared output: still one encoder, smaller frames. */
+/* A caller that fell behind skips the missed ticks: nothing is encoded for them, the clock
+ * jumps, and mixing carries on from there. */
+static void skip_ahead(void **state)
+{
+	struct sink s;
+	struct mix_engine *e = new_engine(&s, 320, 180, false);
+	struct fake f[2];
+	for (int i = 0; i < 2; i++) {
+		fake_init(&f[i], (uint32_t)i + 1, 100, 128, 128, 0);
+		add_participant(e, (uint32_t)i + 1, true);
+	}
+	for (int64_t t = 0; t < 1000000; t += 20000)
+		step(e, f, 2, t, true, -1);
+	struct mix_engine_stats a, b;
+	mix_engine_get_stats(e, &a);
+	mix_engine_skip_to(e, 5000000);
+	assert_int_equal(mix_engine_now(e), 5000000);
+	mix_engine_get_stats(e, &b);
+	assert_int_equal(b.audio_ticks_skipped, 200); /* 1 s .. 5 s of 20 ms */
+	assert_int_equal(b.video_ticks_skipped, 120); /* ... of 1/30 s */
+	assert_true(b.frames_encoded == a.frames_encoded);
+	int frames = s.frames[1];
+	for (int64_t t = 5000000; t < 6000000; t += 20000)
+		step(e, f, 2, t, true, -1);
+	mix_engine_get_stats(e, &b);
+	assert_int_equal(b.audio_ticks, a.audio_ticks + 50);
+	assert_true(s.frames[1] > frames + 20); /* video goes on after the jump */
+	for (int i = 0; i < 2; i++)
+		fake_free(&f[i]);
+	mix_engine_free(&e);
+	sink_free(&s);
+}
+
 static void bitrate_cap(void **state)
 {
 	struct sink s;
@@ -760,6 +793,7 @@ int main(void)
 	    cmocka_unit_test(speaker_layout),
 	    cmocka_unit_test(grid_shows_recent_speakers),
 	    cmocka_unit_test(bitrate_cap),
+	    cmocka_unit_test(skip_ahead),
 	    cmocka_unit_test(loss_waits_for_keyframe),
 	    cmocka_unit_test(bad_config),
 	};
