@@ -209,8 +209,11 @@ static void conceal(struct source *s, int64_t upto, struct mix_engine_stats *st)
 		n = (n + 119) / 120 * 120;
 		if (mix_opus_dec_conceal(s->adec, n, pcm) != n)
 			memset(pcm, 0, sizeof(int16_t) * (size_t)n);
-		fifo_append(s, fifo_end(s), pcm, n);
-		st->plc_samples += (uint64_t)n;
+		int64_t before = fifo_end(s);
+		fifo_append(s, before, pcm, n);
+		st->plc_samples += (uint64_t)(fifo_end(s) - before);
+		if (fifo_end(s) == before) /* the FIFO is full: stop rather than spin */
+			break;
 	}
 }
 

@@ -7,6 +7,8 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -673,6 +675,43 @@ static void skip_ahead(void **state)
 	sink_free(&s);
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig;
+	fail_msg("the engine hung");
+}
+
+/*
+ * Regression (found by the load generator at 20 participants): a burst of late audio, more
+ * than the per-source sample FIFO holds, made the concealment loop spin forever once the FIFO
+ * was full.
+ */
+static void late_audio_burst_does_not_hang(void **state)
+{
+	struct sink s;
+	struct mix_engine *e = new_engine(&s, 320, 180, false);
+	struct fake f[2];
+	for (int i = 0; i < 2; i++) {
+		fake_init(&f[i], (uint32_t)i + 1, 300 + 200 * i, 128, 128, 0);
+		add_participant(e, (uint32_t)i + 1, true);
+	}
+	mix_engine_skip_to(e, 1500000);
+	/* 60 packets (1.2 s) that all end before the next tick: 57 600 samples at once. */
+	for (int64_t t = 300000; t < 1500000; t += 20000)
+		for (int i = 0; i < 2; i++)
+			fake_audio(&f[i], e, t, -1);
+	signal(SIGALRM, on_alarm);
+	alarm(20);
+	assert_int_equal(mix_engine_run_until(e, 1600000), 0);
+	alarm(0);
+	for (int64_t t = 1600000; t < 2000000; t += 20000)
+		step(e, f, 2, t, false, -1);
+	for (int i = 0; i < 2; i++)
+		fake_free(&f[i]);
+	mix_engine_free(&e);
+	sink_free(&s);
+}
+
 static void bitrate_cap(void **state)
 {
 	struct sink s;
@@ -794,6 +833,7 @@ int main(void)
 	    cmocka_unit_test(grid_shows_recent_speakers),
 	    cmocka_unit_test(bitrate_cap),
 	    cmocka_unit_test(skip_ahead),
+	    cmocka_unit_test(late_audio_burst_does_not_hang),
 	    cmocka_unit_test(loss_waits_for_keyframe),
 	    cmocka_unit_test(bad_config),
 	};
