@@ -2,8 +2,9 @@
  * ice.c - one peer's ICE agent with libnice (see ice.h).
  *
  * libnice runs on the GMainContext given at creation (the media loop); its signals and the
- * receive callback are delivered there. The agent is controlled (we answer), in full mode
- * with trickle and consent freshness, gathering host candidates on one address only.
+ * receive callback are delivered there. The agent is controlled (we answer; ice_new_opts can
+ * make it controlling for an offering client), in full mode with trickle and consent
+ * freshness, gathering host candidates on one address only.
  * Media loop thread only. Owns the NiceAgent; freed with nice_agent_close_async.
  */
 #include <errno.h>
@@ -61,8 +62,7 @@ static enum ice_state map_state(guint s)
 	}
 }
 
-static void on_state_changed(NiceAgent *agent, guint stream, guint comp, guint state,
-			     gpointer data)
+static void on_state_changed(NiceAgent *agent, guint stream, guint comp, guint state, gpointer data)
 {
 	struct ice *ice = data;
 	enum ice_state s = map_state(state);
@@ -74,7 +74,7 @@ static void on_state_changed(NiceAgent *agent, guint stream, guint comp, guint s
 }
 
 static void on_recv(NiceAgent *agent, guint stream, guint comp, guint len, gchar *buf,
-		    gpointer data)
+                    gpointer data)
 {
 	struct ice *ice = data;
 	ice->cb.on_recv(ice->cb.opaque, (uint8_t *)buf, len);
@@ -106,28 +106,37 @@ static int setup_stream(struct ice *ice, GMainContext *ctx)
 }
 
 int ice_new(struct ice **out, GMainContext *ctx, const char *bind_ip, const char *public_ip,
-	    const struct ice_callbacks *cb)
+            const struct ice_callbacks *cb)
 {
+	return ice_new_opts(out, ctx, bind_ip, public_ip, NULL, cb);
+}
+
+int ice_new_opts(struct ice **out, GMainContext *ctx, const char *bind_ip, const char *public_ip,
+                 const struct ice_opts *opts, const struct ice_callbacks *cb)
+{
+	static const struct ice_opts defaults = {.role = ICE_CONTROLLED};
+	const struct ice_opts *o = opts ? opts : &defaults;
 	struct ice *ice = calloc(1, sizeof(*ice));
 	if (!ice)
 		return -ENOMEM;
 	ice->cb = *cb;
 	snprintf(ice->public_ip, sizeof(ice->public_ip), "%s", public_ip ? public_ip : "");
-	ice->agent = nice_agent_new_full(ctx, NICE_COMPATIBILITY_RFC5245,
-					 NICE_AGENT_OPTION_ICE_TRICKLE |
-						 NICE_AGENT_OPTION_CONSENT_FRESHNESS);
+	ice->agent =
+	    nice_agent_new_full(ctx, NICE_COMPATIBILITY_RFC5245,
+	                        NICE_AGENT_OPTION_ICE_TRICKLE |
+	                            (o->no_consent ? 0 : NICE_AGENT_OPTION_CONSENT_FRESHNESS));
 	if (!ice->agent) {
 		free(ice);
 		return -ENOMEM;
 	}
-	g_object_set(ice->agent, "controlling-mode", FALSE, "upnp", FALSE, "ice-tcp", FALSE,
-		     NULL);
-	ice->sig_cand = g_signal_connect(ice->agent, "new-candidate-full",
-					 G_CALLBACK(on_new_candidate), ice);
+	g_object_set(ice->agent, "controlling-mode", o->role == ICE_CONTROLLING, "upnp", FALSE,
+	             "ice-tcp", FALSE, NULL);
+	ice->sig_cand =
+	    g_signal_connect(ice->agent, "new-candidate-full", G_CALLBACK(on_new_candidate), ice);
 	ice->sig_done = g_signal_connect(ice->agent, "candidate-gathering-done",
-					 G_CALLBACK(on_gathering_done), ice);
+	                                 G_CALLBACK(on_gathering_done), ice);
 	ice->sig_state = g_signal_connect(ice->agent, "component-state-changed",
-					  G_CALLBACK(on_state_changed), ice);
+	                                  G_CALLBACK(on_state_changed), ice);
 	int rc = add_bind_address(ice, bind_ip);
 	if (rc == 0)
 		rc = setup_stream(ice, ctx);
@@ -173,8 +182,7 @@ const char *ice_local_pwd(const struct ice *ice)
 
 int ice_set_remote_credentials(struct ice *ice, const char *ufrag, const char *pwd)
 {
-	return nice_agent_set_remote_credentials(ice->agent, ice->stream, ufrag, pwd) ? 0
-										     : -EINVAL;
+	return nice_agent_set_remote_credentials(ice->agent, ice->stream, ufrag, pwd) ? 0 : -EINVAL;
 }
 
 int ice_gather(struct ice *ice)
@@ -202,6 +210,11 @@ int ice_add_remote_candidate(struct ice *ice, const char *candidate)
 		return -EINVAL;
 	ice->nremote++;
 	return 0;
+}
+
+int ice_remote_gathering_done(struct ice *ice)
+{
+	return nice_agent_peer_candidate_gathering_done(ice->agent, ice->stream) ? 0 : -EINVAL;
 }
 
 int ice_send(struct ice *ice, const uint8_t *data, size_t len)

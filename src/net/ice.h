@@ -1,8 +1,12 @@
 /*
  * ice.h - one peer's ICE transport (RFC 8445) with libnice: full ICE, controlled (the browser
  * offers and controls), one stream with one component (BUNDLE + rtcp-mux), host candidates on
- * the configured address only, trickle both ways, RFC 7675 consent freshness (a peer that stops
- * answering consent checks goes to ICE_FAILED within about 30 s).
+ * the configured address only, trickle both ways, RFC 7675 consent freshness (libnice 0.1.21
+ * checks every 5 s +-20% and fails 10 s after the last answer, so a peer that stops answering
+ * goes to ICE_FAILED 4-10 s after it vanished; RFC 7675 allows up to 30 s).
+ * ice_new_opts() makes the other side too: a controlling agent (aggressive nomination), as an
+ * offering client such as the load generator (tools/load/) needs, optionally without consent
+ * checks of its own. ice_new() is the server's agent: controlled, with consent freshness.
  *
  * Threads: created on, and used only from, the media loop thread that owns the GMainContext
  * passed in; every callback runs there. Only this file includes libnice.
@@ -11,12 +15,24 @@
 #ifndef MCU_ICE_H
 #define MCU_ICE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define ICE_MAX_REMOTE_CANDIDATES 32
 
 enum ice_state { ICE_NEW, ICE_CHECKING, ICE_CONNECTED, ICE_FAILED };
+enum ice_role { ICE_CONTROLLED, ICE_CONTROLLING }; /* the answerer is controlled (RFC 8445 6.1.1) */
+
+struct ice_opts {
+	enum ice_role role;
+	/*
+	 * No RFC 7675 consent checks of our own (plain keepalives instead), so the agent never
+	 * fails because the peer's answers were lost; the peer's consent checks are still
+	 * answered. For the load generator; the server always checks consent.
+	 */
+	bool no_consent;
+};
 
 struct ice_callbacks {
 	void *opaque;
@@ -31,7 +47,10 @@ typedef struct _GMainContext GMainContext;
 
 /* bind_ip: the local address to gather on; public_ip: advertised instead ("" = none). */
 int ice_new(struct ice **out, GMainContext *ctx, const char *bind_ip, const char *public_ip,
-	    const struct ice_callbacks *cb);
+            const struct ice_callbacks *cb);
+/* The same with options (NULL: defaults): ice_new() is ice_new_opts(..., NULL, cb). */
+int ice_new_opts(struct ice **out, GMainContext *ctx, const char *bind_ip, const char *public_ip,
+                 const struct ice_opts *opts, const struct ice_callbacks *cb);
 void ice_free(struct ice **ice);
 
 /* Our credentials (valid for the agent's life). */
@@ -46,6 +65,11 @@ int ice_gather(struct ice *ice);
  * used here (mDNS names, TCP) are ignored (returns 1). -ENOSPC past ICE_MAX_REMOTE_CANDIDATES.
  */
 int ice_add_remote_candidate(struct ice *ice, const char *candidate);
+/*
+ * The peer's end of candidates: libnice may then declare failure once every pair failed
+ * (without it a trickle agent keeps waiting for more candidates). The server does not call it.
+ */
+int ice_remote_gathering_done(struct ice *ice);
 /* Sends one datagram on the selected pair. -ENOTCONN before ICE connected. */
 int ice_send(struct ice *ice, const uint8_t *data, size_t len);
 enum ice_state ice_get_state(const struct ice *ice);
