@@ -75,8 +75,8 @@ static void on_active_speaker(void *opaque, uint32_t src)
 	room_broadcast(r, NULL, sig_active_speaker(src));
 }
 
-#define ROOM_MAX_LAG_US 200000 /* mixing further behind than this skips ahead */
-#define ROOM_CATCHUP_US 40000  /* ... to this far behind (a video frame or so to run) */
+#define ROOM_MAX_LAG_US 500000 /* mixing further behind than this skips ahead */
+#define ROOM_CATCHUP_US 100000 /* ... to this far behind (a few ticks to run) */
 
 static gboolean on_tick(gpointer data)
 {
