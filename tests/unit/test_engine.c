@@ -650,7 +650,7 @@ static void skip_ahead(void **state)
 	struct mix_engine *e = new_engine(&s, 320, 180, false);
 	struct fake f[2];
 	for (int i = 0; i < 2; i++) {
-		fake_init(&f[i], (uint32_t)i + 1, 100, 128, 128, 0);
+		fake_init(&f[i], (uint32_t)i + 1, 100, 128, 128, 440 + 220 * i);
 		add_participant(e, (uint32_t)i + 1, true);
 	}
 	for (int64_t t = 0; t < 1000000; t += 20000)
@@ -669,6 +669,13 @@ static void skip_ahead(void **state)
 	mix_engine_get_stats(e, &b);
 	assert_int_equal(b.audio_ticks, a.audio_ticks + 50);
 	assert_true(s.frames[1] > frames + 20); /* video goes on after the jump */
+	/* ... and so does audio: recipient 1 hears source 2 in the last half second. */
+	double sum = 0;
+	for (int k = s.nsamples[1] - 24000; k < s.nsamples[1]; k++)
+		sum += (double)s.pcm[1][k] * s.pcm[1][k];
+	double rms = sqrt(sum / 24000);
+	print_message("rms after the skip: %.0f\n", rms);
+	assert_true(rms > 1000);
 	for (int i = 0; i < 2; i++)
 		fake_free(&f[i]);
 	mix_engine_free(&e);
