@@ -18,6 +18,7 @@
 #include "config.h"
 #include "log.h"
 #include "net/dtls.h"
+#include "net/netsim.h"
 #include "session/peer.h"
 #include "session/room.h"
 #include "session/server.h"
@@ -95,6 +96,15 @@ static int init(struct server *s, const struct mcu_config *c)
 	char err[256] = "";
 	s->cfg = c;
 	pthread_mutex_init(&s->snap_lock, NULL);
+	if (c->netsim[0]) { /* --netsim: checked here, applied per peer (session/peer.c) */
+		struct netsim_cfg ns;
+		if (netsim_parse(c->netsim, &ns, err, sizeof(err)) < 0) {
+			LOG_E("netsim spec '%s': %s", c->netsim, err);
+			return -EINVAL;
+		}
+		netsim_describe(&ns, err, sizeof(err));
+		LOG_W("netsim: impairing every peer's SRTP/SRTCP both ways (test option): %s", err);
+	}
 	int rc = dtls_cert_new(&s->cert, c->dtls_cert[0] ? c->dtls_cert : NULL,
 	                       c->dtls_key[0] ? c->dtls_key : NULL, err, sizeof(err));
 	if (rc < 0) {

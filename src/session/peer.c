@@ -7,6 +7,8 @@
  * a recipient for this peer with the directions the offer asked for.
  * Incoming datagrams are demultiplexed by their first byte (RFC 7983): 20..63 DTLS,
  * 128..191 RTP/RTCP; STUN never reaches us (libnice consumes it).
+ * With --netsim (a test option), SRTP/SRTCP datagrams pass through an impairment pipe each way
+ * (net/netsim.h) between ICE and the demux or the sender; DTLS passes unimpaired.
  * Media thread only.
  */
 #include <errno.h>
@@ -20,6 +22,7 @@
 #include "log.h"
 #include "net/dtls.h"
 #include "net/ice.h"
+#include "net/netsim.h"
 #include "net/srtp.h"
 #include "rtp/nack.h"
 #include "rtp/reorder.h"
@@ -28,8 +31,21 @@
 #include "session/room.h"
 #include "session/server.h"
 
-#define ANSWER_MAX 16384
+#define ANSWER_MAX           16384
 #define HANDSHAKE_TIMEOUT_US (20 * 1000000LL) /* half-open sessions are dropped after this */
+/*
+ * How long a missing packet holds back the packets behind it. Audio is not NACKed: only
+ * reordering is waited for, within the playout delay. Video waits for NACK retransmissions:
+ * 400 ms leaves two or three NACK rounds at RTTs up to about 150 ms (a sender refuses to resend
+ * a packet within an RTT of the last time, so a second round often fails). A gap given up on
+ * costs a keyframe request and a frozen tile until the keyframe comes; a late frame is still
+ * shown (the engine decodes late frames at its next tick). Measured with --netsim
+ * loss=5,delay=30,jitter=10,reorder=2 (RTT about 70 ms), per participant in a 20 s call: 150 ms
+ * gave 3 to 7 keyframe requests (beyond the first) and tiles stalled up to 1.4 s; 400 ms gives 0
+ * to 2 and tile stalls under 0.5 s (tests/e2e/impairment.test.mjs).
+ */
+#define AUDIO_REORDER_WAIT_US 40000
+#define VIDEO_REORDER_WAIT_US 400000
 
 static uint32_t random_u32(void)
 {
@@ -70,11 +86,32 @@ static void remove_source(struct server *s, unsigned *id)
 	*id = 0;
 }
 
+/* Logs what the impairment pipes did to this peer's packets. */
+static void log_netsim(const struct peer *p)
+{
+	struct netsim_stats in, out;
+	if (!p->ns_in && !p->ns_out)
+		return;
+	netsim_get_stats(p->ns_in, &in);
+	netsim_get_stats(p->ns_out, &out);
+	LOG_I("peer %u (%s): netsim in: %llu packets, %llu lost, %llu reordered, %llu over the "
+	      "queue, %llu delivered; out: %llu packets, %llu lost, %llu reordered, %llu over the "
+	      "queue, %llu delivered",
+	      p->id, p->name, (unsigned long long)in.in, (unsigned long long)in.dropped,
+	      (unsigned long long)in.reordered, (unsigned long long)in.overflow,
+	      (unsigned long long)in.delivered, (unsigned long long)out.in,
+	      (unsigned long long)out.dropped, (unsigned long long)out.reordered,
+	      (unsigned long long)out.overflow, (unsigned long long)out.delivered);
+}
+
 void peer_free(struct peer **pp)
 {
 	struct peer *p = *pp;
 	if (!p)
 		return;
+	log_netsim(p);
+	netsim_free(&p->ns_in); /* first: their timers deliver into the peer */
+	netsim_free(&p->ns_out);
 	remove_source(p->srv, &p->dtls_timer);
 	remove_source(p->srv, &p->rtcp_timer);
 	ice_free(&p->ice);
@@ -101,9 +138,19 @@ bool peer_wants_audio(const struct peer *p)
 	return p->out_audio.active;
 }
 
+/* SRTP and SRTCP (RFC 7983: first byte 128..191): what --netsim impairs. */
+static bool is_srtp(const uint8_t *data, size_t len)
+{
+	return len > 0 && data[0] >= 128 && data[0] <= 191;
+}
+
 void peer_transport_send(struct peer *p, const uint8_t *data, size_t len)
 {
-	if (p->ice)
+	if (!p->ice)
+		return;
+	if (p->ns_out && is_srtp(data, len))
+		netsim_push(p->ns_out, data, len); /* sent by on_netsim_out when due, or dropped */
+	else
 		ice_send(p->ice, data, len);
 }
 
@@ -125,9 +172,8 @@ static void fail_transport(struct peer *p, const char *code, const char *msg)
 static void on_candidate(void *opaque, const char *candidate)
 {
 	struct peer *p = opaque;
-	const char *mid = p->neg.media[p->neg.audio_index >= 0 ? p->neg.audio_index
-								: p->neg.video_index]
-				  .mid;
+	const char *mid =
+	    p->neg.media[p->neg.audio_index >= 0 ? p->neg.audio_index : p->neg.video_index].mid;
 	int mline = p->neg.audio_index >= 0 ? p->neg.audio_index : p->neg.video_index;
 	server_send(p->srv, p->conn, sig_candidate(candidate, mid, mline));
 }
@@ -169,12 +215,14 @@ static void on_dtls_datagram(struct peer *p, const uint8_t *data, size_t len)
 		p->dtls_dead = true;
 		p->srv->st.dtls_failed++;
 		fail_transport(p, "dtls-failed",
-			       rc == -EPERM ? "the DTLS certificate does not match the SDP fingerprint"
-					    : "the DTLS association failed; you left the room");
+		               rc == -EPERM
+		                   ? "the DTLS certificate does not match the SDP fingerprint"
+		                   : "the DTLS association failed; you left the room");
 	}
 }
 
-static void on_recv(void *opaque, uint8_t *data, size_t len)
+/* One datagram from the transport (through the impairment pipe, if any). */
+static void demux(void *opaque, uint8_t *data, size_t len)
 {
 	struct peer *p = opaque;
 	if (len == 0)
@@ -188,6 +236,46 @@ static void on_recv(void *opaque, uint8_t *data, size_t len)
 	} else {
 		p->st.rtp_dropped++;
 	}
+}
+
+static void on_recv(void *opaque, uint8_t *data, size_t len)
+{
+	struct peer *p = opaque;
+	if (p->ns_in && is_srtp(data, len))
+		netsim_push(p->ns_in, data, len); /* handed to demux() when due, or dropped */
+	else
+		demux(p, data, len);
+}
+
+static void on_netsim_out(void *opaque, uint8_t *data, size_t len)
+{
+	struct peer *p = opaque;
+	if (p->ice)
+		ice_send(p->ice, data, len);
+}
+
+/*
+ * --netsim: one pipe for what this peer receives and one for what it sends, each with its own
+ * PRNG seeded from the spec's seed, the peer id and the direction (reproducible per peer).
+ * The spec was checked at start-up (main.c), so a parse error here is not expected.
+ */
+static int setup_netsim(struct peer *p)
+{
+	const char *spec = p->srv->cfg->netsim;
+	struct netsim_cfg c;
+	char err[256];
+	if (!spec[0])
+		return 0;
+	int rc = netsim_parse(spec, &c, err, sizeof(err));
+	if (rc < 0) {
+		LOG_E("netsim: %s", err);
+		return rc;
+	}
+	uint64_t seed = c.seed;
+	c.seed = seed ^ ((uint64_t)p->id << 1);
+	rc = netsim_new(&p->ns_in, p->srv->ctx, &c, demux, p);
+	c.seed = seed ^ ((uint64_t)p->id << 1 | 1);
+	return rc ?: netsim_new(&p->ns_out, p->srv->ctx, &c, on_netsim_out, p);
 }
 
 static void dtls_send(void *opaque, const uint8_t *data, size_t len)
@@ -249,7 +337,7 @@ static int setup_streams(struct peer *p)
 		p->in_audio.pt = p->out_audio.pt = m->pt;
 		p->in_audio.clock = p->out_audio.clock = 48000;
 		p->ext_audio_level = m->ext_audio_level;
-		rc = rc ?: reorder_alloc(&p->in_audio.ro, 64, 40000);
+		rc = rc ?: reorder_alloc(&p->in_audio.ro, 64, AUDIO_REORDER_WAIT_US);
 	}
 	if (n->video_index >= 0) {
 		const struct sdp_neg_media *m = &n->media[n->video_index];
@@ -258,7 +346,7 @@ static int setup_streams(struct peer *p)
 		p->in_video.pt = p->out_video.pt = m->pt;
 		p->in_video.clock = p->out_video.clock = 90000;
 		p->out_video.ext_abs_send_time = m->ext_abs_send_time;
-		rc = rc ?: reorder_alloc(&p->in_video.ro, 512, 150000);
+		rc = rc ?: reorder_alloc(&p->in_video.ro, 512, VIDEO_REORDER_WAIT_US);
 		rc = rc ?: vp8_asm_alloc(&p->vasm, 4 << 20);
 		rc = rc ?: nack_gen_alloc(&p->nack);
 		rc = rc ?: rtx_history_alloc(&p->rtx, 1024);
@@ -269,14 +357,17 @@ static int setup_streams(struct peer *p)
 static int start_transport(struct peer *p, const struct sdp_session *offer)
 {
 	const struct mcu_config *c = p->srv->cfg;
-	struct ice_callbacks cb = {
-		.opaque = p, .on_candidate = on_candidate, .on_state = on_ice_state,
-		.on_recv = on_recv};
+	struct ice_callbacks cb = {.opaque = p,
+	                           .on_candidate = on_candidate,
+	                           .on_state = on_ice_state,
+	                           .on_recv = on_recv};
 	p->offer_us = g_get_monotonic_time();
-	int rc = ice_new(&p->ice, p->srv->ctx, c->bind, c->public_ip, &cb);
+	int rc = setup_netsim(p);
+	rc = rc ?: ice_new(&p->ice, p->srv->ctx, c->bind, c->public_ip, &cb);
 	rc = rc ?: ice_set_remote_credentials(p->ice, p->neg.ice_ufrag, p->neg.ice_pwd);
-	rc = rc ?: dtls_conn_new(&p->dtls, p->srv->cert, DTLS_SERVER, p->neg.fp_alg, p->neg.fp,
-				 dtls_send, p);
+	rc = rc
+	         ?: dtls_conn_new(&p->dtls, p->srv->cert, DTLS_SERVER, p->neg.fp_alg, p->neg.fp,
+	                          dtls_send, p);
 	if (rc < 0)
 		return rc;
 	for (int i = 0; i < offer->nmedia; i++)
@@ -298,15 +389,15 @@ static int send_answer(struct peer *p, const struct sdp_session *offer)
 	snprintf(cname, sizeof(cname), "mcu-%u", p->id);
 	snprintf(stream, sizeof(stream), "mcu-mix-%u", p->id);
 	struct sdp_answer_params ap = {
-		.ice_ufrag = ice_local_ufrag(p->ice),
-		.ice_pwd = ice_local_pwd(p->ice),
-		.fingerprint = dtls_cert_fingerprint(p->srv->cert),
-		.audio_ssrc = p->out_audio.ssrc,
-		.video_ssrc = p->out_video.ssrc,
-		.cname = cname,
-		.stream_id = stream,
-		.ip = "0.0.0.0",
-		.port = 9,
+	    .ice_ufrag = ice_local_ufrag(p->ice),
+	    .ice_pwd = ice_local_pwd(p->ice),
+	    .fingerprint = dtls_cert_fingerprint(p->srv->cert),
+	    .audio_ssrc = p->out_audio.ssrc,
+	    .video_ssrc = p->out_video.ssrc,
+	    .cname = cname,
+	    .stream_id = stream,
+	    .ip = "0.0.0.0",
+	    .port = 9,
 	};
 	char *text = malloc(ANSWER_MAX);
 	if (!text)
@@ -367,9 +458,9 @@ void peer_on_offer(struct peer *p, const char *sdp)
 	else
 		LOG_I("peer %u (%s): answered (audio %s, video %s)", p->id, p->name,
 		      p->neg.audio_index >= 0 ? sdp_dir_name(p->neg.media[p->neg.audio_index].dir)
-					      : "none",
+		                              : "none",
 		      p->neg.video_index >= 0 ? sdp_dir_name(p->neg.media[p->neg.video_index].dir)
-					      : "none");
+		                              : "none");
 	free(offer);
 }
 

@@ -20,7 +20,7 @@
 #include "signal/msg.h"
 
 #define PEER_MAX_PENDING_CANDIDATES 32
-#define PEER_MAX_SSRCS 4
+#define PEER_MAX_SSRCS              4
 
 struct server;
 struct room;
@@ -31,21 +31,24 @@ struct reorder;
 struct vp8_asm;
 struct nack_gen;
 struct rtx_history;
+struct netsim;
 
 /* An inbound RTP stream (one SSRC). */
 struct in_stream {
-	bool active;       /* negotiated as receiving */
+	bool active; /* negotiated as receiving */
 	int pt, clock;
 	uint32_t ssrc;
-	bool bound;        /* ssrc learned */
+	bool bound; /* ssrc learned */
 	struct reorder *ro;
 	/* RTP time -> room time (see map_pts in peer_in.c) */
 	bool base_set;
 	uint32_t last_ts;
-	int64_t ext_ts;                 /* extended RTP timestamp, 0 at the first packet */
-	int64_t offset;                 /* room time - RTP time in use */
-	int64_t off_cur, off_prev;      /* smallest transit in this and the previous window */
+	int64_t ext_ts;            /* extended RTP timestamp, 0 at the first packet */
+	int64_t offset;            /* room time - RTP time in use */
+	int64_t off_cur, off_prev; /* smallest transit in this and the previous window */
 	int64_t window_start;
+	bool late;                    /* in-order packets have been late since late_since */
+	int64_t late_since, late_min; /* ... and the smallest offset among them */
 	/* RFC 3550 A.1/A.3/A.8 receiver statistics */
 	uint16_t max_seq;
 	uint32_t cycles, base_seq, received, expected_prior, received_prior;
@@ -90,6 +93,8 @@ struct peer {
 	struct dtls_conn *dtls;
 	struct srtp_sess *srtp;
 	bool dtls_dead; /* the association failed; the peer is being dropped */
+	/* --netsim (test option): impairment of SRTP/SRTCP received and sent, NULL = off */
+	struct netsim *ns_in, *ns_out;
 	unsigned dtls_timer, rtcp_timer;
 	int64_t offer_us; /* when the offer arrived: the DTLS handshake must finish in time */
 	/* media */

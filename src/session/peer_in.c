@@ -4,8 +4,10 @@
  * keyframe requests, then into the room's engine with timestamps on the room clock.
  *
  * Timestamp mapping: a stream's first packet anchors its RTP clock to the room time it
- * arrived; later packets are placed by their RTP timestamp difference. The engine runs a
- * playout delay behind, which absorbs jitter.
+ * arrived; later packets are placed by their RTP timestamp difference. The mapping is tracked
+ * when packets arrive in order (see track_offset), never from what the reorder buffer releases
+ * late or from reordered and retransmitted packets. The engine runs a playout delay behind,
+ * which absorbs jitter.
  * Media thread only.
  */
 #include <errno.h>
@@ -26,22 +28,53 @@
  * Maps an RTP timestamp to the room clock: pts = RTP time + the smallest transit offset
  * (arrival - RTP time) seen over the last one to two seconds. Following the fastest transit
  * adds no delay beyond the playout delay and ignores ordinary jitter (a late packet does not
- * move the mapping; the engine conceals it if it misses its tick). A packet later than half
- * the playout delay moves the mapping at once (a slow sender clock would otherwise lose
- * packets until the window turns). RTP timestamps are extended to 64 bits.
+ * move the mapping; the engine conceals it if it misses its tick), and the window follows
+ * sender clock drift. RTP timestamps are extended to 64 bits.
+ *
+ * Only packets that arrive in order (newer than any before) are measured, when they arrive:
+ * a packet the reorder buffer held behind a gap (40 ms for audio), a reordered one and a NACK
+ * retransmission are late by design, not because the path or the sender's clock changed.
+ * Moving the mapping for one of them places it after its slot: the engine conceals up to
+ * there, then drops the packets behind it as late (100 ms or more of damage for one packet).
+ *
+ * Audio only: when in-order packets have all been later than half the playout delay for
+ * LATE_PERSIST_US, the path (or the sending machine) got slower for good: the mapping moves
+ * to the fastest of those late packets plus LATE_MARGIN_US at once, rather than losing every
+ * packet later than the playout delay until the window turns (up to 2 s); such a step costs
+ * LATE_PERSIST_US of late packets at most. A shorter jitter spike or a burst (a sender that
+ * stalled, then sent what it owed at once) is not a lasting change and never moves it. Video
+ * never follows this way: the engine still shows a late frame at its next tick.
  */
 #define OFFSET_WINDOW_US 1000000
-#define LATE_MARGIN_US 20000
+#define LATE_MARGIN_US   20000
+#define LATE_PERSIST_US  100000
 
+/* Whether in-order packets have all been later than late_max for LATE_PERSIST_US. */
+static bool late_for_good(struct in_stream *s, int64_t off, int64_t now, int64_t late_max)
+{
+	if (off - s->offset <= late_max) {
+		s->late = false;
+		return false;
+	}
+	if (!s->late) {
+		s->late = true;
+		s->late_since = now;
+		s->late_min = off;
+	} else if (off < s->late_min) {
+		s->late_min = off;
+	}
+	if (now - s->late_since < LATE_PERSIST_US)
+		return false;
+	s->late = false;
+	return true;
+}
+
+/* late_max: how late in-order packets may be before a lasting change is followed (audio). */
 static void track_offset(struct in_stream *s, int64_t rtp_us, int64_t now, int64_t late_max)
 {
 	int64_t off = now - rtp_us;
-	if (off - s->offset > late_max) {
-		/* later than the playout delay allows: the sender's clock is slow, or the path or
-		 * the machine got slower. Follow it now, with LATE_MARGIN_US to spare so the next
-		 * jitter spike does not move it again, rather than lose every packet until the
-		 * window turns. */
-		s->off_cur = s->off_prev = off + LATE_MARGIN_US;
+	if (late_for_good(s, off, now, late_max)) {
+		s->off_cur = s->off_prev = s->late_min + LATE_MARGIN_US;
 		s->window_start = now;
 	} else if (now - s->window_start >= OFFSET_WINDOW_US) {
 		s->off_prev = s->off_cur;
@@ -56,21 +89,34 @@ static void track_offset(struct in_stream *s, int64_t rtp_us, int64_t now, int64
 	s->offset = best;
 }
 
-static int64_t map_pts(struct in_stream *s, const struct room *r, uint32_t ts)
+static void anchor(struct in_stream *s, uint32_t ts, int64_t now)
 {
-	int64_t now = room_now(r);
-	if (!s->base_set) {
-		s->base_set = true;
-		s->last_ts = ts;
-		s->ext_ts = 0;
-		s->offset = s->off_cur = s->off_prev = now;
-		s->window_start = now;
-	}
+	s->base_set = true;
+	s->last_ts = ts;
+	s->ext_ts = 0;
+	s->offset = s->off_cur = s->off_prev = now;
+	s->window_start = now;
+	s->late = false;
+}
+
+/* An in-order packet with RTP time ts arrived at room time now. */
+static void on_arrival(struct in_stream *s, const struct room *r, uint32_t ts, int64_t now,
+                       bool video)
+{
+	if (!s->base_set)
+		anchor(s, ts, now);
 	s->ext_ts += (int32_t)(ts - s->last_ts);
 	s->last_ts = ts;
-	int64_t rtp_us = s->ext_ts * 1000000 / s->clock;
-	track_offset(s, rtp_us, now, r->delay_us / 2);
-	return rtp_us + s->offset;
+	track_offset(s, s->ext_ts * 1000000 / s->clock, now, video ? INT64_MAX : r->delay_us / 2);
+}
+
+/* The room time of RTP time ts (of any packet, in order or not). */
+static int64_t map_pts(struct in_stream *s, const struct room *r, uint32_t ts)
+{
+	if (!s->base_set) /* not expected: an in-order packet always comes first */
+		anchor(s, ts, room_now(r));
+	int64_t ext = s->ext_ts + (int32_t)(ts - s->last_ts);
+	return ext * 1000000 / s->clock + s->offset;
 }
 
 /* RFC 3550 A.1 (simplified: no probation) and A.8 interarrival jitter. */
@@ -170,6 +216,8 @@ static void on_rtp(struct peer *p, const uint8_t *data, size_t len)
 	}
 	int64_t now = room_now(p->room);
 	bind_ssrc(p, s, h.ssrc);
+	if (s->packets == 0 || seq_newer(h.seq, s->max_seq))
+		on_arrival(s, p->room, h.ts, now, video);
 	update_stats(s, &h, now);
 	if (video)
 		nack_gen_on_packet(p->nack, h.seq, now);
