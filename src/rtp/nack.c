@@ -177,6 +177,7 @@ int nack_gen_collect(struct nack_gen *n, int64_t now_us, int64_t rtt_us, uint16_
 struct rtx_slot {
 	bool used;
 	bool resent;
+	uint8_t resends; /* times resent, at most RTX_MAX_RESENDS */
 	uint16_t len;
 	uint64_t ext;      /* extended seq: the tag a lookup must match */
 	int64_t resent_us; /* last resend, valid if resent */
@@ -236,6 +237,7 @@ int rtx_history_put(struct rtx_history *h, uint16_t seq, const uint8_t *pkt, siz
 	struct rtx_slot *s = &h->slots[ext % (uint64_t)h->cap];
 	s->used = true;
 	s->resent = false;
+	s->resends = 0;
 	s->ext = ext;
 	s->len = (uint16_t)len;
 	memcpy(s->data, pkt, len);
@@ -257,6 +259,9 @@ int rtx_history_get(struct rtx_history *h, uint16_t seq, int64_t now_us, int64_t
 		return -ENOENT;
 	if (s->resent && now_us - s->resent_us < min_interval_us)
 		return -EAGAIN;
+	if (s->resends >= RTX_MAX_RESENDS)
+		return -EDQUOT;
+	s->resends++;
 	s->resent = true;
 	s->resent_us = now_us;
 	*pkt = s->data;

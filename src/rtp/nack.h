@@ -7,7 +7,8 @@
  * times, no more often than once per RTT (min 20 ms), and forgotten after NACK_MAX_AGE_US.
  *
  * rtx_history (sender): the last `cap` packets sent, by sequence number, so a NACKed packet can
- * be sent again; each packet is resent at most once per min_interval (no amplification).
+ * be sent again; each packet is resent at most once per min_interval and at most
+ * RTX_MAX_RESENDS times in all (with the sender's retransmission budget: no amplification).
  * Both are single-threaded and own their memory.
  */
 #ifndef MCU_NACK_H
@@ -20,6 +21,7 @@
 #define NACK_MAX_MISSING 256
 #define NACK_MAX_RETRIES 10
 #define NACK_MAX_AGE_US  1000000
+#define RTX_MAX_RESENDS  3 /* resends of one packet, however often it is NACKed */
 
 struct nack_gen;
 
@@ -43,7 +45,8 @@ int rtx_history_put(struct rtx_history *h, uint16_t seq, const uint8_t *pkt, siz
                     int64_t now_us);
 /*
  * Looks up a packet to resend. Returns 0 with pkt/len set (valid until the next put), -ENOENT
- * if it is gone, -EAGAIN if it was resent less than min_interval_us ago.
+ * if it is gone, -EAGAIN if it was resent less than min_interval_us ago, -EDQUOT if it has
+ * been resent RTX_MAX_RESENDS times already.
  */
 int rtx_history_get(struct rtx_history *h, uint16_t seq, int64_t now_us, int64_t min_interval_us,
                     const uint8_t **pkt, size_t *len);

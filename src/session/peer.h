@@ -75,6 +75,9 @@ struct peer_stats {
 	uint64_t rtp_in, rtcp_in, srtp_errors, rtp_dropped, unknown_ssrc, dtls_in;
 	uint64_t nacks_sent, nacks_received, retransmits, plis_sent, plis_received, remb_received;
 	uint64_t frames_in, frames_dropped;
+	uint64_t
+	    retransmits_limited; /* NACKed packets not resent: interval, per-packet cap, budget */
+	uint64_t plis_limited;   /* keyframe requests not passed on (per-peer interval) */
 };
 
 struct peer {
@@ -107,8 +110,10 @@ struct peer {
 	uint16_t picture_id;
 	struct rtx_history *rtx;
 	int64_t rtt_us;
-	int remb_cap;   /* the cap applied to our downlink from the browser's REMB, 0 = none */
-	int remb_lower; /* consecutive REMBs asking for a lower tier */
+	double rtx_tokens;   /* retransmission budget (peer_out.c) */
+	int64_t last_kf_req; /* when this peer's last keyframe request was passed on */
+	int remb_cap;        /* the cap applied to our downlink from the browser's REMB, 0 = none */
+	int remb_lower;      /* consecutive REMBs asking for a lower tier */
 	struct peer_stats st;
 };
 

@@ -24,7 +24,9 @@
 #include "session/room.h"
 #include "session/server.h"
 
-#define RTCP_BUF 1500
+#define PEER_KF_MIN_US 2000000 /* a peer's keyframe requests are passed on at most this often */
+
+#define RTCP_BUF      1500
 #define MAX_NACK_SEQS 256
 
 void peer_rtcp_send(struct peer *p, uint8_t *buf, size_t len)
@@ -106,6 +108,23 @@ static void on_report(struct peer *p, const struct rtcp_report *rb)
 		p->rtt_us = (int64_t)rtt * 1000000 / 65536;
 }
 
+/*
+ * A PLI/FIR from this recipient. The engine makes at most one keyframe per second per encoder,
+ * but encoders are shared: one peer asking all the time would give every other recipient a
+ * keyframe a second. So each peer's requests are passed on at most once per PEER_KF_MIN_US.
+ */
+static void on_keyframe_request(struct peer *p)
+{
+	int64_t now = g_get_monotonic_time();
+	if (p->last_kf_req && now - p->last_kf_req < PEER_KF_MIN_US) {
+		p->st.plis_limited++;
+		return;
+	}
+	p->last_kf_req = now;
+	if (p->room)
+		mix_engine_request_keyframe(p->room->eng, p->id);
+}
+
 static int on_item(void *opaque, const struct rtcp_item *it)
 {
 	struct peer *p = opaque;
@@ -114,8 +133,7 @@ static int on_item(void *opaque, const struct rtcp_item *it)
 	case RTCP_PLI:
 	case RTCP_FIR:
 		p->st.plis_received++;
-		if (p->room)
-			mix_engine_request_keyframe(p->room->eng, p->id);
+		on_keyframe_request(p);
 		break;
 	case RTCP_NACK:
 		on_nack(p, it);
@@ -161,20 +179,23 @@ static int report_block(struct peer *p, struct in_stream *s, struct rtcp_report 
 	s->expected_prior = expected;
 	s->received_prior = s->received;
 	*rb = (struct rtcp_report){
-		.ssrc = s->ssrc,
-		.fraction_lost = (uint8_t)(exp_int && lost_int > 0 ? (lost_int << 8) / exp_int : 0),
-		.cumulative_lost = (int32_t)(lost > 0x7fffff ? 0x7fffff : lost < -0x800000 ? -0x800000 : lost),
-		.ext_highest_seq = ext_max,
-		.jitter = (uint32_t)s->jitter,
-		.lsr = s->last_sr_mid,
-		.dlsr = s->last_sr_mid ? (uint32_t)((room_now(p->room) - s->last_sr_at) * 65536 / 1000000)
-				       : 0,
+	    .ssrc = s->ssrc,
+	    .fraction_lost = (uint8_t)(exp_int && lost_int > 0 ? (lost_int << 8) / exp_int : 0),
+	    .cumulative_lost = (int32_t)(lost > 0x7fffff    ? 0x7fffff
+	                                 : lost < -0x800000 ? -0x800000
+	                                                    : lost),
+	    .ext_highest_seq = ext_max,
+	    .jitter = (uint32_t)s->jitter,
+	    .lsr = s->last_sr_mid,
+	    .dlsr = s->last_sr_mid
+	                ? (uint32_t)((room_now(p->room) - s->last_sr_at) * 65536 / 1000000)
+	                : 0,
 	};
 	return 1;
 }
 
 static int sender_report(struct peer *p, struct out_stream *o, uint8_t *buf, size_t cap,
-			 const struct rtcp_report *rep, int nrep)
+                         const struct rtcp_report *rep, int nrep)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -192,18 +213,18 @@ static int append_sdes_remb(struct peer *p, uint32_t ssrc, uint8_t *buf, size_t 
 	if (n < 0 || !remb || !p->in_video.bound)
 		return n;
 	uint32_t ssrcs[1] = {p->in_video.ssrc};
-	int m = rtcp_write_remb(buf + n, cap - (size_t)n, ssrc, (uint64_t)p->srv->cfg->uplink_bitrate,
-				ssrcs, 1);
+	int m = rtcp_write_remb(buf + n, cap - (size_t)n, ssrc,
+	                        (uint64_t)p->srv->cfg->uplink_bitrate, ssrcs, 1);
 	return m < 0 ? m : n + m;
 }
 
 static void send_compound(struct peer *p, struct out_stream *o, const struct rtcp_report *rep,
-			  int nrep, bool remb)
+                          int nrep, bool remb)
 {
 	uint8_t buf[RTCP_BUF + SRTP_MAX_TRAILER];
 	uint32_t ssrc = o ? o->ssrc : our_ssrc(p);
 	int n = o ? sender_report(p, o, buf, RTCP_BUF, rep, nrep)
-		  : rtcp_write_rr(buf, RTCP_BUF, ssrc, rep, nrep);
+	          : rtcp_write_rr(buf, RTCP_BUF, ssrc, rep, nrep);
 	if (n < 0)
 		return;
 	int m = append_sdes_remb(p, ssrc, buf + n, RTCP_BUF - (size_t)n, remb);
@@ -239,7 +260,7 @@ void peer_rtcp_send_nack(struct peer *p, const uint16_t *seqs, int n)
 	if (len < 0)
 		return;
 	int m = rtcp_write_nack(buf + len, RTCP_BUF - (size_t)len, our_ssrc(p), p->in_video.ssrc,
-				seqs, n);
+	                        seqs, n);
 	if (m < 0)
 		return;
 	p->st.nacks_sent++;

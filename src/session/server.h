@@ -44,6 +44,7 @@ struct server_peer_totals {
 	uint64_t rtp_in, rtcp_in, srtp_errors, rtp_dropped, unknown_ssrc, dtls_in;
 	uint64_t nacks_sent, nacks_received, retransmits, plis_sent, plis_received, remb_received;
 	uint64_t frames_in, frames_dropped;
+	uint64_t retransmits_limited, plis_limited;
 };
 
 struct server {

@@ -11,6 +11,8 @@
  * libnice callback).
  * Datagrams are told apart by their first byte (RFC 7983): 20..63 DTLS, 128..191 RTP/RTCP
  * (RTCP when the second byte is 192..223, RFC 5761); libnice consumes STUN.
+ * With --abuse (abuse.h) the client also misbehaves: hooks below hand abuse.c each protected
+ * packet and a tick once ICE is connected, and the offer may carry a wrong fingerprint.
  * GLib loop thread only.
  */
 #include "client.h"
@@ -35,12 +37,13 @@
 #include "rtp/vp8_rtp.h"
 #include "sigws.h"
 
-#define MAX_RTP_PAYLOAD 1150 /* as the server: SRTP packets stay under ~1200 bytes */
-#define RTX_PACKETS     512
-#define PLI_MIN_US      500000  /* keyframe requests we serve, at most one per this */
-#define PLI_OUT_MIN_US  1000000 /* keyframe requests we send, at most one per this */
-#define RTCP_US         1000000
-#define PKT_BUF         (RTP_MAX_PACKET + SRTP_MAX_TRAILER)
+#define MAX_RTP_PAYLOAD  1150 /* as the server: SRTP packets stay under ~1200 bytes */
+#define RTX_PACKETS      512
+#define PLI_MIN_US       500000  /* keyframe requests we serve, at most one per this */
+#define PLI_OUT_MIN_US   1000000 /* keyframe requests we send, at most one per this */
+#define RTCP_US          1000000
+#define ABUSER_LINGER_US 500000
+#define PKT_BUF          (RTP_MAX_PACKET + SRTP_MAX_TRAILER)
 
 static uint32_t random_u32(void)
 {
@@ -115,16 +118,29 @@ static void protect_send_rtp(struct client *c, uint8_t *buf, size_t len)
 	}
 	transport_send(c, buf, len);
 	c->n.rtp_sent++;
+	abuse_on_protected(c, buf, len);
 }
 
-static void protect_send_rtcp(struct client *c, uint8_t *buf, size_t len)
+static int protect_send_rtcp(struct client *c, uint8_t *buf, size_t len)
 {
 	if (srtp_sess_protect_rtcp(c->srtp, buf, &len, PKT_BUF) < 0) {
 		c->n.srtp_errors++;
-		return;
+		return -1;
 	}
 	transport_send(c, buf, len);
 	c->n.rtcp_sent++;
+	abuse_on_protected(c, buf, len);
+	return 0;
+}
+
+void client_send_raw(struct client *c, const uint8_t *data, size_t len)
+{
+	transport_send(c, data, len);
+}
+
+int client_send_rtcp(struct client *c, uint8_t *buf, size_t len)
+{
+	return c->srtp ? protect_send_rtcp(c, buf, len) : -1;
 }
 
 static void start_media(struct client *c)
@@ -291,11 +307,15 @@ static void on_joined(struct client *c, json_t *msg)
 		fail(c, "cannot create the ICE agent", NULL);
 		return;
 	}
-	char cname[32], sdp[OFFER_MAX];
+	char cname[32], sdp[OFFER_MAX], wrong_fp[100];
 	snprintf(cname, sizeof(cname), "load-%d", c->index);
+	if (c->abuse.mode == ABUSE_WRONG_FP)
+		abuse_fingerprint(wrong_fp, sizeof(wrong_fp));
 	struct offer_params p = {.ice_ufrag = ice_local_ufrag(c->ice),
 	                         .ice_pwd = ice_local_pwd(c->ice),
-	                         .fingerprint = dtls_cert_fingerprint(c->env->cert),
+	                         .fingerprint = c->abuse.mode == ABUSE_WRONG_FP
+	                                            ? wrong_fp
+	                                            : dtls_cert_fingerprint(c->env->cert),
 	                         .audio_ssrc = c->audio_ssrc,
 	                         .video_ssrc = c->video_ssrc,
 	                         .cname = cname,
@@ -361,24 +381,31 @@ static bool fatal_error(const char *code)
 	return false;
 }
 
+static void on_error(struct client *c, const char *code)
+{
+	snprintf(c->server_error, sizeof(c->server_error), "%s", code ? code : "?");
+	if (fatal_error(code))
+		fail(c, "server error %s", code);
+}
+
 static void on_ws_message(void *opaque, const char *text, size_t len)
 {
 	struct client *c = opaque;
-	if (c->state >= CL_FAILED)
-		return;
 	json_t *msg = json_loadb(text, len, 0, NULL);
 	const char *type = json_string_value(json_object_get(msg, "type"));
 	if (!type)
 		type = "";
-	if (!strcmp(type, "joined") && c->state == CL_SIGNALING)
+	if (c->state >= CL_FAILED) { /* the server's reason may follow our own failure */
+		if (!strcmp(type, "error"))
+			on_error(c, json_string_value(json_object_get(msg, "code")));
+	} else if (!strcmp(type, "joined") && c->state == CL_SIGNALING)
 		on_joined(c, msg);
 	else if (!strcmp(type, "answer") && c->state == CL_OFFERED)
 		on_answer(c, msg);
 	else if (!strcmp(type, "candidate"))
 		on_remote_candidate(c, msg);
-	else if (!strcmp(type, "error") &&
-	         fatal_error(json_string_value(json_object_get(msg, "code"))))
-		fail(c, "server error %s", json_string_value(json_object_get(msg, "code")));
+	else if (!strcmp(type, "error"))
+		on_error(c, json_string_value(json_object_get(msg, "code")));
 	json_decref(msg);
 }
 
@@ -543,6 +570,12 @@ int client_new(struct client **out, const struct client_env *env, int index, con
 	return 0;
 }
 
+int client_set_abuse(struct client *c, enum abuse_mode mode)
+{
+	abuse_free(&c->abuse);
+	return abuse_init(&c->abuse, mode);
+}
+
 int client_start(struct client *c, int64_t now_us)
 {
 	static const struct sigws_callbacks cb = {
@@ -576,7 +609,9 @@ static void dtls_timer(struct client *c)
 
 void client_tick(struct client *c, int64_t now_us)
 {
-	if (c->state == CL_FAILED && (c->ws || c->ice))
+	/* an abuser keeps its WebSocket a moment to hear the server's error (e.g. dtls-failed) */
+	if (c->state == CL_FAILED && (c->ws || c->ice) &&
+	    (c->abuse.mode == ABUSE_NONE || now_us - c->t_failed > ABUSER_LINGER_US))
 		teardown(c);
 	if (c->state >= CL_FAILED)
 		return;
@@ -586,6 +621,8 @@ void client_tick(struct client *c, int64_t now_us)
 	}
 	if (c->state == CL_DTLS || c->state == CL_CHECKING)
 		dtls_timer(c);
+	if (c->abuse.mode != ABUSE_NONE && (c->state == CL_DTLS || c->state == CL_MEDIA))
+		abuse_tick(c, now_us);
 	if (c->state != CL_MEDIA)
 		return;
 	if (c->env->send)
@@ -616,6 +653,7 @@ void client_free(struct client **cp)
 	teardown(c);
 	rtx_history_free(&c->rtx);
 	recv_free(&c->rcv);
+	abuse_free(&c->abuse);
 	free(c);
 	*cp = NULL;
 }

@@ -14,8 +14,10 @@
 #define LOAD_CLIENT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include "abuse.h"
 #include "media.h"
 #include "recv.h"
 
@@ -87,6 +89,8 @@ struct client {
 	uint64_t sr_ntp_mid;        /* middle 32 bits of the last SR's NTP time, for LSR */
 	int64_t sr_at_us;
 	struct client_counters n;
+	char server_error[32]; /* the code of the last signaling error the server sent */
+	struct abuse abuse;    /* --abuse: what this client does wrong (ABUSE_NONE: nothing) */
 };
 
 int client_new(struct client **out, const struct client_env *env, int index, const char *room,
@@ -99,6 +103,13 @@ void client_tick(struct client *c, int64_t now_us);
  * closes the transport, so the server sees the WebSocket close before ICE goes away. */
 void client_stop(struct client *c);
 void client_free(struct client **c);
+
+/* Makes c misbehave (abuse.h); before client_start. 0 or -ENOMEM. */
+int client_set_abuse(struct client *c, enum abuse_mode mode);
+/* For abuse.c: a datagram as is through the ICE transport; RTCP protected with c's SRTP
+ * (0, or -1 when it could not be protected). */
+void client_send_raw(struct client *c, const uint8_t *data, size_t len);
+int client_send_rtcp(struct client *c, uint8_t *buf, size_t len);
 
 const char *client_state_name(enum client_state s);
 /* Milliseconds from start to media, or -1. */

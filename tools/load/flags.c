@@ -45,6 +45,10 @@ static void usage(FILE *f)
 	    "  --room-prefix P      rooms are P-1, P-2, ... (load)\n"
 	    "  --bind IP            local address for ICE (127.0.0.1)\n"
 	    "  --log-level L        error|warn|info|debug (warn)\n"
+	    "  --abuse MODE         the last client misbehaves: nack-flood, pli-flood, "
+	    "srtp-replay,\n"
+	    "                       garbage or wrong-fingerprint (it is left out of the "
+	    "windows)\n"
 	    "Exit: 0 when the load held (ramp: at least the first step), 3 when not, 1 on "
 	    "error.\n");
 }
@@ -118,6 +122,7 @@ enum {
 	OPT_PREFIX,
 	OPT_BIND,
 	OPT_LOG,
+	OPT_ABUSE,
 	OPT_HELP
 };
 
@@ -148,6 +153,7 @@ static const struct option options[] = {{"url", 1, 0, OPT_URL},
                                         {"room-prefix", 1, 0, OPT_PREFIX},
                                         {"bind", 1, 0, OPT_BIND},
                                         {"log-level", 1, 0, OPT_LOG},
+                                        {"abuse", 1, 0, OPT_ABUSE},
                                         {"help", 0, 0, OPT_HELP},
                                         {0, 0, 0, 0}};
 
@@ -228,6 +234,8 @@ static int parse_opt(struct load_cfg *c, int o, const char *a, bool *no_audio)
 	case OPT_BIND:
 		c->bind_ip = a;
 		return 0;
+	case OPT_ABUSE:
+		return abuse_parse(a, &c->abuse);
 	case OPT_LOG:
 		if (mcu_log_parse_level(a, &lv) < 0)
 			return -EINVAL;

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "abuse.h"
+
 #define LOAD_MAX_CLIENTS 2000
 #define LOAD_MAX_STEPS   200
 
@@ -31,7 +33,8 @@ struct load_cfg {
 	bool send, recv;
 	double fps; /* the server's output frame rate */
 	double min_fps_ratio, max_freeze_s, max_loss_pct, connect_s;
-	int join_rate; /* clients started per second at most */
+	int join_rate;         /* clients started per second at most */
+	enum abuse_mode abuse; /* what the last client does wrong (not measured in windows) */
 };
 
 /* One measured window. Rates are per receiver (clients in media when the window opened). */

@@ -133,7 +133,7 @@ static void open_window(struct load *l, int64_t now)
 {
 	for (int i = 0; i < l->nclients; i++) {
 		struct client *c = l->clients[i];
-		l->in_window[i] = c->state == CL_MEDIA;
+		l->in_window[i] = c->state == CL_MEDIA && c->abuse.mode == ABUSE_NONE;
 		recv_window_reset(&c->rcv, now);
 		recv_snap(&c->rcv, now, &l->snap0[i]);
 		memcpy(l->up0[i], c->up, sizeof(c->up));
@@ -479,6 +479,8 @@ static int run(struct load *l)
 		rooms = c->ramp_step < c->rooms ? c->ramp_step : c->rooms;
 	if (grow_to(l, rooms, per_room) < 0)
 		return -ENOSPC;
+	if (c->abuse != ABUSE_NONE && client_set_abuse(l->clients[l->nclients - 1], c->abuse) < 0)
+		return -ENOMEM;
 	l->held = -1;
 	l->t0 = now_us();
 	start_step(l, l->t0);
@@ -492,6 +494,7 @@ static int run(struct load *l)
 	if (c->mode == MODE_FIXED && l->nrows > 0 && l->rows[0].pass)
 		l->held = 0;
 	print_summary(l);
+	report_clients(stdout, l->clients, l->nclients);
 	return 0;
 }
 

@@ -86,6 +86,8 @@ static void on_frame_end(struct recv *r, int64_t now_us)
 		int64_t gap = now_us - r->last_frame_us;
 		if (gap > r->win_max_gap_us)
 			r->win_max_gap_us = gap;
+		if (gap > r->max_gap_us)
+			r->max_gap_us = gap;
 		if (gap > r->freeze_us)
 			r->freezes++;
 	} else {

@@ -37,6 +37,7 @@ struct recv {
 	uint64_t frames, keyframes; /* video frames by marker bit; keyframes seen by peeking */
 	int64_t first_frame_us, last_frame_us;
 	int64_t win_max_gap_us; /* longest gap between frames since recv_window_reset */
+	int64_t max_gap_us;     /* longest gap between frames, ever */
 	uint64_t freezes;       /* gaps longer than freeze_us, ever */
 	bool want_keyframe;     /* a video gap, or the decoder waits for a keyframe: send a PLI */
 	/* decoding (only when enabled) */

@@ -185,20 +185,50 @@ void report_row(FILE *f, const struct step_result *r)
 	fflush(f);
 }
 
+/* Video frames per second from the first frame to the last (0 before two frames). */
+static double client_fps(const struct recv *r)
+{
+	int64_t span = r->last_frame_us - r->first_frame_us;
+	return r->frames > 1 && span > 0 ? (double)(r->frames - 1) * 1e6 / (double)span : 0;
+}
+
+static double media_s(const struct recv *r)
+{
+	return r->frames > 1 ? (r->last_frame_us - r->first_frame_us) / 1e6 : 0;
+}
+
+void report_clients(FILE *f, struct client *const *clients, int nclients)
+{
+	fprintf(f, "%6s %-12s %-8s %7s %6s %6s %8s %7s %7s  %s\n", "client", "room", "state",
+	        "frames", "keyfr", "fps", "maxgapms", "media_s", "srtperr", "abuse / error");
+	for (int i = 0; i < nclients; i++) {
+		const struct client *c = clients[i];
+		const struct recv *r = &c->rcv;
+		fprintf(f, "%6d %-12.12s %-8s %7llu %6llu %6.1f %8.0f %7.1f %7llu  %s%s%s\n",
+		        c->index, c->room, client_state_name(c->state),
+		        (unsigned long long)r->frames, (unsigned long long)r->keyframes,
+		        client_fps(r), r->max_gap_us / 1000.0, media_s(r),
+		        (unsigned long long)c->n.srtp_errors,
+		        c->abuse.mode != ABUSE_NONE ? abuse_name(c->abuse.mode) : "",
+		        c->abuse.mode != ABUSE_NONE && c->error[0] ? " / " : "", c->error);
+	}
+	fflush(f);
+}
+
 /* ---- JSON ---- */
 
 static json_t *cfg_json(const struct load_cfg *c)
 {
 	static const char *const modes[] = {"fixed", "ramp-clients", "ramp-rooms"};
-	return json_pack("{s:s, s:s?, s:s?, s:s, s:i, s:i, s:i, s:f, s:f, s:f, s:i, s:b, s:b, "
-	                 "s:f, s:f, s:f, s:f, s:i}",
-	                 "url", c->url, "video", c->video, "audio", c->audio, "mode",
-	                 modes[c->mode], "rooms", c->rooms, "clients_per_room", c->clients,
-	                 "ramp_step", c->ramp_step, "ramp_interval_s", c->ramp_interval_s,
-	                 "settle_s", c->settle_s, "duration_s", c->duration_s, "server_pid",
-	                 c->server_pid, "send", c->send, "recv", c->recv, "expected_fps", c->fps,
-	                 "min_fps_ratio", c->min_fps_ratio, "max_freeze_s", c->max_freeze_s,
-	                 "max_loss_pct", c->max_loss_pct, "decode", c->decode);
+	return json_pack(
+	    "{s:s, s:s?, s:s?, s:s, s:i, s:i, s:i, s:f, s:f, s:f, s:i, s:b, s:b, "
+	    "s:f, s:f, s:f, s:f, s:i, s:s}",
+	    "url", c->url, "video", c->video, "audio", c->audio, "mode", modes[c->mode], "rooms",
+	    c->rooms, "clients_per_room", c->clients, "ramp_step", c->ramp_step, "ramp_interval_s",
+	    c->ramp_interval_s, "settle_s", c->settle_s, "duration_s", c->duration_s, "server_pid",
+	    c->server_pid, "send", c->send, "recv", c->recv, "expected_fps", c->fps,
+	    "min_fps_ratio", c->min_fps_ratio, "max_freeze_s", c->max_freeze_s, "max_loss_pct",
+	    c->max_loss_pct, "decode", c->decode, "abuse", abuse_name(c->abuse));
 }
 
 static json_t *row_json(const struct step_result *r)
@@ -252,6 +282,24 @@ static json_t *client_json(const struct client *c)
 	    "pli_out", (json_int_t)c->n.pli_out);
 	json_object_update(o, more);
 	json_decref(more);
+	json_object_update_new(
+	    o, json_pack("{s:I, s:f, s:f, s:f, s:s, s:I}", "bytes", (json_int_t)r->bytes, "fps",
+	                 client_fps(r), "media_s", media_s(r), "max_gap_ms", r->max_gap_us / 1000.0,
+	                 "server_error", c->server_error, "rtcp_in", (json_int_t)c->n.rtcp_in));
+	if (c->abuse.mode != ABUSE_NONE) {
+		const struct abuse_counters *a = &c->abuse.n;
+		json_object_set_new(
+		    o, "abuse",
+		    json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		              "mode", abuse_name(c->abuse.mode), "packets", (json_int_t)a->packets,
+		              "nacks", (json_int_t)a->nacks, "nack_seqs", (json_int_t)a->nack_seqs,
+		              "plis", (json_int_t)a->plis, "firs", (json_int_t)a->firs,
+		              "duplicates", (json_int_t)a->duplicates, "old", (json_int_t)a->old,
+		              "garbage", (json_int_t)a->garbage, "garbage_stun",
+		              (json_int_t)a->garbage_stun, "garbage_dtls",
+		              (json_int_t)a->garbage_dtls, "garbage_rtp",
+		              (json_int_t)a->garbage_rtp));
+	}
 	if (c->t_failed)
 		json_object_set_new(o, "failed_after_s",
 		                    json_real((c->t_failed - c->t_start) / 1e6));

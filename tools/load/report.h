@@ -31,6 +31,8 @@ double self_cpu_s(void);
 
 void report_header(FILE *f);
 void report_row(FILE *f, const struct step_result *r);
+/* One line per client over its whole run: state, frames, keyframes, fps, longest gap, abuse. */
+void report_clients(FILE *f, struct client *const *clients, int nclients);
 
 /*
  * Writes the run as JSON: config, every window, the largest load held (held, NULL if none)
