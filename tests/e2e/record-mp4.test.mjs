@@ -171,7 +171,8 @@ test('without libx264, mp4 is refused with a clear error', { timeout: 60000 }, a
   execFileSync('cc', ['-shared', '-fPIC', '-o', so, path.join(tmp, 'no264.c'), '-ldl']);
   const out = path.join(tmp, 'op', 'no264.mp4');
   server = await startServer('record-mp4-no264', ['--recordings-dir', recDir, '--record', `no264=${out}`],
-    { LD_PRELOAD: so });
+    // An ASan server wants its runtime first in the library list; the shim comes before it.
+    { LD_PRELOAD: so, ASAN_OPTIONS: [process.env.ASAN_OPTIONS, 'verify_asan_link_order=0'].filter(Boolean).join(':') });
   const r = await api('POST', '/api/rooms/anything/recording', { format: 'mp4' });
   assert.equal(r.status, 501, JSON.stringify(r.data));
   assert.equal(r.data.error, 'unsupported-format');
