@@ -45,3 +45,29 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export function near(a, b, tol) {
   return a && a.every((v, i) => Math.abs(v - b[i]) <= tol);
 }
+
+// Wires an RTCPeerConnection (browser or @roamhq/wrtc) to the server's signaling on an open-able
+// `ws` WebSocket (the ws package): join on open, offer on joined, the answer, trickle both
+// ways. onMessage(m) then sees every message (e.g. to keep errors). Returns a send(msg).
+export function wireSignaling(ws, pc, { room, name, onMessage }) {
+  const send = (m) => ws.readyState === 1 && ws.send(JSON.stringify(m));
+  pc.onicecandidate = (ev) => send({
+    type: 'candidate', candidate: ev.candidate ? ev.candidate.candidate : null,
+    sdpMid: ev.candidate?.sdpMid, sdpMLineIndex: ev.candidate?.sdpMLineIndex,
+  });
+  ws.on('open', () => send({ type: 'join', room, name }));
+  ws.on('message', async (data) => {
+    const m = JSON.parse(data);
+    if (m.type === 'joined') {
+      await pc.setLocalDescription(await pc.createOffer());
+      send({ type: 'offer', sdp: pc.localDescription.sdp });
+    } else if (m.type === 'answer') {
+      await pc.setRemoteDescription({ type: 'answer', sdp: m.sdp });
+    } else if (m.type === 'candidate' && m.candidate) {
+      await pc.addIceCandidate({ candidate: m.candidate, sdpMid: m.sdpMid,
+        sdpMLineIndex: m.sdpMLineIndex });
+    }
+    if (onMessage) onMessage(m);
+  });
+  return send;
+}

@@ -11,7 +11,7 @@ import { startServer, api, sleep, tmp } from './record-lib.mjs';
 const { default: wrtc } = await import('@roamhq/wrtc');
 const { default: WebSocket } = await import('ws');
 const { RTCPeerConnection, nonstandard } = wrtc;
-const { URL_BASE, waitFor } = await import('./lib.mjs');
+const { URL_BASE, waitFor, wireSignaling } = await import('./lib.mjs');
 
 const PERIOD = 1510, FLASH = 200, W = 320, H = 180;
 let server, flasher;
@@ -45,23 +45,8 @@ function flashParticipant(room) {
     for (let i = 0; i < 480; i++, phase++) s[i] = beep ? 12000 * Math.sin((2 * Math.PI * 1000 * phase) / 48000) : 0;
     asrc.onData({ samples: s, sampleRate: 48000, bitsPerSample: 16, channelCount: 1, numberOfFrames: 480 });
   }, 10);
-  pc.onicecandidate = (ev) => ws.readyState === 1 && ws.send(JSON.stringify({
-    type: 'candidate', candidate: ev.candidate ? ev.candidate.candidate : null,
-    sdpMid: ev.candidate?.sdpMid, sdpMLineIndex: ev.candidate?.sdpMLineIndex,
-  }));
   pc.onconnectionstatechange = () => { c.connected = pc.connectionState === 'connected'; };
-  ws.on('open', () => ws.send(JSON.stringify({ type: 'join', room, name: 'Flash' })));
-  ws.on('message', async (data) => {
-    const m = JSON.parse(data);
-    if (m.type === 'joined') {
-      await pc.setLocalDescription(await pc.createOffer());
-      ws.send(JSON.stringify({ type: 'offer', sdp: pc.localDescription.sdp }));
-    } else if (m.type === 'answer') {
-      await pc.setRemoteDescription({ type: 'answer', sdp: m.sdp });
-    } else if (m.type === 'candidate' && m.candidate) {
-      await pc.addIceCandidate({ candidate: m.candidate, sdpMid: m.sdpMid, sdpMLineIndex: m.sdpMLineIndex });
-    }
-  });
+  wireSignaling(ws, pc, { room, name: 'Flash' });
   c.close = () => { clearInterval(vt); clearInterval(at); pc.close(); ws.close(); };
   return c;
 }

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import wrtc from '@roamhq/wrtc';
 import WebSocket from 'ws';
+import { wireSignaling } from './lib.mjs';
 
 const { RTCPeerConnection, nonstandard } = wrtc;
 export const PORT = Number(process.env.MCU_STATS_PORT || 18082);
@@ -202,25 +203,7 @@ export function steadyParticipant(name, yuv, tone, room, listenHz) {
       };
     }
   };
-  pc.onicecandidate = (ev) => ws.readyState === 1 && ws.send(JSON.stringify({
-    type: 'candidate', candidate: ev.candidate ? ev.candidate.candidate : null,
-    sdpMid: ev.candidate?.sdpMid, sdpMLineIndex: ev.candidate?.sdpMLineIndex,
-  }));
-  ws.on('open', () => ws.send(JSON.stringify({ type: 'join', room, name })));
-  ws.on('message', async (data) => {
-    const m = JSON.parse(data);
-    if (m.type === 'joined') {
-      await pc.setLocalDescription(await pc.createOffer());
-      ws.send(JSON.stringify({ type: 'offer', sdp: pc.localDescription.sdp }));
-    } else if (m.type === 'answer') {
-      await pc.setRemoteDescription({ type: 'answer', sdp: m.sdp });
-    } else if (m.type === 'candidate' && m.candidate) {
-      await pc.addIceCandidate({ candidate: m.candidate, sdpMid: m.sdpMid,
-        sdpMLineIndex: m.sdpMLineIndex });
-    } else if (m.type === 'error') {
-      c.errors.push(m);
-    }
-  });
+  wireSignaling(ws, pc, { room, name, onMessage: (m) => m.type === 'error' && c.errors.push(m) });
   c.close = () => {
     if (c.closed) return;
     c.closed = true;

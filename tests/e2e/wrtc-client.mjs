@@ -3,7 +3,7 @@
 // audio out through nonstandard sinks. Used by wrtc.test.mjs and bench/server-cpu.mjs.
 import wrtc from '@roamhq/wrtc';
 import WebSocket from 'ws';
-import { URL_BASE } from './lib.mjs';
+import { URL_BASE, wireSignaling } from './lib.mjs';
 
 const { RTCPeerConnection, nonstandard } = wrtc;
 export const W = 640, H = 360;
@@ -60,26 +60,12 @@ export function participant(name, yuv, tone, room = 'wrtc', opts = {}) {
       c.asink = sink;
     }
   };
-  pc.onicecandidate = (ev) => ws.readyState === 1 && ws.send(JSON.stringify({
-    type: 'candidate', candidate: ev.candidate ? ev.candidate.candidate : null,
-    sdpMid: ev.candidate?.sdpMid, sdpMLineIndex: ev.candidate?.sdpMLineIndex,
-  }));
-  ws.on('open', () => ws.send(JSON.stringify({ type: 'join', room, name })));
   c.messages = []; // every signaling message received, in order
-  c.send = (m) => ws.readyState === 1 && ws.send(JSON.stringify(m));
-  ws.on('message', async (data) => {
-    const m = JSON.parse(data);
-    c.messages.push(m);
-    if (m.type === 'joined') {
-      await pc.setLocalDescription(await pc.createOffer());
-      ws.send(JSON.stringify({ type: 'offer', sdp: pc.localDescription.sdp }));
-    } else if (m.type === 'answer') {
-      await pc.setRemoteDescription({ type: 'answer', sdp: m.sdp });
-    } else if (m.type === 'candidate' && m.candidate) {
-      await pc.addIceCandidate({ candidate: m.candidate, sdpMid: m.sdpMid, sdpMLineIndex: m.sdpMLineIndex });
-    } else if (m.type === 'error') {
-      c.errors.push(m);
-    }
+  c.send = wireSignaling(ws, pc, {
+    room, name, onMessage: (m) => {
+      c.messages.push(m);
+      if (m.type === 'error') c.errors.push(m);
+    },
   });
   c.close = () => {
     clearInterval(vtimer); clearInterval(atimer);
