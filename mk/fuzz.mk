@@ -5,7 +5,9 @@
 # (and so `make asan`) builds them first: tests/run.sh replays the committed corpora
 # (tests/fuzz/replay.sh). `make fuzz SECONDS=N` fuzzes each target for N seconds, FUZZ_JOBS at
 # a time, writing new inputs to $(BUILD)/fuzz/work/ (never to the committed corpus).
-# `make fuzz-seeds` regenerates the generated part of the seed corpora.
+# `make fuzz-seeds` regenerates the generated part of the seed corpora. FUZZ_FAIL_ALLOC=N in the
+# environment makes about 1 in N of our allocations fail (tests/fuzz/failalloc.c); the replay
+# runs every corpus once without and once with FUZZ_FAIL_ALLOC=7.
 
 FUZZ_CC      ?= clang-14
 FUZZ_DIR     := $(BUILD)/fuzz
@@ -19,6 +21,10 @@ FUZZ_LIB     := $(FUZZ_DIR)/libfuzzsrc.a
 FUZZ_SRVSRCS := $(filter-out $(FUZZ_LIBSRCS),$(SRV_SRCS))
 FUZZ_SRVOBJS := $(FUZZ_SRVSRCS:%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_SRVLIB  := $(FUZZ_DIR)/libfuzzsrv.a
+# Allocation-failure injection (tests/fuzz/failalloc.c, off unless FUZZ_FAIL_ALLOC=N is set):
+# --wrap redirects only the calls made by the objects linked here, not by shared libraries.
+FUZZ_FAILOBJ := $(FUZZ_DIR)/obj/tests/fuzz/failalloc.o
+FUZZ_WRAP    := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
 		-Iinclude -Isrc -Imixer -MMD -MP -O1 -g $(FUZZ_SAN) $(MIX_CFLAGS) \
@@ -32,7 +38,7 @@ FUZZ_TARGETS ?=
 
 # The corpus replay is part of `make test` (and of `make asan`, which runs `test`).
 test: fuzz-build
-fuzz-build: $(FUZZ_BINS)
+fuzz-build: $(FUZZ_FAILOBJ) $(FUZZ_BINS)
 
 $(FUZZ_DIR)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -44,8 +50,9 @@ $(FUZZ_LIB): $(FUZZ_OBJS)
 $(FUZZ_SRVLIB): $(FUZZ_SRVOBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRVLIB) $(FUZZ_LIB)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_SRVLIB) $(FUZZ_LIB) $(FUZZ_LIBS)
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_FAILOBJ) $(FUZZ_SRVLIB) $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_WRAP) -o $@ $< $(FUZZ_FAILOBJ) \
+		$(FUZZ_SRVLIB) $(FUZZ_LIB) $(FUZZ_LIBS)
 
 fuzz-replay: fuzz-build
 	BUILD=$(BUILD) bash tests/run.sh fuzz
@@ -65,4 +72,4 @@ fuzz-seeds: $(BUILD)/tests/fuzz/gen_seeds
 	mkdir -p tests/fuzz/corpus/sdp
 	for f in assets/sdp/*.sdp; do cp $$f tests/fuzz/corpus/sdp/seed-$$(basename $$f); done
 
--include $(FUZZ_OBJS:.o=.d) $(FUZZ_BINS:%=%.d)
+-include $(FUZZ_OBJS:.o=.d) $(FUZZ_FAILOBJ:.o=.d) $(FUZZ_BINS:%=%.d)

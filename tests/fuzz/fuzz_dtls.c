@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "failalloc.h"
 #include "net/dtls.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -26,11 +27,16 @@ static void on_send(void *opaque, const uint8_t *data, size_t len)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char err[128];
+	/* Before the first failalloc_reset: never fails. */
 	if (!cert && dtls_cert_new(&cert, NULL, NULL, err, sizeof(err)) != 0)
 		abort();
+	failalloc_reset(data, size);
 	struct dtls_conn *c = NULL;
-	if (dtls_conn_new(&c, cert, DTLS_SERVER, "sha-256", dtls_cert_fingerprint(cert), on_send,
-	                  NULL) != 0)
+	int rc = dtls_conn_new(&c, cert, DTLS_SERVER, "sha-256", dtls_cert_fingerprint(cert),
+	                       on_send, NULL);
+	if (rc == -ENOMEM && !c) /* FUZZ_FAIL_ALLOC */
+		return 0;
+	if (rc != 0)
 		abort();
 	size_t off = 0;
 	while (size - off >= 2) {
@@ -38,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off += 2;
 		if (n > size - off)
 			n = size - off;
-		int rc = dtls_conn_recv(c, data + off, n);
+		rc = dtls_conn_recv(c, data + off, n);
 		off += n;
 		if (rc != 0 && rc != 1 && rc != -EPERM && rc != -EPROTO && rc != -ECONNRESET)
 			abort();

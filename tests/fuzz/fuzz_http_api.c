@@ -19,6 +19,7 @@
 #include <glib.h>
 #include <jansson.h>
 
+#include "failalloc.h"
 #include "config.h"
 #include "session/server.h"
 #include "signal/ws.h"
@@ -102,7 +103,8 @@ static void check_reply(const struct ws_http_reply *r)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	pthread_once(&once, setup);
+	pthread_once(&once, setup); /* before the first failalloc_reset: never fails */
+	failalloc_reset(data, size);
 	if (size < 1)
 		return 0;
 	static const char *methods[] = {"GET", "POST", "DELETE", "GET"};

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "failalloc.h"
 #include "mix/opus.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -17,11 +18,15 @@ static int16_t pcm[MIX_OPUS_MAX_SAMPLES];
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	failalloc_reset(data, size);
 	int samples = mix_opus_packet_samples(data, size);
 	if (samples != -EBADMSG && (samples < 120 || samples > MIX_OPUS_MAX_SAMPLES))
 		abort();
 	struct mix_opus_dec *d = NULL;
-	if (mix_opus_dec_alloc(&d) != 0)
+	int rc = mix_opus_dec_alloc(&d);
+	if (rc == -ENOMEM) /* FUZZ_FAIL_ALLOC */
+		return 0;
+	if (rc != 0)
 		abort();
 	int n = mix_opus_dec_decode(d, data, size, pcm);
 	if (samples < 0 && n != -EBADMSG)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "failalloc.h"
 #include "mix/engine.h"
 #include "rtp/reorder.h"
 #include "rtp/rtp.h"
@@ -82,9 +83,10 @@ static void drain(struct state *s, int64_t now)
 			continue;
 		int r =
 		    mix_engine_push_video(s->eng, SRC, f.data, f.size, pts, f.loss_before || lost);
-		if (r != 0 && r != -ENOBUFS)
+		if (r != 0 && r != -ENOBUFS && r != -ENOMEM) /* -ENOMEM: FUZZ_FAIL_ALLOC */
 			abort();
-		if (mix_engine_run_until(s->eng, pts + 40000) != 0)
+		r = mix_engine_run_until(s->eng, pts + 40000);
+		if (r != 0 && r != -ENOMEM)
 			abort();
 	}
 }
@@ -105,18 +107,32 @@ static struct mix_engine *new_engine(struct state *s)
 	struct mix_recipient_opts o;
 	mix_recipient_opts_default(&o);
 	o.audio = false;
-	if (mix_engine_alloc(&e, &cfg) || mix_engine_add_source(e, SRC, "fuzz") ||
-	    mix_engine_add_recipient(e, RID, &o))
-		abort();
+	int rc = mix_engine_alloc(&e, &cfg);
+	if (!rc)
+		rc = mix_engine_add_source(e, SRC, "fuzz");
+	if (!rc)
+		rc = mix_engine_add_recipient(e, RID, &o);
+	if (rc) {
+		if (rc != -ENOMEM) /* FUZZ_FAIL_ALLOC */
+			abort();
+		mix_engine_free(&e);
+	}
 	return e;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	failalloc_reset(data, size);
 	struct state s = {0};
 	s.eng = new_engine(&s);
-	if (reorder_alloc(&s.ro, 64, 40000) || vp8_asm_alloc(&s.va, MAX_FRAME))
-		abort();
+	int rc = s.eng ? reorder_alloc(&s.ro, 64, 40000) : -ENOMEM;
+	if (!rc)
+		rc = vp8_asm_alloc(&s.va, MAX_FRAME);
+	if (rc) {
+		if (rc != -ENOMEM) /* FUZZ_FAIL_ALLOC */
+			abort();
+		goto out;
+	}
 	struct rtpseq rs;
 	struct rtpseq_pkt p;
 	uint8_t pkt[RTP_MAX_PACKET];
@@ -131,7 +147,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		drain(&s, p.now_us);
 	}
 	drain(&s, rs.now_us + 10000000);
-	if (mix_engine_run_until(s.eng, mix_engine_now(s.eng) + 100000) != 0)
+	rc = mix_engine_run_until(s.eng, mix_engine_now(s.eng) + 100000);
+	if (rc != 0 && rc != -ENOMEM)
 		abort();
 	if (getenv("FUZZ_PIPELINE_STATS")) { /* for checking what the seeds reach */
 		struct mix_engine_stats st;
@@ -144,6 +161,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	mix_engine_remove_source(s.eng, SRC);
 	mix_engine_run_until(s.eng, mix_engine_now(s.eng) + 100000);
+out:
 	mix_engine_free(&s.eng);
 	reorder_free(&s.ro);
 	vp8_asm_free(&s.va);

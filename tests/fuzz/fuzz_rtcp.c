@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "failalloc.h"
 #include "rtp/rtcp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -145,6 +146,7 @@ static int on_item(void *opaque, const struct rtcp_item *it)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	failalloc_reset(data, size);
 	int n = rtcp_parse(data, size, on_item, NULL);
 	if (n < 0 && n != -EBADMSG)
 		abort();

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "failalloc.h"
 #include "rtp/rtp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -62,6 +63,7 @@ static void round_trip(const struct rtp_hdr *h)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	failalloc_reset(data, size);
 	struct rtp_hdr h;
 	(void)rtp_is_rtcp(data, size);
 	enum rtp_drop why = rtp_parse(data, size, &h);

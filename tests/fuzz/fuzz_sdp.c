@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "failalloc.h"
 #include "sdp/sdp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -40,13 +41,14 @@ static const struct sdp_answer_params params = {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char err[128];
-	if (!offer) {
+	if (!offer) { /* before the first failalloc_reset: never fails */
 		offer = malloc(sizeof(*offer));
 		back = malloc(sizeof(*back));
 		if (!offer || !back)
 			abort();
 	}
+	failalloc_reset(data, size);
+	char err[128];
 	int rc = sdp_parse((const char *)data, size, offer, err, sizeof(err));
 	if (rc != 0) {
 		if ((rc != -EINVAL && rc != -E2BIG) || !memchr(err, 0, sizeof(err)))
@@ -66,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Exact-size buffers on the heap, so ASan sees any write past cap. */
 	char *tight = malloc((size_t)n + 1);
 	if (!tight)
-		abort();
+		return 0; /* FUZZ_FAIL_ALLOC */
 	if (sdp_write_answer(offer, &neg, &params, tight, (size_t)n) != -ENOSPC)
 		abort();
 	if (sdp_write_answer(offer, &neg, &params, tight, (size_t)n + 1) != n ||

@@ -8,12 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "failalloc.h"
 #include "signal/msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	failalloc_reset(data, size);
 	struct sig_msg m;
 	const char *code = NULL;
 	char msg[256];

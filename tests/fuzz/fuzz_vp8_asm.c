@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "failalloc.h"
 #include "rtp/nack.h"
 #include "rtp/reorder.h"
 #include "rtp/rtp.h"
@@ -62,17 +63,27 @@ static void drain(struct state *s, int64_t now)
 		int r = vp8_asm_push(s->va, h.seq, h.ts, h.marker, h.payload, h.payload_len, &f);
 		if (r == 1)
 			on_frame(&f);
-		else if (r != 0 && r != -EBADMSG && r != -E2BIG)
+		else if (r != 0 && r != -EBADMSG && r != -E2BIG && r != -ENOMEM)
 			abort();
 	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	failalloc_reset(data, size);
 	struct state s = {0};
-	if (reorder_alloc(&s.ro, 64, 40000) || vp8_asm_alloc(&s.va, MAX_FRAME) ||
-	    nack_gen_alloc(&s.ng) || rtx_history_alloc(&s.rtx, 64))
-		abort();
+	int rc = reorder_alloc(&s.ro, 64, 40000);
+	if (!rc)
+		rc = vp8_asm_alloc(&s.va, MAX_FRAME);
+	if (!rc)
+		rc = nack_gen_alloc(&s.ng);
+	if (!rc)
+		rc = rtx_history_alloc(&s.rtx, 64);
+	if (rc) {
+		if (rc != -ENOMEM) /* FUZZ_FAIL_ALLOC */
+			abort();
+		goto out;
+	}
 	struct rtpseq rs;
 	struct rtpseq_pkt p;
 	uint8_t pkt[RTP_MAX_PACKET];
@@ -109,6 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	reorder_get_stats(s.ro, &st);
 	if (st.released > st.pushed)
 		abort();
+out:
 	reorder_free(&s.ro);
 	vp8_asm_free(&s.va);
 	nack_gen_free(&s.ng);

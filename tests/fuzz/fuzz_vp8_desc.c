@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "failalloc.h"
 #include "mix/vp8.h"
 #include "rtp/vp8_rtp.h"
 
@@ -27,6 +28,7 @@ static void peek(const uint8_t *p, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	failalloc_reset(data, size);
 	struct vp8_desc d;
 	peek(data, size);
 	if (vp8_desc_parse(data, size, &d) != 0)
