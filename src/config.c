@@ -74,7 +74,8 @@ static void usage(FILE *f)
 	    "secret (shared secret for access tokens, \"\" = open), netsim (as --netsim).\n"
 	    "\n"
 	    "  mcu token ROOM [--role participant|admin] [--ttl SECONDS] prints a token signed\n"
-	    "  with the secret (--secret-file or MCU_SECRET); admin tokens allow every /api call.\n");
+	    "  with the secret (--secret-file or MCU_SECRET); admin tokens allow every /api "
+	    "call.\n");
 }
 
 static int set_str(char *dst, size_t n, const char *v, const char *key)
@@ -235,8 +236,7 @@ static int add_record(struct mcu_config *c, const char *v)
 	ok = ok && dot &&
 	     (!strcasecmp(dot, ".webm") || !strcasecmp(dot, ".mkv") || !strcasecmp(dot, ".mp4"));
 	if (!ok || c->nrecord == CFG_MAX_RECORD) {
-		fprintf(stderr,
-		        "mcu: --record wants ROOM=PATH.webm, .mkv or .mp4 (at most %d)\n",
+		fprintf(stderr, "mcu: --record wants ROOM=PATH.webm, .mkv or .mp4 (at most %d)\n",
 		        CFG_MAX_RECORD);
 		return -EINVAL;
 	}
@@ -300,14 +300,31 @@ static int apply_flag(struct mcu_config *c, int opt, const char *v)
 	}
 }
 
-int mcu_config_load(struct mcu_config *cfg, int argc, char **argv)
+/* Defaults, then the environment (MCU_SECRET), then the config file if any. */
+static int load_base(struct mcu_config *cfg, const char *file)
 {
 	defaults(cfg);
 	const char *env = getenv("MCU_SECRET");
 	if (env && set_str(cfg->secret, sizeof(cfg->secret), env, "MCU_SECRET") < 0)
 		return -EINVAL;
-	const char *file = find_config_flag(argc, argv);
-	if (file && load_file(cfg, file) < 0)
+	return file ? load_file(cfg, file) : 0;
+}
+
+int mcu_config_secret(const char *config_file, const char *secret_file, char *out, size_t n)
+{
+	struct mcu_config *c = malloc(sizeof(*c));
+	int rc = c ? load_base(c, config_file) : -ENOMEM;
+	if (rc == 0 && secret_file)
+		rc = read_secret(c, secret_file);
+	if (rc == 0 && (size_t)snprintf(out, n, "%s", c->secret) >= n)
+		rc = -ENOSPC;
+	free(c);
+	return rc;
+}
+
+int mcu_config_load(struct mcu_config *cfg, int argc, char **argv)
+{
+	if (load_base(cfg, find_config_flag(argc, argv)) < 0)
 		return -EINVAL;
 	int opt;
 	optind = 1;

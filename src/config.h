@@ -49,7 +49,7 @@ struct mcu_config {
 	int ws_msg_rate;  /* signaling messages per second per connection (sustained), default 20 */
 	int ws_msg_burst; /* ... and the burst allowed above it, default 50 */
 	/* access: with a secret set, joining and every /api call need a token (see token.h) */
-	char secret[256];  /* "secret" key, --secret-file FILE or MCU_SECRET; "" = open */
+	char secret[256]; /* "secret" key, --secret-file FILE or MCU_SECRET; "" = open */
 	/* test option: impairment of media packets, e.g. "loss=5,delay=30,jitter=10,reorder=2" */
 	char netsim[128];
 };
@@ -59,5 +59,12 @@ struct mcu_config {
  * Returns 0, 1 if --help was printed (exit 0), or -EINVAL after printing an error.
  */
 int mcu_config_load(struct mcu_config *cfg, int argc, char **argv);
+
+/*
+ * The secret the server would use given these (either may be NULL): MCU_SECRET, then the
+ * config file's "secret", then the first line of secret_file, each overriding the one before;
+ * "" if none. For `mcu token`. 0, or -EINVAL after printing an error, -ENOSPC, -ENOMEM.
+ */
+int mcu_config_secret(const char *config_file, const char *secret_file, char *out, size_t n);
 
 #endif

@@ -1,19 +1,17 @@
 /*
  * token_cli.c - the `mcu token` subcommand (see token_cli.h). Main thread only.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <jansson.h>
-
 #include "auth/token.h"
 #include "auth/token_cli.h"
+#include "config.h"
 
-#define SECRET_MAX 256
+#define SECRET_MAX 256 /* as struct mcu_config's secret */
 
 static void usage(FILE *f)
 {
@@ -22,37 +20,6 @@ static void usage(FILE *f)
 	           "Prints an access token for ROOM (\"*\" = every room), signed with the secret\n"
 	           "from MCU_SECRET, --secret-file (first line) or the config file's \"secret\".\n"
 	           "Default role participant, default ttl 86400 s.\n");
-}
-
-static int secret_from_file(const char *path, char *out)
-{
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		fprintf(stderr, "mcu token: %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	char line[SECRET_MAX + 2] = "";
-	if (!fgets(line, sizeof(line), f))
-		line[0] = '\0';
-	fclose(f);
-	line[strcspn(line, "\r\n")] = '\0';
-	size_t n = strnlen(line, SECRET_MAX - 1);
-	memcpy(out, line, n);
-	out[n] = '\0';
-	return 0;
-}
-
-static int secret_from_config(const char *path, char *out)
-{
-	json_error_t je;
-	json_t *o = json_load_file(path, 0, &je);
-	const char *v = json_string_value(json_object_get(o, "secret"));
-	if (!v)
-		fprintf(stderr, "mcu token: %s: %s\n", path, o ? "no \"secret\" string" : je.text);
-	else
-		snprintf(out, SECRET_MAX, "%s", v);
-	json_decref(o);
-	return v ? 0 : -1;
 }
 
 struct args {
@@ -96,13 +63,8 @@ int token_cli(int argc, char **argv)
 		return rc == 1 ? 0 : 2;
 	}
 	char secret[SECRET_MAX] = "";
-	const char *env = getenv("MCU_SECRET");
-	if (a.secret_file && secret_from_file(a.secret_file, secret) < 0)
+	if (mcu_config_secret(a.config, a.secret_file, secret, sizeof(secret)) < 0)
 		return 1;
-	if (!a.secret_file && a.config && secret_from_config(a.config, secret) < 0)
-		return 1;
-	if (!secret[0] && env)
-		snprintf(secret, sizeof(secret), "%s", env);
 	if (!secret[0]) {
 		fprintf(stderr, "mcu token: no secret (MCU_SECRET, --secret-file or --config)\n");
 		return 1;
