@@ -522,7 +522,7 @@ static void download(struct server *s, const char *file, struct ws_http_reply *r
 	X(plis_received) X(plis_limited) X(remb_received) X(frames_in) X(frames_dropped)
 /* clang-format on */
 
-void server_peer_stats_add(struct server_peer_totals *sum, const struct peer_stats *st)
+void server_peer_stats_add(struct peer_stats *sum, const struct peer_stats *st)
 {
 #define X(f) sum->f += st->f;
 	PEER_STAT_FIELDS
@@ -531,7 +531,7 @@ void server_peer_stats_add(struct server_peer_totals *sum, const struct peer_sta
 
 static json_t *peers_json(struct server *s)
 {
-	struct server_peer_totals t = s->peers_gone;
+	struct peer_stats t = s->peers_gone;
 	for (int i = 0; i < s->npeers; i++)
 		server_peer_stats_add(&t, &s->peers[i]->st);
 	json_t *o = json_object();

@@ -22,6 +22,7 @@
 #include <glib.h>
 
 #include "config.h"
+#include "session/peer.h"
 
 #define SERVER_MAX_INFLIGHT 4096
 #define SERVER_REC_HISTORY  64 /* finished recordings remembered for the status API */
@@ -39,14 +40,6 @@ struct server_stats {
 	uint64_t auth_failures; /* joins refused for want of a valid token */
 };
 
-/* Per-peer transport counters summed over peers (the same fields as struct peer_stats). */
-struct server_peer_totals {
-	uint64_t rtp_in, rtcp_in, srtp_errors, rtp_dropped, unknown_ssrc, dtls_in;
-	uint64_t nacks_sent, nacks_received, retransmits, plis_sent, plis_received, remb_received;
-	uint64_t frames_in, frames_dropped;
-	uint64_t retransmits_limited, plis_limited;
-};
-
 struct server {
 	const struct mcu_config *cfg;
 	struct ws_server *ws;
@@ -62,7 +55,7 @@ struct server {
 	int npeers, cap_peers;
 	uint32_t next_peer_id;
 	struct server_stats st;
-	struct server_peer_totals peers_gone; /* counters of the peers that have left */
+	struct peer_stats peers_gone; /* counters of the peers that have left, summed */
 	/* recordings (media thread): every recorder not yet reaped, the last finished ones */
 	struct recorder **recs;
 	int nrecs, cap_recs;
@@ -78,8 +71,7 @@ struct server {
 };
 
 /* Media thread: adds a peer's counters to a sum (for GET /api/stats). */
-struct peer_stats;
-void server_peer_stats_add(struct server_peer_totals *sum, const struct peer_stats *st);
+void server_peer_stats_add(struct peer_stats *sum, const struct peer_stats *st);
 
 /* Media thread: rebuilds the /api/rooms snapshot after a change. */
 void server_update_snapshot(struct server *s);
