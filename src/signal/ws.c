@@ -248,10 +248,10 @@ static bool rate_ok(struct ws_server *s, struct conn *c)
 	return true;
 }
 
-/* Drops a message over the rate: tells the owner once per run, closes on a long run. */
+/* Drops a message over the rate: tells the owner once per episode, closes on a long one. */
 static int rate_drop(struct ws_server *s, struct lws *wsi, struct conn *c)
 {
-	int64_t now = now_us();
+	int64_t now = c->tokens_at; /* rate_ok() has just read the clock */
 	atomic_fetch_add(&s->n_limited, 1);
 	c->last_drop = now;
 	c->episode_drops++;
