@@ -10,10 +10,10 @@
 // end.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, mkdtempSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runLoad } from './lib.mjs';
 
 const BUILD = process.env.BUILD || 'build';
 const MEDIA = process.env.MIX_MEDIA || 'assets/media';
@@ -22,17 +22,6 @@ const WS_URL = HTTP.replace(/^http/, 'ws') + '/ws';
 const DURATION_S = 8;
 const dir = mkdtempSync(join(tmpdir(), 'mcu-abuse-'));
 const results = {}; // mode -> figures
-
-function spawnLoad(args) {
-  return new Promise((resolve) => {
-    const p = spawn(`${BUILD}/mcu-load`, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { out += d; });
-    const timer = setTimeout(() => p.kill('SIGKILL'), 60000);
-    p.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, out }); });
-  });
-}
 
 async function stats() {
   const r = await fetch(`${HTTP}/api/stats`);
@@ -53,7 +42,7 @@ async function runMode(mode) {
   assert.ok(existsSync(`${BUILD}/mcu-load`), `${BUILD}/mcu-load is missing: make load`);
   const json = join(dir, `${mode}.json`);
   const before = await stats();
-  const r = await spawnLoad([
+  const r = await runLoad([
     '--url', WS_URL, '--rooms', '1', '--clients', '3', '--duration', String(DURATION_S),
     '--settle', '3', '--video', `${MEDIA}/p1.webm`, '--audio', `${MEDIA}/p2.webm`,
     '--room-prefix', `abuse-${mode}`, '--json', json, ...(mode === 'none' ? [] : ['--abuse', mode]),

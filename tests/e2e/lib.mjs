@@ -1,5 +1,7 @@
 // lib.mjs - shared helpers for the end-to-end tests: launching Debian's Chromium headless with
-// fake media, opening the demo page with a synthetic participant, and polling for conditions.
+// fake media, opening the demo page with a synthetic participant, polling for conditions, the
+// signaling handshake for RTCPeerConnections and running mcu-load.
+import { spawn } from 'node:child_process';
 import { chromium } from 'playwright-core';
 
 export const URL_BASE = process.env.MCU_URL || 'http://127.0.0.1:18080';
@@ -70,4 +72,17 @@ export function wireSignaling(ws, pc, { room, name, onMessage }) {
     if (onMessage) onMessage(m);
   });
   return send;
+}
+
+// Runs build/mcu-load (BUILD) with args; resolves with its exit code or signal and its whole
+// output (stdout and stderr). Killed after 60 s.
+export function runLoad(args) {
+  return new Promise((resolve) => {
+    const p = spawn(`${process.env.BUILD || 'build'}/mcu-load`, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { out += d; });
+    const timer = setTimeout(() => p.kill('SIGKILL'), 60000);
+    p.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, out }); });
+  });
 }

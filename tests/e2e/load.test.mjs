@@ -8,31 +8,20 @@
 // a behaviour test on a shared machine, not a benchmark.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, mkdtempSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runLoad } from './lib.mjs';
 
 const BUILD = process.env.BUILD || 'build';
 const MEDIA = process.env.MIX_MEDIA || 'assets/media';
 const WS_URL = (process.env.MCU_URL || 'http://127.0.0.1:18080').replace(/^http/, 'ws') + '/ws';
 const DURATION_S = 8;
 
-function run(args) {
-  return new Promise((resolve) => {
-    const p = spawn(`${BUILD}/mcu-load`, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { out += d; });
-    const timer = setTimeout(() => p.kill('SIGKILL'), 60000);
-    p.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, out }); });
-  });
-}
-
 test('mcu-load: 4 clients in 2 rooms connect and receive the mix', { timeout: 90000 }, async () => {
   assert.ok(existsSync(`${BUILD}/mcu-load`), `${BUILD}/mcu-load is missing: make load`);
   const json = join(mkdtempSync(join(tmpdir(), 'mcu-load-')), 'load.json');
-  const r = await run([
+  const r = await runLoad([
     '--url', WS_URL, '--rooms', '2', '--clients', '2', '--duration', String(DURATION_S),
     '--settle', '3', '--video', `${MEDIA}/p1.webm`, '--audio', `${MEDIA}/p2.webm`,
     '--decode', '4', '--json', json,
