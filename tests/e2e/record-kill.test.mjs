@@ -7,12 +7,13 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { startServer, api, probe, fullDecode, decodedEnd, frameAt, sleep, close, tmp } from './record-lib.mjs';
+import {
+  startServer, api, probe, fullDecode, decodedEnd, frameAt, sleep, close, tmp, MAGENTA, CYAN, YELLOW,
+} from './record-lib.mjs';
 
 const { participant, yuvAt } = await import('./wrtc-client.mjs');
 const { waitFor } = await import('./lib.mjs');
 
-const MAGENTA = [106, 202, 222], CYAN = [170, 166, 16], YELLOW = [210, 16, 146];
 const clients = [];
 const webm = path.join(tmp, 'kill.webm'), mkv = path.join(tmp, 'kill.mkv');
 let server;

@@ -81,6 +81,19 @@ export function audioAt(file, t, dur) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Y, U, V of the colours the recording tests give their participants.
+export const MAGENTA = [106, 202, 222], CYAN = [170, 166, 16], YELLOW = [210, 16, 146];
+
+// Waits until wrtc client c has its tracks and its mix shows each [x, y, colour] (imported
+// here, late, so that MCU_URL already points at the test's server).
+export async function joinAndSee(c, colours) {
+  const { yuvAt } = await import('./wrtc-client.mjs');
+  const { waitFor } = await import('./lib.mjs');
+  await waitFor(() => c.tracks.length >= 2, { timeout: 20000, what: `${c.name} tracks` });
+  await waitFor(() => c.lastFrame && colours.every(([x, y, col]) => close(yuvAt(c.lastFrame, x, y), col)),
+    { timeout: 20000, what: `${c.name} sees the tiles` });
+}
 export const close = (p, q, tol = 30) => p.every((v, i) => Math.abs(v - q[i]) <= tol);
 
 // The error output of a full decode ('' when clean); throws if ffmpeg fails.

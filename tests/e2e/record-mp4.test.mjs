@@ -13,12 +13,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   startServer, api, probe, decodeErrors, frameAt, audioAt, sleep, close, tmp, BASE,
+  joinAndSee, MAGENTA, CYAN, YELLOW,
 } from './record-lib.mjs';
 
 const { participant, yuvAt, tonePower } = await import('./wrtc-client.mjs');
-const { waitFor } = await import('./lib.mjs');
 
-const MAGENTA = [106, 202, 222], CYAN = [170, 166, 16], YELLOW = [210, 16, 146];
 const recDir = path.join(tmp, 'recordings');
 const clients = [];
 let server;
@@ -29,12 +28,6 @@ after(async () => {
   if (server && server.proc.exitCode === null) server.proc.kill('SIGTERM');
   setTimeout(() => process.exit(), 1000).unref();
 });
-
-async function joinAndSee(c, colours) {
-  await waitFor(() => c.tracks.length >= 2, { timeout: 20000, what: `${c.name} tracks` });
-  await waitFor(() => c.lastFrame && colours.every(([x, y, col]) => close(yuvAt(c.lastFrame, x, y), col)),
-    { timeout: 20000, what: `${c.name} sees the tiles` });
-}
 
 // Streams, duration (within 1.5 s of [inner, outer], the recorded time seen from the client: from
 // the POST's answer to the DELETE's request, and from the POST's request to the DELETE's

@@ -8,12 +8,12 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, api, probe, fullDecode, frameAt, audioAt, sleep, close, tmp } from './record-lib.mjs';
+import {
+  startServer, api, probe, fullDecode, frameAt, audioAt, sleep, close, tmp, joinAndSee, MAGENTA, CYAN, YELLOW,
+} from './record-lib.mjs';
 
 const { participant, yuvAt, tonePower } = await import('./wrtc-client.mjs');
-const { waitFor } = await import('./lib.mjs');
 
-const MAGENTA = [106, 202, 222], CYAN = [170, 166, 16], YELLOW = [210, 16, 146];
 const recDir = path.join(tmp, 'recordings');
 const clients = [];
 let server;
@@ -24,12 +24,6 @@ after(async () => {
   if (server && server.proc.exitCode === null) server.proc.kill('SIGTERM');
   setTimeout(() => process.exit(), 1000).unref();
 });
-
-async function joinAndSee(c, colours) {
-  await waitFor(() => c.tracks.length >= 2, { timeout: 20000, what: `${c.name} tracks` });
-  await waitFor(() => c.lastFrame && colours.every(([x, y, col]) => close(yuvAt(c.lastFrame, x, y), col)),
-    { timeout: 20000, what: `${c.name} sees the tiles` });
-}
 
 test('a live call recorded through the API', { timeout: 120000 }, async () => {
   const a = participant('Magenta', MAGENTA, 600, 'rec');
