@@ -17,6 +17,7 @@
 #include <libavutil/channel_layout.h>
 #include <libavutil/mathematics.h>
 
+#include "avenc.h"
 #include "mix/aac.h"
 
 #define RATE      48000
@@ -49,17 +50,11 @@ void mix_aac_enc_cfg_default(struct mix_aac_enc_cfg *cfg)
 
 static int open_codec(struct mix_aac_enc *e, const struct mix_aac_enc_cfg *c)
 {
-	const AVCodec *codec = avcodec_find_encoder_by_name("aac");
-	if (!codec)
-		return -ENOTSUP;
-	e->ctx = avcodec_alloc_context3(codec);
-	e->frame = av_frame_alloc();
-	e->pkt = av_packet_alloc();
-	if (!e->ctx || !e->frame || !e->pkt)
-		return -ENOMEM;
+	const AVCodec *codec;
+	int err = avenc_alloc("aac", &codec, &e->ctx, &e->frame, &e->pkt);
+	if (err)
+		return err;
 	AVCodecContext *ctx = e->ctx;
-	/* Its info lines (settings, statistics at close) would fill the server log. */
-	e->ctx->log_level_offset = AV_LOG_VERBOSE - AV_LOG_INFO;
 	ctx->sample_fmt = AV_SAMPLE_FMT_FLTP;
 	ctx->sample_rate = RATE;
 	av_channel_layout_default(&ctx->ch_layout, 1);
@@ -68,7 +63,7 @@ static int open_codec(struct mix_aac_enc *e, const struct mix_aac_enc_cfg *c)
 	ctx->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
 	int ret = avcodec_open2(ctx, codec, NULL);
 	if (ret < 0)
-		return ret == AVERROR(ENOMEM) ? -ENOMEM : -EIO;
+		return avenc_err(ret);
 	if (ctx->frame_size != MIX_AAC_FRAME || ctx->extradata_size <= 0)
 		return -EIO;
 	e->frame->format = AV_SAMPLE_FMT_FLTP;
@@ -113,9 +108,7 @@ void mix_aac_enc_free(struct mix_aac_enc **pe)
 	for (int i = 0; i < e->qn; i++)
 		mix_packet_unref(&e->q[(e->qhead + i) % OUT_QUEUE]);
 	flush(e);
-	avcodec_free_context(&e->ctx);
-	av_frame_free(&e->frame);
-	av_packet_free(&e->pkt);
+	avenc_free(&e->ctx, &e->frame, &e->pkt);
 	free(e);
 	*pe = NULL;
 }
@@ -165,7 +158,7 @@ static int encode_buffer(struct mix_aac_enc *e)
 	e->fill = 0;
 	int ret = avcodec_send_frame(e->ctx, e->frame);
 	if (ret < 0)
-		return ret == AVERROR(ENOMEM) ? -ENOMEM : -EIO;
+		return avenc_err(ret);
 	return drain(e);
 }
 

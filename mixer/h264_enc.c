@@ -18,6 +18,7 @@
 #include <libavutil/mathematics.h>
 #include <libavutil/opt.h>
 
+#include "avenc.h"
 #include "mix/h264.h"
 
 #define US_PER_S      1000000
@@ -83,17 +84,11 @@ static void set_params(AVCodecContext *ctx, const struct mix_h264_enc_cfg *c)
 
 static int open_codec(struct mix_h264_enc *e, const struct mix_h264_enc_cfg *c)
 {
-	const AVCodec *codec = avcodec_find_encoder_by_name("libx264");
-	if (!codec)
-		return -ENOTSUP;
-	e->ctx = avcodec_alloc_context3(codec);
-	e->frame = av_frame_alloc();
-	e->pkt = av_packet_alloc();
-	if (!e->ctx || !e->frame || !e->pkt)
-		return -ENOMEM;
+	const AVCodec *codec;
+	int err = avenc_alloc("libx264", &codec, &e->ctx, &e->frame, &e->pkt);
+	if (err)
+		return err;
 	set_params(e->ctx, c);
-	/* Its info lines (settings, statistics at close) would fill the server log. */
-	e->ctx->log_level_offset = AV_LOG_VERBOSE - AV_LOG_INFO;
 	AVDictionary *opts = NULL;
 	av_dict_set(&opts, "preset", "superfast", 0);
 	av_dict_set(&opts, "tune", "zerolatency", 0);
@@ -101,7 +96,7 @@ static int open_codec(struct mix_h264_enc *e, const struct mix_h264_enc_cfg *c)
 	av_dict_set(&opts, "x264-params", "log=1", 0); /* warnings and errors only */
 	int ret = avcodec_open2(e->ctx, codec, &opts);
 	av_dict_free(&opts);
-	return ret < 0 ? (ret == AVERROR(ENOMEM) ? -ENOMEM : -EIO) : 0;
+	return ret < 0 ? avenc_err(ret) : 0;
 }
 
 int mix_h264_enc_alloc(struct mix_h264_enc **out, const struct mix_h264_enc_cfg *cfg)
@@ -128,9 +123,7 @@ void mix_h264_enc_free(struct mix_h264_enc **pe)
 {
 	if (!pe || !*pe)
 		return;
-	avcodec_free_context(&(*pe)->ctx);
-	av_frame_free(&(*pe)->frame);
-	av_packet_free(&(*pe)->pkt);
+	avenc_free(&(*pe)->ctx, &(*pe)->frame, &(*pe)->pkt);
 	free(*pe);
 	*pe = NULL;
 }
@@ -227,7 +220,7 @@ int mix_h264_enc_encode(struct mix_h264_enc *e, const struct mix_picture *pic, i
 	int ret = avcodec_send_frame(e->ctx, e->frame);
 	memset(e->frame->data, 0, sizeof(e->frame->data));
 	if (ret < 0)
-		return ret == AVERROR(ENOMEM) ? -ENOMEM : -EIO;
+		return avenc_err(ret);
 	ret = receive(e, out);
 	if (ret < 0 || !*out)
 		return ret;
