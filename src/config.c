@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -22,7 +23,9 @@ static void defaults(struct mcu_config *c)
 	snprintf(c->www, sizeof(c->www), "assets/www");
 	snprintf(c->log_level, sizeof(c->log_level), "info");
 	c->max_rooms = 64;
-	c->max_participants = 25;
+	c->max_participants = 100;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	c->loops = cores < 1 ? 1 : cores > 64 ? 64 : (int)cores;
 	snprintf(c->layout, sizeof(c->layout), "grid");
 	c->width = 1280;
 	c->height = 720;
@@ -39,7 +42,7 @@ static void defaults(struct mcu_config *c)
 	c->ws_msg_burst = 50;
 }
 
-static void usage(FILE *f)
+static void usage(FILE *f, const struct mcu_config *c)
 {
 	fprintf(
 	    f,
@@ -57,12 +60,15 @@ static void usage(FILE *f)
 	    "                       .mkv or .mp4); may be repeated for other rooms\n"
 	    "  --secret-file FILE   shared secret for access tokens (or MCU_SECRET in the\n"
 	    "                       environment); with a secret, joins and /api need a token\n"
+	    "  --loops N            event loops (threads running rooms; default: one per core,\n"
+	    "                       here %d); 1 runs every room on one media thread\n"
 	    "  --netsim SPEC        test option: impair media packets on every peer, both ways,\n"
 	    "                       e.g. loss=5,delay=30,jitter=10,reorder=2 (percent, ms)\n"
 	    "  -h, --help           this help\n\n"
 	    "Config file keys (JSON object): bind, port, www, public_ip, tls_cert, tls_key,\n"
 	    "dtls_cert, dtls_key (PEM; generated at start if absent), log_level, max_rooms (64),\n"
-	    "max_participants (25), layout (\"grid\" | \"speaker\"), exclude_self (false),\n"
+	    "max_participants (100), loops (one per core), layout (\"grid\" | \"speaker\"), "
+	    "exclude_self (false),\n"
 	    "width (1280), height (720), fps (30), video_bitrate (1500000), audio_bitrate "
 	    "(32000),\n"
 	    "max_mixed (4), playout_delay_ms (80), uplink_bitrate (1500000),\n"
@@ -75,7 +81,8 @@ static void usage(FILE *f)
 	    "\n"
 	    "  mcu token ROOM [--role participant|admin] [--ttl SECONDS] prints a token signed\n"
 	    "  with the secret (--secret-file or MCU_SECRET); admin tokens allow every /api "
-	    "call.\n");
+	    "call.\n",
+	    c->loops);
 }
 
 static int set_str(char *dst, size_t n, const char *v, const char *key)
@@ -160,6 +167,7 @@ static int load_file(struct mcu_config *c, const char *path)
 	rc = rc ?: file_str(o, "log_level", c->log_level, sizeof(c->log_level));
 	rc = rc ?: file_int(o, "max_rooms", &c->max_rooms, 1, 10000);
 	rc = rc ?: file_int(o, "max_participants", &c->max_participants, 1, 1000);
+	rc = rc ?: file_int(o, "loops", &c->loops, 1, 64);
 	rc = rc ?: file_str(o, "layout", c->layout, sizeof(c->layout));
 	rc = rc ?: file_bool(o, "exclude_self", &c->exclude_self);
 	rc = rc ?: file_int(o, "width", &c->width, 16, 4096);
@@ -194,7 +202,8 @@ enum {
 	OPT_RECORDINGS_DIR,
 	OPT_RECORD,
 	OPT_SECRET_FILE,
-	OPT_NETSIM
+	OPT_NETSIM,
+	OPT_LOOPS
 };
 
 static const struct option long_opts[] = {{"bind", 1, 0, OPT_BIND},
@@ -209,6 +218,7 @@ static const struct option long_opts[] = {{"bind", 1, 0, OPT_BIND},
                                           {"record", 1, 0, OPT_RECORD},
                                           {"secret-file", 1, 0, OPT_SECRET_FILE},
                                           {"netsim", 1, 0, OPT_NETSIM},
+                                          {"loops", 1, 0, OPT_LOOPS},
                                           {"help", 0, 0, 'h'},
                                           {0, 0, 0, 0}};
 
@@ -295,6 +305,9 @@ static int apply_flag(struct mcu_config *c, int opt, const char *v)
 		return read_secret(c, v);
 	case OPT_NETSIM:
 		return set_str(c->netsim, sizeof(c->netsim), v, "--netsim");
+	case OPT_LOOPS:
+		c->loops = (int)strtol(v, &end, 10);
+		return (*end || c->loops < 1 || c->loops > 64) ? -EINVAL : 0;
 	default:
 		return 0;
 	}
@@ -330,7 +343,7 @@ int mcu_config_load(struct mcu_config *cfg, int argc, char **argv)
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
 		if (opt == 'h') {
-			usage(stdout);
+			usage(stdout, cfg);
 			return 1;
 		}
 		if (opt == '?' || apply_flag(cfg, opt, optarg) < 0) {

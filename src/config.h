@@ -27,7 +27,8 @@ struct mcu_config {
 	char log_level[16];
 	/* rooms */
 	int max_rooms;        /* default 64 */
-	int max_participants; /* per room, default 25 */
+	int max_participants; /* per room, default 100 */
+	int loops;            /* event loops running rooms, default: online cores (1..64) */
 	/* media */
 	char layout[16]; /* grid | speaker */
 	bool exclude_self;

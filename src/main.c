@@ -1,8 +1,9 @@
 /*
- * main.c - the mcu server: configuration, the DTLS certificate, the media thread (a GLib main
- * loop running every room and peer) and the signaling thread (this one: the libwebsockets
- * loop). SIGINT/SIGTERM stop both loops; rooms and peers are torn down on the media thread,
- * and every recording is finished (trailer, cues) before the process exits.
+ * main.c - the mcu server: configuration, the DTLS certificate, the event loops (one per core
+ * by default, each a thread running its rooms and peers: session/server.h) and the signaling
+ * thread (this one: the libwebsockets loop). SIGINT/SIGTERM stop the signaling loop; then
+ * every loop tears its rooms and peers down on its own thread, and every recording is
+ * finished (trailer, cues) before the process exits.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <glib-unix.h>
 #include <glib.h>
@@ -18,53 +20,40 @@
 #include "config.h"
 #include "log.h"
 #include "net/dtls.h"
+#include "net/loop.h"
 #include "net/netsim.h"
-#include "session/peer.h"
-#include "session/room.h"
 #include "session/server.h"
+#include "session/shard.h"
 #include "signal/ws.h"
-
-static void *media_main(void *arg)
-{
-	struct server *s = arg;
-	g_main_context_push_thread_default(s->ctx);
-	g_main_loop_run(s->loop);
-	/* Tear down whatever is left, on the thread that owns it. */
-	while (s->npeers > 0) {
-		struct peer *p = s->peers[s->npeers - 1];
-		struct room *r = p->room;
-		server_remove_peer(s, p);
-		if (r)
-			room_remove_peer(r, p);
-		if (r && r->npeers == 0) {
-			server_remove_room(s, r);
-			room_free(&r);
-		}
-		peer_free(&p);
-	}
-	server_free_recorders(s); /* waits for the writer threads to finish their files */
-	/* Let libnice finish its asynchronous closes. */
-	while (g_main_context_iteration(s->ctx, FALSE))
-		;
-	g_main_context_pop_thread_default(s->ctx);
-	return NULL;
-}
 
 static gboolean on_signal(gpointer data)
 {
 	struct server *s = data;
 	LOG_I("shutting down");
 	ws_server_stop(s->ws);
-	g_main_loop_quit(s->loop);
 	return G_SOURCE_REMOVE;
 }
 
+/* The handler runs on loop 0 (GLib's unix signal sources): it only stops the signaling loop. */
 static void watch_signal(struct server *s, int signum)
 {
 	GSource *src = g_unix_signal_source_new(signum);
 	g_source_set_callback(src, on_signal, s, NULL);
-	g_source_attach(src, s->ctx);
+	g_source_attach(src, loop_ctx(s->shards[0]->loop));
 	g_source_unref(src);
+}
+
+/* Each peer holds several sockets (ICE, its WebSocket): raise the soft limit to the hard one. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rlim_t was = rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+		LOG_D("open-file limit raised from %llu to %llu", (unsigned long long)was,
+		      (unsigned long long)rl.rlim_cur);
 }
 
 static int start_ws(struct server *s, const struct mcu_config *c)
@@ -91,50 +80,45 @@ static int start_ws(struct server *s, const struct mcu_config *c)
 	return rc;
 }
 
-static int init(struct server *s, const struct mcu_config *c)
+static int check_netsim(const struct mcu_config *c)
 {
 	char err[256] = "";
-	s->cfg = c;
-	pthread_mutex_init(&s->snap_lock, NULL);
-	if (c->netsim[0]) { /* --netsim: checked here, applied per peer (session/peer.c) */
-		struct netsim_cfg ns;
-		if (netsim_parse(c->netsim, &ns, err, sizeof(err)) < 0) {
-			LOG_E("netsim spec '%s': %s", c->netsim, err);
-			return -EINVAL;
-		}
-		netsim_describe(&ns, err, sizeof(err));
-		LOG_W("netsim: impairing every peer's SRTP/SRTCP both ways (test option): %s", err);
+	if (!c->netsim[0]) /* --netsim: checked here, applied per peer (session/peer.c) */
+		return 0;
+	struct netsim_cfg ns;
+	if (netsim_parse(c->netsim, &ns, err, sizeof(err)) < 0) {
+		LOG_E("netsim spec '%s': %s", c->netsim, err);
+		return -EINVAL;
 	}
-	int rc = dtls_cert_new(&s->cert, c->dtls_cert[0] ? c->dtls_cert : NULL,
+	netsim_describe(&ns, err, sizeof(err));
+	LOG_W("netsim: impairing every peer's SRTP/SRTCP both ways (test option): %s", err);
+	return 0;
+}
+
+static int init(struct server *s, struct dtls_cert **cert, const struct mcu_config *c)
+{
+	char err[256] = "";
+	if (check_netsim(c) < 0)
+		return -EINVAL;
+	int rc = dtls_cert_new(cert, c->dtls_cert[0] ? c->dtls_cert : NULL,
 	                       c->dtls_key[0] ? c->dtls_key : NULL, err, sizeof(err));
 	if (rc < 0) {
 		LOG_E("DTLS certificate: %s", err);
 		return rc;
 	}
-	s->ctx = g_main_context_new();
-	s->loop = g_main_loop_new(s->ctx, FALSE);
+	rc = server_init(s, c, *cert);
+	if (rc < 0) {
+		LOG_E("cannot create the event loops: %s", strerror(-rc));
+		return rc;
+	}
 	return start_ws(s, c);
-}
-
-static void fini(struct server *s)
-{
-	ws_server_free(&s->ws);
-	if (s->loop)
-		g_main_loop_unref(s->loop);
-	if (s->ctx)
-		g_main_context_unref(s->ctx);
-	dtls_cert_free(&s->cert);
-	free(s->rooms);
-	free(s->peers);
-	free(s->rooms_json);
-	free(s->recs_json);
-	pthread_mutex_destroy(&s->snap_lock);
 }
 
 int main(int argc, char **argv)
 {
 	static struct mcu_config cfg;
 	static struct server srv;
+	struct dtls_cert *cert = NULL;
 	if (argc > 1 && !strcmp(argv[1], "token"))
 		return token_cli(argc - 1, argv + 1);
 	int rc = mcu_config_load(&cfg, argc, argv);
@@ -147,21 +131,22 @@ int main(int argc, char **argv)
 	}
 	mcu_log_set_level(lvl);
 	signal(SIGPIPE, SIG_IGN);
-	if (init(&srv, &cfg) < 0) {
-		fini(&srv);
-		return 1;
+	raise_fd_limit();
+	rc = init(&srv, &cert, &cfg);
+	if (rc == 0) {
+		watch_signal(&srv, SIGINT);
+		watch_signal(&srv, SIGTERM);
+		rc = server_start(&srv);
 	}
-	server_update_snapshot(&srv);
-	watch_signal(&srv, SIGINT);
-	watch_signal(&srv, SIGTERM);
-	pthread_t media;
-	pthread_create(&media, NULL, media_main, &srv);
-	LOG_I("mcu listening on %s://%s:%d/ (WebSocket /ws), DTLS fingerprint sha-256 %s",
-	      cfg.tls_cert[0] ? "https" : "http", cfg.bind, ws_server_port(srv.ws),
-	      dtls_cert_fingerprint(srv.cert));
-	ws_server_run(srv.ws);
-	g_main_loop_quit(srv.loop);
-	pthread_join(media, NULL);
-	fini(&srv);
-	return 0;
+	if (rc == 0) {
+		LOG_I("mcu listening on %s://%s:%d/ (WebSocket /ws), %d event loop%s, DTLS "
+		      "fingerprint sha-256 %s",
+		      cfg.tls_cert[0] ? "https" : "http", cfg.bind, ws_server_port(srv.ws),
+		      srv.nshards, srv.nshards == 1 ? "" : "s", dtls_cert_fingerprint(cert));
+		ws_server_run(srv.ws);
+	}
+	server_fini(&srv); /* the loops tear down their rooms and finish the recordings */
+	ws_server_free(&srv.ws);
+	dtls_cert_free(&cert);
+	return rc == 0 ? 0 : 1;
 }

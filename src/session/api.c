@@ -4,13 +4,14 @@
  * POST/DELETE/GET /api/rooms/{room}/recording, GET /api/recordings and
  * GET /api/recordings/{file} (a download).
  *
- * GETs are answered on the signaling thread from snapshots the media thread rebuilds whenever
- * rooms, participants or recordings change (server_update_snapshot), under a mutex, so the
- * HTTP side never touches media-thread state. POST and DELETE post a command to the media
- * thread and wait (at most API_WAIT_MS) on a condition variable: the recorder's writer thread
- * answers once the file is created (POST: 201, or 500 with the error) or finished (DELETE:
- * 200 with the final size and duration); after the timeout the reply is 202 with the state
- * so far. The wait object is refcounted: whoever finishes last frees it.
+ * Threads: every request arrives on the signaling thread (libwebsockets) and never waits
+ * there. GETs of rooms and recordings are answered from snapshots each loop rebuilds when its
+ * rooms, participants or recordings change (shard_update_snapshot), under the server's
+ * snap_lock. POST and DELETE of a recording, and GET /api/stats, are deferred
+ * (WS_HTTP_DEFER): a command goes to the room's loop (or to every loop for the stats) and the
+ * reply is sent later with ws_http_complete, from the loop or after the recorder's writer
+ * thread has created (POST: 201, or 500 with the error) or finished (DELETE: 200 with the
+ * final size and duration) the file; ws.c answers 504 if that takes over its HTTP timeout.
  * Directory listing and downloads read the recordings directory on the signaling thread.
  */
 #include <dirent.h>
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,13 +31,14 @@
 #include <jansson.h>
 
 #include "auth/token.h"
+#include "net/loop.h"
 #include "session/peer.h"
 #include "session/recorder.h"
 #include "session/room.h"
 #include "session/server.h"
+#include "session/shard.h"
 #include "signal/ws.h"
 
-#define API_WAIT_MS       5000
 #define API_MAX_FILE_NAME 200
 
 /* ---- status JSON (any thread) ---- */
@@ -75,7 +78,7 @@ static char *rec_text(const struct rec_status *st)
 	return t;
 }
 
-/* ---- snapshots (media thread) ---- */
+/* ---- snapshots (a shard's loop; read under snap_lock) ---- */
 
 static json_t *room_json(const struct room *r)
 {
@@ -92,41 +95,83 @@ static json_t *room_json(const struct room *r)
 		recorder_status(r->rec, &st);
 		rec = rec_json(&st);
 	}
-	return json_pack("{s:s, s:o, s:o}", "name", r->name, "participants", people, "recording",
-	                 rec);
+	return json_pack("{s:s, s:o, s:o, s:i}", "name", r->name, "participants", people,
+	                 "recording", rec, "loop", loop_index(r->env->loop));
 }
 
-/* History (oldest first), then the recorders not yet reaped (in start order). */
-static char *recs_snapshot(struct server *s)
+/* The elements of a JSON array, without the brackets ("" for none). */
+static char *elements(json_t *a)
+{
+	char *t = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	if (!t)
+		return NULL;
+	size_t n = strlen(t);
+	memmove(t, t + 1, n - 2);
+	t[n - 2] = '\0';
+	return t;
+}
+
+char *api_rooms_snapshot(struct shard *sh)
+{
+	json_t *a = json_array();
+	for (int i = 0; i < sh->nrooms_arr; i++)
+		json_array_append_new(a, room_json(sh->rooms[i]));
+	return elements(a);
+}
+
+char *api_recs_snapshot(struct shard *sh)
 {
 	json_t *a = json_array();
 	struct rec_status st;
+	for (int i = 0; i < sh->nrecs; i++) {
+		recorder_status(sh->recs[i], &st);
+		json_array_append_new(a, rec_json(&st));
+	}
+	return elements(a);
+}
+
+/* Signaling thread: "[" every shard's part "]". Caller frees. */
+static char *joined_parts(struct server *s, bool recs)
+{
+	size_t n = 3;
+	pthread_mutex_lock(&s->snap_lock);
+	for (int i = 0; i < s->nshards; i++) {
+		const char *t = recs ? s->shards[i]->snap_recs : s->shards[i]->snap_rooms;
+		n += (t ? strlen(t) : 0) + 1;
+	}
+	char *out = malloc(n), *w = out;
+	if (out) {
+		*w++ = '[';
+		for (int i = 0; i < s->nshards; i++) {
+			const char *t = recs ? s->shards[i]->snap_recs : s->shards[i]->snap_rooms;
+			if (!t || !*t)
+				continue;
+			if (w > out + 1)
+				*w++ = ',';
+			w = stpcpy(w, t);
+		}
+		strcpy(w, "]");
+	}
+	pthread_mutex_unlock(&s->snap_lock);
+	return out;
+}
+
+/* Signaling thread: finished recordings (oldest first), then the active ones. */
+static json_t *recordings_now(struct server *s)
+{
+	char *active = joined_parts(s, true);
+	json_t *a = json_array();
+	pthread_mutex_lock(&s->snap_lock);
 	for (int i = 0; i < s->nhist; i++)
 		json_array_append_new(a,
 		                      rec_json(&s->hist[(s->hist_head + i) % SERVER_REC_HISTORY]));
-	for (int i = 0; i < s->nrecs; i++) {
-		recorder_status(s->recs[i], &st);
-		json_array_append_new(a, rec_json(&st));
-	}
-	char *text = json_dumps(a, JSON_COMPACT);
-	json_decref(a);
-	return text;
-}
-
-void server_update_snapshot(struct server *s)
-{
-	json_t *rooms = json_array();
-	for (int i = 0; i < s->nrooms; i++)
-		json_array_append_new(rooms, room_json(s->rooms[i]));
-	char *text = json_dumps(rooms, JSON_COMPACT);
-	json_decref(rooms);
-	char *recs = recs_snapshot(s);
-	pthread_mutex_lock(&s->snap_lock);
-	free(s->rooms_json);
-	s->rooms_json = text;
-	free(s->recs_json);
-	s->recs_json = recs;
 	pthread_mutex_unlock(&s->snap_lock);
+	json_t *b = json_loads(active ? active : "[]", 0, NULL);
+	json_array_extend(a, b);
+	json_decref(b);
+	free(active);
+	return a;
 }
 
 static void reply_text(struct ws_http_reply *r, int status, const char *text)
@@ -152,62 +197,39 @@ static void reply_error(struct ws_http_reply *r, int status, const char *code, c
 	json_decref(o);
 }
 
-/* ---- POST/DELETE: a command to the media thread and a bounded wait ---- */
+/* ---- POST/DELETE: a command to the room's loop, answered later (WS_HTTP_DEFER) ---- */
 
 struct api_call {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	atomic_int refs;
 	struct server *srv;
+	struct shard *sh;
+	uint64_t id;        /* the deferred HTTP request */
 	int pending_status; /* the answer from the writer thread, sent after a snapshot update */
 	char *pending_body;
-	bool done;
-	int status;
-	char *body;
 	/* the request */
 	char room[SIG_MAX_ROOM + 1];
 	char format[8];
 	struct room_rec_opts opts;
 };
 
-static struct api_call *call_new(struct server *s, const char *room)
+static struct api_call *call_new(struct server *s, const char *room, uint64_t id)
 {
 	struct api_call *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	pthread_mutex_init(&c->lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&c->cond, &ca);
-	pthread_condattr_destroy(&ca);
-	atomic_init(&c->refs, 2); /* the waiter and the media-thread side */
 	c->srv = s;
+	c->id = id;
 	snprintf(c->room, sizeof(c->room), "%s", room);
 	return c;
 }
 
-static void call_unref(struct api_call *c)
-{
-	if (atomic_fetch_sub(&c->refs, 1) != 1)
-		return;
-	pthread_mutex_destroy(&c->lock);
-	pthread_cond_destroy(&c->cond);
-	free(c->body);
-	free(c->pending_body);
-	free(c);
-}
-
-/* Any thread: the answer (body owned), then drops the media side's reference. */
+/* Any thread: sends the answer (body owned) and frees the call. */
 static void call_finish(struct api_call *c, int status, char *body)
 {
-	pthread_mutex_lock(&c->lock);
-	c->done = true;
-	c->status = status;
-	c->body = body;
-	pthread_cond_signal(&c->cond);
-	pthread_mutex_unlock(&c->lock);
-	call_unref(c);
+	struct ws_http_reply r = {0};
+	reply_owned(&r, status, body);
+	c->srv->http_done(c->srv->http_done_ctx, c->id, &r);
+	free(c->pending_body);
+	free(c);
 }
 
 static char *error_text(const char *code, const char *msg, const struct rec_status *st)
@@ -220,22 +242,22 @@ static char *error_text(const char *code, const char *msg, const struct rec_stat
 	return t;
 }
 
-/* Media thread: the snapshots show the new state before the waiter replies. */
-static void finish_after_snapshot(struct server *s, void *data)
+/* The room's loop: the snapshots show the new state before the reply goes. */
+static void finish_after_snapshot(struct shard *sh, void *data)
 {
 	struct api_call *c = data;
-	server_update_snapshot(s);
+	shard_update_snapshot(sh);
 	char *body = c->pending_body;
 	c->pending_body = NULL;
 	call_finish(c, c->pending_status, body);
 }
 
-/* Writer thread: hands the answer to the media thread (or answers at once if it is busy). */
-static void answer_via_media(struct api_call *c, int status, char *body)
+/* Writer thread: hands the answer to the room's loop (or answers at once if it is busy). */
+static void answer_via_loop(struct api_call *c, int status, char *body)
 {
 	c->pending_status = status;
 	c->pending_body = body;
-	if (server_invoke(c->srv, finish_after_snapshot, c) < 0) {
+	if (server_invoke(c->srv, c->sh, finish_after_snapshot, c) < 0) {
 		c->pending_body = NULL;
 		call_finish(c, status, body);
 	}
@@ -245,27 +267,27 @@ static void answer_via_media(struct api_call *c, int status, char *body)
 static void on_opened(void *opaque, const struct rec_status *st)
 {
 	bool failed = st->state == REC_FAILED;
-	answer_via_media(opaque, failed ? 500 : 201, rec_text(st));
+	answer_via_loop(opaque, failed ? 500 : 201, rec_text(st));
 }
 
 /* Writer thread: the file is finished. */
 static void on_finished(void *opaque, const struct rec_status *st)
 {
-	answer_via_media(opaque, 200, rec_text(st));
+	answer_via_loop(opaque, 200, rec_text(st));
 }
 
-/* Media thread. */
-static void do_start(struct server *s, void *data)
+/* The room's loop. */
+static void do_start(struct shard *sh, void *data)
 {
 	struct api_call *c = data;
-	struct room *r = server_find_room(s, c->room);
+	struct room *r = shard_find_room(sh, c->room);
 	if (!r) {
 		call_finish(c, 404, error_text("no-such-room", "no such room", NULL));
 		return;
 	}
 	int rc = room_start_recording(r, &c->opts, on_opened, c);
 	if (rc == 0) {
-		server_update_snapshot(s);
+		shard_update_snapshot(sh);
 		return; /* on_opened finishes the call */
 	}
 	struct rec_status st = {0};
@@ -281,45 +303,35 @@ static void do_start(struct server *s, void *data)
 	                            : error_text("record-failed", strerror(-rc), NULL));
 }
 
-/* Media thread. */
-static void do_stop(struct server *s, void *data)
+/* The room's loop. */
+static void do_stop(struct shard *sh, void *data)
 {
 	struct api_call *c = data;
-	struct room *r = server_find_room(s, c->room);
+	struct room *r = shard_find_room(sh, c->room);
 	if (!r || room_stop_recording(r, on_finished, c) < 0) {
 		call_finish(c, 404,
 		            error_text("not-recording", "the room is not being recorded", NULL));
 		return;
 	}
-	server_update_snapshot(s);
+	shard_update_snapshot(sh);
 }
 
-/* Signaling thread: posts fn and waits for the answer (202 with `pending` after a timeout). */
-static void call_run(struct server *s, struct api_call *c, void (*fn)(struct server *s, void *data),
-                     const char *pending, struct ws_http_reply *reply)
+/* Signaling thread: posts fn to the room's loop; the reply follows from there. */
+static void call_run(struct server *s, struct api_call *c, void (*fn)(struct shard *sh, void *data),
+                     struct ws_http_reply *reply)
 {
-	if (server_invoke(s, fn, c) < 0) {
-		call_unref(c);
-		call_unref(c);
+	c->sh = server_room_shard(s, c->room);
+	if (!c->sh) {
+		free(c);
+		reply_error(reply, 404, "no-such-room", "no such room");
+		return;
+	}
+	if (server_invoke(s, c->sh, fn, c) < 0) {
+		free(c);
 		reply_error(reply, 503, "server-busy", "too many requests in flight, retry");
 		return;
 	}
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += API_WAIT_MS / 1000;
-	pthread_mutex_lock(&c->lock);
-	while (!c->done && pthread_cond_timedwait(&c->cond, &c->lock, &until) == 0)
-		;
-	if (c->done) {
-		reply_owned(reply, c->status, c->body);
-		c->body = NULL;
-	} else {
-		char buf[160];
-		snprintf(buf, sizeof(buf), "{\"room\":\"%s\",\"state\":\"%s\"}", c->room, pending);
-		reply_text(reply, 202, buf);
-	}
-	pthread_mutex_unlock(&c->lock);
-	call_unref(c);
+	reply->status = WS_HTTP_DEFER;
 }
 
 /* Optional POST body {"format","width","height","bitrate"}. 0, -EINVAL or -ENOTSUP (format). */
@@ -371,9 +383,7 @@ static bool recording_path(const char *path, char room[SIG_MAX_ROOM + 1])
 /* GET: the room's active recording, else its last finished one (from the snapshot). */
 static void get_recording(struct server *s, const char *room, struct ws_http_reply *reply)
 {
-	pthread_mutex_lock(&s->snap_lock);
-	json_t *a = json_loads(s->recs_json ? s->recs_json : "[]", 0, NULL);
-	pthread_mutex_unlock(&s->snap_lock);
+	json_t *a = recordings_now(s);
 	json_t *found = NULL, *v;
 	size_t i;
 	json_array_foreach(a, i, v)
@@ -388,25 +398,25 @@ static void get_recording(struct server *s, const char *room, struct ws_http_rep
 	json_decref(a);
 }
 
-static void recording_api(struct server *s, const char *method, const char *room, const char *body,
-                          size_t body_len, struct ws_http_reply *reply)
+static void recording_api(struct server *s, const struct ws_http_request *req, const char *room,
+                          struct ws_http_reply *reply)
 {
+	const char *method = req->method;
 	if (!strcmp(method, "GET")) {
 		get_recording(s, room, reply);
 		return;
 	}
-	struct api_call *c = call_new(s, room);
+	struct api_call *c = call_new(s, room, req->id);
 	if (!c) {
 		reply_error(reply, 503, "server-busy", "out of memory");
 		return;
 	}
 	bool post = !strcmp(method, "POST");
-	int bad = post ? parse_opts(body, body_len, c) : 0;
+	int bad = post ? parse_opts(req->body, req->body_len, c) : 0;
 	if (bad < 0) {
 		const char *why = NULL;
 		recorder_check_format(c->format, &why);
-		call_unref(c);
-		call_unref(c);
+		free(c);
 		if (bad == -ENOTSUP)
 			reply_error(reply, 501, "unsupported-format", why);
 		else
@@ -415,7 +425,7 @@ static void recording_api(struct server *s, const char *method, const char *room
 			            "\"height\", \"bitrate\"}");
 		return;
 	}
-	call_run(s, c, post ? do_start : do_stop, post ? "starting" : "stopping", reply);
+	call_run(s, c, post ? do_start : do_stop, reply);
 }
 
 /* ---- the recordings directory (signaling thread) ---- */
@@ -437,9 +447,7 @@ static bool file_name_ok(const char *f)
 /* Whether a recording still being written has this file name. */
 static bool is_active(struct server *s, const char *file)
 {
-	pthread_mutex_lock(&s->snap_lock);
-	json_t *a = json_loads(s->recs_json ? s->recs_json : "[]", 0, NULL);
-	pthread_mutex_unlock(&s->snap_lock);
+	json_t *a = recordings_now(s);
 	bool active = false;
 	json_t *v;
 	size_t i;
@@ -513,7 +521,7 @@ static void download(struct server *s, const char *file, struct ws_http_reply *r
 	                                                 : "video/webm";
 }
 
-/* ---- GET /api/stats: counters from the media thread ---- */
+/* ---- GET /api/stats: counters from every loop, gathered asynchronously ---- */
 
 /* clang-format off */
 #define PEER_STAT_FIELDS \
@@ -529,32 +537,30 @@ void server_peer_stats_add(struct peer_stats *sum, const struct peer_stats *st)
 #undef X
 }
 
-static json_t *peers_json(struct server *s)
+static json_t *peers_json(const struct peer_stats *t)
 {
-	struct peer_stats t = s->peers_gone;
-	for (int i = 0; i < s->npeers; i++)
-		server_peer_stats_add(&t, &s->peers[i]->st);
 	json_t *o = json_object();
-#define X(f) json_object_set_new(o, #f, json_integer((json_int_t)t.f));
+#define X(f) json_object_set_new(o, #f, json_integer((json_int_t)t->f));
 	PEER_STAT_FIELDS
 #undef X
 	return o;
 }
 
+#define C(f) (json_int_t) atomic_load(&t->f)
 static json_t *server_json(struct server *s)
 {
-	const struct server_stats *t = &s->st;
-	json_t *o = json_pack(
-	    "{s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "rooms", s->nrooms,
-	    "participants", s->npeers, "joins", (json_int_t)t->joins, "leaves",
-	    (json_int_t)t->leaves, "offers", (json_int_t)t->offers, "errors_sent",
-	    (json_int_t)t->errors_sent, "busy_rejects", (json_int_t)t->busy_rejects,
-	    "rooms_created", (json_int_t)t->rooms_created, "rooms_freed",
-	    (json_int_t)t->rooms_freed, "ice_failed", (json_int_t)t->ice_failed, "dtls_failed",
-	    (json_int_t)t->dtls_failed, "auth_failures", (json_int_t)t->auth_failures,
-	    "api_auth_failures", (json_int_t)atomic_load(&s->api_auth_failures));
-	return o;
+	const struct server_counters *t = &s->ctr;
+	int rooms, participants;
+	server_counts(s, &rooms, &participants);
+	return json_pack("{s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "rooms", rooms,
+	                 "participants", participants, "joins", C(joins), "leaves", C(leaves),
+	                 "offers", C(offers), "errors_sent", C(errors_sent), "busy_rejects",
+	                 C(busy_rejects), "rooms_created", C(rooms_created), "rooms_freed",
+	                 C(rooms_freed), "ice_failed", C(ice_failed), "dtls_failed", C(dtls_failed),
+	                 "auth_failures", C(auth_failures), "api_auth_failures",
+	                 C(api_auth_failures));
 }
+#undef C
 
 static json_t *signaling_json(struct server *s)
 {
@@ -567,23 +573,110 @@ static json_t *signaling_json(struct server *s)
 	                 "closed_too_big", (json_int_t)w.closed_too_big);
 }
 
-/* Media thread. */
-static void do_stats(struct server *s, void *data)
+/* Each loop: load, CPU, rooms and peers. */
+static json_t *loops_json(struct server *s)
 {
-	json_t *o = json_pack("{s:o,s:o,s:o}", "server", server_json(s), "signaling",
-	                      signaling_json(s), "peers", peers_json(s));
-	call_finish(data, o ? 200 : 500, o ? json_dumps(o, JSON_COMPACT) : NULL);
-	json_decref(o);
+	json_t *a = json_array();
+	for (int i = 0; i < s->nshards; i++) {
+		struct shard *sh = s->shards[i];
+		uint64_t posted;
+		int maxq;
+		loop_post_stats(sh->loop, &posted, &maxq);
+		json_array_append_new(a, json_pack("{s:i,s:f,s:f,s:i,s:i,s:I,s:i}", "index", i,
+		                                   "load", loop_load_permille(sh->loop) / 1000.0,
+		                                   "cpu_s", loop_cpu_seconds(sh->loop), "rooms",
+		                                   atomic_load(&sh->nrooms), "participants",
+		                                   atomic_load(&sh->npeers), "posted",
+		                                   (json_int_t)posted, "max_queued", maxq));
+	}
+	return a;
 }
 
-static void get_stats(struct server *s, struct ws_http_reply *reply)
+/* Open file descriptors and resident memory of the process. */
+static json_t *process_json(struct server *s)
 {
-	struct api_call *c = call_new(s, "");
+	int fds = 0;
+	DIR *d = opendir("/proc/self/fd");
+	for (struct dirent *e; d && (e = readdir(d));)
+		fds += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	long pages = 0, rss = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (f && fscanf(f, "%ld %ld", &pages, &rss) != 2)
+		rss = 0;
+	if (f)
+		fclose(f);
+	int rooms, participants;
+	server_counts(s, &rooms, &participants);
+	struct rlimit rl = {0};
+	getrlimit(RLIMIT_NOFILE, &rl);
+	return json_pack("{s:i,s:I,s:f,s:I}", "fds", fds, "fd_limit", (json_int_t)rl.rlim_cur,
+	                 "fds_per_participant", participants ? (double)fds / participants : 0.0,
+	                 "rss_kib", (json_int_t)(rss * (sysconf(_SC_PAGESIZE) / 1024)));
+}
+
+struct stats_call {
+	struct server *srv;
+	uint64_t id;
+	pthread_mutex_t lock;
+	int left; /* loops still to report */
+	bool partial;
+	struct peer_stats sum;
+};
+
+static void stats_done(struct stats_call *c)
+{
+	struct server *s = c->srv;
+	json_t *o = json_pack("{s:o,s:o,s:o,s:o,s:o}", "server", server_json(s), "signaling",
+	                      signaling_json(s), "peers", peers_json(&c->sum), "loops",
+	                      loops_json(s), "process", process_json(s));
+	struct ws_http_reply r = {0};
+	if (c->partial)
+		reply_error(&r, 503, "server-busy", "too many requests in flight, retry");
+	else
+		reply_owned(&r, o ? 200 : 500, o ? json_dumps(o, JSON_COMPACT) : NULL);
+	json_decref(o);
+	s->http_done(s->http_done_ctx, c->id, &r);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+/* One loop's share (or a loop that could not be asked: partial). The last one replies. */
+static void stats_part(struct stats_call *c, struct shard *sh)
+{
+	pthread_mutex_lock(&c->lock);
+	if (sh)
+		shard_peer_stats(sh, &c->sum);
+	else
+		c->partial = true;
+	bool last = --c->left == 0;
+	pthread_mutex_unlock(&c->lock);
+	if (last)
+		stats_done(c);
+}
+
+static void do_stats(struct shard *sh, void *data)
+{
+	stats_part(data, sh);
+}
+
+static void get_stats(struct server *s, uint64_t id, struct ws_http_reply *reply)
+{
+	struct stats_call *c = calloc(1, sizeof(*c));
 	if (!c) {
 		reply_error(reply, 503, "server-busy", "out of memory");
 		return;
 	}
-	call_run(s, c, do_stats, "pending", reply);
+	c->srv = s;
+	c->id = id;
+	c->left = s->nshards;
+	pthread_mutex_init(&c->lock, NULL);
+	reply->status = WS_HTTP_DEFER; /* set first: the last part may reply before we return */
+	int n = s->nshards;
+	for (int i = 0; i < n; i++)
+		if (server_invoke(s, s->shards[i], do_stats, c) < 0)
+			stats_part(c, NULL);
 }
 
 /*
@@ -600,7 +693,7 @@ static bool authorized(struct server *s, const struct ws_http_request *req, cons
 	if (bearer &&
 	    token_check(s->cfg->secret, a + 7, room, need, (int64_t)time(NULL), &why) == 0)
 		return true;
-	atomic_fetch_add(&s->api_auth_failures, 1);
+	atomic_fetch_add(&s->ctr.api_auth_failures, 1);
 	char msg[96];
 	snprintf(msg, sizeof(msg), "a valid Bearer token is needed (%s)", why);
 	reply_error(reply, 401, "unauthorized", msg);
@@ -614,7 +707,7 @@ void server_on_http(void *opaque, const struct ws_http_request *req, struct ws_h
 	char room[SIG_MAX_ROOM + 1];
 	if (recording_path(path, room)) {
 		if (authorized(s, req, room, TOKEN_ADMIN, reply))
-			recording_api(s, method, room, req->body, req->body_len, reply);
+			recording_api(s, req, room, reply);
 		return;
 	}
 	if (strcmp(method, "GET") != 0) {
@@ -631,11 +724,9 @@ void server_on_http(void *opaque, const struct ws_http_request *req, struct ws_h
 		snprintf(buf, sizeof(buf), "{\"iceServers\":%s}", s->cfg->ice_servers_json);
 		reply_text(reply, 200, buf);
 	} else if (!strcmp(path, "/api/rooms")) {
-		pthread_mutex_lock(&s->snap_lock);
-		reply_text(reply, 200, s->rooms_json ? s->rooms_json : "[]");
-		pthread_mutex_unlock(&s->snap_lock);
+		reply_owned(reply, 200, joined_parts(s, false));
 	} else if (!strcmp(path, "/api/stats")) {
-		get_stats(s, reply);
+		get_stats(s, req->id, reply);
 	} else if (!strcmp(path, "/api/recordings")) {
 		list_recordings(s, reply);
 	} else if (!strncmp(path, "/api/recordings/", 16)) {

@@ -9,7 +9,7 @@
  * 128..191 RTP/RTCP; STUN never reaches us (libnice consumes it).
  * With --netsim (a test option), SRTP/SRTCP datagrams pass through an impairment pipe each way
  * (net/netsim.h) between ICE and the demux or the sender; DTLS passes unimpaired.
- * Media thread only.
+ * Runs on its room's loop only (net/loop.h); what it needs from above comes in p->env.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,7 +29,9 @@
 #include "rtp/vp8_rtp.h"
 #include "session/peer.h"
 #include "session/room.h"
-#include "session/server.h"
+#include "config.h"
+#include "net/loop.h"
+#include "session/env.h"
 
 #define ANSWER_MAX           16384
 #define HANDSHAKE_TIMEOUT_US (20 * 1000000LL) /* half-open sessions are dropped after this */
@@ -55,12 +57,12 @@ static uint32_t random_u32(void)
 	return v ? v : 1;
 }
 
-int peer_new(struct peer **out, struct server *srv, uint64_t conn, uint32_t id, const char *name)
+int peer_new(struct peer **out, const struct env *env, uint64_t conn, uint32_t id, const char *name)
 {
 	struct peer *p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	p->srv = srv;
+	p->env = env;
 	p->conn = conn;
 	p->id = id;
 	snprintf(p->name, sizeof(p->name), "%s", name);
@@ -74,16 +76,6 @@ int peer_new(struct peer **out, struct server *srv, uint64_t conn, uint32_t id, 
 	p->out_video.seq = (uint16_t)random_u32();
 	*out = p;
 	return 0;
-}
-
-static void remove_source(struct server *s, unsigned *id)
-{
-	if (!*id)
-		return;
-	GSource *src = g_main_context_find_source_by_id(s->ctx, *id);
-	if (src)
-		g_source_destroy(src);
-	*id = 0;
 }
 
 /* Logs what the impairment pipes did to this peer's packets. */
@@ -112,8 +104,8 @@ void peer_free(struct peer **pp)
 	log_netsim(p);
 	netsim_free(&p->ns_in); /* first: their timers deliver into the peer */
 	netsim_free(&p->ns_out);
-	remove_source(p->srv, &p->dtls_timer);
-	remove_source(p->srv, &p->rtcp_timer);
+	loop_source_remove(p->env->loop, &p->dtls_timer);
+	loop_source_remove(p->env->loop, &p->rtcp_timer);
 	ice_free(&p->ice);
 	dtls_conn_free(&p->dtls);
 	srtp_sess_free(&p->srtp);
@@ -159,14 +151,14 @@ void peer_transport_send(struct peer *p, const uint8_t *data, size_t len)
 static void fail(struct peer *p, const char *code, const char *msg)
 {
 	LOG_W("peer %u (%s): %s", p->id, p->name, msg);
-	server_send_error(p->srv, p->conn, code, msg);
+	env_send_error(p->env, p->conn, code, msg);
 }
 
 /* A dead transport: report it and take the peer out of its room. */
 static void fail_transport(struct peer *p, const char *code, const char *msg)
 {
 	fail(p, code, msg);
-	server_drop_conn(p->srv, p->conn);
+	p->env->ops->peer_ended(p->env->up, p);
 }
 
 static void on_candidate(void *opaque, const char *candidate)
@@ -175,7 +167,7 @@ static void on_candidate(void *opaque, const char *candidate)
 	const char *mid =
 	    p->neg.media[p->neg.audio_index >= 0 ? p->neg.audio_index : p->neg.video_index].mid;
 	int mline = p->neg.audio_index >= 0 ? p->neg.audio_index : p->neg.video_index;
-	server_send(p->srv, p->conn, sig_candidate(candidate, mid, mline));
+	env_send(p->env, p->conn, sig_candidate(candidate, mid, mline));
 }
 
 static void on_ice_state(void *opaque, enum ice_state st)
@@ -184,7 +176,7 @@ static void on_ice_state(void *opaque, enum ice_state st)
 	if (st == ICE_CONNECTED) {
 		LOG_I("peer %u (%s): ICE connected", p->id, p->name);
 	} else if (st == ICE_FAILED) {
-		p->srv->st.ice_failed++;
+		p->env->ops->count(p->env->up, ENV_ICE_FAILED);
 		fail_transport(p, "ice-failed", "ICE failed or consent expired; you left the room");
 	}
 }
@@ -210,10 +202,10 @@ static void on_dtls_datagram(struct peer *p, const uint8_t *data, size_t len)
 	} else if (rc == -ECONNRESET && !p->dtls_dead) { /* close_notify: the peer hung up */
 		p->dtls_dead = true;
 		LOG_I("peer %u (%s): DTLS closed by the peer", p->id, p->name);
-		server_drop_conn(p->srv, p->conn);
+		p->env->ops->peer_ended(p->env->up, p);
 	} else if (rc < 0 && !p->dtls_dead) { /* errors are sticky: report once */
 		p->dtls_dead = true;
-		p->srv->st.dtls_failed++;
+		p->env->ops->count(p->env->up, ENV_DTLS_FAILED);
 		fail_transport(p, "dtls-failed",
 		               rc == -EPERM
 		                   ? "the DTLS certificate does not match the SDP fingerprint"
@@ -261,7 +253,7 @@ static void on_netsim_out(void *opaque, uint8_t *data, size_t len)
  */
 static int setup_netsim(struct peer *p)
 {
-	const char *spec = p->srv->cfg->netsim;
+	const char *spec = p->env->cfg->netsim;
 	struct netsim_cfg c;
 	char err[256];
 	if (!spec[0])
@@ -273,9 +265,9 @@ static int setup_netsim(struct peer *p)
 	}
 	uint64_t seed = c.seed;
 	c.seed = seed ^ ((uint64_t)p->id << 1);
-	rc = netsim_new(&p->ns_in, p->srv->ctx, &c, demux, p);
+	rc = netsim_new(&p->ns_in, loop_ctx(p->env->loop), &c, demux, p);
 	c.seed = seed ^ ((uint64_t)p->id << 1 | 1);
-	return rc ?: netsim_new(&p->ns_out, p->srv->ctx, &c, on_netsim_out, p);
+	return rc ?: netsim_new(&p->ns_out, loop_ctx(p->env->loop), &c, on_netsim_out, p);
 }
 
 static void dtls_send(void *opaque, const uint8_t *data, size_t len)
@@ -300,7 +292,7 @@ static gboolean on_dtls_timer(gpointer data)
 give_up:
 	if (!p->dtls_dead) {
 		p->dtls_dead = true;
-		p->srv->st.dtls_failed++;
+		p->env->ops->count(p->env->up, ENV_DTLS_FAILED);
 		fail_transport(p, "dtls-failed", "the DTLS handshake did not complete in time");
 	}
 	p->dtls_timer = 0;
@@ -317,11 +309,7 @@ static gboolean on_rtcp_timer(gpointer data)
 
 static unsigned add_timer(struct peer *p, unsigned ms, GSourceFunc fn)
 {
-	GSource *t = g_timeout_source_new(ms);
-	g_source_set_callback(t, fn, p, NULL);
-	unsigned id = g_source_attach(t, p->srv->ctx);
-	g_source_unref(t);
-	return id;
+	return loop_timer_add(p->env->loop, ms, G_PRIORITY_DEFAULT, fn, p);
 }
 
 /* ---- offer / answer ---- */
@@ -356,17 +344,17 @@ static int setup_streams(struct peer *p)
 
 static int start_transport(struct peer *p, const struct sdp_session *offer)
 {
-	const struct mcu_config *c = p->srv->cfg;
+	const struct mcu_config *c = p->env->cfg;
 	struct ice_callbacks cb = {.opaque = p,
 	                           .on_candidate = on_candidate,
 	                           .on_state = on_ice_state,
 	                           .on_recv = on_recv};
 	p->offer_us = g_get_monotonic_time();
 	int rc = setup_netsim(p);
-	rc = rc ?: ice_new(&p->ice, p->srv->ctx, c->bind, c->public_ip, &cb);
+	rc = rc ?: ice_new(&p->ice, loop_ctx(p->env->loop), c->bind, c->public_ip, &cb);
 	rc = rc ?: ice_set_remote_credentials(p->ice, p->neg.ice_ufrag, p->neg.ice_pwd);
 	rc = rc
-	         ?: dtls_conn_new(&p->dtls, p->srv->cert, DTLS_SERVER, p->neg.fp_alg, p->neg.fp,
+	         ?: dtls_conn_new(&p->dtls, p->env->cert, DTLS_SERVER, p->neg.fp_alg, p->neg.fp,
 	                          dtls_send, p);
 	if (rc < 0)
 		return rc;
@@ -391,7 +379,7 @@ static int send_answer(struct peer *p, const struct sdp_session *offer)
 	struct sdp_answer_params ap = {
 	    .ice_ufrag = ice_local_ufrag(p->ice),
 	    .ice_pwd = ice_local_pwd(p->ice),
-	    .fingerprint = dtls_cert_fingerprint(p->srv->cert),
+	    .fingerprint = dtls_cert_fingerprint(p->env->cert),
 	    .audio_ssrc = p->out_audio.ssrc,
 	    .video_ssrc = p->out_video.ssrc,
 	    .cname = cname,
@@ -404,7 +392,7 @@ static int send_answer(struct peer *p, const struct sdp_session *offer)
 		return -ENOMEM;
 	int n = sdp_write_answer(offer, &p->neg, &ap, text, ANSWER_MAX);
 	if (n > 0)
-		server_send(p->srv, p->conn, sig_answer(text));
+		env_send(p->env, p->conn, sig_answer(text));
 	free(text);
 	return n < 0 ? n : 0;
 }

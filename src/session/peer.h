@@ -6,7 +6,8 @@
  *
  * Files: peer.c (life cycle, offer/answer, transport events), peer_in.c (inbound RTP),
  * peer_out.c (outbound RTP), peer_rtcp.c (RTCP in and out).
- * Media thread only. The server owns peers; a peer owns its transport objects and streams.
+ * Threads: its room's loop only (every libnice, DTLS, SRTP and timer call happens there).
+ * The room owns its peers; a peer owns its transport objects and streams.
  */
 #ifndef MCU_PEER_H
 #define MCU_PEER_H
@@ -22,7 +23,7 @@
 #define PEER_MAX_PENDING_CANDIDATES 32
 #define PEER_MAX_SSRCS              4
 
-struct server;
+struct env;
 struct room;
 struct ice;
 struct dtls_conn;
@@ -84,7 +85,7 @@ struct peer {
 	uint32_t id;
 	uint64_t conn;
 	char name[SIG_MAX_NAME + 1];
-	struct server *srv;
+	const struct env *env; /* its loop, config, certificate and services */
 	struct room *room;
 	/* signaling */
 	bool have_offer;
@@ -118,7 +119,8 @@ struct peer {
 };
 
 /* peer.c */
-int peer_new(struct peer **out, struct server *srv, uint64_t conn, uint32_t id, const char *name);
+int peer_new(struct peer **out, const struct env *env, uint64_t conn, uint32_t id,
+             const char *name);
 void peer_free(struct peer **p);
 /* Handles an offer: negotiates, starts ICE/DTLS, replies with an answer. Errors are sent. */
 void peer_on_offer(struct peer *p, const char *sdp);

@@ -22,7 +22,8 @@
 #include "rtp/rtcp.h"
 #include "session/peer.h"
 #include "session/room.h"
-#include "session/server.h"
+#include "config.h"
+#include "session/env.h"
 
 #define PEER_KF_MIN_US 2000000 /* a peer's keyframe requests are passed on at most this often */
 
@@ -50,7 +51,7 @@ static uint32_t our_ssrc(const struct peer *p)
  */
 static int remb_tier(const struct peer *p, uint64_t bps)
 {
-	int full = p->srv->cfg->video_bitrate;
+	int full = p->env->cfg->video_bitrate;
 	for (int div = 1; div <= 8; div *= 2) {
 		int tier = full / div < 100000 ? 100000 : full / div;
 		if (bps >= (uint64_t)tier)
@@ -214,7 +215,7 @@ static int append_sdes_remb(struct peer *p, uint32_t ssrc, uint8_t *buf, size_t 
 		return n;
 	uint32_t ssrcs[1] = {p->in_video.ssrc};
 	int m = rtcp_write_remb(buf + n, cap - (size_t)n, ssrc,
-	                        (uint64_t)p->srv->cfg->uplink_bitrate, ssrcs, 1);
+	                        (uint64_t)p->env->cfg->uplink_bitrate, ssrcs, 1);
 	return m < 0 ? m : n + m;
 }
 

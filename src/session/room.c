@@ -1,10 +1,10 @@
 /*
  * room.c - a room: peers, the media engine and the mixing timer (see room.h).
  *
- * The timer fires every 5 ms on the media loop and advances the engine to the current media
+ * The timer fires every 5 ms on the room's loop and advances the engine to the current media
  * time; the engine runs whatever 20 ms audio and 1/fps video ticks are due. Engine callbacks
  * route mixed packets to peers, keyframe requests to senders, and speaker changes to everyone.
- * Media thread only.
+ * Runs on its loop only (env->loop).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,7 +17,9 @@
 #include "mcu/ptrarray.h"
 #include "session/peer.h"
 #include "session/room.h"
-#include "session/server.h"
+#include "config.h"
+#include "net/loop.h"
+#include "session/env.h"
 
 #define ROOM_TICK_MS 5
 
@@ -43,7 +45,7 @@ void room_broadcast(struct room *r, const struct peer *except, char *text)
 {
 	for (int i = 0; text && i < r->npeers; i++)
 		if (r->peers[i] != except)
-			server_send(r->srv, r->peers[i]->conn, strdup(text));
+			env_send(r->env, r->peers[i]->conn, strdup(text));
 	free(text);
 }
 
@@ -103,9 +105,9 @@ static gboolean on_tick(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
-static int engine_cfg(const struct server *s, struct room *r, struct mix_engine_cfg *ec)
+static int engine_cfg(const struct env *env, struct room *r, struct mix_engine_cfg *ec)
 {
-	const struct mcu_config *c = s->cfg;
+	const struct mcu_config *c = env->cfg;
 	mix_engine_cfg_default(ec);
 	ec->width = c->width;
 	ec->height = c->height;
@@ -123,29 +125,26 @@ static int engine_cfg(const struct server *s, struct room *r, struct mix_engine_
 	return mix_layout_parse(c->layout, &ec->layout);
 }
 
-int room_new(struct room **out, struct server *srv, const char *name)
+int room_new(struct room **out, const struct env *env, const char *name)
 {
 	struct room *r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
 	snprintf(r->name, sizeof(r->name), "%s", name);
-	r->srv = srv;
+	r->env = env;
 	r->t0_us = g_get_monotonic_time();
-	r->delay_us = (int64_t)srv->cfg->playout_delay_ms * 1000;
+	r->delay_us = (int64_t)env->cfg->playout_delay_ms * 1000;
 	r->active_speaker = MIX_NO_SOURCE;
 	r->rec_told = REC_FINISHED;
 	struct mix_engine_cfg ec;
-	int rc = engine_cfg(srv, r, &ec);
+	int rc = engine_cfg(env, r, &ec);
 	if (rc == 0)
 		rc = mix_engine_alloc(&r->eng, &ec);
 	if (rc < 0) {
 		free(r);
 		return rc;
 	}
-	GSource *t = g_timeout_source_new(ROOM_TICK_MS);
-	g_source_set_callback(t, on_tick, r, NULL);
-	r->tick_id = g_source_attach(t, srv->ctx);
-	g_source_unref(t);
+	r->tick_id = loop_timer_add(env->loop, ROOM_TICK_MS, G_PRIORITY_DEFAULT, on_tick, r);
 	*out = r;
 	return 0;
 }
@@ -159,11 +158,7 @@ void room_free(struct room **rp)
 		recorder_stop(r->rec, NULL, NULL);
 		r->rec = NULL;
 	}
-	if (r->tick_id) {
-		GSource *t = g_main_context_find_source_by_id(r->srv->ctx, r->tick_id);
-		if (t)
-			g_source_destroy(t);
-	}
+	loop_source_remove(r->env->loop, &r->tick_id);
 	mix_engine_free(&r->eng);
 	free(r->peers);
 	free(r);
@@ -193,10 +188,10 @@ int room_add_peer(struct room *r, struct peer *p)
 		return rc;
 	r->peers[r->npeers++] = p;
 	p->room = r;
-	server_send(r->srv, p->conn, joined_message(r, p));
+	env_send(r->env, p->conn, joined_message(r, p));
 	room_broadcast(r, p, sig_participant_joined(p->id, p->name));
 	if (r->active_speaker != MIX_NO_SOURCE)
-		server_send(r->srv, p->conn, sig_active_speaker(r->active_speaker));
+		env_send(r->env, p->conn, sig_active_speaker(r->active_speaker));
 	return 0;
 }
 
@@ -231,7 +226,7 @@ static int rec_opts_check(const struct room *r, const struct room_rec_opts *o)
 int room_start_recording(struct room *r, const struct room_rec_opts *o, rec_notify_fn on_opened,
                          void *opaque)
 {
-	const struct mcu_config *c = r->srv->cfg;
+	const struct mcu_config *c = r->env->cfg;
 	if (r->rec)
 		return -EBUSY;
 	int bad = rec_opts_check(r, o);
@@ -246,7 +241,7 @@ int room_start_recording(struct room *r, const struct room_rec_opts *o, rec_noti
 	    .height = o->width && o->height ? o->height : c->height,
 	    .fps = c->fps,
 	    .video_bitrate = o->video_bitrate ? o->video_bitrate : c->video_bitrate,
-	    .rid = ++r->srv->next_peer_id,
+	    .rid = r->env->ops->new_id(r->env->up),
 	    .on_opened = on_opened,
 	    .opaque = opaque,
 	};
@@ -254,7 +249,7 @@ int room_start_recording(struct room *r, const struct room_rec_opts *o, rec_noti
 	    rc.width != c->width || rc.height != c->height || rc.video_bitrate != c->video_bitrate;
 	struct recorder *rec = NULL;
 	int err = recorder_start(&rec, r->eng, &rc);
-	if (err == 0 && (err = server_add_recorder(r->srv, rec)) < 0)
+	if (err == 0 && (err = r->env->ops->add_recorder(r->env->up, rec)) < 0)
 		recorder_free(&rec);
 	if (err < 0)
 		return err;

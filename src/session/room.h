@@ -5,8 +5,9 @@
  * The engine's media time is the room's monotonic age minus the playout delay: a packet's
  * timestamp is mapped to the room age at which it arrived, and its tick runs playout_delay
  * later, which absorbs jitter and leaves time for NACK retransmissions.
- * Media thread only. The server owns rooms; a room owns its engine and timer and holds
- * (does not own) its peers. Created on the first join, freed when the last peer leaves.
+ * Threads: its loop only (env->loop): a room and all its peers live on one loop. The loop's
+ * shard (session/shard.c) owns its rooms; a room owns its engine and timer and holds its peers
+ * (the shard frees them on leave). Created on the first join, freed when the last peer leaves.
  * A room may have one active recording (rec): the server owns the recorder, the room routes
  * the recorder's engine packets to it and stops it when the room closes.
  */
@@ -19,12 +20,13 @@
 #include "session/recorder.h"
 #include "signal/msg.h"
 
-struct server;
+struct env;
 struct peer;
 
 struct room {
 	char name[SIG_MAX_ROOM + 1];
-	struct server *srv;
+	const struct env *env; /* its loop, config and services */
+	void *slot;            /* the registry's entry for this room (session/server.c) */
 	struct mix_engine *eng;
 	struct peer **peers; /* join order */
 	int npeers, cap_peers;
@@ -44,7 +46,7 @@ struct room_rec_opts {
 	const char *path; /* explicit file (the operator's --record), or NULL: recordings_dir */
 };
 
-int room_new(struct room **out, struct server *srv, const char *name);
+int room_new(struct room **out, const struct env *env, const char *name);
 void room_free(struct room **r);
 
 /* The room's age in microseconds (the clock inbound timestamps are mapped to). */

@@ -5,15 +5,19 @@
  * Authorization header and an optional body.
  *
  * Input: byte 0 picks the server (bit 0: with a secret) and the method (bits 1-2); the rest is
- * "PATH\nAUTHORIZATION\nBODY". Two servers live for the whole run, each with a media thread
- * (a GLib main loop) so the POST/DELETE hand-offs really run, no rooms, and a recordings
- * directory holding one file. Invariants: a status in 100..599, and a JSON reply that parses.
+ * "PATH\nAUTHORIZATION\nBODY". Two servers live for the whole run, each with two event loops
+ * (session/server.h) so the deferred replies (GET /api/stats gathers from every loop) really
+ * cross threads, no rooms, and a recordings directory holding one file. A deferred reply is
+ * caught by the server's http_done hook instead of ws.c and waited for (at most 10 s).
+ * Invariants: a status in 100..599, a JSON reply that parses, and every deferred request
+ * answered exactly once.
  */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -30,15 +34,42 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct server *servers[2];
 
-static void *media_main(void *arg)
+/* The deferred reply of the request in flight (one at a time: libFuzzer runs one input). */
+static pthread_mutex_t done_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
+static uint64_t done_id;
+static int done_count;
+static struct ws_http_reply done_reply;
+
+static int catch_reply(void *ctx, uint64_t id, struct ws_http_reply *reply)
 {
-	struct server *s = arg;
-	g_main_context_push_thread_default(s->ctx);
-	g_main_loop_run(s->loop);
-	return NULL;
+	pthread_mutex_lock(&done_lock);
+	done_id = id;
+	done_count++;
+	done_reply = *reply;
+	pthread_cond_signal(&done_cond);
+	pthread_mutex_unlock(&done_lock);
+	return 0;
 }
 
-static struct server *server_start(const char *dir, bool secret)
+/* Waits for the deferred reply of request id; aborts after 10 s or on a wrong id. */
+static void wait_reply(uint64_t id, struct ws_http_reply *out)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	pthread_mutex_lock(&done_lock);
+	while (done_count == 0)
+		if (pthread_cond_timedwait(&done_cond, &done_lock, &until) != 0)
+			abort();
+	if (done_count != 1 || done_id != id)
+		abort();
+	*out = done_reply;
+	done_count = 0;
+	pthread_mutex_unlock(&done_lock);
+}
+
+static struct server *server_start_fuzz(const char *dir, bool secret)
 {
 	struct mcu_config *c = calloc(1, sizeof(*c));
 	struct server *s = calloc(1, sizeof(*s));
@@ -48,15 +79,13 @@ static struct server *server_start(const char *dir, bool secret)
 	snprintf(c->ice_servers_json, sizeof(c->ice_servers_json), "[]");
 	if (secret)
 		snprintf(c->secret, sizeof(c->secret), "%s", SECRET);
-	s->cfg = c;
-	pthread_mutex_init(&s->snap_lock, NULL);
-	s->ctx = g_main_context_new();
-	s->loop = g_main_loop_new(s->ctx, FALSE);
-	server_update_snapshot(s);
-	pthread_t t;
-	if (pthread_create(&t, NULL, media_main, s) != 0)
+	c->loops = 2;
+	c->max_rooms = 1;
+	c->max_participants = 1;
+	s->http_done = catch_reply;
+	s->http_done_ctx = s;
+	if (server_init(s, c, NULL) < 0 || server_start(s) < 0)
 		abort();
-	pthread_detach(t);
 	return s;
 }
 
@@ -72,8 +101,8 @@ static void setup(void)
 		abort();
 	fputs("\x1a\x45\xdf\xa3 not really a webm", f);
 	fclose(f);
-	servers[0] = server_start(dir, false);
-	servers[1] = server_start(dir, true);
+	servers[0] = server_start_fuzz(dir, false);
+	servers[1] = server_start_fuzz(dir, true);
 }
 
 /* Copies the next '\n'-terminated field (or the rest) into out; advances *p. */
@@ -129,10 +158,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(body, p, blen);
 		body[blen] = '\0';
 	}
-	struct ws_http_request req = {
-	    .method = method, .path = path, .body = body, .body_len = blen, .authorization = auth};
+	static uint64_t next_id;
+	struct ws_http_request req = {.method = method,
+	                              .path = path,
+	                              .body = body,
+	                              .body_len = blen,
+	                              .authorization = auth,
+	                              .id = ++next_id};
 	struct ws_http_reply reply = {.status = 404};
 	server_on_http(s, &req, &reply);
+	if (reply.status == WS_HTTP_DEFER)
+		wait_reply(req.id, &reply);
 	check_reply(&reply);
 	if (reply.file && reply.status != 200)
 		abort();
