@@ -66,6 +66,21 @@ struct source {
 	bool tick_filled; /* fifo filled for this tick */
 };
 
+/* lineup.c: who is shown in a large room, in stable positions (see lineup.c). */
+struct lineup_slots {
+	uint32_t ids[MAX_TILES];
+	int n;
+};
+
+struct lineup {
+	struct lineup_slots grid;  /* the grid's tiles */
+	uint32_t grid_next;        /* the best source not on the grid, or MIX_NO_SOURCE */
+	uint32_t main;             /* speaker layout: tile 0 */
+	struct lineup_slots strip; /* speaker layout: the strip */
+	uint32_t strip_best;       /* the best-ranked source in the strip */
+	uint32_t strip_next;       /* the best source in neither */
+};
+
 struct vout; /* a video output: compositor + VP8 encoder, shared by equal keys */
 struct aout; /* an audio output: limiter + Opus encoder, shared by equal keys */
 
@@ -93,6 +108,7 @@ struct mix_engine {
 	uint64_t audio_tick, video_tick; /* next tick numbers */
 	uint32_t active_speaker;
 	bool tiles_dirty; /* visibility must be recomputed */
+	struct lineup lineup;
 	struct mix_engine_stats st;
 };
 
@@ -114,6 +130,13 @@ void source_audio_pcm(struct source *s, int64_t S, int64_t plc_max, int16_t *out
 /* Ends the tick: drops samples and packets before S + 960. */
 void source_audio_done(struct source *s, int64_t S);
 
+/* lineup.c */
+/* Updates who is shown (src in join order); -ENOMEM. */
+int lineup_update(struct lineup *st, struct source *const *src, int nsrc, int max_tiles, int strip,
+                  uint32_t active_speaker);
+/* The tiles of a view with `self` excluded (MIX_NO_SOURCE: none); returns the count. */
+int lineup_view(const struct lineup *st, int layout, uint32_t self, uint32_t *tiles);
+
 /* vout.c */
 int vouts_tick(struct mix_engine *e, int64_t t_us);
 /* Recomputes every recipient's tiles and the sources' visibility. */
@@ -123,7 +146,6 @@ void vouts_release_recipient(struct mix_engine *e, struct recipient *r);
 int vout_tiles(const struct vout *v, uint32_t *out, int max);
 int vout_count(const struct mix_engine *e);
 void vout_request_keyframe(struct vout *v);
-int vouts_tile_sources(struct mix_engine *e, const struct recipient *r, uint32_t *tiles);
 
 /* aout.c */
 int aouts_tick(struct mix_engine *e, int64_t t_us);

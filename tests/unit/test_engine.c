@@ -610,7 +610,8 @@ static void speaker_layout(void **state)
 	sink_free(&s);
 }
 
-/* Past max_tiles the grid shows the most recent speakers, in join order. */
+/* Past max_tiles a speaker who is not shown takes the least recently active tile (here the
+ * last joiner's, all others silent), in place (test_lineup.c covers the rule). */
 static void grid_shows_recent_speakers(void **state)
 {
 	struct sink s;
@@ -632,7 +633,7 @@ static void grid_shows_recent_speakers(void **state)
 	uint32_t tiles[32];
 	int n = mix_engine_recipient_tiles(e, 9, tiles, 32);
 	assert_int_equal(n, 25);
-	assert_int_equal(tiles[24], 30); /* the talker (joined last) is in, in join order */
+	assert_int_equal(tiles[24], 30); /* the talker (joined last) is in, in 25's tile */
 	for (int i = 1; i < n; i++)
 		assert_true(tiles[i] > tiles[i - 1]);
 	for (int i = 0; i < 30; i++)
