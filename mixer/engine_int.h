@@ -32,7 +32,9 @@ struct aq_item {
 	struct mix_packet *pkt;
 	int64_t start; /* sample index of the first decoded sample */
 	int samples;
-	int level; /* RFC 6464 level or -1 */
+	int level;        /* RFC 6464 level or -1 */
+	bool loss_before; /* packets were lost just before this one (a gap is loss, not DTX) */
+	bool dtx;         /* an Opus DTX frame (no audio data): silence, never decoded */
 };
 
 /* One participant. Invariant: dec != NULL iff visible; have_pic implies dec != NULL. */
@@ -62,6 +64,7 @@ struct source {
 	bool fifo_started;
 	int preskip_left;
 	int64_t last_audio_end; /* sample index after the last decoded sample, for the PLC cap */
+	bool last_quiet;        /* the last packet was quiet or DTX: a gap after it is silence */
 	float tick_level;
 	bool tick_filled; /* fifo filled for this tick */
 };
@@ -118,7 +121,7 @@ void source_free(struct source **s);
 int source_push_video(struct source *s, const uint8_t *data, size_t len, int64_t pts_us,
                       bool loss_before, struct mix_engine_stats *st);
 int source_push_audio(struct source *s, const uint8_t *data, size_t len, int64_t pts_us, int level,
-                      struct mix_engine_stats *st);
+                      bool loss_before, struct mix_engine_stats *st);
 int source_set_visible(struct source *s, bool visible, int max_w, int max_h);
 /* Decodes queued frames due at t_us; returns true if a keyframe is needed. */
 bool source_decode_video(struct source *s, int64_t t_us, struct mix_engine_stats *st);

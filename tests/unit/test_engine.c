@@ -83,7 +83,7 @@ static void fake_audio(struct fake *f, struct mix_engine *e, int64_t pts, int le
 		             : 0;
 	struct mix_packet *pk = NULL;
 	assert_int_equal(mix_opus_enc_encode(f->aenc, pcm, pts, &pk), 0);
-	mix_engine_push_audio(e, f->id, pk->data, pk->size, pts, level);
+	mix_engine_push_audio(e, f->id, pk->data, pk->size, pts, level, false);
 	mix_packet_unref(&pk);
 }
 
@@ -819,7 +819,8 @@ static void bad_config(void **state)
 	assert_int_equal(mix_engine_add_source(e, 1, "a"), 0);
 	assert_int_equal(mix_engine_add_source(e, 1, "a"), -EEXIST);
 	assert_int_equal(mix_engine_add_source(e, MIX_NO_SOURCE, "a"), -EINVAL);
-	assert_int_equal(mix_engine_push_audio(e, 1, (const uint8_t *)"", 0, 0, -1), -EBADMSG);
+	assert_int_equal(mix_engine_push_audio(e, 1, (const uint8_t *)"", 0, 0, -1, false),
+	                 -EBADMSG);
 	mix_engine_free(&e);
 	assert_null(e);
 }

@@ -81,7 +81,7 @@ static void talk(struct room *r, uint32_t speaker, int ms)
 		for (uint32_t id = 1; id <= NSRC; id++)
 			if (r->here[id])
 				mix_engine_push_audio(r->e, id, r->silence->data, r->silence->size,
-				                      r->t, id == speaker ? 10 : 127);
+				                      r->t, id == speaker ? 10 : 127, false);
 		assert_int_equal(mix_engine_run_until(r->e, r->t + 20000), 0);
 	}
 }
