@@ -7,12 +7,12 @@
  * decoders and its FIFO. Its picture is borrowed from its VP8 decoder (valid until the next
  * decode). The video decoder exists only while the source is visible.
  *
- * Audio gaps: a gap before a packet that follows a reported loss is concealed (Opus PLC, then
- * the packet's inband FEC for its last frame) up to plc_max; any other gap is DTX (Opus
- * discontinuous transmission: a silent sender sends a packet about every 400 ms) and is
- * silence, not loss. A tick whose packet has not come yet is concealed the same way, unless
- * the last packet was quiet or a DTX frame: senders start DTX only after silence, and PLC of
- * silence is silence anyway, so such a gap is silence, without PLC and not counted.
+ * Audio gaps: a gap after a quiet packet or a DTX frame, with no loss reported before the next
+ * packet, is DTX (Opus discontinuous transmission: a silent sender sends a packet every few
+ * hundred ms; senders start it only after silence): silence, without PLC, not counted. Any
+ * other gap (a reported loss, or a gap after a loud packet: a late packet or a step in the
+ * caller's room-time mapping) is concealed up to plc_max: Opus PLC, then the next packet's
+ * inband FEC for its last frame when it is queued.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -291,13 +291,14 @@ static void decode_packet(struct source *s, struct aq_item *it, struct mix_engin
 	s->last_quiet = quiet(it, pcm, n);
 }
 
-/* Whether samples missing at the end of a tick are lost (else DTX): the next packet says so
- * if it is queued; if not, a gap after a quiet or DTX packet is taken as DTX. */
-static bool tail_is_loss(const struct source *s)
+/*
+ * Whether a gap before `next` (NULL: not come yet) is concealed: after a loss, or after a loud
+ * packet (a late packet or a step in the room-time mapping). A gap after a quiet or DTX packet
+ * with no loss reported is DTX: silence.
+ */
+static bool gap_is_loss(const struct source *s, const struct aq_item *next)
 {
-	if (s->aq_len > 0)
-		return s->aq[s->aq_head].loss_before;
-	return !s->last_quiet;
+	return !s->last_quiet || (next && next->loss_before);
 }
 
 /* Decodes queued packets until the FIFO covers [.., end), concealing short gaps. */
@@ -313,12 +314,13 @@ static void fill(struct source *s, int64_t end, int64_t plc_max, struct mix_engi
 			continue;
 		}
 		int64_t gap = s->fifo_started ? it->start - fifo_end(s) : 0;
-		if (gap > 0 && gap <= plc_max && it->loss_before)
+		if (gap > 0 && gap <= plc_max && gap_is_loss(s, it))
 			recover(s, it, st);
 		decode_packet(s, it, st);
 		aq_pop(s);
 	}
-	if (s->fifo_started && fifo_end(s) < end && tail_is_loss(s) &&
+	if (s->fifo_started && fifo_end(s) < end &&
+	    gap_is_loss(s, s->aq_len > 0 ? &s->aq[s->aq_head] : NULL) &&
 	    end - s->last_audio_end <= plc_max)
 		conceal(s, end, st);
 }

@@ -1,8 +1,8 @@
 /*
  * test_dtx.c - gaps in a source's audio through the engine (mixer/source.c): Opus DTX (packets
- * far apart with no loss reported) is silence, neither concealed nor counted as loss; a
- * reported loss is concealed (PLC, then inband FEC); DTX frames and silent senders that
- * report RFC 6464 levels are not decoded.
+ * far apart after silence, no loss reported) is silence, neither concealed nor counted; a
+ * reported loss, or a gap in speech, is concealed (PLC, then inband FEC); DTX frames and
+ * silent senders that report RFC 6464 levels are not decoded.
  *
  * One sender (source 1, a 440 Hz tone or silence from our Opus encoder) and one listener
  * (recipient 2), whose mixed audio is decoded back. Packets are pushed 60 ms ahead of the
@@ -78,8 +78,8 @@ static void rig_free(struct rig *r)
 /*
  * Runs a plan, one character per 20 ms slot: T a tone packet, S a silent one, t and s the same
  * encoded but never sent (lost, or not sent in DTX), L a tone packet after a reported loss,
- * D a 1-byte DTX frame. level: the RFC 6464 level sent with tone packets (silent ones get 127),
- * or -1 for none.
+ * X a silent one after a reported loss, D a 1-byte DTX frame. level: the RFC 6464 level sent
+ * with tone packets and D (silent ones get 127), or -1 for none.
  */
 static void run(struct rig *r, const char *plan, int level)
 {
@@ -96,7 +96,8 @@ static void run(struct rig *r, const char *plan, int level)
 		if (*c == 'D')
 			mix_engine_push_audio(r->e, 1, p->data, 1, t, lvl, false);
 		else if (*c != 't' && *c != 's')
-			mix_engine_push_audio(r->e, 1, p->data, p->size, t, lvl, *c == 'L');
+			mix_engine_push_audio(r->e, 1, p->data, p->size, t, lvl,
+			                      *c == 'L' || *c == 'X');
 		mix_packet_unref(&p);
 		if (t + 20000 > LAG_US)
 			assert_int_equal(mix_engine_run_until(r->e, t + 20000 - LAG_US), 0);
@@ -196,14 +197,29 @@ static void real_loss_is_concealed(void **state)
 	rig_free(&r);
 }
 
-/* The same gap with no loss reported is DTX: silence, not counted. */
-static void unreported_gap_is_silence(void **state)
+/* A gap in speech with no loss reported (a late packet, a clock step) is concealed too. */
+static void gap_in_speech_is_concealed(void **state)
 {
 	struct rig r;
 	rig_init(&r);
 	run(&r, "TTTTTTTTTTTTTTTtTTTTTTTTTTTTTT", -1);
-	assert_int_equal(plc(&r), 0);
-	assert_true(min_rms(&r, 100, 550) < 100);
+	assert_true(plc(&r) >= 960);
+	assert_true(min_rms(&r, 100, 550) > 1000);
+	rig_free(&r);
+}
+
+/* A loss reported during DTX is concealed (and counted), though it conceals silence. */
+static void loss_in_dtx_is_counted(void **state)
+{
+	struct rig r;
+	rig_init(&r);
+	run(&r, "TTTTTTTTTTSSSSSSSSSSSSSSSSSsSSSSSSSS", -1);
+	assert_int_equal(plc(&r), 0); /* the same gap, no loss reported: DTX */
+	rig_free(&r);
+	rig_init(&r);
+	run(&r, "TTTTTTTTTTSSSSSSSSSSSSSSSSSsXSSSSSSS", -1);
+	assert_true(plc(&r) >= 960);
+	assert_true(peak(&r, 500, 700) < 30);
 	rig_free(&r);
 }
 
@@ -214,7 +230,8 @@ int main(void)
 	    cmocka_unit_test(dtx_with_levels_not_decoded),
 	    cmocka_unit_test(dtx_frame_is_silent),
 	    cmocka_unit_test(real_loss_is_concealed),
-	    cmocka_unit_test(unreported_gap_is_silence),
+	    cmocka_unit_test(gap_in_speech_is_concealed),
+	    cmocka_unit_test(loss_in_dtx_is_counted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
