@@ -19,12 +19,13 @@
 #include "mix/opus.h"
 
 #define NSRC    12
+#define MAX_SRC 300
 #define WATCHER 100 /* a recipient that is not a participant */
 
 struct room {
 	struct mix_engine *e;
 	struct mix_packet *silence; /* one Opus packet of silence, pushed by everyone */
-	bool here[NSRC + 1];        /* by source id */
+	bool here[MAX_SRC + 1];     /* by source id */
 	int64_t t;
 };
 
@@ -78,7 +79,7 @@ static void room_free(struct room *r)
 static void talk(struct room *r, uint32_t speaker, int ms)
 {
 	for (int64_t end = r->t + ms * 1000; r->t < end; r->t += 20000) {
-		for (uint32_t id = 1; id <= NSRC; id++)
+		for (uint32_t id = 1; id <= MAX_SRC; id++)
 			if (r->here[id])
 				mix_engine_push_audio(r->e, id, r->silence->data, r->silence->size,
 				                      r->t, id == speaker ? 10 : 127, false);
@@ -239,6 +240,36 @@ static void deterministic(void **state)
 	assert_memory_equal(seen[0], seen[1], sizeof(seen[0]));
 }
 
+/*
+ * 300 people who all receive with exclude_self, 25 tiles: those not shown share one view, so
+ * the room needs at most 26 video encoders, and the speakers come in without moving anyone.
+ */
+static void large_room_exclude_self(void **state)
+{
+	struct room r;
+	room_init(&r, MAX_SRC, 25, MIX_LAYOUT_GRID, 6);
+	for (uint32_t id = 1; id <= MAX_SRC; id++)
+		add_watcher(&r, id, id, 1);
+	talk(&r, 0, 200);
+	uint32_t before[25], after[25];
+	assert_int_equal(mix_engine_recipient_tiles(r.e, 300, before, 25), 25);
+	for (int i = 0; i < 25; i++)
+		assert_int_equal(before[i], (uint32_t)i + 1);
+	talk(&r, 200, 600);
+	talk(&r, 150, 600);
+	assert_int_equal(mix_engine_recipient_tiles(r.e, 300, after, 25), 25);
+	for (int i = 0; i < 23; i++)
+		assert_int_equal(after[i], before[i]); /* 25 and 24 made room, in place */
+	assert_int_equal(after[23], 150);
+	assert_int_equal(after[24], 200);
+	struct mix_engine_stats st;
+	mix_engine_get_stats(r.e, &st);
+	assert_int_equal(st.video_encoders, 26);
+	/* 25 shown, plus the best waiting one, in each shown recipient's own tile */
+	assert_int_equal(st.visible_sources, 26);
+	room_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -248,6 +279,7 @@ int main(void)
 	    cmocka_unit_test(exclude_self_views),
 	    cmocka_unit_test(speaker_strip_stable),
 	    cmocka_unit_test(deterministic),
+	    cmocka_unit_test(large_room_exclude_self),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
