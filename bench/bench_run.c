@@ -170,7 +170,7 @@ static void feed(struct drive *d, int64_t until)
 		for (; p->ai < a->naudio && a->audio[p->ai].pts_us <= until; p->ai++) {
 			const struct bench_pkt *k = &a->audio[p->ai];
 			mix_engine_push_audio(d->eng, p->id, a->arena + k->off, k->size, k->pts_us,
-			                      k->level);
+			                      k->level, false);
 		}
 	}
 }

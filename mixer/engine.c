@@ -179,12 +179,12 @@ int mix_engine_push_video(struct mix_engine *e, uint32_t src, const uint8_t *dat
 }
 
 int mix_engine_push_audio(struct mix_engine *e, uint32_t src, const uint8_t *data, size_t len,
-                          int64_t pts_us, int level)
+                          int64_t pts_us, int level, bool loss_before)
 {
 	struct source *s = engine_source(e, src);
 	if (!s)
 		return -ENOENT;
-	return source_push_audio(s, data, len, pts_us, level, &e->st);
+	return source_push_audio(s, data, len, pts_us, level, loss_before, &e->st);
 }
 
 int mix_engine_set_audio_preskip(struct mix_engine *e, uint32_t src, int samples)

@@ -32,7 +32,9 @@ struct aq_item {
 	struct mix_packet *pkt;
 	int64_t start; /* sample index of the first decoded sample */
 	int samples;
-	int level; /* RFC 6464 level or -1 */
+	int level;        /* RFC 6464 level or -1 */
+	bool loss_before; /* packets were lost just before this one (a gap is loss, not DTX) */
+	bool dtx;         /* an Opus DTX frame (no audio data): silence, never decoded */
 };
 
 /* One participant. Invariant: dec != NULL iff visible; have_pic implies dec != NULL. */
@@ -62,8 +64,24 @@ struct source {
 	bool fifo_started;
 	int preskip_left;
 	int64_t last_audio_end; /* sample index after the last decoded sample, for the PLC cap */
+	bool last_quiet;        /* the last packet was quiet or DTX: a gap after it is silence */
 	float tick_level;
 	bool tick_filled; /* fifo filled for this tick */
+};
+
+/* lineup.c: who is shown in a large room, in stable positions (see lineup.c). */
+struct lineup_slots {
+	uint32_t ids[MAX_TILES];
+	int n;
+};
+
+struct lineup {
+	struct lineup_slots grid;  /* the grid's tiles */
+	uint32_t grid_next;        /* the best source not on the grid, or MIX_NO_SOURCE */
+	uint32_t main;             /* speaker layout: tile 0 */
+	struct lineup_slots strip; /* speaker layout: the strip */
+	uint32_t strip_best;       /* the best-ranked source in the strip */
+	uint32_t strip_next;       /* the best source in neither */
 };
 
 struct vout; /* a video output: compositor + VP8 encoder, shared by equal keys */
@@ -93,6 +111,7 @@ struct mix_engine {
 	uint64_t audio_tick, video_tick; /* next tick numbers */
 	uint32_t active_speaker;
 	bool tiles_dirty; /* visibility must be recomputed */
+	struct lineup lineup;
 	struct mix_engine_stats st;
 };
 
@@ -102,7 +121,7 @@ void source_free(struct source **s);
 int source_push_video(struct source *s, const uint8_t *data, size_t len, int64_t pts_us,
                       bool loss_before, struct mix_engine_stats *st);
 int source_push_audio(struct source *s, const uint8_t *data, size_t len, int64_t pts_us, int level,
-                      struct mix_engine_stats *st);
+                      bool loss_before, struct mix_engine_stats *st);
 int source_set_visible(struct source *s, bool visible, int max_w, int max_h);
 /* Decodes queued frames due at t_us; returns true if a keyframe is needed. */
 bool source_decode_video(struct source *s, int64_t t_us, struct mix_engine_stats *st);
@@ -114,6 +133,13 @@ void source_audio_pcm(struct source *s, int64_t S, int64_t plc_max, int16_t *out
 /* Ends the tick: drops samples and packets before S + 960. */
 void source_audio_done(struct source *s, int64_t S);
 
+/* lineup.c */
+/* Updates who is shown (src in join order); -ENOMEM. */
+int lineup_update(struct lineup *st, struct source *const *src, int nsrc, int max_tiles, int strip,
+                  uint32_t active_speaker);
+/* The tiles of a view with `self` excluded (MIX_NO_SOURCE: none); returns the count. */
+int lineup_view(const struct lineup *st, int layout, uint32_t self, uint32_t *tiles);
+
 /* vout.c */
 int vouts_tick(struct mix_engine *e, int64_t t_us);
 /* Recomputes every recipient's tiles and the sources' visibility. */
@@ -123,7 +149,6 @@ void vouts_release_recipient(struct mix_engine *e, struct recipient *r);
 int vout_tiles(const struct vout *v, uint32_t *out, int max);
 int vout_count(const struct mix_engine *e);
 void vout_request_keyframe(struct vout *v);
-int vouts_tile_sources(struct mix_engine *e, const struct recipient *r, uint32_t *tiles);
 
 /* aout.c */
 int aouts_tick(struct mix_engine *e, int64_t t_us);

@@ -6,6 +6,13 @@
  * Engine thread only. The source owns its queued packets (copies of what was pushed), its
  * decoders and its FIFO. Its picture is borrowed from its VP8 decoder (valid until the next
  * decode). The video decoder exists only while the source is visible.
+ *
+ * Audio gaps: a gap after a quiet packet or a DTX frame, with no loss reported before the next
+ * packet, is DTX (Opus discontinuous transmission: a silent sender sends a packet every few
+ * hundred ms; senders start it only after silence): silence, without PLC, not counted. Any
+ * other gap (a reported loss, or a gap after a loud packet: a late packet or a step in the
+ * caller's room-time mapping) is concealed up to plc_max: Opus PLC, then the next packet's
+ * inband FEC for its last frame when it is queued.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,6 +20,12 @@
 #include <string.h>
 
 #include "engine_int.h"
+
+#define QUIET_DBOV (-50.0f) /* a packet this quiet: the gap after it is silence */
+#define SILENT_DBOV                                                                                \
+	(-60.0f)        /* a packet that says it is this quiet is not decoded (the                 \
+	                 * mixer's silence: audio_mix.c's default silence_dbov) */
+#define DTX_MAX_BYTES 2 /* Opus frames this small carry no audio (libwebrtc's DTX test) */
 
 struct source *source_new(uint32_t id, const char *name, uint64_t join_seq)
 {
@@ -142,7 +155,7 @@ bool source_decode_video(struct source *s, int64_t t_us, struct mix_engine_stats
 /* ---- audio ---- */
 
 int source_push_audio(struct source *s, const uint8_t *data, size_t len, int64_t pts_us, int level,
-                      struct mix_engine_stats *st)
+                      bool loss_before, struct mix_engine_stats *st)
 {
 	int n = mix_opus_packet_samples(data, len);
 	if (n <= 0) {
@@ -163,6 +176,10 @@ int source_push_audio(struct source *s, const uint8_t *data, size_t len, int64_t
 	it->start = samples_of_us(pts_us);
 	it->samples = n;
 	it->level = level > 127 ? 127 : level;
+	it->loss_before = loss_before;
+	it->dtx = len <= DTX_MAX_BYTES;
+	if (it->dtx && level >= 0) /* whatever the header says, a DTX frame is silent */
+		it->level = 127;
 	if (level >= 0)
 		s->hdr_levels = true;
 	s->aq_len++;
@@ -217,9 +234,48 @@ static void conceal(struct source *s, int64_t upto, struct mix_engine_stats *st)
 	}
 }
 
+/* PLC for a lost stretch before it, then its inband FEC (or PLC) for the last frame of it. */
+static void recover(struct source *s, const struct aq_item *it, struct mix_engine_stats *st)
+{
+	int64_t gap = it->start - fifo_end(s);
+	int fec = (int)(gap < it->samples ? gap : it->samples) / 120 * 120;
+	conceal(s, it->start - fec, st);
+	int16_t pcm[MIX_OPUS_MAX_SAMPLES];
+	int n =
+	    fec > 0 ? mix_opus_dec_decode_fec(s->adec, it->pkt->data, it->pkt->size, fec, pcm) : 0;
+	if (n <= 0)
+		return;
+	int64_t before = fifo_end(s);
+	fifo_append(s, it->start - n, pcm, n);
+	st->plc_samples += (uint64_t)(fifo_end(s) - before);
+}
+
+/* Whether a gap after this packet is silence: a DTX frame, or quiet by header or decoded. */
+static bool quiet(const struct aq_item *it, const int16_t *pcm, int n)
+{
+	if (it->dtx)
+		return true;
+	if (it->level >= 0)
+		return (float)-it->level < QUIET_DBOV;
+	return pcm && mix_audio_level_dbov(pcm, n) < QUIET_DBOV;
+}
+
+/* A DTX frame, or a packet whose sender says it is silent: its span stays silent, undecoded. */
+static bool skip_silent(struct source *s, const struct aq_item *it)
+{
+	if (!it->dtx && !(it->level >= 0 && (float)-it->level < SILENT_DBOV))
+		return false;
+	s->preskip_left -= s->preskip_left < it->samples ? s->preskip_left : it->samples;
+	s->last_quiet = true;
+	s->last_audio_end = it->start + it->samples;
+	return true;
+}
+
 static void decode_packet(struct source *s, struct aq_item *it, struct mix_engine_stats *st)
 {
 	int16_t pcm[MIX_OPUS_MAX_SAMPLES];
+	if (skip_silent(s, it))
+		return;
 	int n = mix_opus_dec_decode(s->adec, it->pkt->data, it->pkt->size, pcm);
 	if (n <= 0) {
 		st->audio_decode_errors++;
@@ -232,6 +288,17 @@ static void decode_packet(struct source *s, struct aq_item *it, struct mix_engin
 	s->preskip_left -= skip;
 	fifo_append(s, it->start + skip, pcm + skip, n - skip);
 	s->last_audio_end = it->start + n;
+	s->last_quiet = quiet(it, pcm, n);
+}
+
+/*
+ * Whether a gap before `next` (NULL: not come yet) is concealed: after a loss, or after a loud
+ * packet (a late packet or a step in the room-time mapping). A gap after a quiet or DTX packet
+ * with no loss reported is DTX: silence.
+ */
+static bool gap_is_loss(const struct source *s, const struct aq_item *next)
+{
+	return !s->last_quiet || (next && next->loss_before);
 }
 
 /* Decodes queued packets until the FIFO covers [.., end), concealing short gaps. */
@@ -247,12 +314,14 @@ static void fill(struct source *s, int64_t end, int64_t plc_max, struct mix_engi
 			continue;
 		}
 		int64_t gap = s->fifo_started ? it->start - fifo_end(s) : 0;
-		if (gap > 0 && gap <= plc_max)
-			conceal(s, it->start, st);
+		if (gap > 0 && gap <= plc_max && gap_is_loss(s, it))
+			recover(s, it, st);
 		decode_packet(s, it, st);
 		aq_pop(s);
 	}
-	if (s->fifo_started && fifo_end(s) < end && end - s->last_audio_end <= plc_max)
+	if (s->fifo_started && fifo_end(s) < end &&
+	    gap_is_loss(s, s->aq_len > 0 ? &s->aq[s->aq_head] : NULL) &&
+	    end - s->last_audio_end <= plc_max)
 		conceal(s, end, st);
 }
 
@@ -303,8 +372,10 @@ void source_audio_done(struct source *s, int64_t S)
 {
 	int64_t end = S + MIX_AUDIO_FRAME;
 	/* Packets of an unmixed source that reports levels are skipped undecoded. */
-	while (s->aq_len > 0 && s->aq[s->aq_head].start + s->aq[s->aq_head].samples <= end)
+	while (s->aq_len > 0 && s->aq[s->aq_head].start + s->aq[s->aq_head].samples <= end) {
+		s->last_quiet = quiet(&s->aq[s->aq_head], NULL, 0);
 		aq_pop(s);
+	}
 	if (!s->fifo_started)
 		return;
 	int64_t drop = end - s->fifo_s;

@@ -10,6 +10,7 @@
  * A source is visible, and video-decoded, only while it sits in some vout's tiles. Each tile
  * is drawn with its source's name as the label: the placeholder's initials, and the name label
  * on every tile when the engine's tile_names is set.
+ * Which sources sit in a recipient's tiles, and where, is lineup.c's (stable positions).
  * Engine thread only; the engine owns vouts; recipients point at them.
  */
 #include <errno.h>
@@ -133,71 +134,14 @@ void vout_request_keyframe(struct vout *v)
 
 /* ---- which sources a recipient sees ---- */
 
-static int by_join(const void *a, const void *b)
+/* The sources in r's tiles, in tile order (the engine's lineup must be current). */
+static int tile_sources(const struct mix_engine *e, const struct recipient *r, uint32_t *tiles)
 {
-	const struct source *x = *(struct source *const *)a, *y = *(struct source *const *)b;
-	return x->join_seq < y->join_seq ? -1 : x->join_seq > y->join_seq;
+	uint32_t self = r->opts.exclude_self ? r->opts.self : MIX_NO_SOURCE;
+	return lineup_view(&e->lineup, r->opts.layout, self, tiles);
 }
 
-/* Most recent speaker first; never-spoken sources after, in join order. */
-static int by_recency(const void *a, const void *b)
-{
-	const struct source *x = *(struct source *const *)a, *y = *(struct source *const *)b;
-	if (x->last_spoke != y->last_spoke)
-		return x->last_spoke > y->last_spoke ? -1 : 1;
-	return by_join(a, b);
-}
-
-static int grid_tiles(const struct mix_engine *e, struct source **cand, int n, uint32_t *tiles)
-{
-	if (n > e->cfg.max_tiles) {
-		qsort(cand, (size_t)n, sizeof(*cand), by_recency);
-		n = e->cfg.max_tiles;
-		qsort(cand, (size_t)n, sizeof(*cand), by_join);
-	}
-	for (int i = 0; i < n; i++)
-		tiles[i] = cand[i]->id;
-	return n;
-}
-
-static int speaker_tiles(const struct mix_engine *e, struct source **cand, int n, uint32_t *tiles)
-{
-	if (n == 0)
-		return 0;
-	qsort(cand, (size_t)n, sizeof(*cand), by_recency);
-	int main_i = 0;
-	for (int i = 0; i < n; i++)
-		if (cand[i]->id == e->active_speaker)
-			main_i = i;
-	struct source *main = cand[main_i];
-	memmove(&cand[1], &cand[0], sizeof(*cand) * (size_t)main_i);
-	cand[0] = main;
-	int strip = n - 1 < e->cfg.speaker_strip ? n - 1 : e->cfg.speaker_strip;
-	qsort(cand + 1, (size_t)strip, sizeof(*cand), by_join);
-	for (int i = 0; i <= strip; i++)
-		tiles[i] = cand[i]->id;
-	return strip + 1;
-}
-
-/* The sources in r's tiles, in tile order. Returns the count, or -ENOMEM. */
-int vouts_tile_sources(struct mix_engine *e, const struct recipient *r, uint32_t *tiles)
-{
-	struct source **cand = malloc(sizeof(*cand) * (size_t)(e->nsrc ? e->nsrc : 1));
-	if (!cand)
-		return -ENOMEM;
-	int n = 0;
-	for (int i = 0; i < e->nsrc; i++)
-		if (!(r->opts.exclude_self && e->src[i]->id == r->opts.self))
-			cand[n++] = e->src[i];
-	if (r->opts.layout == MIX_LAYOUT_SPEAKER)
-		n = speaker_tiles(e, cand, n, tiles);
-	else
-		n = grid_tiles(e, cand, n, tiles);
-	free(cand);
-	return n;
-}
-
-static int recipient_key(struct mix_engine *e, const struct recipient *r, struct vkey *k)
+static void recipient_key(const struct mix_engine *e, const struct recipient *r, struct vkey *k)
 {
 	memset(k, 0, sizeof(*k));
 	k->layout = r->opts.layout;
@@ -207,11 +151,7 @@ static int recipient_key(struct mix_engine *e, const struct recipient *r, struct
 	k->bitrate = r->opts.video_bitrate;
 	if (r->bitrate_cap > 0 && r->bitrate_cap < k->bitrate)
 		k->bitrate = r->bitrate_cap < 30000 ? 30000 : r->bitrate_cap;
-	int n = vouts_tile_sources(e, r, k->tiles);
-	if (n < 0)
-		return n;
-	k->n = n;
-	return 0;
+	k->n = tile_sources(e, r, k->tiles);
 }
 
 /* ---- assignment of recipients to vouts ---- */
@@ -308,8 +248,11 @@ int vouts_assign(struct mix_engine *e, int64_t t_us)
 	struct vkey *keys = calloc((size_t)(e->nrcp ? e->nrcp : 1), sizeof(*keys));
 	struct vout **next = calloc((size_t)(e->nrcp ? e->nrcp : 1), sizeof(*next));
 	int rc = keys && next ? 0 : -ENOMEM;
+	if (rc == 0)
+		rc = lineup_update(&e->lineup, e->src, e->nsrc, e->cfg.max_tiles,
+		                   e->cfg.speaker_strip, e->active_speaker);
 	for (int i = 0; i < e->nrcp && rc == 0; i++)
-		rc = recipient_key(e, e->rcp[i], &keys[i]);
+		recipient_key(e, e->rcp[i], &keys[i]);
 	for (int i = 0; i < e->nvout; i++)
 		e->vout[i]->matched = 0;
 	/* Pass 1: exact matches, so re-keying never takes an output someone keeps. */

@@ -298,7 +298,7 @@ static int feed(struct job *j, int64_t until)
 				                      false);
 			else
 				mix_engine_push_audio(j->eng, in->id, pk.data, pk.size, pk.pts_us,
-				                      -1);
+				                      -1, false);
 		}
 	}
 	return 0;

@@ -86,13 +86,18 @@ int mix_engine_push_video(struct mix_engine *e, uint32_t src, const uint8_t *dat
 /*
  * One Opus packet of src; pts_us is the time of its first decoded sample (so a stream whose
  * first packet starts at -preskip places its first kept sample at 0). Input is expected in
- * order and de-jittered: a packet that arrives after its tick has run is dropped (counted),
- * and a gap when a tick runs is concealed (PLC) for up to plc_max_us, then silent.
+ * order and de-jittered: a packet that arrives after its tick has run is dropped (counted).
+ * loss_before: packets were lost just before this one (an RTP sequence gap). A gap in time
+ * after a quiet packet (below -50 dBov) or a DTX frame (1 or 2 bytes), with no loss reported,
+ * is Opus DTX (senders start it only after silence): silence, no PLC, not counted. Other gaps
+ * (a reported loss, a late packet or a clock step after a loud packet) are concealed (PLC,
+ * then inband FEC from the next packet) for up to plc_max_us, then silent. DTX frames, and
+ * packets whose level says below -60 dBov, are never decoded.
  * level: RFC 6464 level (0..127 = -dBov) if the sender reported one, or -1 (then the engine
  * decodes to measure). Sources that report levels and are not mixed are not decoded.
  */
 int mix_engine_push_audio(struct mix_engine *e, uint32_t src, const uint8_t *data, size_t len,
-                          int64_t pts_us, int level);
+                          int64_t pts_us, int level, bool loss_before);
 
 /*
  * Discards this many leading decoded samples of src's audio stream (an Opus pre-skip); the

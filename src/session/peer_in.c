@@ -155,14 +155,14 @@ static void bind_ssrc(struct peer *p, struct in_stream *s, uint32_t ssrc)
 	s->packets = s->received = s->expected_prior = s->received_prior = 0;
 }
 
-static void deliver_audio(struct peer *p, const uint8_t *pkt, size_t len)
+static void deliver_audio(struct peer *p, const uint8_t *pkt, size_t len, int lost)
 {
 	struct rtp_hdr h;
 	if (rtp_parse(pkt, len, &h) != RTP_OK || h.payload_len == 0)
 		return;
 	int level = p->ext_audio_level ? rtp_audio_level(&h, p->ext_audio_level, NULL) : -1;
 	int64_t pts = map_pts(&p->in_audio, p->room, h.ts);
-	mix_engine_push_audio(p->room->eng, p->id, h.payload, h.payload_len, pts, level);
+	mix_engine_push_audio(p->room->eng, p->id, h.payload, h.payload_len, pts, level, lost > 0);
 }
 
 static void deliver_video(struct peer *p, const uint8_t *pkt, size_t len, int lost)
@@ -192,7 +192,7 @@ static void drain(struct peer *p, struct in_stream *s, bool video, int64_t now)
 		if (video)
 			deliver_video(p, pkt, len, lost);
 		else
-			deliver_audio(p, pkt, len);
+			deliver_audio(p, pkt, len, lost);
 	}
 }
 

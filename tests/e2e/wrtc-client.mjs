@@ -13,7 +13,8 @@ export const W = 640, H = 360;
 // nothing) or 'audio-only' (sends and receives audio only).
 export function participant(name, yuv, tone, room = 'wrtc', opts = {}) {
   const mode = opts.mode || 'sendrecv';
-  const c = { name, tracks: [], frames: 0, lastFrame: null, audio: [], errors: [] };
+  // c.silent: send digital silence instead of the tone (from the next 10 ms).
+  const c = { name, tracks: [], frames: 0, lastFrame: null, audio: [], errors: [], silent: false };
   const ws = new WebSocket(URL_BASE.replace('http', 'ws') + '/ws');
   const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
   const vsrc = new nonstandard.RTCVideoSource();
@@ -40,7 +41,7 @@ export function participant(name, yuv, tone, room = 'wrtc', opts = {}) {
   }, 33);
   const atimer = setInterval(() => {
     const samples = new Int16Array(480);
-    for (let i = 0; i < 480; i++, phase++) samples[i] = 8000 * Math.sin((2 * Math.PI * tone * phase) / 48000);
+    for (let i = 0; i < 480; i++, phase++) samples[i] = c.silent ? 0 : 8000 * Math.sin((2 * Math.PI * tone * phase) / 48000);
     asrc.onData({ samples, sampleRate: 48000, bitsPerSample: 16, channelCount: 1, numberOfFrames: 480 });
   }, 10);
   pc.ontrack = (ev) => {
@@ -60,6 +61,7 @@ export function participant(name, yuv, tone, room = 'wrtc', opts = {}) {
       c.asink = sink;
     }
   };
+  c.pc = pc;
   c.messages = []; // every signaling message received, in order
   c.send = wireSignaling(ws, pc, {
     room, name, onMessage: (m) => {

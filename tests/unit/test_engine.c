@@ -83,7 +83,7 @@ static void fake_audio(struct fake *f, struct mix_engine *e, int64_t pts, int le
 		             : 0;
 	struct mix_packet *pk = NULL;
 	assert_int_equal(mix_opus_enc_encode(f->aenc, pcm, pts, &pk), 0);
-	mix_engine_push_audio(e, f->id, pk->data, pk->size, pts, level);
+	mix_engine_push_audio(e, f->id, pk->data, pk->size, pts, level, false);
 	mix_packet_unref(&pk);
 }
 
@@ -610,7 +610,8 @@ static void speaker_layout(void **state)
 	sink_free(&s);
 }
 
-/* Past max_tiles the grid shows the most recent speakers, in join order. */
+/* Past max_tiles a speaker who is not shown takes the least recently active tile (here the
+ * last joiner's, all others silent), in place (test_lineup.c covers the rule). */
 static void grid_shows_recent_speakers(void **state)
 {
 	struct sink s;
@@ -632,7 +633,7 @@ static void grid_shows_recent_speakers(void **state)
 	uint32_t tiles[32];
 	int n = mix_engine_recipient_tiles(e, 9, tiles, 32);
 	assert_int_equal(n, 25);
-	assert_int_equal(tiles[24], 30); /* the talker (joined last) is in, in join order */
+	assert_int_equal(tiles[24], 30); /* the talker (joined last) is in, in 25's tile */
 	for (int i = 1; i < n; i++)
 		assert_true(tiles[i] > tiles[i - 1]);
 	for (int i = 0; i < 30; i++)
@@ -818,7 +819,8 @@ static void bad_config(void **state)
 	assert_int_equal(mix_engine_add_source(e, 1, "a"), 0);
 	assert_int_equal(mix_engine_add_source(e, 1, "a"), -EEXIST);
 	assert_int_equal(mix_engine_add_source(e, MIX_NO_SOURCE, "a"), -EINVAL);
-	assert_int_equal(mix_engine_push_audio(e, 1, (const uint8_t *)"", 0, 0, -1), -EBADMSG);
+	assert_int_equal(mix_engine_push_audio(e, 1, (const uint8_t *)"", 0, 0, -1, false),
+	                 -EBADMSG);
 	mix_engine_free(&e);
 	assert_null(e);
 }

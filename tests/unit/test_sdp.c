@@ -378,7 +378,7 @@ static void check_accepted(const struct sdp_media *om, const struct sdp_neg_medi
 	assert_false(c->fb_twcc);
 	assert_int_equal(ext_id(am, TWCC), 0);
 	if (om->kind == SDP_AUDIO) {
-		assert_string_equal(c->fmtp, "minptime=10;useinbandfec=1");
+		assert_string_equal(c->fmtp, "minptime=10;useinbandfec=1;usedtx=1");
 		assert_int_equal(ext_id(am, AUDIO_LEVEL), ext_id(om, AUDIO_LEVEL));
 		assert_int_equal(ext_id(am, ABS_SEND_TIME), 0);
 	} else {
