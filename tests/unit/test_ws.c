@@ -10,8 +10,9 @@
  * queue overflow, the inbound rate limit (drops, one notice per run, 1008 on a flood), garbage
  * on the port and stopping from another thread. Deferred /api/ replies (paths /api/defer...):
  * completed from another thread while a WebSocket is served meanwhile, completed before on_http
- * returns, a POST waiting without busy-looping, the 504 timeout, the client leaving first and
- * the 503 cap.
+ * returns, a POST and a pipelined request waiting without busy-looping, the 504 timeout, the
+ * client leaving first, what ws_server_free finds still pending, the 503 cap, a 1 MiB body and
+ * a file.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -149,7 +150,10 @@ static void on_http(void *opaque, const struct ws_http_request *req, struct ws_h
 		if (!strcmp(path, "/api/defer-now")) { /* completed before on_http returns */
 			struct ws_http_reply now = {.status = 202, .body = strdup("{\"now\":1}")};
 			now.body_len = now.body ? strlen(now.body) : 0;
-			l->now_rc = ws_http_complete(l->srv, req->id, &now);
+			int rc = ws_http_complete(l->srv, req->id, &now);
+			pthread_mutex_lock(&l->mu);
+			l->now_rc = rc;
+			pthread_mutex_unlock(&l->mu);
 		}
 		return;
 	}
@@ -165,6 +169,15 @@ static void on_http(void *opaque, const struct ws_http_request *req, struct ws_h
 	}
 	if (asprintf(&reply->body, "{\"path\":\"%s\",\"len\":%zu}", path, body_len) > 0)
 		reply->body_len = strlen(reply->body);
+}
+
+/* *counter, read under the log lock. */
+static int count(struct log *l, const int *counter)
+{
+	pthread_mutex_lock(&l->mu);
+	int n = *counter;
+	pthread_mutex_unlock(&l->mu);
+	return n;
 }
 
 /* Waits until *counter >= want (under the log lock). */
@@ -662,7 +675,7 @@ static void test_http_defer_complete_in_callback(void **state)
 	struct fixture *f = *state;
 	static char resp[8192];
 	assert_int_equal(http(f->port, "GET", "/api/defer-now", NULL, resp, sizeof(resp)), 202);
-	assert_int_equal(f->log.now_rc, 0);
+	assert_int_equal(count(&f->log, &f->log.now_rc), 0);
 	assert_non_null(strstr(resp, "{\"now\":1}"));
 }
 
@@ -785,6 +798,23 @@ static void test_http_defer_client_closes(void **state)
 	ws_server_free(&f->srv);
 	close(fd1);
 	close(fd2);
+}
+
+/* A deferred reply may stream a file, as a synchronous one. */
+static void test_http_defer_file(void **state)
+{
+	struct fixture *f = *state;
+	static char resp[8192];
+	int fd = http_send(f->port, "GET", "/api/defer/file", NULL);
+	assert_true(wait_count(&f->log, &f->log.defers, 1));
+	struct ws_http_reply r = {.status = 200, .content_type = "text/html"};
+	assert_true(asprintf(&r.file, "%s/index.html", f->dir) > 0);
+	assert_int_equal(ws_http_complete(f->srv, f->log.defer_id, &r), 0);
+	assert_null(r.file);
+	assert_int_equal(http_recv(fd, resp, sizeof(resp)), 200);
+	assert_non_null(
+	    strcasestr(resp, "content-disposition: attachment; filename=\"index.html\""));
+	assert_non_null(strstr(resp, "\r\n\r\n" INDEX));
 }
 
 /* A deferred reply larger than the socket buffers arrives whole. */
@@ -1043,7 +1073,7 @@ static void test_ws_rate_flood_closes(void **state)
 		usleep(2000);
 		clock_gettime(CLOCK_MONOTONIC, &t);
 	} while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < 2500 &&
-	         f->log.closes == 0);
+	         count(&f->log, &f->log.closes) == 0);
 	assert_true(wait_count(&f->log, &f->log.closes, 1));
 	int code = ws_read_close_or_reset(fd);
 	assert_true(code == 0 || code == 1008);
@@ -1185,6 +1215,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_http_defer_client_closes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_http_defer_cap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_http_defer_big_reply, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_http_defer_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ws_message, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ws_subprotocol, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ws_send_other_thread, setup, teardown),
