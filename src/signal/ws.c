@@ -3,16 +3,22 @@
  * 6455, reassembled text messages with a size cap), static files from www_dir at /, and /api/
  * requests delegated to cb.on_http.
  *
- * Threads: everything except ws_send/ws_close/ws_server_stop runs on the thread in
- * ws_server_run (the lws service thread). Those three take s->lock, change a connection's
- * outbound queue or close code (or the stop flag), put the connection on the pending list and
- * call lws_cancel_service(); the service thread then gets LWS_CALLBACK_EVENT_WAIT_CANCELLED,
- * asks lws for a writable callback per pending connection, and writes one message per
- * LWS_CALLBACK_SERVER_WRITEABLE. s->lock guards the id table, the queues, close codes and the
- * pending list; only the service thread inserts or frees connections, so it may read the table
- * without the lock. User callbacks are never called with s->lock held.
+ * Threads: everything except ws_send/ws_close/ws_http_complete/ws_server_stop runs on the thread
+ * in ws_server_run (the lws service thread). Those four take s->lock, change a connection's
+ * outbound queue or close code (or a deferred request's reply, or the stop flag), put the
+ * connection (request) on the pending (ready) list and call lws_cancel_service(); the service
+ * thread then gets LWS_CALLBACK_EVENT_WAIT_CANCELLED, asks lws for a writable callback per
+ * pending connection (a timer due now per ready request), and writes one message per
+ * LWS_CALLBACK_SERVER_WRITEABLE (the reply in LWS_CALLBACK_TIMER). s->lock guards the id table,
+ * the queues, close codes, the pending list, the deferred-request list (s->dfrs, s->n_dfrs),
+ * their replies and flags, and the ready list; only the service thread inserts or frees
+ * connections and deferred requests, so it may read the table without the lock. User callbacks
+ * are never called with s->lock held.
  * Ownership: struct conn belongs to its lws connection (created at ESTABLISHED, freed at
- * CLOSED); queued messages belong to the queue until written or dropped.
+ * CLOSED); queued messages belong to the queue until written or dropped. A deferred request
+ * (struct dfr) belongs to its HTTP connection's pss (freed when its reply is written or at
+ * CLOSED_HTTP / DROP_PROTOCOL); a reply handed to ws_http_complete belongs to it from then on.
+ * Limits: at most max_deferred deferred requests (s->n_dfrs; over it: 503, counted in n_busy).
  */
 #include "signal/ws.h"
 
@@ -28,6 +34,7 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -42,6 +49,10 @@
 #define WS_EPISODE_END_US 1000000 /* ... and it ends after this long without a drop */
 #define WS_AUTH_MAX       1024    /* longest Authorization header kept (longer: treated as none) */
 #define WS_RX_KEEP        16384   /* rx buffers above this are freed after each message */
+
+#define WS_HTTP_TIMEOUT_MS 10000  /* default http_timeout_ms */
+#define WS_MAX_DEFERRED    256    /* default max_deferred */
+#define WS_DEFER_CHECK_US  200000 /* a waiting connection is checked for a hang-up this often */
 
 struct out_msg {
 	size_t len;
@@ -73,9 +84,28 @@ struct conn {
 	int episode_drops;
 };
 
+/*
+ * A deferred /api/ request. Created (service thread) before on_http is called, so that a
+ * ws_http_complete racing on_http finds it; owned by its connection's pss once deferred, freed by
+ * the service thread when its reply is written or the connection closes. id, wsi: immutable.
+ */
+struct dfr {
+	uint64_t id;
+	struct lws *wsi;
+	int64_t deadline; /* service thread: now_us() + http_timeout_ms */
+	/* Under s->lock: */
+	struct dfr *prev, *next; /* s->dfrs, every live entry that was under the cap */
+	bool listed;             /* on s->dfrs (false: over max_deferred, never completable) */
+	bool done;               /* reply set (by ws_http_complete) or timed out: not completable */
+	bool ready;              /* on s->ready, waiting for drain_ready */
+	struct dfr *rnext;
+	struct ws_http_reply reply; /* owned here once done */
+};
+
 /* lws per-session data, shared by the HTTP and WebSocket protocols (zeroed by lws). */
 struct pss {
 	struct conn *conn; /* WebSocket connections */
+	struct dfr *dfr;   /* HTTP: the deferred request this connection waits for */
 	/* HTTP /api/ transaction */
 	char method[8];
 	char path[WS_PATH_MAX];
@@ -94,6 +124,9 @@ struct ws_server {
 	int max_queue;
 	int msg_rate, msg_burst;
 	atomic_uint_fast64_t n_conns, n_messages, n_limited, n_closed_rate, n_closed_big;
+	atomic_uint_fast64_t n_deferred, n_timeouts, n_busy;
+	int http_timeout_ms, max_deferred;
+	uint64_t next_req_id; /* service thread only */
 	char *www_dir, *bind, *cert, *key;
 	int port;
 	atomic_bool stop;
@@ -103,6 +136,9 @@ struct ws_server {
 	pthread_mutex_t lock;
 	struct conn *table[WS_BUCKETS];
 	struct conn *pending;
+	struct dfr *dfrs;  /* deferred requests, at most max_deferred */
+	int n_dfrs;        /* length of dfrs */
+	struct dfr *ready; /* completed or timed out, to be written */
 };
 
 static int64_t now_us(void)
@@ -462,8 +498,9 @@ static void on_closed(struct ws_server *s, struct pss *p)
 
 /*
  * lws 4.1 keeps calling HTTP_BODY_COMPLETION while a connection sits in its body state, so
- * every reply is written synchronously (lws buffers what the socket does not take and flushes
- * it before the next transaction or the close), and the transaction ends in the same callback.
+ * every reply is written in one go (lws buffers what the socket does not take and flushes it
+ * before the next transaction or the close), and the transaction ends in the same callback:
+ * HTTP or BODY_COMPLETION for a synchronous reply, TIMER for a deferred one (see below).
  */
 
 static void http_reset(struct pss *p)
@@ -557,28 +594,250 @@ static int serve_file(struct lws *wsi, struct pss *p, const char *path, const ch
 	return rc > 0 && lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-/* Hands the request to cb.on_http and replies. */
+static void reply_free(struct ws_http_reply *r)
+{
+	free(r->body);
+	free(r->file);
+	r->body = NULL;
+	r->file = NULL;
+}
+
+/* Writes an on_http or ws_http_complete reply and frees its body and file. */
+static int send_reply(struct lws *wsi, struct pss *p, struct ws_http_reply *r)
+{
+	int rc;
+	if (r->file)
+		rc = serve_file(wsi, p, r->file, r->content_type);
+	else
+		rc = http_reply(wsi, p, r->status >= 100 && r->status <= 599 ? r->status : 500,
+		                r->content_type, r->body, r->body ? r->body_len : 0);
+	reply_free(r);
+	return rc;
+}
+
+/* A JSON {"error":msg} reply that keeps the connection (the request was read in full). */
+static int http_json_error(struct lws *wsi, struct pss *p, int status, const char *msg)
+{
+	char body[128];
+	int n = snprintf(body, sizeof(body), "{\"error\":\"%s\"}", msg);
+	return http_reply(wsi, p, status, "application/json", body, (size_t)n);
+}
+
+/* ---- HTTP /api/: deferred replies ---- */
+
+/*
+ * Every request gets a struct dfr before on_http runs (so a ws_http_complete racing on_http finds
+ * it); it stays listed (completable) only if on_http defers and fewer than max_deferred wait.
+ * While it waits, rx on its connection is paused: lws 4.1 would otherwise parse a pipelined
+ * request at once and drop the waiting one. A paused h1 connection gets no HTTP_WRITEABLE and lws
+ * sees no hang-up on it, so an lws wsi timer (LWS_CALLBACK_TIMER) does the work: every
+ * WS_DEFER_CHECK_US it checks the socket for a hang-up (closing the connection, which frees the
+ * entry), at the deadline it answers 504, and when ws_http_complete (any thread) has moved a reply
+ * in under s->lock and put the entry on s->ready, drain_ready (woken by lws_cancel_service) makes
+ * the timer due at once and it writes the reply. Lookups by id walk s->dfrs, at most max_deferred
+ * long.
+ */
+
+/* Under lock: takes d off s->dfrs and s->ready. */
+static void dfr_unlink(struct ws_server *s, struct dfr *d)
+{
+	if (d->listed) {
+		if (d->prev)
+			d->prev->next = d->next;
+		else
+			s->dfrs = d->next;
+		if (d->next)
+			d->next->prev = d->prev;
+		d->listed = false;
+		s->n_dfrs--;
+	}
+	if (d->ready) {
+		struct dfr **pp = &s->ready;
+		while (*pp != d)
+			pp = &(*pp)->rnext;
+		*pp = d->rnext;
+		d->ready = false;
+	}
+}
+
+/* Service thread: the entry for a new request, listed if fewer than max_deferred are. */
+static struct dfr *dfr_new(struct ws_server *s, struct lws *wsi)
+{
+	struct dfr *d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->id = ++s->next_req_id;
+	d->wsi = wsi;
+	pthread_mutex_lock(&s->lock);
+	if (s->n_dfrs < s->max_deferred) {
+		d->listed = true;
+		d->next = s->dfrs;
+		if (s->dfrs)
+			s->dfrs->prev = d;
+		s->dfrs = d;
+		s->n_dfrs++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return d;
+}
+
+/* Service thread: unlinks d and frees it with any reply it holds. */
+static void dfr_free(struct ws_server *s, struct dfr *d)
+{
+	pthread_mutex_lock(&s->lock);
+	dfr_unlink(s, d);
+	pthread_mutex_unlock(&s->lock);
+	reply_free(&d->reply);
+	free(d);
+}
+
+/* Service thread: the connection of p closes; its waiting request (if any) goes with it. */
+static void dfr_drop(struct ws_server *s, struct pss *p)
+{
+	if (!p->dfr)
+		return;
+	dfr_free(s, p->dfr);
+	p->dfr = NULL;
+}
+
+int ws_http_complete(struct ws_server *s, uint64_t id, struct ws_http_reply *reply)
+{
+	if (!reply)
+		return -EINVAL;
+	if (!s) {
+		reply_free(reply);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&s->lock);
+	struct dfr *d = s->dfrs;
+	while (d && d->id != id)
+		d = d->next;
+	if (d && d->done)
+		d = NULL;
+	if (d) {
+		d->reply = *reply;
+		d->done = true;
+		d->ready = true;
+		d->rnext = s->ready;
+		s->ready = d;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (!d) {
+		reply_free(reply);
+		return -ENOENT;
+	}
+	reply->body = NULL;
+	reply->file = NULL;
+	lws_cancel_service(s->ctx);
+	return 0;
+}
+
+/* Service thread, on EVENT_WAIT_CANCELLED: each completed request's timer becomes due now. */
+static void drain_ready(struct ws_server *s)
+{
+	pthread_mutex_lock(&s->lock);
+	struct dfr *d = s->ready;
+	s->ready = NULL;
+	for (; d; d = d->rnext) {
+		d->ready = false;
+		lws_set_timer_usecs(d->wsi, 1); /* only schedules: no callback from here */
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* True if the peer has hung up (or shut down its side): lws reads nothing while we wait. */
+static bool peer_gone(struct lws *wsi)
+{
+	struct pollfd pfd = {.fd = lws_get_socket_fd(wsi), .events = POLLRDHUP};
+	if (pfd.fd < 0)
+		return true;
+	return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL));
+}
+
+/* Service thread: the next check of a waiting connection, at the latest at its deadline. */
+static void dfr_schedule(struct lws *wsi, const struct dfr *d)
+{
+	int64_t left = d->deadline - now_us();
+	lws_set_timer_usecs(wsi,
+	                    left < WS_DEFER_CHECK_US ? (left > 0 ? left : 1) : WS_DEFER_CHECK_US);
+}
+
+/*
+ * Service thread, LWS_CALLBACK_TIMER on a waiting connection: due at once when the reply came
+ * (drain_ready), else every WS_DEFER_CHECK_US. Writes the reply, or 504 at the deadline; a peer
+ * that hung up meanwhile gets the connection closed (and the entry dropped with it).
+ */
+static int dfr_timer(struct ws_server *s, struct lws *wsi, struct pss *p)
+{
+	struct dfr *d = p->dfr;
+	bool expired = now_us() >= d->deadline;
+	pthread_mutex_lock(&s->lock);
+	bool done = d->done;
+	bool timed_out = !done && expired;
+	if (timed_out)
+		d->done = true; /* a later ws_http_complete: -ENOENT */
+	pthread_mutex_unlock(&s->lock);
+	if (!done && !timed_out) {
+		if (peer_gone(wsi))
+			return -1;
+		dfr_schedule(wsi, d);
+		return 0;
+	}
+	/* Done: no other thread touches d->reply any more. */
+	struct ws_http_reply r = d->reply;
+	d->reply = (struct ws_http_reply){0};
+	p->dfr = NULL;
+	dfr_free(s, d);
+	lws_rx_flow_control(wsi, 1);
+	if (timed_out) {
+		atomic_fetch_add(&s->n_timeouts, 1);
+		return http_json_error(wsi, p, 504, "timeout");
+	}
+	return send_reply(wsi, p, &r);
+}
+
+/* on_http deferred request d: the connection waits for it, or gets 503 over the cap. */
+static int http_defer(struct ws_server *s, struct lws *wsi, struct pss *p, struct dfr *d)
+{
+	if (!d->listed) { /* only the service thread writes listed */
+		dfr_free(s, d);
+		atomic_fetch_add(&s->n_busy, 1);
+		return http_json_error(wsi, p, 503, "server-busy");
+	}
+	atomic_fetch_add(&s->n_deferred, 1);
+	http_reset(p);
+	p->dfr = d;
+	d->deadline = now_us() + (int64_t)s->http_timeout_ms * 1000;
+	dfr_schedule(wsi, d);
+	/* Replaces lws's own 10 s timeout (set after "Content-Length: 0") by a safety net past
+	 * ours: the connection is closed (and d dropped) should the 504 not go out. */
+	lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, s->http_timeout_ms / 1000 + 5);
+	lws_rx_flow_control(wsi, 0); /* no pipelined request before this one's reply */
+	return 0;
+}
+
+/* Hands the request to cb.on_http and replies, now or (deferred) later. */
 static int http_dispatch(struct ws_server *s, struct lws *wsi, struct pss *p)
 {
 	struct ws_http_reply r = {.status = 404};
 	if (!s->cb.on_http)
 		return http_error(wsi, p, 404, "not found");
-	struct ws_http_request req = {.method = p->method,
+	struct dfr *d = dfr_new(s, wsi);
+	if (!d)
+		return http_error(wsi, p, 500, "out of memory");
+	struct ws_http_request req = {.id = d->id,
+	                              .method = p->method,
 	                              .path = p->path,
 	                              .body = p->body,
 	                              .body_len = p->body_len,
 	                              .authorization = p->auth};
 	s->cb.on_http(s->cb.opaque, &req, &r);
-	if (r.file) {
-		free(r.body);
-		int frc = serve_file(wsi, p, r.file, r.content_type);
-		free(r.file);
-		return frc;
+	if (r.status != WS_HTTP_DEFER) {
+		dfr_free(s, d);
+		return send_reply(wsi, p, &r);
 	}
-	int rc = http_reply(wsi, p, r.status >= 100 && r.status <= 599 ? r.status : 500,
-	                    r.content_type, r.body, r.body ? r.body_len : 0);
-	free(r.body);
-	return rc;
+	reply_free(&r); /* a deferring on_http fills nothing else */
+	return http_defer(s, wsi, p, d);
 }
 
 static bool is_api_path(const char *path)
@@ -604,6 +863,7 @@ static int on_http(struct ws_server *s, struct lws *wsi, struct pss *p)
 	char *uri;
 	int ulen;
 	http_reset(p);
+	dfr_drop(s, p); /* none expected: rx is paused while a request waits */
 	const char *method = method_name(lws_http_get_uri_and_method(wsi, &uri, &ulen));
 	if (!method)
 		return http_error(wsi, p, 405, "method not allowed");
@@ -663,6 +923,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	switch (reason) {
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		drain_pending(s);
+		drain_ready(s);
 		return 0;
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		return filter_ws(wsi);
@@ -680,12 +941,18 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_HTTP_BODY:
 		return on_http_body(p, in, len);
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		if (p && p->dfr)
+			return 0; /* lws 4.1 may repeat it while in its body state */
 		/* Not ours (e.g. a POST to a static path): close rather than let lws spin. */
 		return wants_body(p) ? http_dispatch(s, wsi, p) : -1;
+	case LWS_CALLBACK_TIMER:
+		return p && p->dfr ? dfr_timer(s, wsi, p) : 0;
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 	case LWS_CALLBACK_CLOSED_HTTP:
-		if (p)
+		if (p) {
 			http_reset(p);
+			dfr_drop(s, p);
+		}
 		return 0;
 	default:
 		return lws_callback_http_dummy(wsi, reason, user, in, len);
@@ -748,8 +1015,8 @@ static void setup_info(struct ws_server *s, struct lws_context_creation_info *in
 	info->timeout_secs_ah_idle = 5;
 	info->max_http_header_data = 4096;
 	info->max_http_header_pool = 1024;
-	/* Idle keep-alive HTTP connections: longer than clients keep theirs (browsers ~60 s, Node 4 s),
-	 * so a client never reuses a connection the server is closing at that moment. */
+	/* Idle keep-alive HTTP connections: longer than clients keep theirs (browsers ~60 s,
+	 * Node 4 s), so a client never reuses a connection the server is closing at that moment. */
 	info->keepalive_timeout = 75;
 	info->ka_time = 60;
 	info->ka_probes = 3;
@@ -784,6 +1051,8 @@ static int copy_cfg(struct ws_server *s, const struct ws_server_cfg *cfg)
 	s->max_queue = cfg->max_queue > 0 ? cfg->max_queue : WS_DEFAULT_QUEUE;
 	s->msg_rate = cfg->msg_rate > 0 ? cfg->msg_rate : 0;
 	s->msg_burst = cfg->msg_burst > 0 ? cfg->msg_burst : (s->msg_rate > 0 ? s->msg_rate : 1);
+	s->http_timeout_ms = cfg->http_timeout_ms > 0 ? cfg->http_timeout_ms : WS_HTTP_TIMEOUT_MS;
+	s->max_deferred = cfg->max_deferred > 0 ? cfg->max_deferred : WS_MAX_DEFERRED;
 	s->www_dir = dup_opt(cfg->www_dir, &oom);
 	s->bind = dup_opt(cfg->bind, &oom);
 	s->cert = dup_opt(cfg->tls_cert, &oom);
@@ -893,6 +1162,8 @@ void ws_server_free(struct ws_server **ps)
 		return;
 	s->destroying = true;
 	lws_context_destroy(s->ctx);
+	while (s->dfrs) /* none left if lws reported every close */
+		dfr_free(s, s->dfrs);
 	server_release(s);
 	*ps = NULL;
 }
@@ -904,6 +1175,9 @@ void ws_server_stats(const struct ws_server *s, struct ws_stats *out)
 	out->rate_limited = atomic_load(&s->n_limited);
 	out->closed_rate = atomic_load(&s->n_closed_rate);
 	out->closed_too_big = atomic_load(&s->n_closed_big);
+	out->http_deferred = atomic_load(&s->n_deferred);
+	out->http_timeouts = atomic_load(&s->n_timeouts);
+	out->http_busy = atomic_load(&s->n_busy);
 }
 
 int ws_server_port(const struct ws_server *s)
