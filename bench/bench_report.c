@@ -163,6 +163,9 @@ static void json_runs(FILE *f, const struct bench_result *r)
 	fprintf(f, "\"cpu_s_runs\": [");
 	for (int i = 0; i < r->nrun; i++)
 		fprintf(f, "%s%.4f", i ? ", " : "", r->run[i].cpu_s);
+	fprintf(f, "], \"wall_s_runs\": [");
+	for (int i = 0; i < r->nrun; i++)
+		fprintf(f, "%s%.4f", i ? ", " : "", r->run[i].wall_s);
 	fprintf(f, "], ");
 }
 
