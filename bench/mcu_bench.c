@@ -382,7 +382,8 @@ static void summary(FILE *f, const struct bench_result *res, int n)
 	if (best)
 		fprintf(f,
 		        "  largest measured per-recipient grid room in real time on one core: %d "
-		        "(a room is one thread: %ld such rooms on all %ld cores)\n",
+		        "(without a worker pool a room is one thread: %ld such rooms on all %ld "
+		        "cores)\n",
 		        best, sysconf(_SC_NPROCESSORS_ONLN), sysconf(_SC_NPROCESSORS_ONLN));
 }
 
