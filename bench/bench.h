@@ -7,7 +7,9 @@
  * visible inputs + one encode per distinct output) in the same process;
  * bench_peers.c runs ffmpeg and gst-launch-1.0 on the same inputs and measures PSNR;
  * bench_report.c prints the table, writes JSON and the gnuplot chart.
- * Single-threaded. No globals: every function works on the structs passed in.
+ * Single-threaded, except a scenario with threads > 1: its engine runs with a worker pool
+ * (mix/pool.h) of threads - 1 workers, started in the run's child process. No globals: every
+ * function works on the structs passed in.
  */
 #ifndef MCU_BENCH_H
 #define MCU_BENCH_H
@@ -62,6 +64,7 @@ struct bench_scenario {
 	bool psnr;  /* Y-PSNR of each output against the lossless reference */
 	bool sweep; /* a point of the participants sweep (the chart) */
 	int runs;
+	int threads; /* engine threads, the caller's included: 1 (or 0) = no worker pool */
 };
 
 struct bench_floor {

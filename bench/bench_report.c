@@ -163,6 +163,9 @@ static void json_runs(FILE *f, const struct bench_result *r)
 	fprintf(f, "\"cpu_s_runs\": [");
 	for (int i = 0; i < r->nrun; i++)
 		fprintf(f, "%s%.4f", i ? ", " : "", r->run[i].cpu_s);
+	fprintf(f, "], \"wall_s_runs\": [");
+	for (int i = 0; i < r->nrun; i++)
+		fprintf(f, "%s%.4f", i ? ", " : "", r->run[i].wall_s);
 	fprintf(f, "], ");
 }
 
@@ -193,11 +196,12 @@ static void json_scenario(FILE *f, const struct bench_result *r)
 	        "{\"name\": \"%s\", \"ok\": %s, \"participants\": %d, \"sender\": \"%s\", "
 	        "\"width\": %d, \"height\": %d, \"fps\": %d, \"bitrate\": %d, \"layout\": \"%s\", "
 	        "\"exclude_self\": %s, \"talkers\": %d, \"max_visible\": %d, \"mixed\": %d, "
-	        "\"mode\": \"%s\", \"runs\": %d, \"recipients\": %d, ",
+	        "\"mode\": \"%s\", \"runs\": %d, \"threads\": %d, \"recipients\": %d, ",
 	        sc->name, m->ok ? "true" : "false", sc->n, sc->res, sc->width, sc->height, sc->fps,
 	        sc->bitrate, mix_layout_name(sc->layout), sc->exclude_self ? "true" : "false",
 	        sc->talkers, sc->visible, sc->mixed,
-	        sc->mode == BENCH_RECORD ? "record" : "per-recipient", r->nrun, m->recipients);
+	        sc->mode == BENCH_RECORD ? "record" : "per-recipient", r->nrun,
+	        sc->threads > 1 ? sc->threads : 1, m->recipients);
 	fprintf(f,
 	        "\"media_s\": %.3f, \"cpu_s\": %.4f, \"user_s\": %.4f, \"sys_s\": %.4f, "
 	        "\"wall_s\": %.4f, \"cores\": %.5f, \"realtime_factor\": %.3f, ",

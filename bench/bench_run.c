@@ -9,7 +9,9 @@
  * encode per distinct video output (plus the mixed Opus decodes and one Opus encode per audio
  * output), with thread CPU clocks around the libvpx/libopus calls only.
  * bench_run_forked runs it in a child so each run's peak RSS is its own.
- * Single-threaded; everything allocated here is freed before returning.
+ * Single-threaded, but for a scenario's threads > 1: the engine then has a worker pool of
+ * threads - 1 workers (getrusage counts their CPU; the wall clock shows the gain). Everything
+ * allocated here, the pool included, is freed before returning.
  */
 #include <errno.h>
 #include <signal.h>
@@ -24,6 +26,7 @@
 #include "mix/compose.h"
 #include "mix/media_file.h"
 #include "mix/opus.h"
+#include "mix/pool.h"
 #include "mix/vp8.h"
 
 #define LOOKAHEAD_US 200000
@@ -39,6 +42,7 @@ struct drive {
 	const struct bench_scenario *sc;
 	const struct bench_media *m;
 	struct mix_engine *eng;
+	struct mix_pool *pool; /* NULL unless sc->threads > 1 */
 	struct mix_writer *wr;
 	struct part *parts;
 	struct bench_run *r;
@@ -98,6 +102,12 @@ static int engine_new(struct drive *d)
 	cfg.max_tiles = sc->visible;
 	cfg.max_mixed = sc->mixed;
 	cfg.cb = (struct mix_engine_callbacks){.opaque = d, .on_packet = on_packet};
+	if (sc->threads > 1) {
+		int rc = mix_pool_new(&d->pool, sc->threads - 1);
+		if (rc < 0)
+			return rc;
+	}
+	cfg.pool = d->pool;
 	return mix_engine_alloc(&d->eng, &cfg);
 }
 
@@ -372,6 +382,7 @@ static void drive_free(struct drive *d)
 			d->write_rc = rc;
 	}
 	mix_engine_free(&d->eng);
+	mix_pool_free(&d->pool);
 	free(d->parts);
 	d->parts = NULL;
 }

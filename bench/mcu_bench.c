@@ -4,11 +4,13 @@
  *   mcu-bench --suite full|quick [--json PATH] [--plot PATH.svg]     (the scenario lists below)
  *   mcu-bench -n 9 [--sender 360p] [--size 1280x720] [--fps 30] [--layout grid|speaker]
  *             [--exclude-self] [--talkers 4] [--visible 25] [--mixed 4] [--per-recipient]
- *             [--runs 3] [--peers] [--psnr]                             (one scenario)
+ *             [--runs 3] [--peers] [--psnr] [--threads N]               (one scenario)
  *
  * Each run of our engine happens in a forked child (its own peak RSS); peers are child
  * processes too (wait4 gives their CPU). Prints a table, ratios, a summary of the issue's
- * targets, and optionally JSON and an SVG chart. Progress goes to stderr.
+ * targets, and optionally JSON and an SVG chart. Progress goes to stderr. --threads N (N > 1)
+ * runs the one scenario twice, without and with an engine worker pool (N threads in all), and
+ * compares their real-time factors (media s per wall s) and CPU.
  * Exit status: 0 when every scenario (and every requested peer run) succeeded, 1 otherwise,
  * 2 on bad usage. Single-threaded; all state lives in main's struct opts and the results.
  */
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "mix/pool.h"
 
 #define MAX_SCEN 32
 
@@ -44,6 +47,8 @@ static void usage(FILE *f)
 	    "  --talkers T --visible V --mixed K   (defaults 4, 25, 4)\n"
 	    "  --per-recipient        one recipient per participant (default: one recording)\n"
 	    "  --runs R               runs, the median is reported (default 1)\n"
+	    "  --threads N            N > 1: run the scenario on 1 thread, then with an engine\n"
+	    "                         worker pool (N threads in all), and compare\n"
 	    "  --peers                also run ffmpeg and GStreamer on the same job\n"
 	    "  --psnr                 Y-PSNR of each output (needs --peers)\n"
 	    "  --media DIR            clips (default build/bench-media)\n"
@@ -150,7 +155,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		O_JSON,
 		O_PLOT,
 		O_GP,
-		O_SUITE
+		O_SUITE,
+		O_THREADS
 	};
 	static const struct option lo[] = {{"participants", 1, 0, 'n'},
 	                                   {"sender", 1, 0, O_SENDER},
@@ -172,6 +178,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	                                   {"plot", 1, 0, O_PLOT},
 	                                   {"gp", 1, 0, O_GP},
 	                                   {"suite", 1, 0, O_SUITE},
+	                                   {"threads", 1, 0, O_THREADS},
 	                                   {"quiet", 0, 0, 'q'},
 	                                   {"help", 0, 0, 'h'},
 	                                   {0, 0, 0, 0}};
@@ -245,6 +252,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_SUITE:
 			o->suite = optarg;
 			break;
+		case O_THREADS:
+			s->threads = atoi(optarg);
+			break;
 		case 'q':
 			o->quiet = true;
 			break;
@@ -259,7 +269,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	s->psnr = s->psnr && s->peers;
 	bool bad_suite = o->suite && strcmp(o->suite, "full") && strcmp(o->suite, "quick");
 	if (bad_suite || (!o->suite && !o->have_one) || s->n < 1 || s->runs < 1 ||
-	    s->runs > BENCH_MAX_RUNS || s->talkers > s->n || optind != argc)
+	    s->runs > BENCH_MAX_RUNS || s->talkers > s->n || optind != argc || s->threads < 0 ||
+	    s->threads > MIX_POOL_MAX_THREADS + 1 || (o->suite && s->threads > 1))
 		return -EINVAL;
 	return 0;
 }
@@ -371,7 +382,8 @@ static void summary(FILE *f, const struct bench_result *res, int n)
 	if (best)
 		fprintf(f,
 		        "  largest measured per-recipient grid room in real time on one core: %d "
-		        "(a room is one thread: %ld such rooms on all %ld cores)\n",
+		        "(without a worker pool a room is one thread: %ld such rooms on all %ld "
+		        "cores)\n",
 		        best, sysconf(_SC_NPROCESSORS_ONLN), sysconf(_SC_NPROCESSORS_ONLN));
 }
 
@@ -392,6 +404,38 @@ static void machine(char *out, size_t n)
 	snprintf(out, n, "%s, %ld cores", model, sysconf(_SC_NPROCESSORS_ONLN));
 }
 
+/* The single scenario, or with --threads N > 1 the same on 1 thread and then on N. */
+static int one_scenario(const struct bench_scenario *one, struct bench_scenario *l)
+{
+	l[0] = *one;
+	if (one->threads <= 1)
+		return 1;
+	l[1] = *one;
+	l[0].threads = 1;
+	snprintf(l[0].name, sizeof(l[0].name), "%.40s-t1", one->name);
+	snprintf(l[1].name, sizeof(l[1].name), "%.40s-t%d", one->name, one->threads);
+	return 2;
+}
+
+static double rtf_of(const struct bench_result *r)
+{
+	return r->med.wall_s > 0 ? r->med.media_s / r->med.wall_s : 0;
+}
+
+/* With and without the worker pool: wall-clock speed and CPU, when both ran. */
+static void threads_summary(FILE *f, const struct bench_result *res, int n)
+{
+	if (n != 2 || res[1].sc.threads <= 1 || res[0].sc.threads > 1)
+		return;
+	const struct bench_result *a = &res[0], *b = &res[1];
+	fprintf(f,
+	        "\nworker pool (%d participants, %d video encoders): 1 thread %.2fx real time, "
+	        "%.3f cores; %d threads %.2fx real time, %.3f cores; speed-up %.2f, CPU %+.1f %%\n",
+	        a->sc.n, a->med.video_encoders, rtf_of(a), cores_of(a), b->sc.threads, rtf_of(b),
+	        cores_of(b), rtf_of(a) > 0 ? rtf_of(b) / rtf_of(a) : 0,
+	        a->med.cpu_s > 0 ? 100.0 * (b->med.cpu_s / a->med.cpu_s - 1) : 0);
+}
+
 static int report(const struct opts *o, struct bench_result *res, int n)
 {
 	printf("\n");
@@ -403,6 +447,7 @@ static int report(const struct opts *o, struct bench_result *res, int n)
 	for (int i = 0; i < n; i++)
 		bench_print_ratios(stdout, &res[i]);
 	summary(stdout, res, n);
+	threads_summary(stdout, res, n);
 	char m[256];
 	machine(m, sizeof(m));
 	int rc = 0;
@@ -423,9 +468,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	struct bench_scenario list[MAX_SCEN];
-	int n = o.suite ? suite(o.suite, list) : 1;
-	if (!o.suite)
-		list[0] = o.one;
+	int n = o.suite ? suite(o.suite, list) : one_scenario(&o.one, list);
 	mkdir(o.paths.out_dir, 0755);
 	struct bench_result *res = calloc((size_t)n, sizeof(*res));
 	if (!res)

@@ -4,7 +4,9 @@
  * The clock: audio ticks every 20 ms (tick n starts at n * 20000 us), video ticks every 1/fps
  * (tick n at n * 1e6 / fps, integer arithmetic so no drift). run_until() runs due ticks in
  * time order, audio first on ties, so the video tick sees the speaker state of its instant.
- * Engine thread only (see mix/engine.h). The engine owns sources, recipients and outputs.
+ * Engine thread only (see mix/engine.h), except engine_cpu_now and engine_stats_stage, which
+ * the video tick's pool items call on their own stats. The engine owns sources, recipients,
+ * outputs and the video tick's scratch array; it borrows cfg.pool.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -100,6 +102,7 @@ void mix_engine_free(struct mix_engine **ep)
 	free(e->rcp);
 	free(e->vout);
 	free(e->aout);
+	free(e->vjobs);
 	mix_audio_free(&e->amix);
 	free(e);
 	*ep = NULL;
@@ -357,9 +360,40 @@ double engine_cpu_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+void engine_stats_stage(struct mix_engine_stats *st, enum mix_stage s, double t0)
+{
+	st->stage_cpu_s[s] += engine_cpu_now() - t0;
+}
+
 void engine_stage_add(struct mix_engine *e, enum mix_stage s, double t0)
 {
-	e->st.stage_cpu_s[s] += engine_cpu_now() - t0;
+	engine_stats_stage(&e->st, s, t0);
+}
+
+void engine_stats_add(struct mix_engine_stats *into, const struct mix_engine_stats *from)
+{
+	uint64_t *const to[] = {
+	    &into->frames_decoded,        &into->frames_dropped_invisible,
+	    &into->frames_dropped_queue,  &into->decode_errors,
+	    &into->keyframe_requests,     &into->frames_encoded,
+	    &into->audio_packets_encoded, &into->plc_samples,
+	    &into->audio_decoded_packets, &into->audio_decode_errors,
+	    &into->audio_bad_packets,     &into->audio_dropped_queue,
+	    &into->audio_late_packets,
+	};
+	const uint64_t *const add[] = {
+	    &from->frames_decoded,        &from->frames_dropped_invisible,
+	    &from->frames_dropped_queue,  &from->decode_errors,
+	    &from->keyframe_requests,     &from->frames_encoded,
+	    &from->audio_packets_encoded, &from->plc_samples,
+	    &from->audio_decoded_packets, &from->audio_decode_errors,
+	    &from->audio_bad_packets,     &from->audio_dropped_queue,
+	    &from->audio_late_packets,
+	};
+	for (size_t i = 0; i < sizeof(to) / sizeof(to[0]); i++)
+		*to[i] += *add[i];
+	for (int s = 0; s < MIX_STAGE_COUNT; s++)
+		into->stage_cpu_s[s] += from->stage_cpu_s[s];
 }
 
 void engine_emit(struct mix_engine *e, uint32_t rid, const struct mix_packet *p)

@@ -3,8 +3,13 @@
  * (per-participant queues and decoders), vout.c (video output keys, compositing, VP8 encoders)
  * and aout.c (audio selection, mix-minus, Opus encoders).
  *
- * Single-threaded: everything here runs on the engine's thread. The engine owns its sources,
- * recipients and outputs; a recipient points at (does not own) the outputs it is assigned to.
+ * Threads: everything here runs on the engine's thread, except inside the video tick's fork
+ * (vout.c, with cfg.pool): there each pool item owns one source (its decoder, queue and
+ * picture) or one vout (its compositor and encoder), reads the sources' pictures and names
+ * only after the decodes joined, and writes its counters, CPU times, keyframe requests and
+ * packets to its own struct vjob; the engine's thread applies them after the join, in order.
+ * The engine owns its sources, recipients, outputs and the vjob scratch array; a recipient
+ * points at (does not own) the outputs it is assigned to.
  */
 #ifndef MIX_ENGINE_INT_H
 #define MIX_ENGINE_INT_H
@@ -85,6 +90,7 @@ struct lineup {
 };
 
 struct vout; /* a video output: compositor + VP8 encoder, shared by equal keys */
+struct vjob; /* one item of the video tick's fork (vout.c) */
 struct aout; /* an audio output: limiter + Opus encoder, shared by equal keys */
 
 struct recipient {
@@ -113,6 +119,8 @@ struct mix_engine {
 	bool tiles_dirty; /* visibility must be recomputed */
 	struct lineup lineup;
 	struct mix_engine_stats st;
+	struct vjob *vjobs; /* the video tick's per-item results, reused tick to tick */
+	int cap_vjobs;
 };
 
 /* source.c */
@@ -159,6 +167,10 @@ void aouts_release_recipient(struct mix_engine *e, struct recipient *r);
 struct source *engine_source(const struct mix_engine *e, uint32_t id);
 double engine_cpu_now(void);
 void engine_stage_add(struct mix_engine *e, enum mix_stage s, double t0);
+/* Adds this thread's CPU time since t0 to stage s of st (a pool item's own stats). */
+void engine_stats_stage(struct mix_engine_stats *st, enum mix_stage s, double t0);
+/* Adds every counter and stage time of from to into (a pool item's stats after the join). */
+void engine_stats_add(struct mix_engine_stats *into, const struct mix_engine_stats *from);
 void engine_emit(struct mix_engine *e, uint32_t rid, const struct mix_packet *p);
 void engine_request_keyframe_src(struct mix_engine *e, struct source *s, int64_t t_us);
 

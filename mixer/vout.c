@@ -11,7 +11,13 @@
  * is drawn with its source's name as the label: the placeholder's initials, and the name label
  * on every tile when the engine's tile_names is set.
  * Which sources sit in a recipient's tiles, and where, is lineup.c's (stable positions).
- * Engine thread only; the engine owns vouts; recipients point at them.
+ * The video tick forks and joins: with the engine's worker pool the visible sources decode in
+ * parallel, then the vouts compose and encode in parallel; each item keeps its side effects
+ * (counters, CPU time, keyframe requests, packets) in its struct vjob, applied in order by the
+ * engine's thread after the join, so output and callbacks are those of a pool-less engine.
+ * Engine thread only, but for the pool items (decode_item, encode_item): each touches its own
+ * source or vout and its vjob, and reads the sources' pictures after the decodes joined.
+ * The engine owns vouts; recipients point at them.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -20,6 +26,7 @@
 #include "engine_int.h"
 #include "mcu/ptrarray.h"
 #include "mix/h264.h"
+#include "mix/pool.h"
 
 struct vkey {
 	int layout;
@@ -286,26 +293,81 @@ void vouts_release_recipient(struct mix_engine *e, struct recipient *r)
 	e->tiles_dirty = true;
 }
 
-/* ---- the video tick ---- */
+/* ---- the video tick: fork (decode, then compose + encode), join, then callbacks ---- */
 
 /*
- * Decodes what each visible source has due by this tick. A frame due within half a frame
- * interval after the tick counts as due: the tick shows the frame nearest in time (at most
- * half an interval early), not the last one before it (up to a whole interval late).
+ * One item of the tick's fork: a visible source to decode, or a vout to compose and encode.
+ * Everything the item changes outside its own source or vout lands here, to be applied by
+ * the engine's thread after the join, in item order (the order of a pool-less engine).
  */
-static void decode_visible(struct mix_engine *e, int64_t t_us)
+struct vjob {
+	struct source *s; /* decode phase */
+	bool need_kf;
+	struct vout *v; /* compose + encode phase */
+	struct mix_packet *pkt;
+	int rc;
+	struct mix_engine_stats st; /* counters and CPU times of this item */
+};
+
+struct vtick {
+	struct mix_engine *e;
+	int64_t t_us;
+	struct vjob *jobs;
+};
+
+/* Room for n items, zeroed. */
+static int vjobs_reserve(struct mix_engine *e, int n)
 {
-	double t0 = engine_cpu_now();
-	int64_t horizon = t_us + 500000 / e->cfg.fps;
-	for (int i = 0; i < e->nsrc; i++) {
-		struct source *s = e->src[i];
-		if (s->visible && source_decode_video(s, horizon, &e->st))
-			engine_request_keyframe_src(e, s, t_us);
+	if (n > e->cap_vjobs) {
+		struct vjob *j = realloc(e->vjobs, sizeof(*j) * (size_t)n);
+		if (!j)
+			return -ENOMEM;
+		e->vjobs = j;
+		e->cap_vjobs = n;
 	}
-	engine_stage_add(e, MIX_STAGE_VIDEO_DECODE, t0);
+	if (n > 0)
+		memset(e->vjobs, 0, sizeof(*e->vjobs) * (size_t)n);
+	return 0;
 }
 
-static int compose(struct mix_engine *e, struct vout *v)
+/*
+ * Decodes what one visible source has due by this tick (a pool item). A frame due within half
+ * a frame interval after the tick counts as due: the tick shows the frame nearest in time (at
+ * most half an interval early), not the last one before it (up to a whole interval late).
+ */
+static void decode_item(void *arg, int i)
+{
+	const struct vtick *vt = arg;
+	struct vjob *j = &vt->jobs[i];
+	double t0 = engine_cpu_now();
+	int64_t horizon = vt->t_us + 500000 / vt->e->cfg.fps;
+	j->need_kf = source_decode_video(j->s, horizon, &j->st);
+	engine_stats_stage(&j->st, MIX_STAGE_VIDEO_DECODE, t0);
+}
+
+/* Decodes every visible source (in parallel with a pool), then requests keyframes in order. */
+static int decode_visible(struct mix_engine *e, int64_t t_us)
+{
+	int n = 0;
+	for (int i = 0; i < e->nsrc; i++)
+		n += e->src[i]->visible;
+	if (vjobs_reserve(e, n) < 0)
+		return -ENOMEM;
+	for (int i = 0, k = 0; i < e->nsrc; i++)
+		if (e->src[i]->visible)
+			e->vjobs[k++].s = e->src[i];
+	struct vtick vt = {.e = e, .t_us = t_us, .jobs = e->vjobs};
+	mix_pool_run(e->cfg.pool, n, decode_item, &vt);
+	for (int i = 0; i < n; i++) {
+		engine_stats_add(&e->st, &e->vjobs[i].st);
+		if (e->vjobs[i].need_kf)
+			engine_request_keyframe_src(e, e->vjobs[i].s, t_us);
+	}
+	return 0;
+}
+
+/* Draws v's tiles from the sources' current pictures (read-only: the decodes have joined). */
+static int compose(const struct mix_engine *e, struct vout *v, struct mix_engine_stats *st)
 {
 	struct mix_rect rects[MAX_TILES];
 	int n = mix_layout_compute(v->key.layout, v->key.n, v->key.w, v->key.h, rects, MAX_TILES);
@@ -319,26 +381,62 @@ static int compose(struct mix_engine *e, struct vout *v)
 		/* A picture the compositor refuses costs that tile its picture, not the tick. */
 		if (mix_compositor_draw(v->comp, i, s->have_pic ? &s->pic : NULL, s->serial,
 		                        s->name) < 0) {
-			e->st.decode_errors++;
+			st->decode_errors++;
 			mix_compositor_draw(v->comp, i, NULL, 0, s->name);
 		}
 	}
 	return rc < 0 ? rc : 0;
 }
 
-static int encode_and_send(struct mix_engine *e, struct vout *v, int64_t t_us)
+/* Composes and encodes one vout (a pool item); its packet waits in the item for the join. */
+static void encode_item(void *arg, int i)
 {
-	struct mix_picture canvas = mix_compositor_canvas(v->comp);
-	struct mix_packet *p = NULL;
-	int rc = venc_encode(v, &canvas, t_us, &p);
-	if (rc < 0 || !p)
-		return rc;
-	e->st.frames_encoded++;
+	const struct vtick *vt = arg;
+	struct vjob *j = &vt->jobs[i];
+	double t0 = engine_cpu_now();
+	j->rc = compose(vt->e, j->v, &j->st);
+	engine_stats_stage(&j->st, MIX_STAGE_COMPOSE, t0);
+	t0 = engine_cpu_now();
+	if (j->rc == 0) {
+		struct mix_picture canvas = mix_compositor_canvas(j->v->comp);
+		j->rc = venc_encode(j->v, &canvas, vt->t_us, &j->pkt);
+		j->st.frames_encoded += j->rc == 0 && j->pkt;
+	}
+	engine_stats_stage(&j->st, MIX_STAGE_VIDEO_ENCODE, t0);
+}
+
+static void send_packet(struct mix_engine *e, const struct vout *v, const struct mix_packet *p)
+{
 	for (int i = 0; i < e->nrcp; i++)
 		if (e->rcp[i]->vout == v)
 			engine_emit(e, e->rcp[i]->id, p);
-	mix_packet_unref(&p);
-	return 0;
+}
+
+/*
+ * Composes and encodes every vout (in parallel with a pool), then sends their packets in vout
+ * order. The first vout that failed ends the tick there, as if the later ones had not run:
+ * their packets are dropped unsent.
+ */
+static int encode_outputs(struct mix_engine *e, int64_t t_us)
+{
+	int n = e->nvout, rc = 0;
+	if (vjobs_reserve(e, n) < 0)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++)
+		e->vjobs[i].v = e->vout[i];
+	struct vtick vt = {.e = e, .t_us = t_us, .jobs = e->vjobs};
+	mix_pool_run(e->cfg.pool, n, encode_item, &vt);
+	for (int i = 0; i < n; i++) {
+		struct vjob *j = &e->vjobs[i];
+		if (rc == 0) {
+			engine_stats_add(&e->st, &j->st);
+			rc = j->rc;
+		}
+		if (rc == 0 && j->pkt)
+			send_packet(e, j->v, j->pkt);
+		mix_packet_unref(&j->pkt);
+	}
+	return rc < 0 ? rc : 0;
 }
 
 int vouts_tick(struct mix_engine *e, int64_t t_us)
@@ -348,18 +446,6 @@ int vouts_tick(struct mix_engine *e, int64_t t_us)
 		if (rc < 0)
 			return rc;
 	}
-	decode_visible(e, t_us);
-	for (int i = 0; i < e->nvout; i++) {
-		struct vout *v = e->vout[i];
-		double t0 = engine_cpu_now();
-		int rc = compose(e, v);
-		engine_stage_add(e, MIX_STAGE_COMPOSE, t0);
-		t0 = engine_cpu_now();
-		if (rc == 0)
-			rc = encode_and_send(e, v, t_us);
-		engine_stage_add(e, MIX_STAGE_VIDEO_ENCODE, t0);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
+	int rc = decode_visible(e, t_us);
+	return rc < 0 ? rc : encode_outputs(e, t_us);
 }

@@ -3,13 +3,15 @@
  *
  *   mcu-mix a.webm b.webm ... -o out.webm [--layout grid|speaker] [--size WxH] [--fps N]
  *           [--bitrate 2M] [--audio-bitrate 32k] [--max-mixed K] [--opus-complexity N]
- *           [--opus-fec] [--names] [--realtime] [--quiet]
+ *           [--opus-fec] [--names] [--realtime] [--threads N] [--quiet]
  *
  * Each input is one participant (tiles in input order), named after its file name without
  * directory and extension; --names draws those names on the tiles. The engine runs as fast as
  * the inputs can be read; the output is written to a temporary name beside the output and
  * renamed only on success, so a failure leaves nothing half-written. With --realtime the mixing
- * clock is paced by the wall clock instead (the output is the same). Single-threaded.
+ * clock is paced by the wall clock instead (the output is the same). With --threads N > 1 the
+ * engine's video ticks use a worker pool of N - 1 threads besides the main one (the output is
+ * the same byte for byte); everything else, reading and writing included, is on the main thread.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,6 +25,7 @@
 #include "mix/engine.h"
 #include "mix/media_file.h"
 #include "mix/opus.h"
+#include "mix/pool.h"
 
 #define MAX_INPUTS   100
 #define LOOKAHEAD_US 200000 /* inputs are read this far ahead of the mixing clock */
@@ -43,6 +46,7 @@ struct opts {
 	bool quiet;
 	bool realtime;
 	bool stats;
+	int threads; /* 1: no pool */
 };
 
 struct job {
@@ -50,6 +54,7 @@ struct job {
 	struct input in[MAX_INPUTS];
 	int nin;
 	struct mix_engine *eng;
+	struct mix_pool *pool; /* NULL with --threads 1 */
 	struct mix_writer *wr;
 	char tmp[4096];
 	char err[512];
@@ -77,6 +82,8 @@ static void usage(FILE *f)
 	    "                           without directory and extension) on its tile\n"
 	    "  -t, --realtime           pace the mix by the wall clock, as a live room does\n"
 	    "  -S, --stats              print the engine's counters and CPU per stage at the end\n"
+	    "  -j, --threads N          decode and encode video on N threads (default 1; the\n"
+	    "                           output is the same byte for byte)\n"
 	    "  -q, --quiet              no progress on stderr\n"
 	    "  -h, --help               this help\n"
 	    "Exit status: 0 success, 1 a file could not be read or written, 2 bad usage.\n");
@@ -100,25 +107,19 @@ static int parse_rate(const char *s, int *out)
 
 static int parse_args(int argc, char **argv, struct job *j)
 {
-	static const struct option lo[] = {{"output", 1, 0, 'o'},
-	                                   {"layout", 1, 0, 'l'},
-	                                   {"size", 1, 0, 's'},
-	                                   {"fps", 1, 0, 'r'},
-	                                   {"bitrate", 1, 0, 'b'},
-	                                   {"audio-bitrate", 1, 0, 'a'},
-	                                   {"max-mixed", 1, 0, 'k'},
-	                                   {"quiet", 0, 0, 'q'},
-	                                   {"help", 0, 0, 'h'},
-	                                   {"opus-complexity", 1, 0, 'c'},
-	                                   {"opus-fec", 0, 0, 'f'},
-	                                   {"names", 0, 0, 'n'},
-	                                   {"realtime", 0, 0, 't'},
-	                                   {"stats", 0, 0, 'S'},
-	                                   {0, 0, 0, 0}};
+	static const struct option lo[] = {{"output", 1, 0, 'o'},    {"layout", 1, 0, 'l'},
+	                                   {"size", 1, 0, 's'},      {"fps", 1, 0, 'r'},
+	                                   {"bitrate", 1, 0, 'b'},   {"audio-bitrate", 1, 0, 'a'},
+	                                   {"max-mixed", 1, 0, 'k'}, {"quiet", 0, 0, 'q'},
+	                                   {"help", 0, 0, 'h'},      {"opus-complexity", 1, 0, 'c'},
+	                                   {"opus-fec", 0, 0, 'f'},  {"names", 0, 0, 'n'},
+	                                   {"realtime", 0, 0, 't'},  {"stats", 0, 0, 'S'},
+	                                   {"threads", 1, 0, 'j'},   {0, 0, 0, 0}};
 	struct opts *o = &j->o;
 	mix_engine_cfg_default(&o->ecfg);
+	o->threads = 1;
 	int c, bad = 0;
-	while ((c = getopt_long(argc, argv, "o:l:s:r:b:a:k:c:fntSqh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:l:s:r:b:a:k:c:j:fntSqh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			o->out = optarg;
@@ -159,6 +160,10 @@ static int parse_args(int argc, char **argv, struct job *j)
 			break;
 		case 'S':
 			o->stats = true;
+			break;
+		case 'j':
+			o->threads = atoi(optarg);
+			bad |= o->threads < 1 || o->threads > MIX_POOL_MAX_THREADS + 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -390,6 +395,7 @@ static void cleanup(struct job *j)
 	for (int i = 0; i < j->nin; i++)
 		mix_reader_close(&j->in[i].rd);
 	mix_engine_free(&j->eng);
+	mix_pool_free(&j->pool);
 }
 
 int main(int argc, char **argv)
@@ -400,7 +406,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	j.o.ecfg.cb = (struct mix_engine_callbacks){.opaque = &j, .on_packet = on_packet};
+	if (j.o.threads > 1 && mix_pool_new(&j.pool, j.o.threads - 1) < 0) {
+		fprintf(stderr, "mcu-mix: cannot start %d threads\n", j.o.threads);
+		return 1;
+	}
+	j.o.ecfg.pool = j.pool;
 	if (mix_engine_alloc(&j.eng, &j.o.ecfg) < 0) {
+		mix_pool_free(&j.pool);
 		fprintf(stderr, "mcu-mix: invalid size, frame rate, bitrate or max-mixed\n");
 		return 2;
 	}

@@ -15,8 +15,14 @@
  * Only sources shown on some canvas are video-decoded; when a source becomes visible its
  * keyframe callback fires and it shows a placeholder until a keyframe decodes.
  *
- * Threading: an engine is single-threaded; all calls, and all callbacks, happen on the thread
- * that calls mix_engine_run_until() and the other functions. Two engines are independent.
+ * Threading: all calls, and all callbacks, happen on the thread that calls mix_engine_run_until()
+ * and the other functions (the engine's thread). Two engines are independent. With a worker
+ * pool (cfg.pool), a video tick forks: the visible sources' VP8 decodes run in parallel, then
+ * the distinct outputs' compose + encode; it joins before any callback fires, and the
+ * callbacks then fire on the engine's thread in the order a pool-less engine fires them, so the
+ * output is byte-identical with or without a pool. Every video tick (pool or not) collects
+ * its keyframe requests and packets first and fires their callbacks after all its decodes and
+ * encodes: an engine call a callback makes takes effect from the next tick.
  * Ownership: pushed data is copied; packets passed to on_packet are borrowed for the call
  * (take a reference with mix_packet_ref to keep one). Output timestamps: a video packet's pts
  * is its tick; an audio packet's pts is the time of its first decoded sample (its tick minus
@@ -35,6 +41,7 @@
 #include "mix/packet.h"
 
 struct mix_engine;
+struct mix_pool;
 
 struct mix_engine_callbacks {
 	void *opaque;
@@ -60,6 +67,9 @@ struct mix_engine_cfg {
 	int max_w, max_h;            /* inbound VP8 size cap, default 1920x1088 */
 	int64_t plc_max_us;          /* conceal a silent source's audio at most this long, 100 ms */
 	bool tile_names;             /* participants' names on their tiles, default false */
+	/* Worker pool for the video tick (mix/pool.h), borrowed: it must outlive the engine and may
+	 * be shared by engines on several threads. NULL (default): the engine's thread does all. */
+	struct mix_pool *pool;
 	struct mix_engine_callbacks cb;
 };
 
@@ -166,7 +176,8 @@ struct mix_engine_stats {
 	uint64_t plc_samples, audio_decoded_packets, audio_decode_errors;
 	uint64_t audio_bad_packets, audio_dropped_queue, audio_late_packets;
 	uint32_t active_speaker;
-	double stage_cpu_s[MIX_STAGE_COUNT]; /* thread CPU time spent per stage */
+	/* thread CPU time spent per stage, summed over the threads that ran it */
+	double stage_cpu_s[MIX_STAGE_COUNT];
 };
 
 void mix_engine_get_stats(const struct mix_engine *e, struct mix_engine_stats *st);
