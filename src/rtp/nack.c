@@ -9,7 +9,7 @@
  * rtx_history is a ring of packet recipes (struct rtx_pkt: a frame reference and the RTP fields)
  * indexed by the extended (unwrapped) sequence number modulo cap, each tagged with that number
  * so a lookup never returns a different packet, and with the time it was last resent so a NACK
- * flood resends each packet at most once per interval. A slot is about 70 bytes instead of a
+ * flood resends each packet at most once per interval. A slot is 64 bytes instead of a
  * 1500-byte copy; the frames it references are the engine's, shared by every recipient of an
  * output. Both are single-threaded and own their memory (the history one frame reference per
  * used slot).

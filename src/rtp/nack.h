@@ -9,7 +9,7 @@
  * rtx_history (sender): the last `cap` packets sent, by sequence number, so a NACKed packet can
  * be sent again; each packet is resent at most once per min_interval and at most
  * RTX_MAX_RESENDS times in all (with the sender's retransmission budget: no amplification).
- * It keeps no copy of a packet: an entry (struct rtx_pkt, about 50 bytes) holds a reference to
+ * It keeps no copy of a packet: an entry (struct rtx_pkt, 40 bytes) holds a reference to
  * the engine's encoded frame, shared with every recipient of the same output, and the fields
  * that rebuild the packet byte for byte (rtx_pkt_write, used for the first send as well).
  * Both are single-threaded and own their memory; the history holds one reference per entry.
