@@ -6,10 +6,13 @@
  * count. A forward jump larger than NACK_MAX_MISSING clears the list instead of NACKing it;
  * a packet far behind twice in sequence is a sender restart (RFC 3550 A.1 bad_seq).
  *
- * rtx_history is a ring of packet copies indexed by the extended (unwrapped) sequence number
- * modulo cap, each tagged with that number so a lookup never returns a different packet, and
- * with the time it was last resent so a NACK flood resends each packet at most once per
- * interval. Both are single-threaded and own their memory.
+ * rtx_history is a ring of packet recipes (struct rtx_pkt: a frame reference and the RTP fields)
+ * indexed by the extended (unwrapped) sequence number modulo cap, each tagged with that number
+ * so a lookup never returns a different packet, and with the time it was last resent so a NACK
+ * flood resends each packet at most once per interval. A slot is 64 bytes instead of a
+ * 1500-byte copy; the frames it references are the engine's, shared by every recipient of an
+ * output. Both are single-threaded and own their memory (the history one frame reference per
+ * used slot).
  */
 #include "rtp/nack.h"
 
@@ -21,7 +24,6 @@
 
 #define NACK_MIN_INTERVAL_US 20000
 #define NACK_RESYNC          3000 /* RFC 3550 A.1 MAX_DROPOUT */
-#define RTX_MAX_PKT          1500
 
 struct nack_item {
 	uint16_t seq;
@@ -174,14 +176,32 @@ int nack_gen_collect(struct nack_gen *n, int64_t now_us, int64_t rtt_us, uint16_
 	return count;
 }
 
+int rtx_pkt_write(const struct rtx_pkt *p, uint16_t seq, uint8_t *buf, size_t cap)
+{
+	if (!p || !p->frame || !buf || p->prefix_len > RTX_MAX_PREFIX || p->ext_len > RTX_MAX_EXT ||
+	    (size_t)p->offset + p->len > p->frame->size)
+		return -EINVAL;
+	struct rtp_hdr h = {
+	    .marker = p->marker, .pt = p->pt, .seq = seq, .ts = p->ts, .ssrc = p->ssrc};
+	int n = rtp_write(buf, cap, &h, p->ext_id, p->ext, p->ext_len, NULL, 0);
+	if (n < 0)
+		return n;
+	size_t total = (size_t)n + p->prefix_len + p->len;
+	if (total > cap)
+		return -ENOSPC;
+	memcpy(buf + n, p->prefix, p->prefix_len);
+	if (p->len)
+		memcpy(buf + n + p->prefix_len, p->frame->data + p->offset, p->len);
+	return (int)total;
+}
+
 struct rtx_slot {
 	bool used;
 	bool resent;
-	uint8_t resends; /* times resent, at most RTX_MAX_RESENDS */
-	uint16_t len;
-	uint64_t ext;      /* extended seq: the tag a lookup must match */
-	int64_t resent_us; /* last resend, valid if resent */
-	uint8_t data[RTX_MAX_PKT];
+	uint8_t resends;    /* times resent, at most RTX_MAX_RESENDS */
+	uint64_t ext;       /* extended seq: the tag a lookup must match */
+	int64_t resent_us;  /* last resend, valid if resent */
+	struct rtx_pkt pkt; /* pkt.frame is the history's reference while used */
 };
 
 struct rtx_history {
@@ -212,6 +232,8 @@ void rtx_history_free(struct rtx_history **h)
 {
 	if (!h || !*h)
 		return;
+	for (int i = 0; i < (*h)->cap; i++)
+		mix_packet_unref(&(*h)->slots[i].pkt.frame);
 	free((*h)->slots);
 	free(*h);
 	*h = NULL;
@@ -224,10 +246,11 @@ static uint64_t rtx_unwrap(const struct rtx_history *h, uint16_t seq)
 	return d < 0x8000 ? h->last_ext + d : h->last_ext - (0x10000u - d);
 }
 
-int rtx_history_put(struct rtx_history *h, uint16_t seq, const uint8_t *pkt, size_t len,
-                    int64_t now_us)
+int rtx_history_put(struct rtx_history *h, uint16_t seq, const struct rtx_pkt *p, int64_t now_us)
 {
-	if (!h || !pkt || len == 0 || len > RTX_MAX_PKT)
+	(void)now_us;
+	if (!h || !p || !p->frame || (size_t)p->offset + p->len > p->frame->size ||
+	    p->prefix_len > RTX_MAX_PREFIX || p->ext_len > RTX_MAX_EXT)
 		return -EINVAL;
 	if (!h->started) {
 		h->started = true;
@@ -235,21 +258,23 @@ int rtx_history_put(struct rtx_history *h, uint16_t seq, const uint8_t *pkt, siz
 	}
 	uint64_t ext = rtx_unwrap(h, seq);
 	struct rtx_slot *s = &h->slots[ext % (uint64_t)h->cap];
+	struct mix_packet *old = s->pkt.frame;
 	s->used = true;
 	s->resent = false;
 	s->resends = 0;
 	s->ext = ext;
-	s->len = (uint16_t)len;
-	memcpy(s->data, pkt, len);
+	s->pkt = *p;
+	s->pkt.frame = mix_packet_ref(p->frame);
+	mix_packet_unref(&old); /* after the ref: it may be the same frame */
 	if (ext > h->last_ext)
 		h->last_ext = ext;
 	return 0;
 }
 
 int rtx_history_get(struct rtx_history *h, uint16_t seq, int64_t now_us, int64_t min_interval_us,
-                    const uint8_t **pkt, size_t *len)
+                    const struct rtx_pkt **p)
 {
-	if (!h || !pkt || !len)
+	if (!h || !p)
 		return -EINVAL;
 	if (!h->started)
 		return -ENOENT;
@@ -264,7 +289,6 @@ int rtx_history_get(struct rtx_history *h, uint16_t seq, int64_t now_us, int64_t
 	s->resends++;
 	s->resent = true;
 	s->resent_us = now_us;
-	*pkt = s->data;
-	*len = s->len;
+	*p = &s->pkt;
 	return 0;
 }

@@ -9,6 +9,14 @@
  * lost) in O(ring/64). A packet far behind (more than max(cap, 3000)) twice in sequence is
  * taken as a sender restart and resynchronises (RFC 3550 A.1 bad_seq). Held slots are found
  * with a bitmap, so no loop runs per missing packet.
+ *
+ * Memory follows what is held, not the ring: a slot is a small header; the packet copies live in
+ * 1500-byte buffers taken when a packet is stored and given back when it has been released (the
+ * one popped last is lent to the caller until the next call). Up to REORDER_SPARE free buffers
+ * are kept for reuse, so a stream arriving in order cycles through one or two buffers with no
+ * allocation per packet; buffers beyond that (a burst of reordering or loss) are freed as soon
+ * as they are released. Before, every stream held a ring of 1500-byte slots (1.5 MiB for video)
+ * that in-order traffic touched in full within seconds.
  * One per inbound stream, single-threaded; owns its packet copies.
  */
 #include "rtp/reorder.h"
@@ -21,12 +29,13 @@
 #define REORDER_BASE    (1ull << 40) /* extended seq of the first packet: never underflows */
 #define REORDER_DROPOUT 3000         /* RFC 3550 A.1 MAX_DROPOUT */
 #define REORDER_NO_BAD  0x10000u
+#define REORDER_SPARE   4 /* free buffers kept for reuse */
 
 struct slot {
 	uint64_t ext;
 	int64_t arrival;
 	uint16_t len;
-	uint8_t data[REORDER_MAX_PKT];
+	uint8_t *data; /* REORDER_MAX_PKT bytes while held */
 };
 
 struct reorder {
@@ -43,6 +52,9 @@ struct reorder {
 	bool oldest_valid;
 	int pending_lost; /* skipped since the last release, reported with the next one */
 	uint32_t bad_seq; /* RFC 3550 A.1 resync candidate, REORDER_NO_BAD if none */
+	uint8_t *lent; /* the buffer of the packet popped last, the caller's until the next call */
+	uint8_t *spare[REORDER_SPARE];
+	int nspare;
 	struct reorder_stats st;
 };
 
@@ -56,7 +68,7 @@ int reorder_alloc(struct reorder **out, int cap, int64_t max_wait_us)
 	r->cap = cap;
 	r->max_wait_us = max_wait_us;
 	r->ring = ((size_t)cap * 2 + 63) / 64 * 64;
-	r->slots = malloc(r->ring * sizeof(*r->slots));
+	r->slots = calloc(r->ring, sizeof(*r->slots));
 	r->held = calloc(r->ring / 64, sizeof(*r->held));
 	r->bad_seq = REORDER_NO_BAD;
 	if (!r->slots || !r->held) {
@@ -67,10 +79,56 @@ int reorder_alloc(struct reorder **out, int cap, int64_t max_wait_us)
 	return 0;
 }
 
+/* A buffer for a packet to store: a spare one, or a new one. NULL on OOM. */
+static uint8_t *take_buf(struct reorder *r)
+{
+	if (r->nspare)
+		return r->spare[--r->nspare];
+	uint8_t *b = malloc(REORDER_MAX_PKT);
+	if (b)
+		r->st.buffers_allocated++;
+	return b;
+}
+
+/* Gives a buffer back: kept as a spare if there is room, else freed. */
+static void give_buf(struct reorder *r, uint8_t *b)
+{
+	if (!b)
+		return;
+	if (r->nspare < REORDER_SPARE)
+		r->spare[r->nspare++] = b;
+	else
+		free(b);
+}
+
+/* The caller is done with the packet popped last. */
+static void take_back_lent(struct reorder *r)
+{
+	give_buf(r, r->lent);
+	r->lent = NULL;
+}
+
+/* Gives back the buffers of every held packet (the bitmap is cleared by the caller). */
+static void release_held(struct reorder *r)
+{
+	for (size_t w = 0; w < r->ring / 64; w++) {
+		for (uint64_t bits = r->held[w]; bits; bits &= bits - 1) {
+			struct slot *s = &r->slots[w * 64 + (size_t)__builtin_ctzll(bits)];
+			give_buf(r, s->data);
+			s->data = NULL;
+		}
+	}
+}
+
 void reorder_free(struct reorder **r)
 {
 	if (!r || !*r)
 		return;
+	if ((*r)->held && (*r)->slots)
+		release_held(*r);
+	take_back_lent(*r);
+	for (int i = 0; i < (*r)->nspare; i++)
+		free((*r)->spare[i]);
 	free((*r)->slots);
 	free((*r)->held);
 	free(*r);
@@ -145,6 +203,7 @@ static void reset_at(struct reorder *r, uint64_t ext, uint64_t skipped)
 	r->st.overflow += (uint64_t)r->count;
 	if (skipped)
 		r->st.lost += skipped - (uint64_t)r->count;
+	release_held(r);
 	memset(r->held, 0, r->ring / 64 * sizeof(*r->held));
 	r->count = 0;
 	r->oldest_valid = false;
@@ -171,9 +230,11 @@ static int push_old(struct reorder *r, uint16_t seq, uint64_t ext)
 	return -ERANGE;
 }
 
-static void store(struct reorder *r, uint64_t ext, const uint8_t *pkt, size_t len, int64_t now)
+static void store(struct reorder *r, uint64_t ext, uint8_t *buf, const uint8_t *pkt, size_t len,
+                  int64_t now)
 {
 	struct slot *s = &r->slots[ext % r->ring];
+	s->data = buf;
 	s->ext = ext;
 	s->arrival = now;
 	s->len = (uint16_t)len;
@@ -193,6 +254,7 @@ int reorder_push(struct reorder *r, uint16_t seq, const uint8_t *pkt, size_t len
 {
 	if (!r || len > REORDER_MAX_PKT || (!pkt && len))
 		return -EINVAL;
+	take_back_lent(r);
 	r->st.pushed++;
 	if (!r->started) {
 		r->started = true;
@@ -211,7 +273,14 @@ int reorder_push(struct reorder *r, uint16_t seq, const uint8_t *pkt, size_t len
 		return -EEXIST;
 	}
 	r->bad_seq = REORDER_NO_BAD;
-	store(r, ext, pkt, len, now_us);
+	uint8_t *buf = take_buf(r);
+	if (!buf) {
+		r->st.no_memory++;
+		return -ENOMEM;
+	}
+	store(r, ext, buf, pkt, len, now_us);
+	if ((uint64_t)r->count > r->st.held_max)
+		r->st.held_max = (uint64_t)r->count;
 	return 0;
 }
 
@@ -235,7 +304,10 @@ static bool skip_gap(struct reorder *r, int64_t now_us)
 int reorder_pop(struct reorder *r, int64_t now_us, uint16_t *seq, const uint8_t **pkt, size_t *len,
                 int *lost)
 {
-	if (!r || !r->count)
+	if (!r)
+		return 0;
+	take_back_lent(r);
+	if (!r->count)
 		return 0;
 	if (!is_held(r, r->next) && !skip_gap(r, now_us))
 		return 0;
@@ -248,8 +320,10 @@ int reorder_pop(struct reorder *r, int64_t now_us, uint16_t *seq, const uint8_t 
 	r->st.released++;
 	if (seq)
 		*seq = (uint16_t)s->ext;
+	r->lent = s->data;
+	s->data = NULL;
 	if (pkt)
-		*pkt = s->data;
+		*pkt = r->lent;
 	if (len)
 		*len = s->len;
 	if (lost)

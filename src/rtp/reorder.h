@@ -7,7 +7,8 @@
  *
  * Playout timing is not done here: the room's mixing clock runs a fixed delay behind arrival
  * and the engine conceals what is late. One per inbound stream, single-threaded; it owns copies
- * of the packets it holds.
+ * of the packets it holds, and its memory follows how many it holds (not cap): a stream that
+ * arrives in order costs a few KiB.
  */
 #ifndef MCU_REORDER_H
 #define MCU_REORDER_H
@@ -22,10 +23,13 @@ struct reorder;
  * pushed: every push call; duplicates, too_old: pushes rejected for that reason; released:
  * packets popped; lost: sequence numbers skipped without ever arriving; overflow: gaps given
  * up on early because the window (cap) was exceeded, plus held packets discarded by a reset
- * (a jump too far ahead to store, or a sender restart far behind).
+ * (a jump too far ahead to store, or a sender restart far behind); no_memory: pushes refused
+ * for want of a packet buffer; held_max: the most packets ever held at once (each in a
+ * 1500-byte buffer); buffers_allocated: packet buffers allocated (in order: one or two in all).
  */
 struct reorder_stats {
 	uint64_t pushed, released, duplicates, too_old, lost, overflow;
+	uint64_t no_memory, held_max, buffers_allocated;
 };
 
 /* cap: 2..4096 packets held; max_wait_us: how long a gap may delay later packets. */
@@ -34,8 +38,8 @@ void reorder_free(struct reorder **r);
 
 /*
  * Adds a packet (copied; len <= 1500). 0, or -EEXIST (duplicate), -ERANGE (too old, including
- * a duplicate of a released packet), -EINVAL. The first packet defines the start (earlier ones
- * that arrive later are too old). A packet too far ahead to store (2*cap rounded up to 64)
+ * a duplicate of a released packet), -ENOMEM, -EINVAL. The first packet defines the start (earlier
+ * ones that arrive later are too old). A packet too far ahead to store (2*cap rounded up to 64)
  * resets the buffer: what it held is discarded and everything skipped is reported as lost with
  * that packet. Two consecutive packets more than max(cap, 3000) behind restart it there
  * (RFC 3550 A.1).

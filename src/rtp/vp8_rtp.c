@@ -229,12 +229,12 @@ static void put_desc(uint8_t *p, bool first, uint16_t picture_id)
 	p[3] = picture_id & 0xff;
 }
 
-int vp8_packetize(const uint8_t *frame, size_t len, size_t max_payload, uint16_t picture_id,
-                  bool keyframe,
-                  int (*emit_fn)(void *opaque, const uint8_t *payload, size_t len, bool marker),
-                  void *opaque)
+int vp8_packetize_parts(size_t len, size_t max_payload, uint16_t picture_id,
+                        int (*emit_fn)(void *opaque, const uint8_t *desc, size_t desc_len,
+                                       size_t off, size_t n, bool marker),
+                        void *opaque)
 {
-	if (!frame || len == 0 || !emit_fn || max_payload <= VP8_DESC_LEN)
+	if (len == 0 || !emit_fn || max_payload <= VP8_DESC_LEN)
 		return -EINVAL;
 	if (max_payload > VP8_MAX_PKT)
 		max_payload = VP8_MAX_PKT;
@@ -243,16 +243,43 @@ int vp8_packetize(const uint8_t *frame, size_t len, size_t max_payload, uint16_t
 	if (count > 0x7fffffff)
 		return -E2BIG;
 	size_t base = len / count, extra = len % count; /* first `extra` get one byte more */
-	uint8_t pkt[VP8_MAX_PKT];
+	uint8_t desc[VP8_DESC_LEN];
 	size_t off = 0;
 	for (size_t i = 0; i < count; i++) {
 		size_t n = base + (i < extra);
-		put_desc(pkt, i == 0, picture_id);
-		memcpy(pkt + VP8_DESC_LEN, frame + off, n);
-		off += n;
-		int r = emit_fn(opaque, pkt, VP8_DESC_LEN + n, i + 1 == count);
+		put_desc(desc, i == 0, picture_id);
+		int r = emit_fn(opaque, desc, VP8_DESC_LEN, off, n, i + 1 == count);
 		if (r < 0)
 			return r;
+		off += n;
 	}
 	return (int)count;
+}
+
+struct copy_ctx {
+	const uint8_t *frame;
+	int (*emit_fn)(void *opaque, const uint8_t *payload, size_t len, bool marker);
+	void *opaque;
+	uint8_t pkt[VP8_MAX_PKT];
+};
+
+static int emit_copy(void *opaque, const uint8_t *desc, size_t desc_len, size_t off, size_t n,
+                     bool marker)
+{
+	struct copy_ctx *c = opaque;
+	memcpy(c->pkt, desc, desc_len);
+	memcpy(c->pkt + desc_len, c->frame + off, n);
+	return c->emit_fn(c->opaque, c->pkt, desc_len + n, marker);
+}
+
+int vp8_packetize(const uint8_t *frame, size_t len, size_t max_payload, uint16_t picture_id,
+                  bool keyframe,
+                  int (*emit_fn)(void *opaque, const uint8_t *payload, size_t len, bool marker),
+                  void *opaque)
+{
+	(void)keyframe;
+	if (!frame || !emit_fn)
+		return -EINVAL;
+	struct copy_ctx c = {.frame = frame, .emit_fn = emit_fn, .opaque = opaque};
+	return vp8_packetize_parts(len, max_payload, picture_id, emit_copy, &c);
 }

@@ -66,4 +66,14 @@ int vp8_packetize(const uint8_t *frame, size_t len, size_t max_payload, uint16_t
                   int (*emit)(void *opaque, const uint8_t *payload, size_t len, bool marker),
                   void *opaque);
 
+/*
+ * The same packets without copying: emit gets each packet's payload descriptor (desc_len
+ * bytes) and the offset and length of the frame's part that follows it. Returns the number of
+ * packets or a negative errno.
+ */
+int vp8_packetize_parts(size_t len, size_t max_payload, uint16_t picture_id,
+                        int (*emit_fn)(void *opaque, const uint8_t *desc, size_t desc_len,
+                                       size_t off, size_t n, bool marker),
+                        void *opaque);
+
 #endif

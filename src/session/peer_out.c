@@ -2,6 +2,10 @@
  * peer_out.c - a peer's outbound media: the engine's mixed packets (shared by every recipient
  * of the same output) get this peer's SSRC, sequence numbers and timestamps, are packetized
  * (RFC 7741 for VP8, RFC 7587 for Opus), remembered for NACK (video), SRTP-protected and sent.
+ * A packet is described once (struct rtx_pkt: the shared frame, the part of it carried, the RTP
+ * fields) and written straight into the send buffer from the frame (one copy); the NACK history
+ * keeps that description with a reference to the frame, so a retransmission is written the same
+ * way, byte for byte, with no per-peer copy of what was sent.
  *
  * RTP timestamps come from the engine's media time, the same clock for audio and video, so the
  * SR's NTP/RTP mapping (peer_rtcp.c) lets the browser lip-sync.
@@ -24,7 +28,8 @@
 
 struct emit_ctx {
 	struct peer *p;
-	uint32_t ts;
+	struct rtx_pkt *rp; /* the frame's fields; each part fills in its own */
+	int64_t now;
 };
 
 uint32_t peer_out_rtp_ts(const struct out_stream *o, int64_t pts_us)
@@ -33,9 +38,9 @@ uint32_t peer_out_rtp_ts(const struct out_stream *o, int64_t pts_us)
 }
 
 /* abs-send-time: 6.18 fixed-point seconds, 24 bits. */
-static void abs_send_time(uint8_t out[3])
+static void abs_send_time(int64_t now_us, uint8_t out[3])
 {
-	uint64_t t = ((uint64_t)g_get_monotonic_time() << 18) / 1000000;
+	uint64_t t = ((uint64_t)now_us << 18) / 1000000;
 	out[0] = (uint8_t)(t >> 16);
 	out[1] = (uint8_t)(t >> 8);
 	out[2] = (uint8_t)t;
@@ -47,56 +52,81 @@ static void protect_and_send(struct peer *p, uint8_t *buf, size_t len)
 		peer_transport_send(p, buf, len);
 }
 
-static int send_rtp(struct peer *p, struct out_stream *o, uint32_t ts, bool marker,
-                    const uint8_t *payload, size_t len)
+/* The fields every packet of one frame on stream o shares (the part carried comes later). */
+static struct rtx_pkt frame_fields(const struct out_stream *o, struct mix_packet *frame,
+                                   int64_t now_us)
+{
+	struct rtx_pkt rp = {.frame = frame,
+	                     .pt = (uint8_t)o->pt,
+	                     .ts = peer_out_rtp_ts(o, frame->pts_us),
+	                     .ssrc = o->ssrc};
+	if (o->ext_abs_send_time) {
+		rp.ext_id = (uint8_t)o->ext_abs_send_time;
+		rp.ext_len = 3;
+		abs_send_time(now_us, rp.ext);
+	}
+	return rp;
+}
+
+static int send_rtp(struct peer *p, struct out_stream *o, const struct rtx_pkt *rp, int64_t now)
 {
 	uint8_t buf[RTP_MAX_PACKET + SRTP_MAX_TRAILER];
-	struct rtp_hdr h = {
-	    .marker = marker, .pt = (uint8_t)o->pt, .seq = o->seq++, .ts = ts, .ssrc = o->ssrc};
-	uint8_t ext[3];
-	int ext_id = o->ext_abs_send_time;
-	if (ext_id)
-		abs_send_time(ext);
-	int n = rtp_write(buf, RTP_MAX_PACKET, &h, ext_id, ext, ext_id ? 3 : 0, payload, len);
+	uint16_t seq = o->seq++;
+	int n = rtx_pkt_write(rp, seq, buf, RTP_MAX_PACKET);
 	if (n < 0)
 		return n;
 	if (o == &p->out_video && p->rtx) {
-		rtx_history_put(p->rtx, h.seq, buf, (size_t)n, g_get_monotonic_time());
+		rtx_history_put(p->rtx, seq, rp, now);
 		p->rtx_tokens += 0.5;
 		if (p->rtx_tokens > RTX_BUDGET_MAX)
 			p->rtx_tokens = RTX_BUDGET_MAX;
 	}
 	o->packets++;
-	o->octets += (uint32_t)len;
+	o->octets += (uint32_t)(rp->prefix_len + rp->len);
 	protect_and_send(p, buf, (size_t)n);
 	return 0;
 }
 
-static int emit_video(void *opaque, const uint8_t *payload, size_t len, bool marker)
+static int emit_video(void *opaque, const uint8_t *desc, size_t desc_len, size_t off, size_t n,
+                      bool marker)
 {
 	struct emit_ctx *c = opaque;
-	return send_rtp(c->p, &c->p->out_video, c->ts, marker, payload, len);
+	if (desc_len > RTX_MAX_PREFIX || n > UINT16_MAX)
+		return -EINVAL;
+	memcpy(c->rp->prefix, desc, desc_len);
+	c->rp->prefix_len = (uint8_t)desc_len;
+	c->rp->offset = (uint32_t)off;
+	c->rp->len = (uint16_t)n;
+	c->rp->marker = marker;
+	return send_rtp(c->p, &c->p->out_video, c->rp, c->now);
 }
 
 void peer_out_packet(struct peer *p, const struct mix_packet *pkt)
 {
 	if (!p->srtp)
 		return;
+	/* The history takes references: the engine's packets are refcounted (mix/engine.h). */
+	struct mix_packet *frame = (struct mix_packet *)pkt;
+	int64_t now = g_get_monotonic_time();
 	if (pkt->kind == MIX_VIDEO && p->out_video.active) {
-		struct emit_ctx c = {p, peer_out_rtp_ts(&p->out_video, pkt->pts_us)};
+		if (pkt->size > UINT32_MAX)
+			return;
+		struct rtx_pkt rp = frame_fields(&p->out_video, frame, now);
+		struct emit_ctx c = {p, &rp, now};
 		p->picture_id = (uint16_t)((p->picture_id + 1) & 0x7fff);
-		vp8_packetize(pkt->data, pkt->size, MAX_RTP_PAYLOAD, p->picture_id, pkt->keyframe,
-		              emit_video, &c);
+		vp8_packetize_parts(pkt->size, MAX_RTP_PAYLOAD, p->picture_id, emit_video, &c);
 	} else if (pkt->kind == MIX_AUDIO && p->out_audio.active) {
-		send_rtp(p, &p->out_audio, peer_out_rtp_ts(&p->out_audio, pkt->pts_us), false,
-		         pkt->data, pkt->size);
+		if (pkt->size > UINT16_MAX)
+			return;
+		struct rtx_pkt rp = frame_fields(&p->out_audio, frame, now);
+		rp.len = (uint16_t)pkt->size;
+		send_rtp(p, &p->out_audio, &rp, now);
 	}
 }
 
 void peer_out_retransmit(struct peer *p, uint16_t seq)
 {
-	const uint8_t *pkt;
-	size_t len;
+	const struct rtx_pkt *rp;
 	if (!p->rtx || !p->srtp)
 		return;
 	/* The budget: half a packet earned per media packet sent, at most RTX_BUDGET_MAX banked,
@@ -106,14 +136,16 @@ void peer_out_retransmit(struct peer *p, uint16_t seq)
 		return;
 	}
 	int64_t min_interval = p->rtt_us > 20000 ? p->rtt_us : 20000;
-	int rc = rtx_history_get(p->rtx, seq, g_get_monotonic_time(), min_interval, &pkt, &len);
+	int rc = rtx_history_get(p->rtx, seq, g_get_monotonic_time(), min_interval, &rp);
 	if (rc == -EAGAIN || rc == -EDQUOT)
 		p->st.retransmits_limited++;
 	if (rc < 0)
 		return;
 	uint8_t buf[RTP_MAX_PACKET + SRTP_MAX_TRAILER];
-	memcpy(buf, pkt, len);
+	int n = rtx_pkt_write(rp, seq, buf, RTP_MAX_PACKET);
+	if (n < 0)
+		return;
 	p->rtx_tokens -= 1.0;
 	p->st.retransmits++;
-	protect_and_send(p, buf, len);
+	protect_and_send(p, buf, (size_t)n);
 }

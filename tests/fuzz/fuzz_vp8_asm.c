@@ -2,14 +2,17 @@
  * fuzz_vp8_asm.c - stateful libFuzzer target for the inbound video transport path in sequence:
  * the input is a sequence of fake RTP packets (rtpseq.h: sequence delta, timestamp step,
  * marker, arrival time, payload), each written with rtp_write, recorded by a nack_gen and an
- * rtx_history, pushed into a reorder buffer, and what the buffer releases is parsed again with
- * rtp_parse and fed to vp8_asm_push (src/rtp/vp8_rtp.c, reorder.c, nack.c, rtp.c).
- * Invariants: released packets come out in sequence order (bar restarts) and parse; every emitted
- * frame is non-empty, within max_frame, and readable in full; NACK lists stay bounded.
+ * rtx_history (an entry referencing a frame holding the payload; a NACKed entry is rebuilt with
+ * rtx_pkt_write and must be that packet again, byte for byte), pushed into a reorder buffer, and
+ * what the buffer releases is parsed again with rtp_parse and fed to vp8_asm_push
+ * (src/rtp/vp8_rtp.c, reorder.c, nack.c, rtp.c). Invariants: released packets come out in sequence
+ * order (bar restarts) and parse; every emitted frame is non-empty, within max_frame, and readable
+ * in full; NACK lists stay bounded.
  */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "failalloc.h"
 #include "rtp/nack.h"
@@ -68,6 +71,40 @@ static void drain(struct state *s, int64_t now)
 	}
 }
 
+/* Stores packet h (payload in a frame of its own, as the engine's) in the history. */
+static void remember(struct rtx_history *rtx, const struct rtp_hdr *h, const uint8_t *payload,
+                     size_t len, int64_t now)
+{
+	struct rtx_pkt rp = {.frame = mix_packet_copy(payload, len),
+	                     .len = (uint16_t)len,
+	                     .marker = h->marker,
+	                     .pt = h->pt,
+	                     .ts = h->ts,
+	                     .ssrc = h->ssrc};
+	if (!rp.frame) /* FUZZ_FAIL_ALLOC */
+		return;
+	if (rtx_history_put(rtx, h->seq, &rp, now) != 0)
+		abort();
+	mix_packet_unref(&rp.frame);
+}
+
+/* A NACKed packet, if still there, is rebuilt as the packet first written. */
+static void check_resend(struct rtx_history *rtx, uint16_t seq, int64_t now)
+{
+	const struct rtx_pkt *rp;
+	if (rtx_history_get(rtx, seq, now, 20000, &rp) != 0)
+		return;
+	uint8_t again[RTP_MAX_PACKET], orig[RTP_MAX_PACKET];
+	struct rtp_hdr h = {
+	    .marker = rp->marker, .pt = rp->pt, .seq = seq, .ts = rp->ts, .ssrc = rp->ssrc};
+	int n = rtx_pkt_write(rp, seq, again, sizeof(again));
+	int m = rtp_write(orig, sizeof(orig), &h, 0, NULL, 0, rp->frame->data, rp->len);
+	struct rtp_hdr oh;
+	if (n < 0 || n != m || memcmp(again, orig, (size_t)n) != 0 ||
+	    rtp_parse(again, (size_t)n, &oh) != RTP_OK || oh.seq != seq)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	failalloc_reset(data, size);
@@ -99,19 +136,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int n = nack_gen_collect(s.ng, p.now_us, 30000, nacks, NACK_MAX_MISSING + 1);
 		if (n < 0 || n > NACK_MAX_MISSING || nack_gen_missing(s.ng) > NACK_MAX_MISSING)
 			abort();
-		rtx_history_put(s.rtx, p.seq, pkt, (size_t)len, p.now_us);
-		for (int i = 0; i < n; i++) {
-			const uint8_t *old;
-			size_t old_len;
-			if (rtx_history_get(s.rtx, nacks[i], p.now_us, 20000, &old, &old_len) ==
-			    0) {
-				struct rtp_hdr oh;
-				if (rtp_parse(old, old_len, &oh) != RTP_OK || oh.seq != nacks[i])
-					abort();
-			}
-		}
+		remember(s.rtx, &h, p.payload, p.len, p.now_us);
+		for (int i = 0; i < n; i++)
+			check_resend(s.rtx, nacks[i], p.now_us);
 		int r = reorder_push(s.ro, p.seq, pkt, (size_t)len, p.now_us);
-		if (r != 0 && r != -EEXIST && r != -ERANGE)
+		if (r != 0 && r != -EEXIST && r != -ERANGE &&
+		    r != -ENOMEM) /* ENOMEM: FUZZ_FAIL_ALLOC */
 			abort();
 		drain(&s, p.now_us);
 	}

@@ -5,7 +5,9 @@
  * NACK_MAX_RETRIES times and forgotten after NACK_MAX_AGE_US; arrivals (retransmitted,
  * reordered, duplicate) remove entries; jumps never produce more than NACK_MAX_MISSING entries;
  * sequence wrap; a sender restart. History: put/get with tag checks, overwritten entries, wrap,
- * the per-packet resend limit, and a NACK flood whose output bytes are bounded.
+ * the per-packet resend limit, and a NACK flood whose output bytes are bounded; entries keep the
+ * frame alive by reference (and let go of it when overwritten), and a retransmission rebuilt
+ * from the shared frame is byte-identical, after SRTP unprotect, to the packet first sent.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -18,7 +20,10 @@
 
 #include <cmocka.h>
 
+#include "net/srtp.h"
 #include "rtp/nack.h"
+#include "rtp/rtp.h"
+#include "rtp/vp8_rtp.h"
 
 #define MS 1000
 
@@ -179,24 +184,34 @@ static struct rtx_history *new_hist(int cap)
 	return h;
 }
 
+/* Stores packet seq: a frame of its own (len bytes: seq >> 8, then seq & 0xff), then dropped. */
 static void put(struct rtx_history *h, uint16_t seq, size_t len, int64_t now)
 {
 	uint8_t b[1500];
 	memset(b, seq & 0xff, len);
 	b[0] = (uint8_t)(seq >> 8);
-	assert_int_equal(rtx_history_put(h, seq, b, len, now), 0);
+	struct rtx_pkt rp = {.frame = mix_packet_copy(b, len), .len = (uint16_t)len, .ssrc = 7};
+	assert_non_null(rp.frame);
+	assert_int_equal(rtx_history_put(h, seq, &rp, now), 0);
+	mix_packet_unref(&rp.frame); /* the history keeps its own reference */
 }
 
+/* Looks seq up; when found, rebuilds it and checks it is that packet. *len: the packet's size. */
 static int get(struct rtx_history *h, uint16_t seq, int64_t now, int64_t interval, size_t *len)
 {
-	const uint8_t *p = NULL;
-	size_t l = 0;
-	int r = rtx_history_get(h, seq, now, interval, &p, &l);
+	const struct rtx_pkt *rp = NULL;
+	int r = rtx_history_get(h, seq, now, interval, &rp);
 	if (r == 0) {
-		assert_int_equal(p[0], seq >> 8);
-		assert_int_equal(p[l - 1], seq & 0xff);
+		uint8_t b[RTP_MAX_PACKET];
+		int l = rtx_pkt_write(rp, seq, b, sizeof(b));
+		struct rtp_hdr hd;
+		assert_true(l > 0);
+		assert_int_equal(rtp_parse(b, (size_t)l, &hd), RTP_OK);
+		assert_int_equal(hd.seq, seq);
+		assert_int_equal(hd.payload[0], seq >> 8);
+		assert_int_equal(hd.payload[hd.payload_len - 1], seq & 0xff);
 		if (len)
-			*len = l;
+			*len = (size_t)l;
 	}
 	return r;
 }
@@ -209,15 +224,26 @@ static void test_history_put_get(void **state)
 		put(h, (uint16_t)s, 100 + (size_t)s, 0);
 	size_t len = 0;
 	assert_int_equal(get(h, 99, 0, 20 * MS, &len), 0);
-	assert_int_equal(len, 199);
+	assert_int_equal(len, 12 + 199);
 	assert_int_equal(get(h, 36, 0, 20 * MS, &len), 0);       /* the oldest kept */
 	assert_int_equal(get(h, 35, 0, 20 * MS, NULL), -ENOENT); /* overwritten */
 	assert_int_equal(get(h, 10, 0, 20 * MS, NULL), -ENOENT);
 	assert_int_equal(get(h, 100, 0, 20 * MS, NULL), -ENOENT); /* never sent */
 	assert_int_equal(get(h, 30000, 0, 20 * MS, NULL), -ENOENT);
-	uint8_t b[1501] = {0};
-	assert_int_equal(rtx_history_put(h, 1, b, 0, 0), -EINVAL);
-	assert_int_equal(rtx_history_put(h, 1, b, 1501, 0), -EINVAL);
+	uint8_t b[100] = {0};
+	struct rtx_pkt rp = {.frame = NULL, .len = 10};
+	assert_int_equal(rtx_history_put(h, 1, &rp, 0), -EINVAL); /* no frame */
+	rp.frame = mix_packet_copy(b, sizeof(b));
+	rp.offset = 91;
+	assert_int_equal(rtx_history_put(h, 1, &rp, 0), -EINVAL); /* past the frame's end */
+	rp.offset = 90;
+	rp.prefix_len = RTX_MAX_PREFIX + 1;
+	assert_int_equal(rtx_history_put(h, 1, &rp, 0), -EINVAL);
+	rp.prefix_len = 0;
+	rp.ext_len = RTX_MAX_EXT + 1;
+	assert_int_equal(rtx_history_put(h, 1, &rp, 0), -EINVAL);
+	assert_int_equal(get(h, 1, 0, 0, NULL), -ENOENT); /* none of them stored */
+	mix_packet_unref(&rp.frame);
 	struct rtx_history *bad = NULL;
 	assert_int_equal(rtx_history_alloc(&bad, 15), -EINVAL);
 	assert_int_equal(rtx_history_alloc(&bad, 8193), -EINVAL);
@@ -286,13 +312,141 @@ static void test_nack_flood(void **state)
 	int per;
 	flood(8192, 6000, &out, &per);
 	assert_int_equal(per, RTX_MAX_RESENDS); /* not 1 s / 100 ms = 10: capped in all */
-	assert_true(out <= 6000ull * 1200 * RTX_MAX_RESENDS);
+	assert_true(out <= 6000ull * 1212 * RTX_MAX_RESENDS);
 	flood(1024, 6000, &out, &per); /* a realistic history: most are gone */
 	assert_int_equal(per, RTX_MAX_RESENDS);
-	assert_true(out <= 1024ull * 1200 * 10);
+	assert_true(out <= 1024ull * 1212 * 10);
 	uint64_t in = 100ull * 1472;
 	print_message("flood: %llu bytes in, %llu out with a 1024-packet history\n",
 	              (unsigned long long)in, (unsigned long long)out);
+}
+
+static int refs(const struct mix_packet *f)
+{
+	return __atomic_load_n(&f->refs_, __ATOMIC_RELAXED);
+}
+
+/* Packetizes frame like peer_out.c: each part is written, protected, and remembered. */
+struct sender {
+	struct rtx_history *h;
+	struct srtp_sess *srtp;
+	struct rtx_pkt rp;
+	uint16_t seq;
+	int n;
+	uint8_t sent[8][RTP_MAX_PACKET]; /* the plain packets as first written */
+	int len[8];
+};
+
+static int emit(void *opaque, const uint8_t *desc, size_t desc_len, size_t off, size_t n,
+                bool marker)
+{
+	struct sender *s = opaque;
+	assert_true(s->n < 8);
+	memcpy(s->rp.prefix, desc, desc_len);
+	s->rp.prefix_len = (uint8_t)desc_len;
+	s->rp.offset = (uint32_t)off;
+	s->rp.len = (uint16_t)n;
+	s->rp.marker = marker;
+	int l = rtx_pkt_write(&s->rp, s->seq, s->sent[s->n], RTP_MAX_PACKET);
+	assert_true(l > 0);
+	s->len[s->n++] = l;
+	assert_int_equal(rtx_history_put(s->h, s->seq++, &s->rp, 0), 0);
+	return 0;
+}
+
+static void keys(struct srtp_keys *snd, struct srtp_keys *rcv)
+{
+	snd->profile = SRTP_PROFILE_AES128_CM_SHA1_80;
+	snd->master_len = 30;
+	for (int i = 0; i < SRTP_MASTER_MAX; i++) {
+		snd->local[i] = (uint8_t)(i * 7 + 1);
+		snd->remote[i] = (uint8_t)(i * 11 + 3);
+	}
+	*rcv = *snd;
+	memcpy(rcv->local, snd->remote, sizeof(rcv->local));
+	memcpy(rcv->remote, snd->local, sizeof(rcv->remote));
+}
+
+/* Protects a copy of pkt with snd and unprotects it with rcv; the plain length. */
+static size_t round_trip(struct srtp_sess *snd, struct srtp_sess *rcv, const uint8_t *pkt,
+                         size_t len, uint8_t *out)
+{
+	memcpy(out, pkt, len);
+	assert_int_equal(srtp_sess_protect_rtp(snd, out, &len, RTP_MAX_PACKET + SRTP_MAX_TRAILER),
+	                 0);
+	assert_int_equal(srtp_sess_unprotect_rtp(rcv, out, &len), 0);
+	return len;
+}
+
+static void test_history_shares_frame(void **state)
+{
+	struct sender s = {.h = new_hist(16), .seq = 65534};
+	uint8_t data[3000];
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 31 + 7);
+	struct mix_packet *frame = mix_packet_copy(data, sizeof(data));
+	assert_non_null(frame);
+	s.rp = (struct rtx_pkt){.frame = frame,
+	                        .pt = 96,
+	                        .ts = 123456,
+	                        .ssrc = 0xabcdef01,
+	                        .ext_id = 3,
+	                        .ext_len = 3,
+	                        .ext = {1, 2, 3}};
+	int count = vp8_packetize_parts(sizeof(data), 1150, 77, emit, &s);
+	assert_int_equal(count, 3);           /* 65534, 65535, 0: across the wrap */
+	assert_int_equal(refs(frame), 1 + 3); /* ours and one per entry: no copies */
+
+	/* The first send reaches the receiver intact... */
+	struct srtp_keys ks, kr;
+	keys(&ks, &kr);
+	struct srtp_sess *snd = NULL, *rcv = NULL, *rcv2 = NULL;
+	assert_int_equal(srtp_sess_new(&snd, &ks), 0);
+	assert_int_equal(srtp_sess_new(&rcv, &kr), 0);
+	assert_int_equal(srtp_sess_new(&rcv2, &kr), 0);
+	uint8_t b[RTP_MAX_PACKET + SRTP_MAX_TRAILER];
+	size_t total = 0;
+	for (int i = 0; i < count; i++) {
+		size_t l = round_trip(snd, rcv, s.sent[i], (size_t)s.len[i], b);
+		assert_int_equal(l, s.len[i]);
+		assert_memory_equal(b, s.sent[i], l);
+		struct rtp_hdr h;
+		assert_int_equal(rtp_parse(b, l, &h), RTP_OK);
+		total += h.payload_len - 4;
+	}
+	assert_int_equal(total, sizeof(data));
+
+	/* ... and with our reference gone, each retransmission is the same packet, byte for byte
+	 * (to a receiver that lost the originals: the same index is a replay for the first one). */
+	mix_packet_unref(&frame);
+	for (int i = 0; i < count; i++) {
+		uint16_t seq = (uint16_t)(65534 + i);
+		const struct rtx_pkt *rp = NULL;
+		assert_int_equal(rtx_history_get(s.h, seq, 0, 20 * MS, &rp), 0);
+		uint8_t again[RTP_MAX_PACKET];
+		int l = rtx_pkt_write(rp, seq, again, sizeof(again));
+		assert_int_equal(l, s.len[i]);
+		size_t m = round_trip(snd, rcv2, again, (size_t)l, b);
+		assert_int_equal(m, s.len[i]);
+		assert_memory_equal(b, s.sent[i], m);
+	}
+
+	/* Overwriting the entries lets go of the frame; so does freeing the history. */
+	frame = mix_packet_copy(data, 10);
+	struct rtx_pkt rp = {.frame = frame, .len = 10};
+	for (int i = 0; i < 16; i++)
+		assert_int_equal(rtx_history_put(s.h, (uint16_t)(1 + i), &rp, 0), 0);
+	assert_int_equal(refs(frame), 1 + 16);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(rtx_history_put(s.h, (uint16_t)(1 + i), &rp, 0),
+		                 0); /* same frame */
+	assert_int_equal(refs(frame), 1 + 16);
+	rtx_history_free(&s.h);
+	assert_int_equal(refs(frame), 1);
+	mix_packet_unref(&frame);
+	srtp_sess_free(&snd);
+	srtp_sess_free(&rcv);
+	srtp_sess_free(&rcv2);
 }
 
 int main(void)
@@ -306,6 +460,7 @@ int main(void)
 	    cmocka_unit_test(test_history_put_get),
 	    cmocka_unit_test(test_history_rate_limit_and_wrap),
 	    cmocka_unit_test(test_nack_flood),
+	    cmocka_unit_test(test_history_shares_frame),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

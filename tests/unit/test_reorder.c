@@ -4,7 +4,9 @@
  * In-order passthrough, reordering within the window, duplicates and too-old packets, gaps
  * skipped after max_wait (timed from the packet that waited longest), the window-full rule,
  * sequence wrap at 65535, a stream starting at 65530 with its first packets lost, jumps far
- * ahead (no per-packet loop, lost counted), a sender restart far behind, and the counters.
+ * ahead (no per-packet loop, lost counted), a sender restart far behind, and the counters;
+ * memory follows what is held: in order a stream reuses one or two buffers, a burst of
+ * reordering takes one per packet held and does not keep them, a reset gives them back.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -289,6 +291,42 @@ static void test_random_stress(void **state)
 	reorder_free(&r);
 }
 
+static void test_memory_follows_held(void **state)
+{
+	struct reorder *r = new_reorder(512);
+	for (int i = 0; i < 10000; i++) {
+		assert_int_equal(push(r, (uint16_t)i, i), 0);
+		pop_expect(r, i, (uint16_t)i, 0);
+	}
+	struct reorder_stats st;
+	reorder_get_stats(r, &st);
+	assert_true(st.buffers_allocated <= 2); /* not a 1024-slot ring of copies */
+	assert_int_equal(st.held_max, 1);
+	/* A burst: 10000 lost, the next 200 held behind it, then it arrives. */
+	for (int i = 1; i <= 200; i++)
+		assert_int_equal(push(r, (uint16_t)(10000 + i), 20000), 0);
+	assert_int_equal(push(r, 10000, 20001), 0);
+	for (int i = 0; i <= 200; i++)
+		pop_expect(r, 20001, (uint16_t)(10000 + i), 0);
+	reorder_get_stats(r, &st);
+	assert_int_equal(st.held_max, 201);
+	uint64_t after_burst = st.buffers_allocated;
+	assert_true(after_burst >= 201 && after_burst <= 203);
+	/* In order again: the spares kept are enough, nothing new is allocated. */
+	for (int i = 201; i < 1201; i++) {
+		assert_int_equal(push(r, (uint16_t)(10000 + i), 30000 + i), 0);
+		pop_expect(r, 30000 + i, (uint16_t)(10000 + i), 0);
+	}
+	reorder_get_stats(r, &st);
+	assert_int_equal(st.buffers_allocated, after_burst);
+	/* Packets held when a jump resets the buffer are given back (valgrind/ASan check it). */
+	for (int i = 1202; i < 1300; i++)
+		assert_int_equal(push(r, (uint16_t)(10000 + i), 40000), 0);
+	assert_int_equal(push(r, (uint16_t)(10000 + 1201 + 5000), 40001), 0);
+	pop_expect(r, 40001, (uint16_t)(10000 + 1201 + 5000), 5000);
+	reorder_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -302,6 +340,7 @@ int main(void)
 	    cmocka_unit_test(test_jump),
 	    cmocka_unit_test(test_restart_behind),
 	    cmocka_unit_test(test_random_stress),
+	    cmocka_unit_test(test_memory_follows_held),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -178,13 +178,14 @@ static void on_nack(struct client *c, const struct rtcp_item *it, int64_t now)
 	int n = rtcp_nack_seqs(it, seqs, 256);
 	c->n.nack_in++;
 	for (int i = 0; i < n; i++) {
-		const uint8_t *pkt;
-		size_t len;
-		if (rtx_history_get(c->rtx, seqs[i], now, 20000, &pkt, &len) < 0)
+		const struct rtx_pkt *rp;
+		if (rtx_history_get(c->rtx, seqs[i], now, 20000, &rp) < 0)
 			continue;
 		uint8_t buf[PKT_BUF];
-		memcpy(buf, pkt, len);
-		protect_send_rtp(c, buf, len);
+		int len = rtx_pkt_write(rp, seqs[i], buf, RTP_MAX_PACKET);
+		if (len < 0)
+			continue;
+		protect_send_rtp(c, buf, (size_t)len);
 		c->n.rtx_sent++;
 	}
 }
@@ -429,35 +430,59 @@ static void on_ws_close(void *opaque, const char *why)
 
 struct emit_ctx {
 	struct client *c;
-	uint32_t ts;
+	struct rtx_pkt rp; /* the frame's fields; each part fills in its own */
+	int64_t now;
 };
 
 /* abs-send-time: 6.18 fixed-point seconds, 24 bits. */
-static void abs_send_time(uint8_t out[3])
+static void abs_send_time(int64_t now_us, uint8_t out[3])
 {
-	uint64_t t = ((uint64_t)g_get_monotonic_time() << 18) / 1000000;
+	uint64_t t = ((uint64_t)now_us << 18) / 1000000;
 	out[0] = (uint8_t)(t >> 16);
 	out[1] = (uint8_t)(t >> 8);
 	out[2] = (uint8_t)t;
 }
 
-static int emit_video(void *opaque, const uint8_t *payload, size_t len, bool marker)
+/* One packet of a frame, written from the frame (as the server does: src/session/peer_out.c). */
+static int emit_video(void *opaque, const uint8_t *desc, size_t desc_len, size_t off, size_t n,
+                      bool marker)
 {
 	struct emit_ctx *e = opaque;
 	struct client *c = e->c;
-	uint8_t buf[PKT_BUF], ext[3];
-	struct rtp_hdr h = {.marker = marker,
-	                    .pt = OFFER_VIDEO_PT,
-	                    .seq = c->vseq++,
-	                    .ts = e->ts,
-	                    .ssrc = c->video_ssrc};
-	abs_send_time(ext);
-	int n = rtp_write(buf, RTP_MAX_PACKET, &h, OFFER_EXT_ABS_SEND, ext, 3, payload, len);
-	if (n < 0)
-		return n;
-	rtx_history_put(c->rtx, h.seq, buf, (size_t)n, g_get_monotonic_time());
-	protect_send_rtp(c, buf, (size_t)n);
+	uint8_t buf[PKT_BUF];
+	if (desc_len > RTX_MAX_PREFIX || n > UINT16_MAX)
+		return -EINVAL;
+	memcpy(e->rp.prefix, desc, desc_len);
+	e->rp.prefix_len = (uint8_t)desc_len;
+	e->rp.offset = (uint32_t)off;
+	e->rp.len = (uint16_t)n;
+	e->rp.marker = marker;
+	uint16_t seq = c->vseq++;
+	int len = rtx_pkt_write(&e->rp, seq, buf, RTP_MAX_PACKET);
+	if (len < 0)
+		return len;
+	rtx_history_put(c->rtx, seq, &e->rp, e->now);
+	protect_send_rtp(c, buf, (size_t)len);
 	return 0;
+}
+
+/* A video frame: copied once into a refcounted frame the NACK history keeps parts of. */
+static void send_video(struct client *c, const struct replay_pkt *p, int64_t now)
+{
+	struct emit_ctx e = {.c = c,
+	                     .now = now,
+	                     .rp = {.frame = mix_packet_copy(p->data, p->size),
+	                            .pt = OFFER_VIDEO_PT,
+	                            .ts = p->rtp_ts,
+	                            .ssrc = c->video_ssrc,
+	                            .ext_id = OFFER_EXT_ABS_SEND,
+	                            .ext_len = 3}};
+	if (!e.rp.frame)
+		return;
+	abs_send_time(now, e.rp.ext);
+	c->picture_id = (uint16_t)((c->picture_id + 1) & 0x7fff);
+	vp8_packetize_parts(p->size, MAX_RTP_PAYLOAD, c->picture_id, emit_video, &e);
+	mix_packet_unref(&e.rp.frame); /* the history holds what it needs */
 }
 
 static void send_audio(struct client *c, const struct replay_pkt *p)
@@ -480,10 +505,7 @@ static void send_due(struct client *c, int64_t now)
 			send_audio(c, &p);
 			continue;
 		}
-		struct emit_ctx e = {c, p.rtp_ts};
-		c->picture_id = (uint16_t)((c->picture_id + 1) & 0x7fff);
-		vp8_packetize(p.data, p.size, MAX_RTP_PAYLOAD, c->picture_id, p.key, emit_video,
-		              &e);
+		send_video(c, &p, now);
 	}
 }
 
