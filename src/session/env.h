@@ -19,6 +19,7 @@ struct loop;
 struct peer;
 struct room;
 struct recorder;
+struct mix_pool;
 
 enum env_counter { ENV_ICE_FAILED, ENV_DTLS_FAILED, ENV_ERRORS_SENT, ENV_COUNTERS };
 
@@ -39,6 +40,7 @@ struct env {
 	const struct mcu_config *cfg;
 	struct dtls_cert *cert;
 	struct loop *loop;
+	struct mix_pool *pool; /* the engines' worker pool, shared by every loop; NULL = none */
 	const struct env_ops *ops;
 	void *up; /* the ops' context */
 };

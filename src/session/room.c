@@ -118,6 +118,7 @@ static int engine_cfg(const struct env *env, struct room *r, struct mix_engine_c
 	ec->max_mixed = c->max_mixed;
 	ec->opus_fec = true;
 	ec->tile_names = c->tile_names;
+	ec->pool = env->pool;
 	ec->cb = (struct mix_engine_callbacks){.opaque = r,
 	                                       .on_packet = on_packet,
 	                                       .on_keyframe_request = on_keyframe_request,

@@ -18,6 +18,7 @@
 
 #include "auth/token.h"
 #include "log.h"
+#include "mix/pool.h"
 #include "mcu/ptrarray.h"
 #include "net/loop.h"
 #include "session/recorder.h"
@@ -439,6 +440,12 @@ int server_init(struct server *s, const struct mcu_config *cfg, struct dtls_cert
 		n = SERVER_MAX_LOOPS;
 	if (!(s->shards = calloc((size_t)n, sizeof(*s->shards))))
 		return -ENOMEM;
+	/* One room can use every core: its video tick forks over loops - 1 workers + itself. */
+	if (n > 1) {
+		int rc = mix_pool_new(&s->pool, n - 1);
+		if (rc < 0)
+			return rc;
+	}
 	for (int i = 0; i < n; i++) {
 		int rc = shard_new(&s->shards[i], s, i);
 		if (rc < 0)
@@ -470,6 +477,7 @@ void server_fini(struct server *s)
 	free(s->shards);
 	s->shards = NULL;
 	s->nshards = 0;
+	mix_pool_free(&s->pool); /* after the loops: no engine is left */
 	for (int i = 0; i < s->nslots; i++)
 		free(s->slots[i]);
 	free(s->slots);

@@ -42,6 +42,7 @@ struct ws_http_reply;
 struct ws_http_request;
 struct dtls_cert;
 struct rec_status;
+struct mix_pool;
 
 /* Process-wide counters (any thread). */
 struct server_counters {
@@ -75,6 +76,8 @@ struct server {
 	struct dtls_cert *cert;
 	struct shard **shards;
 	int nshards;
+	struct mix_pool
+	    *pool; /* the engines' worker pool (loops - 1 threads), NULL with one loop */
 	atomic_int inflight;
 	atomic_uint next_id;
 	struct server_counters ctr;

@@ -358,8 +358,12 @@ int shard_new(struct shard **out, struct server *srv, int index)
 		return rc;
 	}
 	sh->srv = srv;
-	sh->env = (struct env){
-	    .cfg = srv->cfg, .cert = srv->cert, .loop = sh->loop, .ops = &shard_env_ops, .up = sh};
+	sh->env = (struct env){.cfg = srv->cfg,
+	                       .cert = srv->cert,
+	                       .loop = sh->loop,
+	                       .pool = srv->pool,
+	                       .ops = &shard_env_ops,
+	                       .up = sh};
 	*out = sh;
 	return 0;
 }

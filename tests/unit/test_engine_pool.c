@@ -164,7 +164,7 @@ static void step(struct mix_engine **e, struct fake *f, int nf, int64_t t, int64
 	for (int i = 0; i < nf; i++) {
 		struct mix_packet *a = fake_audio(&f[i], t);
 		for (int k = 0; k < 2; k++)
-			mix_engine_push_audio(e[k], f[i].id, a->data, a->size, t, -1);
+			mix_engine_push_audio(e[k], f[i].id, a->data, a->size, t, -1, false);
 		mix_packet_unref(&a);
 		for (int64_t v = (t * 30 + 999999) / 1000000; v * 1000000 / 30 < t + 20000; v++) {
 			int64_t pts = v * 1000000 / 30;
