@@ -25,8 +25,8 @@ run_one() {
 }
 
 # tsan_run NAME CMD...: runs CMD with ThreadSanitizer's reports going to a directory of NAME's
-# own (log_path is inherited by every process CMD starts: servers, mcu-load); fails if CMD fails
-# or if any report file appears there, and prints the reports.
+# own (log_path is inherited by every process CMD starts: servers, mcu-load). Returns 66 and
+# prints the reports if any report file appears there (whatever CMD's status), else CMD's status.
 tsan_run() {
 	local dir="$PWD/$BUILD/tests/logs/tsan/$1"; shift
 	rm -rf "$dir" && mkdir -p "$dir"
@@ -37,7 +37,21 @@ tsan_run() {
 	if [ -e "${reports[0]}" ]; then
 		echo "ThreadSanitizer reports (${#reports[@]} file(s) in $dir):"
 		cat "${reports[@]}"
-		rc=${rc/#0/66}
+		return 66
+	fi
+	return "$rc"
+}
+
+# tsan_e2e NAME: one end-to-end test under tsan_run. A failure without any ThreadSanitizer
+# report (a timing assertion missed on a loaded machine: TSan makes the server several times
+# slower) is retried once; a report always fails at once.
+tsan_e2e() {
+	local rc=0
+	tsan_run "e2e/$1" bash tests/e2e/run.sh "tests/e2e/$1.test.mjs" || rc=$?
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 66 ]; then
+		echo "RETRY e2e/$1: failed (status $rc) with no ThreadSanitizer report; once more"
+		rc=0
+		tsan_run "e2e/$1" bash tests/e2e/run.sh "tests/e2e/$1.test.mjs" || rc=$?
 	fi
 	return "$rc"
 }
@@ -62,7 +76,7 @@ if [ "$what" = tsan ]; then
 		run_one "tsan/unit/$(basename "$t")" tsan_run "unit/$(basename "$t")" "$t"
 	done
 	for e in ${TSAN_E2E-}; do
-		run_one "tsan/e2e/$e" tsan_run "e2e/$e" bash tests/e2e/run.sh "tests/e2e/$e.test.mjs"
+		run_one "tsan/e2e/$e" tsan_e2e "$e"
 	done
 fi
 if [ "$what" = unit ] || [ "$what" = all ]; then
