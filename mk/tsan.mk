@@ -9,7 +9,9 @@
 # that reports. tests/tsan.supp may only name GLib and libnice internals.
 # tests/tsan/glib_hb.c (linked with -Wl,--wrap) shows TSan the happens-before edge of a
 # g_main_context_invoke() hand-off, which Debian's futex-based GLib hides from it.
-# `make tsan TSAN_E2E="wrtc churn"` runs other end-to-end tests.
+# `make tsan TSAN_E2E="wrtc churn"` runs other end-to-end tests; TSAN_E2E=tsan-stress runs
+# tests/e2e/tsan-stress.mjs (errors counted on two threads at once), which today reproduces the
+# errors_sent race in src/session/server.c, so it is not in the default list until that is fixed.
 TSAN_BUILD ?= build-tsan
 TSAN_CC    ?= gcc
 TSAN_E2E   ?= wrtc signaling record churn load

@@ -42,16 +42,18 @@ tsan_run() {
 	return "$rc"
 }
 
-# tsan_e2e NAME: one end-to-end test under tsan_run. A failure without any ThreadSanitizer
-# report (a timing assertion missed on a loaded machine: TSan makes the server several times
-# slower) is retried once; a report always fails at once.
+# tsan_e2e NAME: one end-to-end test (tests/e2e/NAME.test.mjs, or NAME.mjs for a test that only
+# make tsan runs) under tsan_run. A failure without any ThreadSanitizer report (a timing
+# assertion missed on a loaded machine: TSan makes the server several times slower) is retried
+# once; a report always fails at once.
 tsan_e2e() {
-	local rc=0
-	tsan_run "e2e/$1" bash tests/e2e/run.sh "tests/e2e/$1.test.mjs" || rc=$?
+	local f="tests/e2e/$1.test.mjs" rc=0
+	[ -f "$f" ] || f="tests/e2e/$1.mjs"
+	tsan_run "e2e/$1" bash tests/e2e/run.sh "$f" || rc=$?
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 66 ]; then
 		echo "RETRY e2e/$1: failed (status $rc) with no ThreadSanitizer report; once more"
 		rc=0
-		tsan_run "e2e/$1" bash tests/e2e/run.sh "tests/e2e/$1.test.mjs" || rc=$?
+		tsan_run "e2e/$1" bash tests/e2e/run.sh "$f" || rc=$?
 	fi
 	return "$rc"
 }
