@@ -2,6 +2,8 @@
 # Runs the test suites: `unit` (cmocka binaries in $BUILD/tests), `oracle` (scripts in
 # tests/oracle that compare our output with ffmpeg's), `e2e` (real browsers against the server,
 # in a loopback-only network namespace), or `all`. Exits non-zero if any fails.
+# `tsan` (make tsan, a ThreadSanitizer build in $BUILD): every unit test and the e2e tests named
+# in TSAN_E2E; any ThreadSanitizer report from any process a test runs fails that test.
 set -u
 BUILD=${BUILD:-build}
 export BUILD
@@ -22,6 +24,63 @@ run_one() {
 	fi
 }
 
+# tsan_run NAME CMD...: runs CMD with ThreadSanitizer's reports going to a directory of NAME's
+# own (log_path is inherited by every process CMD starts: servers, mcu-load). Returns 66 and
+# prints the reports if any report file appears there (whatever CMD's status), else CMD's status.
+tsan_run() {
+	local dir="$PWD/$BUILD/tests/logs/tsan/$1"; shift
+	rm -rf "$dir" && mkdir -p "$dir"
+	local rc=0
+	TSAN_OPTIONS="log_path=$dir/report exitcode=66 halt_on_error=0 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp ${TSAN_OPTIONS:-}" \
+		"$@" || rc=$?
+	local reports=("$dir"/report*)
+	if [ -e "${reports[0]}" ]; then
+		echo "ThreadSanitizer reports (${#reports[@]} file(s) in $dir):"
+		cat "${reports[@]}"
+		return 66
+	fi
+	return "$rc"
+}
+
+# tsan_e2e NAME: one end-to-end test (tests/e2e/NAME.test.mjs, or NAME.mjs for a test that only
+# make tsan runs) under tsan_run. A failure without any ThreadSanitizer report (a timing
+# assertion missed on a loaded machine: TSan makes the server several times slower) is retried
+# once; a report always fails at once.
+tsan_e2e() {
+	local f="tests/e2e/$1.test.mjs" rc=0
+	[ -f "$f" ] || f="tests/e2e/$1.mjs"
+	tsan_run "e2e/$1" bash tests/e2e/run.sh "$f" || rc=$?
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 66 ]; then
+		echo "RETRY e2e/$1: failed (status $rc) with no ThreadSanitizer report; once more"
+		rc=0
+		tsan_run "e2e/$1" bash tests/e2e/run.sh "$f" || rc=$?
+	fi
+	return "$rc"
+}
+
+# The pipeline's own check: a deliberately racy program, under a parent that exits 0 whatever
+# it reports, must still fail tsan_run (through its report file) with a data race in the report.
+tsan_selftest() {
+	local out
+	out=$(tsan_run selftest bash -c '"$1" >/dev/null; exit 0' _ "$BUILD/tests/tools/tsan_racy") &&
+		{ echo "a racy program passed under tsan_run"; return 1; }
+	grep -q "WARNING: ThreadSanitizer: data race" <<<"$out" ||
+		{ echo "no data race reported for the racy program:"; echo "$out"; return 1; }
+	echo "tsan_racy failed the run as it should:"
+	echo "$out"
+}
+
+if [ "$what" = tsan ]; then
+	run_one "tsan/selftest" tsan_selftest
+	for t in "$BUILD"/tests/test_*; do
+		[ -x "$t" ] || continue
+		case "$t" in *.o|*.d) continue ;; esac
+		run_one "tsan/unit/$(basename "$t")" tsan_run "unit/$(basename "$t")" "$t"
+	done
+	for e in ${TSAN_E2E-}; do
+		run_one "tsan/e2e/$e" tsan_e2e "$e"
+	done
+fi
 if [ "$what" = unit ] || [ "$what" = all ]; then
 	for t in "$BUILD"/tests/test_*; do
 		[ -x "$t" ] || continue
