@@ -882,8 +882,11 @@ static int on_http(struct ws_server *s, struct lws *wsi, struct pss *p)
 	if (lws_hdr_copy(wsi, p->auth, sizeof(p->auth), WSI_TOKEN_HTTP_AUTHORIZATION) <= 0)
 		p->auth[0] = '\0';
 	snprintf(p->method, sizeof(p->method), "%s", method);
-	if (!post || !blen)
+	if (!post)
 		return http_dispatch(s, wsi, p);
+	/* A POST, even with an empty body, is answered at HTTP_BODY_COMPLETION: lws enters its
+	 * body state for it either way, and a reply deferred from here would be cut by the
+	 * BODY_COMPLETION that follows it. */
 	return 0; /* the body follows: HTTP_BODY ... HTTP_BODY_COMPLETION */
 }
 

@@ -703,6 +703,22 @@ static void test_http_defer_post(void **state)
 	assert_non_null(strstr(resp, "{\"started\":1}"));
 }
 
+/* A deferred POST with an empty body ("Content-Length: 0", as fetch() sends it) gets its whole
+ * reply, body included, and waits without busy-looping. */
+static void test_http_defer_post_empty(void **state)
+{
+	struct fixture *f = *state;
+	static char resp[8192];
+	int fd = http_send(f->port, "POST", "/api/defer/e", NULL);
+	assert_true(wait_count(&f->log, &f->log.defers, 1));
+	double cpu = cpu_seconds();
+	usleep(300 * 1000);
+	assert_true(cpu_seconds() - cpu < 0.1);
+	assert_int_equal(complete(f->srv, f->log.defer_id, 201, "{\"empty\":true}"), 0);
+	assert_int_equal(http_recv(fd, resp, sizeof(resp)), 201);
+	assert_non_null(strstr(resp, "\r\n\r\n{\"empty\":true}"));
+}
+
 /* Pipelined behind a deferred request (GET, then POST: lws sits in its body state), the next
  * request waits, without busy-looping, and is answered in order after the completion. */
 static void test_http_defer_pipelined(void **state)
@@ -1210,6 +1226,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_http_api_post_too_big, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_http_defer_other_thread, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_http_defer_complete_in_callback, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_http_defer_post_empty, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_http_defer_post, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_http_defer_pipelined, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_http_defer_ws_served, setup, teardown),
