@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "mix/pool.h"
@@ -115,6 +116,11 @@ int mix_pool_new(struct mix_pool **out, int threads)
 	pthread_cond_init(&p->done, NULL);
 	for (int i = 0; i < threads; i++) {
 		int rc = pthread_create(&p->threads[i], NULL, worker, p);
+		if (rc == 0) { /* named for perf and top: "mix-pool-0", ... */
+			char name[16];
+			snprintf(name, sizeof(name), "mix-pool-%d", i);
+			pthread_setname_np(p->threads[i], name);
+		}
 		if (rc != 0) {
 			stop_threads(p, i);
 			pool_destroy(p);
