@@ -118,7 +118,7 @@ int mix_pool_new(struct mix_pool **out, int threads)
 		int rc = pthread_create(&p->threads[i], NULL, worker, p);
 		if (rc == 0) { /* named for perf and top: "mix-pool-0", ... */
 			char name[16];
-			snprintf(name, sizeof(name), "mix-pool-%d", i);
+			snprintf(name, sizeof(name), "mix-pool-%u", (unsigned)i % 1000u);
 			pthread_setname_np(p->threads[i], name);
 		}
 		if (rc != 0) {

@@ -191,7 +191,7 @@ static void *loop_main(void *arg)
 {
 	struct loop *l = arg;
 	char name[16];
-	snprintf(name, sizeof(name), "mcu-loop-%d", l->index);
+	snprintf(name, sizeof(name), "mcu-loop-%u", (unsigned)l->index % 1000u);
 	pthread_setname_np(pthread_self(), name);
 	g_main_context_push_thread_default(l->ctx);
 	l->last_cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
