@@ -60,7 +60,7 @@ static void on_packet(void *opaque, uint32_t rid, const struct mix_packet *pkt)
 	}
 	struct peer *p = room_peer_by_id(r, rid);
 	if (p)
-		peer_out_packet(p, pkt);
+		outbox_add(&r->out, p, pkt);
 }
 
 static void on_keyframe_request(void *opaque, uint32_t src)
@@ -102,6 +102,8 @@ static gboolean on_tick(gpointer data)
 	int rc = mix_engine_run_until(r->eng, target);
 	if (rc < 0)
 		LOG_E("room %s: engine error %d", r->name, rc);
+	/* The per-recipient send, over the pool (not with --netsim: its pipes are the loop's). */
+	outbox_flush(&r->out, r->env->cfg->netsim[0] ? NULL : r->env->pool);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -161,6 +163,7 @@ void room_free(struct room **rp)
 	}
 	loop_source_remove(r->env->loop, &r->tick_id);
 	mix_engine_free(&r->eng);
+	outbox_free(&r->out);
 	free(r->peers);
 	free(r);
 	*rp = NULL;

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "mix/engine.h"
+#include "session/outbox.h"
 #include "session/recorder.h"
 #include "signal/msg.h"
 
@@ -37,6 +38,7 @@ struct room {
 	struct recorder *rec;    /* the active recording, or NULL (owned by the server) */
 	enum rec_state rec_told; /* the recording state last announced to the peers */
 	uint64_t lag_skips;      /* times the mixing clock skipped ahead after falling behind */
+	struct outbox out;       /* this tick's packets for the peers, sent after the tick */
 };
 
 /* What a recording asks for; zeros mean the room's settings. */
