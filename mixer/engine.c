@@ -370,28 +370,19 @@ void engine_stage_add(struct mix_engine *e, enum mix_stage s, double t0)
 	engine_stats_stage(&e->st, s, t0);
 }
 
+/* clang-format off */
+#define ENGINE_COUNTERS \
+	X(frames_decoded) X(frames_dropped_invisible) X(frames_dropped_queue) X(decode_errors) \
+	X(keyframe_requests) X(frames_encoded) X(audio_packets_encoded) X(plc_samples) \
+	X(audio_decoded_packets) X(audio_decode_errors) X(audio_bad_packets) \
+	X(audio_dropped_queue) X(audio_late_packets)
+/* clang-format on */
+
 void engine_stats_add(struct mix_engine_stats *into, const struct mix_engine_stats *from)
 {
-	uint64_t *const to[] = {
-	    &into->frames_decoded,        &into->frames_dropped_invisible,
-	    &into->frames_dropped_queue,  &into->decode_errors,
-	    &into->keyframe_requests,     &into->frames_encoded,
-	    &into->audio_packets_encoded, &into->plc_samples,
-	    &into->audio_decoded_packets, &into->audio_decode_errors,
-	    &into->audio_bad_packets,     &into->audio_dropped_queue,
-	    &into->audio_late_packets,
-	};
-	const uint64_t *const add[] = {
-	    &from->frames_decoded,        &from->frames_dropped_invisible,
-	    &from->frames_dropped_queue,  &from->decode_errors,
-	    &from->keyframe_requests,     &from->frames_encoded,
-	    &from->audio_packets_encoded, &from->plc_samples,
-	    &from->audio_decoded_packets, &from->audio_decode_errors,
-	    &from->audio_bad_packets,     &from->audio_dropped_queue,
-	    &from->audio_late_packets,
-	};
-	for (size_t i = 0; i < sizeof(to) / sizeof(to[0]); i++)
-		*to[i] += *add[i];
+#define X(f) into->f += from->f;
+	ENGINE_COUNTERS
+#undef X
 	for (int s = 0; s < MIX_STAGE_COUNT; s++)
 		into->stage_cpu_s[s] += from->stage_cpu_s[s];
 }
