@@ -145,6 +145,13 @@ static void remove_binding(struct server *s, struct binding *b)
 	*b = s->binds[--s->nbinds];
 }
 
+void server_slot_ref(struct server *s, struct slot *sl)
+{
+	pthread_mutex_lock(&s->reg_lock);
+	sl->refs++;
+	pthread_mutex_unlock(&s->reg_lock);
+}
+
 bool server_slot_release(struct server *s, struct slot *sl)
 {
 	pthread_mutex_lock(&s->reg_lock);

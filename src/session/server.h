@@ -113,6 +113,8 @@ void server_fini(struct server *s);
 
 /* The shard running room `name`, or NULL. */
 struct shard *server_room_shard(struct server *s, const char *name);
+/* Takes one more reference of a slot that has one (on the slot's loop, for a posted leave). */
+void server_slot_ref(struct server *s, struct slot *sl);
 /* Releases one reference of a slot; true if it was the last (the slot is out of the registry
  * and the caller, on the slot's loop, frees its room and the slot). */
 bool server_slot_release(struct server *s, struct slot *sl);

@@ -291,10 +291,14 @@ struct ended {
 	uint32_t id;
 };
 
+/* The ended peer may have left meanwhile (its connection closed): the reference taken when
+ * this was posted keeps the slot alive until here. */
 static void leave_later(void *data)
 {
 	struct ended *e = data;
 	shard_leave(e->sh, e->slot, e->id);
+	release(e->sh, e->slot);
+	shard_update_snapshot(e->sh); /* the room may have closed with this last reference */
 	free(e);
 }
 
@@ -308,8 +312,11 @@ static void env_peer_ended(void *up, struct peer *p)
 		return;
 	}
 	*e = (struct ended){sh, p->room->slot, p->id};
-	if (loop_post(sh->loop, leave_later, e) < 0)
+	server_slot_ref(sh->srv, e->slot);
+	if (loop_post(sh->loop, leave_later, e) < 0) {
+		server_slot_release(sh->srv, e->slot); /* the peer holds another: never the last */
 		free(e);
+	}
 }
 
 static void env_count(void *up, enum env_counter c)
