@@ -1,8 +1,10 @@
 // app.js - the demo page: join a room over WebSocket signaling (docs/PROTOCOL.md), send the
 // camera and microphone (or a generated test source), and show the one mixed stream the server
 // sends back. Works in Chromium and Firefox. Query parameters (for tests and demos):
-//   ?room=R&name=N&autojoin=1&synthetic=1&color=%23ff0000&tone=440&token=T
-// (token: an access token from `mcu token ROOM`, needed when the server has a secret).
+//   ?room=R&name=N&autojoin=1&synthetic=1&color=%23ff0000&tone=440&token=T&codec=h264
+// (token: an access token from `mcu token ROOM`, needed when the server has a secret;
+// codec: "vp8" or "h264" sends and receives only that video codec, for devices that decode one
+// in hardware; default: the browser's order, which the server follows).
 // window.mcu exposes the state and helpers that the end-to-end tests use.
 'use strict';
 
@@ -88,12 +90,24 @@ async function iceServers() {
   }
 }
 
+// Restricts the video transceiver to one codec ("vp8" or "h264"; "" leaves the browser's list).
+function onlyCodec(pc, codec) {
+  if (!codec) return;
+  const mime = codec === 'h264' ? 'video/h264' : 'video/vp8';
+  const caps = RTCRtpReceiver.getCapabilities('video').codecs
+    .filter((c) => c.mimeType.toLowerCase() === mime);
+  if (caps.length === 0) throw new Error(`this browser cannot do ${codec} video`);
+  for (const tr of pc.getTransceivers())
+    if (tr.receiver.track.kind === 'video') tr.setCodecPreferences(caps);
+}
+
 async function startCall() {
   const stream = await localMedia();
   $('self').srcObject = stream;
   const pc = new RTCPeerConnection({ iceServers: await iceServers(), bundlePolicy: 'max-bundle' });
   mcu.pc = pc;
   for (const t of stream.getTracks()) pc.addTrack(t, stream);
+  onlyCodec(pc, $('codec').value);
   pc.ontrack = (ev) => {
     mcu.tracks.push(ev.track.kind);
     mcu.remoteStream.addTrack(ev.track);
@@ -155,7 +169,10 @@ function join(room, name) {
   const proto = location.protocol === 'https:' ? 'wss' : 'ws';
   mcu.ws = new WebSocket(proto + '://' + location.host + '/ws');
   const token = params.get('token');
-  mcu.ws.onopen = () => send(token ? { type: 'join', room, name, token } : { type: 'join', room, name });
+  const msg = { type: 'join', room, name };
+  if (token) msg.token = token;
+  if ($('codec').value) msg.receive = { codec: $('codec').value };
+  mcu.ws.onopen = () => send(msg);
   mcu.ws.onmessage = (ev) => onMessage(JSON.parse(ev.data)).catch((e) => {
     mcu.errors.push({ code: 'client', message: String(e) });
     status('Error: ' + e);
@@ -232,6 +249,19 @@ mcu.inboundVideo = async () => {
   return null;
 };
 
+// The video codecs in use: { in: 'video/H264', out: 'video/VP8' } (null where none).
+mcu.videoCodecs = async () => {
+  const stats = await mcu.pc.getStats();
+  const mime = (s) => (s && s.codecId && stats.get(s.codecId) ? stats.get(s.codecId).mimeType : null);
+  let inb = null, outb = null;
+  for (const s of stats.values()) {
+    if (s.kind !== 'video') continue;
+    if (s.type === 'inbound-rtp') inb = s;
+    if (s.type === 'outbound-rtp') outb = s;
+  }
+  return { in: mime(inb), out: mime(outb) };
+};
+
 // Changes the colour of the generated picture; returns the time of the change (ms).
 mcu.setColor = (c) => { mcu.synthetic.color = c; return performance.timeOrigin + performance.now(); };
 
@@ -257,4 +287,5 @@ $('leave').addEventListener('click', leave);
 if (params.get('room')) $('room').value = params.get('room');
 if (params.get('name')) $('name').value = params.get('name');
 if (params.get('synthetic')) $('synthetic').checked = true;
+if (params.get('codec')) $('codec').value = params.get('codec');
 if (params.get('autojoin')) join($('room').value, $('name').value);

@@ -24,7 +24,7 @@
 
 /* ---- the spec parser ---- */
 
-enum key_kind { KEY_PERCENT, KEY_MS, KEY_COUNT, KEY_SEED };
+enum key_kind { KEY_PERCENT, KEY_MS, KEY_COUNT, KEY_SEED, KEY_RATE };
 
 struct key_def {
 	const char *name;
@@ -33,7 +33,7 @@ struct key_def {
 
 static const struct key_def keys[] = {
     {"loss", KEY_PERCENT},  {"delay", KEY_MS},    {"jitter", KEY_MS}, {"reorder", KEY_PERCENT},
-    {"reorder_ms", KEY_MS}, {"queue", KEY_COUNT}, {"seed", KEY_SEED},
+    {"reorder_ms", KEY_MS}, {"queue", KEY_COUNT}, {"seed", KEY_SEED}, {"rate", KEY_RATE},
 };
 #define NKEYS ((int)(sizeof(keys) / sizeof(keys[0])))
 
@@ -131,6 +131,12 @@ static int set_key(struct netsim_cfg *c, const struct key_def *k, char *v, char 
 		if (rc == 0)
 			c->seed = u;
 		return rc;
+	case KEY_RATE:
+		strip_suffix(v, "kbit");
+		rc = parse_ull(k->name, v, NETSIM_MAX_RATE, &u, err, errlen);
+		if (rc == 0)
+			c->rate_kbps = (int)u;
+		return rc;
 	}
 	return -EINVAL;
 }
@@ -205,9 +211,9 @@ void netsim_describe(const struct netsim_cfg *c, char *buf, size_t n)
 {
 	snprintf(buf, n,
 	         "loss %g%%, delay %d+-%d ms, reorder %g%% (held %d ms more), queue %d packets, "
-	         "seed %" PRIu64,
+	         "rate %d kbit/s%s, seed %" PRIu64,
 	         c->loss, c->delay_ms, c->jitter_ms, c->reorder, reorder_ms_of(c), c->queue,
-	         c->seed);
+	         c->rate_kbps, c->rate_kbps ? "" : " (none)", c->seed);
 }
 
 /* ---- the pipe ---- */
@@ -224,6 +230,7 @@ struct netsim {
 	int64_t reorder_us;
 	uint64_t rng;
 	int64_t chain_due; /* due time of the last in-order packet: later ones never leave before */
+	int64_t link_free; /* with a rate: when the bottleneck has sent what it holds */
 	uint64_t order;
 	struct held *heap; /* min-heap on (due, order), cfg.queue slots */
 	int n;
@@ -355,6 +362,16 @@ static int64_t due_time(struct netsim *ns, int64_t now_us)
 	return due;
 }
 
+/* When a packet of len bytes pushed at now_us leaves the bottleneck (now_us without a rate). */
+static int64_t link_departure(struct netsim *ns, size_t len, int64_t now_us)
+{
+	if (ns->cfg.rate_kbps <= 0)
+		return now_us;
+	int64_t start = ns->link_free > now_us ? ns->link_free : now_us;
+	ns->link_free = start + (int64_t)len * 8000 / ns->cfg.rate_kbps;
+	return ns->link_free;
+}
+
 int netsim_push_at(struct netsim *ns, const uint8_t *data, size_t len, int64_t now_us)
 {
 	if (!ns || !data || len == 0 || len > NETSIM_MAX_PACKET)
@@ -376,7 +393,10 @@ int netsim_push_at(struct netsim *ns, const uint8_t *data, size_t len, int64_t n
 	memcpy(copy, data, len);
 	struct held *h = &ns->heap[ns->n];
 	*h = (struct held){
-	    .due = due_time(ns, now_us), .order = ns->order++, .len = len, .data = copy};
+	    .due = due_time(ns, link_departure(ns, len, now_us)),
+	    .order = ns->order++,
+	    .len = len,
+	    .data = copy};
 	heap_up(ns->heap, ns->n++);
 	arm(ns);
 	return 1;
@@ -392,7 +412,8 @@ static bool cfg_valid(const struct netsim_cfg *c)
 	return c->loss >= 0 && c->loss <= 100 && c->reorder >= 0 && c->reorder <= 100 &&
 	       c->delay_ms >= 0 && c->delay_ms <= NETSIM_MAX_MS && c->jitter_ms >= 0 &&
 	       c->jitter_ms <= NETSIM_MAX_MS && c->reorder_ms >= -1 &&
-	       c->reorder_ms <= NETSIM_MAX_MS && c->queue >= 1 && c->queue <= NETSIM_MAX_QUEUE;
+	       c->reorder_ms <= NETSIM_MAX_MS && c->queue >= 1 && c->queue <= NETSIM_MAX_QUEUE &&
+	       c->rate_kbps >= 0 && c->rate_kbps <= NETSIM_MAX_RATE;
 }
 
 static void attach_timer(struct netsim *ns, GMainContext *ctx)

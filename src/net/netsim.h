@@ -7,13 +7,16 @@
  *
  * Model, per packet, in this order:
  *   - loss: dropped with probability loss %;
+ *   - rate: a bottleneck link of rate kbit/s (0: none): a packet leaves it after the packets
+ *     before it, at len * 8 / rate after the link is free; the delay below starts from there;
  *   - delay: held delay +- jitter ms (uniform, never below 0);
  *   - in order: a packet is never delivered before one pushed earlier, so jitter alone does not
  *     reorder (libwebrtc's default, allow_reordering = false);
  *   - reorder: reorder % of packets are held reorder_ms more and leave the in-order chain, so
  *     packets pushed after them overtake them;
- *   - queue: at most `queue` packets are held; a packet pushed into a full pipe is dropped and
- *     counted (tail drop).
+ *   - queue: at most `queue` packets are held (waiting for the link, then in delay); a packet
+ *     pushed into a full pipe is dropped and counted (tail drop): with rate and no delay, the
+ *     bottleneck's buffer.
  * Random draws come from a PRNG of the pipe's own (splitmix64, seeded): the same seed and
  * the same pushes give the same fate for every packet. No globals.
  *
@@ -33,12 +36,14 @@
 #define NETSIM_MAX_QUEUE     65536
 #define NETSIM_DEFAULT_QUEUE 1024
 #define NETSIM_MAX_PACKET    65535
+#define NETSIM_MAX_RATE      10000000 /* kbit/s */
 
 /*
  * A parsed spec. Keys (comma-separated key=value, spaces allowed around items):
  * loss (percent, 0..100, decimals allowed), delay, jitter (ms, 0..10000, optional "ms"),
  * reorder (percent, 0..100), reorder_ms (extra hold of a reordered packet, default
- * 2 * jitter + 20), queue (packets, 1..65536, default 1024), seed (0..2^64-1, default 1).
+ * 2 * jitter + 20), queue (packets, 1..65536, default 1024), seed (0..2^64-1, default 1),
+ * rate (kbit/s, 0..10000000, optional "kbit"; 0 = no bottleneck, the default).
  * Percent values may end in "%".
  */
 struct netsim_cfg {
@@ -48,6 +53,7 @@ struct netsim_cfg {
 	double reorder; /* percent of packets held back reorder_ms more */
 	int reorder_ms; /* -1 = default, 2 * jitter_ms + 20 */
 	int queue;      /* packets held at most */
+	int rate_kbps;  /* bottleneck rate, 0 = none */
 	uint64_t seed;  /* PRNG seed */
 };
 

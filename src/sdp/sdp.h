@@ -6,10 +6,13 @@
  * SDP_MAX_LINES, LF or CRLF). Unknown lines are ignored; over-long values and over-full lists
  * are rejected with a message, never truncated silently.
  * sdp_negotiate: our policy: the first audio m-line offering Opus and the first video m-line
- * offering VP8 are accepted; every other m-line is rejected (port 0). Our direction mirrors the
+ * offering VP8 or (when the policy allows) H.264 packetization-mode 1, Constrained Baseline or
+ * Baseline, are accepted; every other m-line is rejected (port 0). One video codec per peer,
+ * both ways: the policy's preference, else the offer's order (the offerer's preference). Our direction mirrors the
  * offer (sendrecv->sendrecv, sendonly->recvonly, recvonly->sendonly, inactive->inactive).
  * sdp_write_answer: the answer text: BUNDLE of the accepted mids, rtcp-mux, one ICE ufrag/pwd,
- * our fingerprint, a=setup:passive, Opus or VP8 only, the supported header extensions the
+ * our fingerprint, a=setup:passive, Opus and VP8 or H.264 only (H.264 with the offer's fmtp
+ * profile-level-id, packetization-mode and level-asymmetry-allowed), the supported header extensions the
  * offer had (audio level, abs-send-time), RTCP feedback (nack, nack pli, ccm fir, goog-remb),
  * and our SSRC/msid for each m-line we send on.
  * Pure functions, any thread. Structures are plain data owned by the caller.
@@ -94,6 +97,15 @@ struct sdp_session {
  */
 int sdp_parse(const char *text, size_t len, struct sdp_session *out, char *err, size_t errlen);
 
+enum sdp_vcodec { SDP_VCODEC_VP8 = 0, SDP_VCODEC_H264 = 1 };
+
+/* What we may accept. A NULL policy: VP8 only, the offer's order. */
+struct sdp_policy {
+	bool h264;                  /* H.264 may be accepted (this FFmpeg can encode it) */
+	bool prefer_set;            /* prefer `prefer` when offered, else the offer's order */
+	enum sdp_vcodec prefer;
+};
+
 /* What we agreed to for one m-line of the offer. */
 struct sdp_neg_media {
 	bool accepted;
@@ -102,6 +114,8 @@ struct sdp_neg_media {
 	enum sdp_dir dir; /* OUR direction */
 	int pt;           /* chosen codec payload type (the offer's number) */
 	int clock, channels;
+	enum sdp_vcodec vcodec; /* video: the chosen codec */
+	char fmtp[128];         /* video H.264: the answer's fmtp parameters */
 	int ext_audio_level, ext_abs_send_time; /* extension ids, 0 if not negotiated */
 	bool nack, pli, fir, remb;
 	int nssrcs;
@@ -112,6 +126,10 @@ struct sdp_negotiated {
 	int nmedia; /* == offer nmedia */
 	struct sdp_neg_media media[SDP_MAX_MEDIA];
 	int audio_index, video_index; /* accepted m-line indices, -1 if none */
+	/* a video m-line was usable but offered only codecs we cannot take (e.g. H.264 without
+	 * libx264): the first such index, else -1; its codecs, for a message */
+	int video_refused_index;
+	bool video_refused_h264; /* it offered H.264 (packetization-mode 1) */
 	/* the ICE/DTLS parameters in effect (from the bundle's first accepted m-line) */
 	char ice_ufrag[SDP_MAX_TOKEN + 1], ice_pwd[SDP_MAX_TOKEN + 1];
 	char fp_alg[16], fp[SDP_MAX_TOKEN + 1];
@@ -119,12 +137,22 @@ struct sdp_negotiated {
 };
 
 /*
- * Applies our policy to an offer. -EINVAL (err says why) when nothing usable is offered, ICE
- * credentials or the fingerprint are missing, rtcp-mux is absent on an accepted m-line, or the
- * offer's setup is not actpass/active.
+ * Applies our policy (NULL: VP8 only) to an offer. -EINVAL (err says why) when nothing usable
+ * is offered, ICE credentials or the fingerprint are missing, rtcp-mux is absent on an accepted
+ * m-line, or the offer's setup is not actpass/active.
  */
-int sdp_negotiate(const struct sdp_session *offer, struct sdp_negotiated *neg, char *err,
-                  size_t errlen);
+int sdp_negotiate(const struct sdp_session *offer, const struct sdp_policy *policy,
+                  struct sdp_negotiated *neg, char *err, size_t errlen);
+
+/*
+ * Whether an H.264 codec's fmtp is one we take: packetization-mode=1 and a profile-level-id of
+ * Constrained Baseline (42 with constraint_set1, 4D with set0, 58 with set0+set1) or Baseline
+ * (42). Sets *constrained for Constrained Baseline. Pure.
+ */
+bool sdp_h264_fmtp_ok(const char *fmtp, bool *constrained);
+
+/* The value of key in an fmtp "k=v;k=v" list into out (cap bytes); false if absent. */
+bool sdp_fmtp_get(const char *fmtp, const char *key, char *out, size_t cap);
 
 struct sdp_answer_params {
 	const char *ice_ufrag, *ice_pwd;

@@ -5,7 +5,7 @@
  * One BUNDLE group (RFC 8843) of the accepted mids in the offer's group order; each accepted
  * m-line repeats the same ICE (RFC 8839, full ICE, a=ice-options:trickle) and DTLS
  * (RFC 8122 fingerprint, RFC 8842 a=setup:passive) attributes, as browsers do, with
- * a=rtcp-mux (RFC 5761), the one chosen codec (Opus, RFC 7587, or VP8, RFC 7741), its
+ * a=rtcp-mux (RFC 5761), the one chosen codec (Opus, RFC 7587, VP8, RFC 7741, or H.264, RFC 6184, with its fmtp), its
  * feedback (RFC 4585/5104, goog-remb), the negotiated extensions (RFC 8285) and, when we
  * send, a=msid (RFC 8830) and a=ssrc cname/msid (RFC 5576). Our candidates go in the
  * BUNDLE-tagged m-line only, followed by a=end-of-candidates when the caller says the list
@@ -167,7 +167,12 @@ static void write_codec(struct writer *w, const struct sdp_neg_media *nm)
 		put(w, "a=fmtp:%d minptime=10;useinbandfec=1;usedtx=1\r\n", nm->pt);
 		return;
 	}
-	put(w, "a=rtpmap:%d VP8/90000\r\n", nm->pt);
+	if (nm->vcodec == SDP_VCODEC_H264) {
+		put(w, "a=rtpmap:%d H264/90000\r\n", nm->pt);
+		put(w, "a=fmtp:%d %s\r\n", nm->pt, nm->fmtp);
+	} else {
+		put(w, "a=rtpmap:%d VP8/90000\r\n", nm->pt);
+	}
 	if (nm->nack)
 		put(w, "a=rtcp-fb:%d nack\r\n", nm->pt);
 	if (nm->pli)

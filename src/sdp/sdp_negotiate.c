@@ -2,7 +2,9 @@
  * sdp_negotiate.c - our answer policy applied to a parsed offer (RFC 8829 JSEP 5.3.1).
  *
  * Accepts the first audio m-line offering opus/48000 and the first video m-line offering
- * VP8/90000 (the offerer's first matching payload type), on UDP/TLS/RTP/SAVPF (or RTP/SAVPF),
+ * VP8/90000 or, if the policy allows, H.264/90000 in packetization-mode 1 with a (Constrained)
+ * Baseline profile-level-id (RFC 6184 8.1; the offerer's first matching payload type; between
+ * the two codecs the policy's preference, else the offer's order), on UDP/TLS/RTP/SAVPF (or RTP/SAVPF),
  * with rtcp-mux (RFC 5761, required) and inside the offer's BUNDLE group (RFC 8843) when it
  * has one. Every other m-line (more audio/video, data channels, other codecs) is rejected.
  * Our direction mirrors the offer (RFC 3264 6.1). Header extensions: ssrc-audio-level
@@ -91,6 +93,109 @@ static const struct sdp_codec *find_codec(const struct sdp_media *m, const char 
 	return NULL;
 }
 
+bool sdp_fmtp_get(const char *fmtp, const char *key, char *out, size_t cap)
+{
+	size_t klen = strlen(key);
+	for (const char *p = fmtp; p && *p;) {
+		while (*p == ' ' || *p == ';')
+			p++;
+		const char *end = strchr(p, ';');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		if (n > klen && p[klen] == '=' && strncasecmp(p, key, klen) == 0) {
+			size_t v = n - klen - 1;
+			if (v >= cap)
+				return false;
+			memcpy(out, p + klen + 1, v);
+			out[v] = '\0';
+			return true;
+		}
+		p = end;
+	}
+	return false;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+bool sdp_h264_fmtp_ok(const char *fmtp, bool *constrained)
+{
+	char v[16];
+	if (!sdp_fmtp_get(fmtp, "packetization-mode", v, sizeof(v)) || strcmp(v, "1") != 0)
+		return false;
+	/* RFC 6184 8.1: absent means 42000A (Baseline, level 1) */
+	if (!sdp_fmtp_get(fmtp, "profile-level-id", v, sizeof(v)))
+		snprintf(v, sizeof(v), "42000a");
+	if (strlen(v) != 6)
+		return false;
+	int b[3];
+	for (int i = 0; i < 3; i++) {
+		int hi = hexval(v[2 * i]), lo = hexval(v[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return false;
+		b[i] = hi << 4 | lo;
+	}
+	int idc = b[0], iop = b[1];
+	bool cb = (idc == 0x42 && (iop & 0x40)) || (idc == 0x4d && (iop & 0x80)) ||
+	          (idc == 0x58 && (iop & 0xc0) == 0xc0);
+	if (constrained)
+		*constrained = cb;
+	return cb || idc == 0x42;
+}
+
+/* The offerer's first H.264 payload type we take, Constrained Baseline before Baseline. */
+static const struct sdp_codec *find_h264(const struct sdp_media *m)
+{
+	const struct sdp_codec *baseline = NULL;
+	for (int i = 0; i < m->ncodecs; i++) {
+		const struct sdp_codec *c = &m->codecs[i];
+		bool cb;
+		if (strcasecmp(c->name, "H264") != 0 || c->clock != 90000 ||
+		    !sdp_h264_fmtp_ok(c->fmtp, &cb))
+			continue;
+		if (cb)
+			return c;
+		if (!baseline)
+			baseline = c;
+	}
+	return baseline;
+}
+
+/* The answer's fmtp for an accepted H.264 payload type: the offer's profile, level and mode. */
+static void h264_answer_fmtp(const struct sdp_codec *c, char *out, size_t cap)
+{
+	char plid[16] = "42000a", asym[8];
+	sdp_fmtp_get(c->fmtp, "profile-level-id", plid, sizeof(plid));
+	bool la = sdp_fmtp_get(c->fmtp, "level-asymmetry-allowed", asym, sizeof(asym)) &&
+	          strcmp(asym, "1") == 0;
+	snprintf(out, cap, "%spacketization-mode=1;profile-level-id=%s",
+	         la ? "level-asymmetry-allowed=1;" : "", plid);
+}
+
+static int codec_index(const struct sdp_media *m, const struct sdp_codec *c)
+{
+	return c ? (int)(c - m->codecs) : SDP_MAX_CODECS;
+}
+
+/* The video codec of m under the policy, or NULL. */
+static const struct sdp_codec *choose_video(const struct sdp_media *m, const struct sdp_policy *pol)
+{
+	const struct sdp_codec *vp8 = find_codec(m, "VP8", 90000);
+	const struct sdp_codec *h264 = pol && pol->h264 ? find_h264(m) : NULL;
+	if (!vp8 || !h264)
+		return vp8 ? vp8 : h264;
+	if (pol->prefer_set)
+		return pol->prefer == SDP_VCODEC_H264 ? h264 : vp8;
+	return codec_index(m, h264) < codec_index(m, vp8) ? h264 : vp8;
+}
+
 static int find_ext(const struct sdp_media *m, const char *uri)
 {
 	for (int i = 0; i < m->nextmaps; i++)
@@ -120,8 +225,9 @@ static void accept_media(const struct sdp_media *m, const struct sdp_codec *c,
 	}
 }
 
-/* Picks at most one audio (Opus) and one video (VP8) m-line. */
-static void choose_media(const struct sdp_session *o, struct sdp_negotiated *neg)
+/* Picks at most one audio (Opus) and one video (VP8 or H.264) m-line. */
+static void choose_media(const struct sdp_session *o, const struct sdp_policy *pol,
+                         struct sdp_negotiated *neg)
 {
 	for (int i = 0; i < o->nmedia; i++) {
 		const struct sdp_media *m = &o->media[i];
@@ -135,10 +241,20 @@ static void choose_media(const struct sdp_session *o, struct sdp_negotiated *neg
 		if (m->kind == SDP_AUDIO && neg->audio_index < 0)
 			c = find_codec(m, "opus", 48000);
 		else if (m->kind == SDP_VIDEO && neg->video_index < 0)
-			c = find_codec(m, "VP8", 90000);
-		if (!c)
+			c = choose_video(m, pol);
+		if (!c) {
+			if (m->kind == SDP_VIDEO && neg->video_index < 0 &&
+			    neg->video_refused_index < 0) {
+				neg->video_refused_index = i;
+				neg->video_refused_h264 = find_h264(m) != NULL;
+			}
 			continue;
+		}
 		accept_media(m, c, nm);
+		if (m->kind == SDP_VIDEO && strcasecmp(c->name, "H264") == 0) {
+			nm->vcodec = SDP_VCODEC_H264;
+			h264_answer_fmtp(c, nm->fmtp, sizeof(nm->fmtp));
+		}
 		if (m->kind == SDP_AUDIO)
 			neg->audio_index = i;
 		else
@@ -177,7 +293,8 @@ static int check_media(const struct sdp_session *o, const struct sdp_negotiated 
 	if (naccepted == 0)
 		return nfail(err, errlen,
 		             "offer has no audio m-line with opus/48000 and no video "
-		             "m-line with VP8/90000 (on UDP/TLS/RTP/SAVPF)");
+		             "m-line with VP8/90000 or H264/90000 packetization-mode=1 we can "
+		             "take (on UDP/TLS/RTP/SAVPF)");
 	if (naccepted > 1 && o->nbundle == 0)
 		return nfail(
 		    err, errlen,
@@ -239,20 +356,20 @@ static int take_transport(const struct sdp_session *o, const struct sdp_media *m
 	return 0;
 }
 
-int sdp_negotiate(const struct sdp_session *offer, struct sdp_negotiated *neg, char *err,
-                  size_t errlen)
+int sdp_negotiate(const struct sdp_session *offer, const struct sdp_policy *policy,
+                  struct sdp_negotiated *neg, char *err, size_t errlen)
 {
 	if (err && errlen)
 		err[0] = '\0';
 	if (!offer || !neg)
 		return -EINVAL;
 	memset(neg, 0, sizeof(*neg));
-	neg->audio_index = neg->video_index = -1;
+	neg->audio_index = neg->video_index = neg->video_refused_index = -1;
 	if (offer->nmedia < 0 || offer->nmedia > SDP_MAX_MEDIA || offer->nbundle < 0 ||
 	    offer->nbundle > SDP_MAX_MEDIA)
 		return nfail(err, errlen, "corrupt sdp_session");
 	neg->nmedia = offer->nmedia;
-	choose_media(offer, neg);
+	choose_media(offer, policy, neg);
 	int r = check_media(offer, neg, err, errlen);
 	if (r)
 		return r;

@@ -20,12 +20,14 @@
 #include <openssl/rand.h>
 
 #include "log.h"
+#include "mix/h264.h"
 #include "net/dtls.h"
 #include "net/ice.h"
 #include "net/netsim.h"
 #include "net/srtp.h"
 #include "rtp/nack.h"
 #include "rtp/reorder.h"
+#include "rtp/h264_rtp.h"
 #include "rtp/vp8_rtp.h"
 #include "session/peer.h"
 #include "session/room.h"
@@ -65,6 +67,7 @@ int peer_new(struct peer **out, const struct env *env, uint64_t conn, uint32_t i
 	p->env = env;
 	p->conn = conn;
 	p->id = id;
+	p->prefer_vcodec = -1;
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	p->rtt_us = 50000;
 	kf_limiter_init(&p->pli, 500000);
@@ -112,6 +115,7 @@ void peer_free(struct peer **pp)
 	reorder_free(&p->in_audio.ro);
 	reorder_free(&p->in_video.ro);
 	vp8_asm_free(&p->vasm);
+	h264_asm_free(&p->hasm);
 	nack_gen_free(&p->nack);
 	rtx_history_free(&p->rtx);
 	for (int i = 0; i < p->npending; i++)
@@ -334,8 +338,15 @@ static int setup_streams(struct peer *p)
 		p->in_video.pt = p->out_video.pt = m->pt;
 		p->in_video.clock = p->out_video.clock = 90000;
 		p->out_video.ext_abs_send_time = m->ext_abs_send_time;
+		p->vcodec = m->vcodec;
 		rc = rc ?: reorder_alloc(&p->in_video.ro, 512, VIDEO_REORDER_WAIT_US);
-		rc = rc ?: vp8_asm_alloc(&p->vasm, 4 << 20);
+		if (p->vcodec == SDP_VCODEC_H264)
+			rc = rc ?: h264_asm_alloc(&p->hasm, 4 << 20);
+		else
+			rc = rc ?: vp8_asm_alloc(&p->vasm, 4 << 20);
+		if (p->vcodec == SDP_VCODEC_H264 && p->in_video.active)
+			rc = rc ?: mix_engine_set_source_video_codec(p->room->eng, p->id,
+			                                              MIX_VCODEC_H264);
 		rc = rc ?: nack_gen_alloc(&p->nack);
 		rc = rc ?: rtx_history_alloc(&p->rtx, 1024);
 	}
@@ -410,9 +421,23 @@ static int add_recipient(struct peer *p)
 	o.self = p->id;
 	o.video = p->out_video.active;
 	o.audio = p->out_audio.active;
+	o.video_codec = p->vcodec == SDP_VCODEC_H264 ? MIX_VCODEC_H264 : MIX_VCODEC_VP8;
 	if (!o.video && !o.audio)
 		return 0;
 	return mix_engine_add_recipient(p->room->eng, p->id, &o);
+}
+
+/* A video m-line we could not take: the peer joins without video, and is told why. */
+static void tell_video_refused(struct peer *p)
+{
+	if (p->neg.video_refused_index < 0 || p->neg.video_index >= 0)
+		return;
+	fail(p, "video-codec-unsupported",
+	     p->neg.video_refused_h264
+	         ? "video offered only as H.264, and this server's FFmpeg has no libx264 encoder: "
+	           "joined without video (offer VP8 to send and receive video)"
+	         : "video offered without VP8 or H.264 (packetization-mode 1, Constrained "
+	           "Baseline or Baseline): joined without video");
 }
 
 void peer_on_offer(struct peer *p, const char *sdp)
@@ -427,14 +452,19 @@ void peer_on_offer(struct peer *p, const char *sdp)
 		fail(p, "offer-failed", "out of memory");
 		return;
 	}
+	struct sdp_policy pol = {.h264 = mix_h264_available(),
+	                         .prefer_set = p->prefer_vcodec >= 0,
+	                         .prefer = p->prefer_vcodec == SDP_VCODEC_H264 ? SDP_VCODEC_H264
+	                                                                       : SDP_VCODEC_VP8};
 	int rc = sdp_parse(sdp, strlen(sdp), offer, err, sizeof(err));
 	if (rc == 0)
-		rc = sdp_negotiate(offer, &p->neg, err, sizeof(err));
+		rc = sdp_negotiate(offer, &pol, &p->neg, err, sizeof(err));
 	if (rc < 0) {
 		fail(p, "bad-sdp", err);
 		free(offer);
 		return;
 	}
+	tell_video_refused(p);
 	p->have_offer = true;
 	rc = setup_streams(p);
 	rc = rc ?: start_transport(p, offer);

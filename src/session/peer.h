@@ -1,6 +1,6 @@
 /*
  * peer.h - one participant: its signaling identity, its transport (ICE, DTLS, SRTP), its
- * inbound streams (RTP in, reorder, VP8 reassembly, NACK, into the room's engine) and its
+ * inbound streams (RTP in, reorder, VP8 or H.264 reassembly, NACK, into the room's engine) and its
  * outbound streams (the engine's mixed packets out: packetize, SSRC/seq per peer, NACK
  * history, SRTP, ICE), plus RTCP both ways.
  *
@@ -30,6 +30,7 @@ struct dtls_conn;
 struct srtp_sess;
 struct reorder;
 struct vp8_asm;
+struct h264_asm;
 struct nack_gen;
 struct rtx_history;
 struct netsim;
@@ -104,7 +105,10 @@ struct peer {
 	/* media */
 	struct in_stream in_audio, in_video;
 	int ext_audio_level;
-	struct vp8_asm *vasm;
+	enum sdp_vcodec vcodec; /* the negotiated video codec, both ways */
+	int prefer_vcodec;      /* join's receive.codec: -1 none, else enum sdp_vcodec */
+	struct vp8_asm *vasm;   /* VP8 inbound */
+	struct h264_asm *hasm;  /* H.264 inbound */
 	struct nack_gen *nack;
 	struct kf_limiter pli; /* our requests to this sender */
 	struct out_stream out_audio, out_video;

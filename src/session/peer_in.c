@@ -1,6 +1,6 @@
 /*
  * peer_in.c - a peer's inbound media: SRTP/SRTCP unprotect, RTP parse, SSRC binding, receiver
- * statistics (RFC 3550 A.1, A.8), reordering, VP8 reassembly (RFC 7741), NACK generation and
+ * statistics (RFC 3550 A.1, A.8), reordering, VP8 (RFC 7741) or H.264 (RFC 6184) reassembly, NACK generation and
  * keyframe requests, then into the room's engine with timestamps on the room clock.
  *
  * Timestamp mapping: a stream's first packet anchors its RTP clock to the room time it
@@ -18,6 +18,7 @@
 #include "rtp/nack.h"
 #include "rtp/reorder.h"
 #include "rtp/rtp.h"
+#include "rtp/h264_rtp.h"
 #include "rtp/vp8_rtp.h"
 #include "session/peer.h"
 #include "session/room.h"
@@ -165,13 +166,29 @@ static void deliver_audio(struct peer *p, const uint8_t *pkt, size_t len, int lo
 	mix_engine_push_audio(p->room->eng, p->id, h.payload, h.payload_len, pts, level, lost > 0);
 }
 
+/* A complete frame of the negotiated codec (VP8 frame or H.264 access unit), or 0. */
+static int assemble(struct peer *p, const struct rtp_hdr *h, struct vp8_frame *f)
+{
+	if (!p->hasm)
+		return vp8_asm_push(p->vasm, h->seq, h->ts, h->marker, h->payload, h->payload_len, f);
+	struct h264_frame hf;
+	int rc = h264_asm_push(p->hasm, h->seq, h->ts, h->marker, h->payload, h->payload_len, &hf);
+	if (rc == 1)
+		*f = (struct vp8_frame){.data = hf.data,
+		                        .size = hf.size,
+		                        .ts = hf.ts,
+		                        .keyframe = hf.keyframe,
+		                        .loss_before = hf.loss_before};
+	return rc;
+}
+
 static void deliver_video(struct peer *p, const uint8_t *pkt, size_t len, int lost)
 {
 	struct rtp_hdr h;
 	struct vp8_frame f;
 	if (rtp_parse(pkt, len, &h) != RTP_OK)
 		return;
-	int rc = vp8_asm_push(p->vasm, h.seq, h.ts, h.marker, h.payload, h.payload_len, &f);
+	int rc = assemble(p, &h, &f);
 	if (rc < 0)
 		p->st.frames_dropped++;
 	if (rc != 1)

@@ -1,7 +1,7 @@
 /*
  * peer_out.c - a peer's outbound media: the engine's mixed packets (shared by every recipient
  * of the same output) get this peer's SSRC, sequence numbers and timestamps, are packetized
- * (RFC 7741 for VP8, RFC 7587 for Opus), remembered for NACK (video), SRTP-protected and sent.
+ * (RFC 7741 for VP8, RFC 6184 for H.264, RFC 7587 for Opus), remembered for NACK (video), SRTP-protected and sent.
  * A packet is described once (struct rtx_pkt: the shared frame, the part of it carried, the RTP
  * fields) and written straight into the send buffer from the frame (one copy); the NACK history
  * keeps that description with a reference to the frame, so a retransmission is written the same
@@ -19,6 +19,7 @@
 #include "net/srtp.h"
 #include "rtp/nack.h"
 #include "rtp/rtp.h"
+#include "rtp/h264_rtp.h"
 #include "rtp/vp8_rtp.h"
 #include "session/peer.h"
 #include "session/room.h"
@@ -113,6 +114,10 @@ void peer_out_packet(struct peer *p, const struct mix_packet *pkt)
 			return;
 		struct rtx_pkt rp = frame_fields(&p->out_video, frame, now);
 		struct emit_ctx c = {p, &rp, now};
+		if (p->vcodec == SDP_VCODEC_H264) {
+			h264_packetize_parts(pkt->data, pkt->size, MAX_RTP_PAYLOAD, emit_video, &c);
+			return;
+		}
 		p->picture_id = (uint16_t)((p->picture_id + 1) & 0x7fff);
 		vp8_packetize_parts(pkt->size, MAX_RTP_PAYLOAD, p->picture_id, emit_video, &c);
 	} else if (pkt->kind == MIX_AUDIO && p->out_audio.active) {

@@ -151,6 +151,7 @@ void shard_join(struct shard *sh, struct slot *sl, uint64_t conn, uint32_t id,
 		release(sh, sl);
 		return;
 	}
+	p->prefer_vcodec = m->recv_codec;
 	atomic_fetch_add(&sh->npeers, 1);
 	atomic_fetch_add(&sh->srv->ctr.joins, 1);
 	LOG_I("peer %u (%s) joined room %s (%d participants)", id, p->name, r->name, r->npeers);

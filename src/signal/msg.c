@@ -110,6 +110,26 @@ static const char *get_str(json_t *obj, const char *key, size_t max, size_t *len
 	return json_string_value(v);
 }
 
+/* join's optional "receive" profile: {"codec": "vp8" | "h264"}; other keys are ignored. */
+static int parse_receive(json_t *r, struct sig_msg *m, struct perr *e)
+{
+	if (!r)
+		return 0;
+	if (!json_is_object(r))
+		return fail(e, "bad-field", "field must be an object", "receive");
+	json_t *c = json_object_get(r, "codec");
+	if (!c)
+		return 0;
+	const char *v = json_is_string(c) ? json_string_value(c) : "";
+	if (!strcmp(v, "vp8"))
+		m->recv_codec = 0;
+	else if (!strcmp(v, "h264"))
+		m->recv_codec = 1;
+	else
+		return fail(e, "bad-field", "receive.codec must be \"vp8\" or \"h264\"", "receive");
+	return 0;
+}
+
 static int parse_join(json_t *o, struct sig_msg *m, struct perr *e)
 {
 	size_t n;
@@ -125,6 +145,8 @@ static int parse_join(json_t *o, struct sig_msg *m, struct perr *e)
 	if (has_ctrl(name, n))
 		return fail(e, "bad-field", "control character in field", "name");
 	memcpy(m->name, name, n + 1);
+	if (parse_receive(json_object_get(o, "receive"), m, e) < 0)
+		return -EINVAL;
 	if (!json_object_get(o, "token"))
 		return 0;
 	const char *token = get_str(o, "token", SIG_MAX_TOKEN, &n, e);
@@ -253,6 +275,7 @@ int sig_parse(const char *text, size_t len, struct sig_msg *out, const char **co
 	struct perr e = {code, msg, msglen};
 
 	memset(out, 0, sizeof(*out));
+	out->recv_codec = -1;
 	out->mline = -1;
 	if (code)
 		*code = NULL;

@@ -38,6 +38,7 @@ struct sig_msg {
 	bool record_start; /* record: "action" is "start" (true) or "stop" (false) */
 	char format[8];    /* record: optional "webm" | "mkv" | "mp4", "" if absent */
 	char token[SIG_MAX_TOKEN + 1]; /* join: optional access token, "" if absent */
+	int recv_codec; /* join: receive.codec: -1 absent, 0 "vp8", 1 "h264" (enum sdp_vcodec) */
 };
 
 /*

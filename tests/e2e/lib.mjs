@@ -21,12 +21,13 @@ export async function launchBrowser() {
 }
 
 // Opens a page that joins `room` as `name`, sending a canvas of `color` and a `tone` (Hz).
-export async function openParticipant(browser, { room, name, color, tone }) {
+export async function openParticipant(browser, { room, name, color, tone, codec, base = URL_BASE }) {
   const ctx = await browser.newContext();
   const page = await ctx.newPage();
   page.on('pageerror', (e) => console.log(`[${name}] page error: ${e}`));
   const q = new URLSearchParams({ room, name, color, tone: String(tone), synthetic: '1', autojoin: '1' });
-  await page.goto(`${URL_BASE}/?${q}`);
+  if (codec) q.set('codec', codec);
+  await page.goto(`${base}/?${q}`);
   return page;
 }
 

@@ -58,7 +58,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (offer->nmedia < 0 || offer->nmedia > SDP_MAX_MEDIA || offer->nbundle < 0 ||
 	    offer->nbundle > SDP_MAX_MEDIA)
 		abort();
-	if (sdp_negotiate(offer, &neg, err, sizeof(err)) != 0)
+	/* H.264 allowed, the offer's order (its parity picks a preference, so both paths run) */
+	struct sdp_policy pol = {.h264 = true, .prefer_set = size % 3 != 0,
+	                         .prefer = size % 3 == 1 ? SDP_VCODEC_H264 : SDP_VCODEC_VP8};
+	if (sdp_negotiate(offer, &pol, &neg, err, sizeof(err)) != 0)
 		return 0;
 	int n = sdp_write_answer(offer, &neg, &params, answer, sizeof(answer));
 	if (n == -ENOSPC)

@@ -152,6 +152,11 @@ static void test_parse_good(void **state)
 	assert_true(c.loss == 100.0);
 	assert_int_equal(netsim_parse("delay=10000,jitter=0", &c, err, sizeof(err)), 0);
 	assert_int_equal(c.delay_ms, 10000);
+	assert_int_equal(c.rate_kbps, 0);
+	assert_int_equal(netsim_parse("rate=400kbit,queue=30", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.rate_kbps, 400);
+	assert_int_equal(netsim_parse("rate=10000000", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.rate_kbps, 10000000);
 
 	char desc[256];
 	assert_int_equal(netsim_parse("loss=5,delay=30,jitter=10,reorder=2", &c, err, 256), 0);
@@ -194,6 +199,8 @@ static void test_parse_bad(void **state)
 	bad("reorder_ms=20000", "0..10000");
 	bad("queue=0", "at least 1");
 	bad("queue=70000", "0..65536");
+	bad("rate=10000001", "0..10000000");
+	bad("rate=1.5mbit", "whole number");
 	bad("seed=18446744073709551616", "whole number");
 	bad("loss=5,,delay=1", "empty item");
 	bad("loss=5,", "empty item");
@@ -337,6 +344,47 @@ static void test_delay_jitter(void **state)
 		assert_true(d >= 0 && d <= 25000);
 	}
 	assert_int_equal(inversions(s), 0);
+	netsim_free(&ns);
+	free(s);
+}
+
+/* A bottleneck: 32-byte packets at 256 kbit/s take exactly 1 ms each on the link. */
+static void test_rate(void **state)
+{
+	struct sink *s = new_sink();
+	/* under capacity (one packet every 2 ms): each leaves 1 ms after its push, none lost */
+	struct netsim *ns = new_pipe("rate=256kbit", s);
+	run(ns, s, 1000, 2000);
+	assert_int_equal(s->n, 1000);
+	for (int i = 0; i < s->n; i++)
+		assert_int_equal(s->at[i] - s->pushed[s->id[i]], 1000);
+	netsim_free(&ns);
+
+	/* twice the capacity into a 50-packet buffer: one packet per ms leaves, the rest is
+	 * tail-dropped once the buffer is full, and the queueing delay stays bounded by it */
+	memset(s, 0, sizeof(*s));
+	ns = new_pipe("rate=256,queue=50", s);
+	run(ns, s, 4000, 500);
+	struct netsim_stats st;
+	netsim_get_stats(ns, &st);
+	check_invariant(ns);
+	printf("rate=256,queue=50 at 2x: %d delivered, %llu dropped\n", s->n,
+	       (unsigned long long)st.overflow);
+	assert_true(s->n >= 2000 && s->n <= 2060);
+	assert_int_equal(st.overflow, 4000 - (uint64_t)s->n);
+	for (int i = 1; i < s->n; i++)
+		assert_int_equal(s->at[i] - s->at[i - 1], 1000);
+	for (int i = 0; i < s->n; i++)
+		assert_true(s->at[i] - s->pushed[s->id[i]] <= 51000);
+	assert_int_equal(inversions(s), 0);
+	netsim_free(&ns);
+
+	/* the delay comes after the link */
+	memset(s, 0, sizeof(*s));
+	ns = new_pipe("rate=256,delay=20", s);
+	run(ns, s, 100, 5000);
+	for (int i = 0; i < s->n; i++)
+		assert_int_equal(s->at[i] - s->pushed[s->id[i]], 21000);
 	netsim_free(&ns);
 	free(s);
 }
@@ -537,7 +585,7 @@ int main(void)
 	    cmocka_unit_test(test_deterministic), cmocka_unit_test(test_delay_jitter),
 	    cmocka_unit_test(test_reorder),       cmocka_unit_test(test_cap_counters),
 	    cmocka_unit_test(test_reentrant),     cmocka_unit_test(test_free_pending),
-	    cmocka_unit_test(test_timer),
+	    cmocka_unit_test(test_timer),         cmocka_unit_test(test_rate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

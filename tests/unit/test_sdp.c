@@ -105,7 +105,7 @@ static void negotiate_fails(const char *text, const char *what)
 	struct sdp_session *s = parse_ok(text);
 	struct sdp_negotiated neg;
 	char err[256] = "";
-	int r = sdp_negotiate(s, &neg, err, sizeof(err));
+	int r = sdp_negotiate(s, NULL, &neg, err, sizeof(err));
 	if (r != -EINVAL || !strstr(err, what))
 		fail_msg("want -EINVAL '%s', got %d '%s'", what, r, err);
 	free(s);
@@ -214,7 +214,7 @@ static struct sdp_answer_params our_params(void)
 static char *answer_text(const struct sdp_session *offer, struct sdp_negotiated *neg)
 {
 	char err[256] = "";
-	int r = sdp_negotiate(offer, neg, err, sizeof(err));
+	int r = sdp_negotiate(offer, NULL, neg, err, sizeof(err));
 	if (r)
 		fail_msg("sdp_negotiate: %d %s", r, err);
 	struct sdp_answer_params p = our_params();
@@ -429,7 +429,7 @@ static void check_answer(const char *name)
 	assert_int_equal(a->nbundle, naccepted);
 	/* an answer is not an offer we accept: it says setup:passive */
 	char err[256];
-	assert_int_equal(sdp_negotiate(a, &neg, err, sizeof(err)), -EINVAL);
+	assert_int_equal(sdp_negotiate(a, NULL, &neg, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "setup:passive"));
 	free(text);
 	free(a);
@@ -447,7 +447,7 @@ static void test_negotiate_sendrecv(void **state)
 	struct sdp_session *o = parse_asset("chromium-sendrecv.sdp");
 	struct sdp_negotiated neg;
 	char err[256];
-	assert_int_equal(sdp_negotiate(o, &neg, err, sizeof(err)), 0);
+	assert_int_equal(sdp_negotiate(o, NULL, &neg, err, sizeof(err)), 0);
 	assert_int_equal(neg.nmedia, 2);
 	assert_int_equal(neg.audio_index, 0);
 	assert_int_equal(neg.video_index, 1);
@@ -474,13 +474,13 @@ static void test_negotiate_datachannel_and_firefox(void **state)
 	struct sdp_session *o = parse_asset("chromium-datachannel.sdp");
 	struct sdp_negotiated neg;
 	char err[256];
-	assert_int_equal(sdp_negotiate(o, &neg, err, sizeof(err)), 0);
+	assert_int_equal(sdp_negotiate(o, NULL, &neg, err, sizeof(err)), 0);
 	assert_false(neg.media[2].accepted);
 	assert_int_equal(neg.media[2].kind, SDP_APPLICATION);
 	assert_string_equal(neg.media[2].mid, "2");
 	free(o);
 	o = parse_asset("firefox-sendrecv.sdp");
-	assert_int_equal(sdp_negotiate(o, &neg, err, sizeof(err)), 0);
+	assert_int_equal(sdp_negotiate(o, NULL, &neg, err, sizeof(err)), 0);
 	assert_string_equal(neg.fp_alg, "sha-256"); /* inherited from the session level */
 	assert_string_equal(neg.ice_ufrag, "4e7b2a91");
 	assert_int_equal(neg.media[0].pt, 109);
@@ -591,7 +591,7 @@ static void test_answer_bad_params(void **state)
 	struct sdp_session *o = parse_asset("chromium-sendrecv.sdp");
 	struct sdp_negotiated neg;
 	char err[256], out[8192];
-	assert_int_equal(sdp_negotiate(o, &neg, err, sizeof(err)), 0);
+	assert_int_equal(sdp_negotiate(o, NULL, &neg, err, sizeof(err)), 0);
 	struct sdp_answer_params p = our_params();
 	p.ice_ufrag = NULL;
 	assert_int_equal(sdp_write_answer(o, &neg, &p, out, sizeof(out)), -EINVAL);
@@ -667,13 +667,13 @@ static void test_missing_transport_attributes(void **state)
 	struct sdp_session *s = parse_ok(t);
 	struct sdp_negotiated neg;
 	char err[256];
-	assert_int_equal(sdp_negotiate(s, &neg, err, sizeof(err)), 0);
+	assert_int_equal(sdp_negotiate(s, NULL, &neg, err, sizeof(err)), 0);
 	assert_string_equal(neg.setup, "active");
 	free(s);
 	free(t);
 	t = drop_lines(text, "a=setup");
 	s = parse_ok(t);
-	assert_int_equal(sdp_negotiate(s, &neg, err, sizeof(err)), 0);
+	assert_int_equal(sdp_negotiate(s, NULL, &neg, err, sizeof(err)), 0);
 	free(s);
 	free(t);
 	free(text);
@@ -893,7 +893,7 @@ static void test_inheritance_and_wildcards(void **state)
 	assert_int_equal(ext_id(m, ABS_SEND_TIME), 3);
 	struct sdp_negotiated neg;
 	char err[256];
-	assert_int_equal(sdp_negotiate(s, &neg, err, sizeof(err)), 0);
+	assert_int_equal(sdp_negotiate(s, NULL, &neg, err, sizeof(err)), 0);
 	assert_int_equal(neg.video_index, 0);
 	assert_int_equal(neg.audio_index, -1);
 	assert_int_equal(neg.media[0].pt, 100); /* first VP8, name case-insensitive */
@@ -953,7 +953,7 @@ static void prefixes_of(const char *name)
 		memcpy(copy, text, len);
 		if (sdp_parse(copy, len, s, err, sizeof(err)) == 0) {
 			ok++;
-			if (sdp_negotiate(s, &neg, err, sizeof(err)) == 0)
+			if (sdp_negotiate(s, NULL, &neg, err, sizeof(err)) == 0)
 				assert_true(sdp_write_answer(s, &neg, &p, out, sizeof(out)) > 0);
 		} else {
 			assert_true(err[0] != '\0');
@@ -971,6 +971,128 @@ static void test_all_prefixes(void **state)
 	prefixes_of("firefox-sendrecv.sdp");
 }
 
+/* ---- H.264 (RFC 6184) ---- */
+
+static void test_h264_fmtp(void **state)
+{
+	(void)state;
+	bool cb = false;
+	assert_true(sdp_h264_fmtp_ok("packetization-mode=1;profile-level-id=42e01f", &cb) && cb);
+	assert_true(sdp_h264_fmtp_ok("profile-level-id=42C01F; Packetization-Mode=1", &cb) && cb);
+	assert_true(sdp_h264_fmtp_ok("packetization-mode=1;profile-level-id=42001f", &cb) && !cb);
+	assert_true(sdp_h264_fmtp_ok("packetization-mode=1;profile-level-id=4d801f", &cb) && cb);
+	assert_true(sdp_h264_fmtp_ok("packetization-mode=1;profile-level-id=58c01f", &cb) && cb);
+	assert_true(sdp_h264_fmtp_ok("packetization-mode=1", &cb) && !cb); /* 42000a */
+	assert_false(sdp_h264_fmtp_ok("packetization-mode=0;profile-level-id=42e01f", NULL));
+	assert_false(sdp_h264_fmtp_ok("profile-level-id=42e01f", NULL)); /* mode 0 */
+	assert_false(sdp_h264_fmtp_ok("packetization-mode=1;profile-level-id=4d001f", NULL));
+	assert_false(sdp_h264_fmtp_ok("packetization-mode=1;profile-level-id=4d401f", NULL));
+	assert_false(sdp_h264_fmtp_ok("packetization-mode=1;profile-level-id=640c1f", NULL));
+	assert_false(sdp_h264_fmtp_ok("packetization-mode=1;profile-level-id=42e01", NULL));
+	assert_false(sdp_h264_fmtp_ok("packetization-mode=1;profile-level-id=zz001f", NULL));
+	assert_false(sdp_h264_fmtp_ok("packetization-mode=1;profile-level-id=42e01f00", NULL));
+	assert_false(sdp_h264_fmtp_ok("", NULL));
+	char v[8];
+	assert_false(sdp_fmtp_get("apt=102", "ap", v, sizeof(v)));
+	assert_false(sdp_fmtp_get("apt=12345678", "apt", v, sizeof(v))); /* too long for v */
+	assert_true(sdp_fmtp_get("x=1;apt=102", "apt", v, sizeof(v)));
+	assert_string_equal(v, "102");
+}
+
+/* The captured Chromium offer with VP8 renamed away: an H.264-and-others offer. */
+static char *offer_without_vp8(void)
+{
+	char *text = read_asset("chromium-sendrecv.sdp");
+	char *vp8 = strstr(text, "VP8/90000");
+	assert_non_null(vp8);
+	memcpy(vp8, "XYZ", 3);
+	return text;
+}
+
+static void test_h264_negotiate(void **state)
+{
+	(void)state;
+	struct sdp_session *o = parse_asset("chromium-sendrecv.sdp");
+	struct sdp_negotiated neg;
+	char err[256];
+	struct sdp_policy pol = {.h264 = true};
+	/* the offer's order: VP8 (96) comes first */
+	assert_int_equal(sdp_negotiate(o, &pol, &neg, err, sizeof(err)), 0);
+	assert_int_equal(neg.media[1].pt, 96);
+	assert_int_equal(neg.media[1].vcodec, SDP_VCODEC_VP8);
+	/* preferred: the first Constrained Baseline packetization-mode 1 type, 108, not 102 */
+	pol.prefer_set = true;
+	pol.prefer = SDP_VCODEC_H264;
+	assert_int_equal(sdp_negotiate(o, &pol, &neg, err, sizeof(err)), 0);
+	assert_int_equal(neg.media[1].pt, 108);
+	assert_int_equal(neg.media[1].vcodec, SDP_VCODEC_H264);
+	assert_string_equal(neg.media[1].fmtp,
+	                    "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f");
+	assert_true(neg.media[1].nack && neg.media[1].pli);
+	assert_int_equal(neg.video_refused_index, -1);
+	/* the answer names H264 with the offer's fmtp and parses back */
+	struct sdp_answer_params p = our_params();
+	char *out = malloc(16384);
+	assert_non_null(out);
+	assert_true(sdp_write_answer(o, &neg, &p, out, 16384) > 0);
+	assert_non_null(strstr(out, "m=video 40000 UDP/TLS/RTP/SAVPF 108\r\n"));
+	assert_non_null(strstr(out, "a=rtpmap:108 H264/90000\r\n"));
+	assert_non_null(strstr(out, "a=fmtp:108 level-asymmetry-allowed=1;packetization-mode=1;"
+	                            "profile-level-id=42e01f\r\n"));
+	assert_null(strstr(out, "VP8"));
+	struct sdp_session *a = parse_ok(out);
+	assert_int_equal(a->media[1].ncodecs, 1);
+	assert_string_equal(a->media[1].codecs[0].name, "H264");
+	free(a);
+	free(out);
+	/* preferred VP8 */
+	pol.prefer = SDP_VCODEC_VP8;
+	assert_int_equal(sdp_negotiate(o, &pol, &neg, err, sizeof(err)), 0);
+	assert_int_equal(neg.media[1].pt, 96);
+	free(o);
+}
+
+static void test_h264_only_offer(void **state)
+{
+	(void)state;
+	char *text = offer_without_vp8();
+	struct sdp_session *o = parse_ok(text);
+	struct sdp_negotiated neg;
+	char err[256];
+	/* no H.264 allowed (no libx264): audio only, and the refusal is reported */
+	assert_int_equal(sdp_negotiate(o, NULL, &neg, err, sizeof(err)), 0);
+	assert_int_equal(neg.audio_index, 0);
+	assert_int_equal(neg.video_index, -1);
+	assert_int_equal(neg.video_refused_index, 1);
+	assert_true(neg.video_refused_h264);
+	/* allowed: taken, whatever the preference */
+	struct sdp_policy pol = {.h264 = true, .prefer_set = true, .prefer = SDP_VCODEC_VP8};
+	assert_int_equal(sdp_negotiate(o, &pol, &neg, err, sizeof(err)), 0);
+	assert_int_equal(neg.video_index, 1);
+	assert_int_equal(neg.media[1].pt, 108);
+	assert_int_equal(neg.video_refused_index, -1);
+	free(o);
+	/* only Baseline (42001f) in packetization-mode 1 left: taken, its profile kept */
+	char *cb = strstr(text, "profile-level-id=42e01f");
+	assert_non_null(cb);
+	memcpy(cb, "profile-level-id=64001f", 23); /* 108 becomes High */
+	o = parse_ok(text);
+	assert_int_equal(sdp_negotiate(o, &pol, &neg, err, sizeof(err)), 0);
+	assert_int_equal(neg.media[1].pt, 102);
+	assert_string_equal(neg.media[1].fmtp,
+	                    "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f");
+	free(o);
+	free(text);
+	/* an offer whose video has nothing we take: refused, not H.264 */
+	o = parse_asset("chromium-sendrecv.sdp");
+	for (int i = 0; i < o->media[1].ncodecs; i++)
+		o->media[1].codecs[i].name[0] = 'X';
+	assert_int_equal(sdp_negotiate(o, &pol, &neg, err, sizeof(err)), 0);
+	assert_int_equal(neg.video_refused_index, 1);
+	assert_false(neg.video_refused_h264);
+	free(o);
+}
+
 static void test_dir_names(void **state)
 {
 	assert_string_equal(sdp_dir_name(SDP_SENDRECV), "sendrecv");
@@ -983,6 +1105,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_chromium_sendrecv),
+	    cmocka_unit_test(test_h264_fmtp),
+	    cmocka_unit_test(test_h264_negotiate),
+	    cmocka_unit_test(test_h264_only_offer),
 	    cmocka_unit_test(test_parse_chromium_recvonly),
 	    cmocka_unit_test(test_parse_chromium_single_kind),
 	    cmocka_unit_test(test_parse_chromium_datachannel),

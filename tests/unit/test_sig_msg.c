@@ -55,10 +55,41 @@ static void test_join(void **state)
 	assert_string_equal(m.room, "Room_1.a-b");
 	assert_string_equal(m.name, "Zoë 🎉");
 	sig_msg_clear(&m);
+	assert_int_equal(m.recv_codec, -1);
+	sig_msg_clear(&m);
 	/* Unknown extra fields are ignored. */
 	assert_int_equal(
 	    parse("{\"type\":\"join\",\"room\":\"r\",\"name\":\"n\",\"x\":[1]}", &m, &code), 0);
 	sig_msg_clear(&m);
+}
+
+static void test_join_receive(void **state)
+{
+	struct sig_msg m;
+	const char *code;
+	assert_int_equal(parse("{\"type\":\"join\",\"room\":\"r\",\"name\":\"n\","
+	                       "\"receive\":{\"codec\":\"h264\",\"later\":1}}",
+	                       &m, &code),
+	                 0);
+	assert_int_equal(m.recv_codec, 1);
+	sig_msg_clear(&m);
+	assert_int_equal(parse("{\"type\":\"join\",\"room\":\"r\",\"name\":\"n\","
+	                       "\"receive\":{\"codec\":\"vp8\"}}",
+	                       &m, &code),
+	                 0);
+	assert_int_equal(m.recv_codec, 0);
+	sig_msg_clear(&m);
+	assert_int_equal(
+	    parse("{\"type\":\"join\",\"room\":\"r\",\"name\":\"n\",\"receive\":{}}", &m, &code),
+	    0);
+	assert_int_equal(m.recv_codec, -1);
+	sig_msg_clear(&m);
+	expect_error("{\"type\":\"join\",\"room\":\"r\",\"name\":\"n\",\"receive\":\"h264\"}",
+	             "bad-field");
+	expect_error("{\"type\":\"join\",\"room\":\"r\",\"name\":\"n\",\"receive\":{\"codec\":\"VP9\"}}",
+	             "bad-field");
+	expect_error("{\"type\":\"join\",\"room\":\"r\",\"name\":\"n\",\"receive\":{\"codec\":8}}",
+	             "bad-field");
 }
 
 static void test_offer(void **state)
@@ -423,6 +454,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_join),
+	    cmocka_unit_test(test_join_receive),
 	    cmocka_unit_test(test_offer),
 	    cmocka_unit_test(test_offer_max_sdp),
 	    cmocka_unit_test(test_candidate),
