@@ -184,6 +184,12 @@ static bool begin_frame(struct h264_asm *a, int type, const uint8_t *p, uint32_t
 	return true;
 }
 
+/* The NALU size field at p[off] of a STAP-A (two bytes the caller checked). */
+static size_t stap_size(const uint8_t *p, size_t off)
+{
+	return (size_t)p[off] << 8 | p[off + 1];
+}
+
 /* RFC 6184 5.7.1: checks every NALU size field and NAL header of a STAP-A, then appends. */
 static int put_stap(struct h264_asm *a, const uint8_t *p, size_t len)
 {
@@ -191,7 +197,7 @@ static int put_stap(struct h264_asm *a, const uint8_t *p, size_t len)
 	while (off < len) {
 		if (len - off < STAP_LEN)
 			return -EBADMSG;
-		size_t n = (size_t)p[off] << 8 | p[off + 1];
+		size_t n = stap_size(p, off);
 		off += STAP_LEN;
 		if (n == 0 || n > len - off || !nal_hdr_ok(p[off]))
 			return -EBADMSG;
@@ -201,8 +207,8 @@ static int put_stap(struct h264_asm *a, const uint8_t *p, size_t len)
 	int r = reserve(a, total);
 	if (r < 0)
 		return r;
-	for (off = 1; off < len; off += STAP_LEN + ((size_t)p[off] << 8 | p[off + 1]))
-		put_nal(a, p + off + STAP_LEN, (size_t)p[off] << 8 | p[off + 1]);
+	for (off = 1; off < len; off += STAP_LEN + stap_size(p, off))
+		put_nal(a, p + off + STAP_LEN, stap_size(p, off));
 	return 0;
 }
 
