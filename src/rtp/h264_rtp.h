@@ -23,8 +23,7 @@
 #include <stdint.h>
 
 struct h264_frame {
-	const uint8_t
-	    *data; /* Annex B access unit, borrowed from the assembler until its next push */
+	const uint8_t *data; /* Annex B access unit, borrowed until the assembler's next push */
 	size_t size;
 	uint32_t ts;
 	bool keyframe;    /* holds an IDR slice (NAL type 5) */
