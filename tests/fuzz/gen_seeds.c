@@ -18,6 +18,7 @@
 #include "mix/picture.h"
 #include "mix/vp8.h"
 #include "net/dtls.h"
+#include "rtp/h264_rtp.h"
 #include "rtp/rtcp.h"
 #include "rtp/rtp.h"
 #include "rtp/vp8_rtp.h"
@@ -241,6 +242,63 @@ static void seeds_vp8(void)
 		mix_packet_unref(&fr.pk[i]);
 }
 
+/* --- H.264 (synthetic access units: no H.264 encoder in the build) --- */
+
+/* Appends a start code (4 or 3 bytes) and a NAL of `len` bytes with non-zero body bytes. */
+static size_t put_nal(uint8_t *au, size_t off, uint8_t hdr, size_t len, bool four)
+{
+	static const uint8_t sc[] = {0, 0, 0, 1};
+	memcpy(au + off, sc + (four ? 0 : 1), four ? 4 : 3);
+	off += four ? 4 : 3;
+	au[off] = hdr;
+	for (size_t i = 1; i < len; i++)
+		au[off + i] = (uint8_t)(i * 29 + hdr) | 1;
+	return off + len;
+}
+
+/* Writes DIR/h264_asm/seed-NAME: the max_payload selector byte, then the bytes. */
+static void put_h264(const char *name, uint8_t sel, const uint8_t *d, size_t len)
+{
+	static uint8_t buf[64 * 320 + 1];
+	buf[0] = sel;
+	memcpy(buf + 1, d, len);
+	put_file("h264_asm", name, buf, len + 1);
+}
+
+static void seeds_h264(void)
+{
+	static uint8_t key[1024], delta[512], seq[64 * 320];
+	static struct pktlist l;
+	size_t kn = put_nal(key, 0, 0x67, 10, true); /* SPS, PPS, IDR in FU-A at 200 */
+	kn = put_nal(key, kn, 0x68, 4, false);
+	kn = put_nal(key, kn, 0x65, 700, true);
+	size_t dn = put_nal(delta, 0, 0x41, 300, true);
+	l.n = 0;
+	if (h264_packetize(key, kn, 200, collect, &l) < 0)
+		die("h264 packetize");
+	int first = l.n;
+	if (h264_packetize(delta, dn, 200, collect, &l) < 0)
+		die("h264 packetize");
+	l.new_ts[first] = true;
+	static const char *names[] = {"fu-a", "fu-a-swapped", "fu-a-one-lost", "fu-a-duplicated"};
+	for (int how = IN_ORDER; how <= DUPLICATED; how++) {
+		size_t n = write_seq(&l, (enum order)how, seq, sizeof(seq));
+		put_h264(names[how], 0x80, seq, n);
+	}
+	/* A STAP-A (SPS, PPS, a short IDR), then a P frame as a single NAL unit packet. */
+	static const uint8_t stap[] = {0x78, 0x00, 0x03, 0x67, 0x42, 0xe0, 0x00, 0x02,
+	                               0x68, 0xce, 0x00, 0x04, 0x65, 0x88, 0x84, 0x21};
+	static const uint8_t p1[] = {0x41, 0x9a, 0x02, 0x03};
+	size_t n = rtpseq_put(seq, sizeof(seq), 0, 1, true, false, 1, stap, sizeof(stap));
+	n = rtpseq_put(seq, sizeof(seq), n, 1, true, true, 33, p1, sizeof(p1));
+	put_h264("stap-a", 0x80, seq, n);
+	/* Annex B access units for the packetizer round trip (max_payload 19 and 3). */
+	put_h264("annexb-key", 0x10, key, kn);
+	put_h264("annexb-tiny", 0x00, key, 40);
+	static const uint8_t bad[] = {0, 0, 1, 0x41, 0x9a, 0, 0, 0, 1, 0xc1, 0x9a, 0, 0};
+	put_h264("annexb-forbidden", 0x05, bad, sizeof(bad));
+}
+
 /* --- Opus --- */
 
 static void seeds_opus(void)
@@ -394,6 +452,7 @@ int main(int argc, char **argv)
 	seeds_rtp();
 	seeds_rtcp();
 	seeds_vp8();
+	seeds_h264();
 	seeds_opus();
 	seeds_sig("assets/sdp/chromium-sendrecv.sdp");
 	seeds_dtls();
