@@ -88,8 +88,8 @@ void mix_engine_remove_source(struct mix_engine *e, uint32_t src);
 
 /*
  * The codec of src's video (default VP8); frames pushed after this are decoded with it. The
- * decoder is recreated (frames still queued are dropped), so it waits for a keyframe: the
- * engine asks src for one at its next video tick if src is visible. -ENOENT, -EINVAL (unknown
+ * decoder is recreated (frames still queued are dropped), so it waits for a keyframe: while
+ * it has none, a visible src is asked for one as after a loss. -ENOENT, -EINVAL (unknown
  * codec), -ENOMEM.
  */
 int mix_engine_set_source_video_codec(struct mix_engine *e, uint32_t src,
