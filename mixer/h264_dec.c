@@ -10,10 +10,11 @@
  * max_pixels and a check of every decoded frame's size back that up. The decoder tracks "needs
  * keyframe": true at start, after an error, a corrupt frame or a reported loss; while set,
  * access units with slices but no IDR slice (NAL type 5) are refused with -EAGAIN (parameter
- * sets and SEI alone still go in). The returned picture is a reference to libavcodec's frame,
- * kept until the next picture replaces it or the decoder is freed. libavcodec's messages about
- * the stream are moved down to debug level (a remote sender controls them). Single-threaded per
- * object; the object owns its contexts, the frames and a padded copy of the input.
+ * sets and SEI alone still go in, and show nothing). The returned picture is a reference to
+ * libavcodec's frame, kept until the next picture replaces it or the decoder is freed. libavcodec's
+ * messages about the stream are moved down to debug level (a remote sender controls them).
+ * Single-threaded per object; the object owns its contexts, the frames and a padded copy of the
+ * input.
  */
 #include <errno.h>
 #include <limits.h>
@@ -164,19 +165,27 @@ static int check_size(struct mix_h264_dec *d, size_t len)
 }
 
 /* Checks the access unit: -EBADMSG no NAL unit, -E2BIG too big, -EAGAIN keyframe needed. */
-static int check_au(struct mix_h264_dec *d, const uint8_t *data, size_t len, bool *idr)
+static int check_au(struct mix_h264_dec *d, const uint8_t *data, size_t len, struct au_info *info)
 {
 	if (len > MIX_H264_MAX_AU)
 		return -E2BIG;
-	struct au_info info;
-	scan_nals(data, len, &info);
-	if (info.nals == 0)
+	scan_nals(data, len, info);
+	if (info->nals == 0)
 		return -EBADMSG;
-	if (d->need_kf && info.slice && !info.idr)
+	if (d->need_kf && info->slice && !info->idr)
 		return -EAGAIN;
-	*idr = info.idr;
 	int err = stage_input(d, data, len);
 	return err ? err : check_size(d, len);
+}
+
+/* An access unit without a slice shows nothing: a frame it flushes out (an end of sequence
+ * releasing a delayed picture, found by fuzz_h264_dec) is an old one, possibly from before a
+ * loss. */
+static int drain(struct mix_h264_dec *d)
+{
+	while (avcodec_receive_frame(d->ctx, d->next) == 0)
+		av_frame_unref(d->next);
+	return -ENODATA;
 }
 
 /* Hands the access unit to libavcodec; a frame left from earlier is dropped first. */
@@ -186,8 +195,7 @@ static int send_au(struct mix_h264_dec *d, size_t len)
 	d->pkt->size = (int)len;
 	int ret = avcodec_send_packet(d->ctx, d->pkt);
 	if (ret == AVERROR(EAGAIN)) {
-		while (avcodec_receive_frame(d->ctx, d->next) == 0)
-			av_frame_unref(d->next);
+		drain(d);
 		ret = avcodec_send_packet(d->ctx, d->pkt);
 	}
 	d->pkt->data = NULL;
@@ -246,16 +254,16 @@ int mix_h264_dec_decode(struct mix_h264_dec *d, const uint8_t *data, size_t len,
 {
 	if (!d || !pic || (!data && len))
 		return -EINVAL;
-	bool idr = false;
-	int err = check_au(d, data, len, &idr);
-	if (!err && idr && d->need_kf)
+	struct au_info info;
+	int err = check_au(d, data, len, &info);
+	if (!err && info.idr && d->need_kf)
 		avcodec_flush_buffers(d->ctx); /* restart clean: no stale frame or reference */
 	if (!err)
 		err = send_au(d, len);
-	if (!err && idr)
+	if (!err && info.idr)
 		d->need_kf = false;
 	if (!err)
-		err = receive(d);
+		err = info.idr || info.slice ? receive(d) : drain(d);
 	if (err == -ENODATA)
 		return err;
 	if (err) {

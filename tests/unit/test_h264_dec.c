@@ -6,7 +6,8 @@
  * first (-EAGAIN), loss (an IDR needed, then decoding resumes), a stream over the cap (-E2BIG),
  * truncated and garbage input (never a picture, never a crash), argument checks; and the
  * encoder's output: Constrained Baseline SPS (profile_idc 66, constraint_set1), SPS + PPS
- * in band before every IDR, IDRs on request. Tests that need libx264 are skipped, with a
+ * in band before every IDR, IDRs on request, and ffprobe's word on a 1280x720 stream
+ * ("Constrained Baseline", no B-frames, level 31). Tests that need libx264 are skipped, with a
  * message, when this FFmpeg lacks it. Inputs live in exact-size heap buffers (ASan sees any
  * overread).
  */
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -214,7 +216,7 @@ static void over_cap_refused(void **state)
 	stream_free(&w);
 }
 
-static uint8_t *dup(const uint8_t *p, size_t n)
+static uint8_t *copy_of(const uint8_t *p, size_t n)
 {
 	uint8_t *b = malloc(n ? n : 1);
 	assert_non_null(b);
@@ -268,7 +270,7 @@ static void truncated_idr_not_shown(void **state)
 	struct mix_picture pic = {0};
 	for (size_t cut = 8; cut < s.len[0]; cut += s.len[0] / 7) {
 		assert_int_equal(mix_h264_dec_alloc(&d, 0, 0), 0);
-		uint8_t *b = dup(s.au[0], cut);
+		uint8_t *b = copy_of(s.au[0], cut);
 		int rc = mix_h264_dec_decode(d, b, cut, &pic);
 		assert_true(rc < 0);
 		assert_true(mix_h264_dec_needs_keyframe(d));
@@ -280,7 +282,7 @@ static void truncated_idr_not_shown(void **state)
 	/* a decoding stream hit by a truncated P-frame shows nothing until the next IDR */
 	assert_int_equal(mix_h264_dec_alloc(&d, 0, 0), 0);
 	assert_int_equal(mix_h264_dec_decode(d, s.au[0], s.len[0], &pic), 0);
-	uint8_t *b = dup(s.au[1], s.len[1] / 2);
+	uint8_t *b = copy_of(s.au[1], s.len[1] / 2);
 	assert_true(mix_h264_dec_decode(d, b, s.len[1] / 2, &pic) < 0);
 	free(b);
 	assert_true(mix_h264_dec_needs_keyframe(d));
@@ -342,13 +344,51 @@ static void encoder_fits_webrtc(void **state)
 	stream_free(&s);
 }
 
+/* ffprobe on the raw stream of a 1280x720 encoder (the engine's default canvas). */
+static void ffprobe_says_constrained_baseline(void **state)
+{
+	if (!need_x264())
+		return;
+	if (system("command -v ffprobe >/dev/null 2>&1") != 0) {
+		print_message("SKIPPED: no ffprobe\n");
+		return;
+	}
+	struct stream s;
+	encode(&s, 1280, 720, 35, TEAL, -1);
+	char path[64];
+	snprintf(path, sizeof(path), "/tmp/test_h264_dec_%d.h264", (int)getpid());
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	for (int i = 0; i < s.n; i++)
+		assert_int_equal(fwrite(s.au[i], 1, s.len[i], f), s.len[i]);
+	assert_int_equal(fclose(f), 0);
+	char cmd[256], out[256] = {0};
+	snprintf(cmd, sizeof(cmd),
+	         "ffprobe -v error -select_streams v -show_entries "
+	         "stream=profile,level,has_b_frames,width,height -of csv=p=0 '%s'",
+	         path);
+	FILE *pf = popen(cmd, "r");
+	assert_non_null(pf);
+	size_t n = fread(out, 1, sizeof(out) - 1, pf);
+	assert_int_equal(pclose(pf), 0);
+	out[n] = 0;
+	print_message("ffprobe: %s", out);
+	assert_non_null(strstr(out, "Constrained Baseline,1280,720,0,31"));
+	unlink(path);
+	stream_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(round_trip),          cmocka_unit_test(p_frame_first_needs_idr),
-	    cmocka_unit_test(loss_waits_for_idr),  cmocka_unit_test(over_cap_refused),
-	    cmocka_unit_test(garbage_never_shows), cmocka_unit_test(truncated_idr_not_shown),
+	    cmocka_unit_test(round_trip),
+	    cmocka_unit_test(p_frame_first_needs_idr),
+	    cmocka_unit_test(loss_waits_for_idr),
+	    cmocka_unit_test(over_cap_refused),
+	    cmocka_unit_test(garbage_never_shows),
+	    cmocka_unit_test(truncated_idr_not_shown),
 	    cmocka_unit_test(encoder_fits_webrtc),
+	    cmocka_unit_test(ffprobe_says_constrained_baseline),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
