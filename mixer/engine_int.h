@@ -24,7 +24,7 @@
 #include "mix/opus.h"
 #include "mix/vp8.h"
 
-#define SRC_VQ_CAP   64    /* queued VP8 frames per source (about 2 s at 30 fps) */
+#define SRC_VQ_CAP   64    /* queued video frames per source (about 2 s at 30 fps) */
 #define SRC_AQ_CAP   64    /* queued Opus packets per source */
 #define SRC_FIFO_CAP 16384 /* decoded samples per source */
 #define MAX_TILES    (MIX_LAYOUT_MAX_TILES + MIX_LAYOUT_MAX_STRIP)

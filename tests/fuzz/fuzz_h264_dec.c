@@ -9,6 +9,14 @@
  * again. Invariants: only the documented returns; a picture is within the cap, at least 2x2,
  * with planes that can be read whole (ASan checks the reads); -EAGAIN leaves the decoder
  * waiting for an IDR; after a reported loss only an IDR decodes.
+ *
+ * Seeds (tests/fuzz/corpus/h264_dec/seed-*): 64x64 libx264 streams made with
+ *   ffmpeg -f lavfi -i testsrc=size=64x64:rate=30 -frames:v N -c:v libx264 -pix_fmt P [opts]
+ *          -f h264 seed-....h264
+ * Constrained Baseline (IDR + P; 3 slices), Main yuvj420p, High with B-frames, High 10 and
+ * High 4:4:4 (refused: not 8-bit 4:2:0), and a 704x64 one over the cap. regress-*: fixed
+ * findings. The rest is a minimised fuzzing corpus. Only our code is instrumented for
+ * coverage (libavcodec's decoder is fuzzed upstream, by OSS-Fuzz).
  */
 #include <errno.h>
 #include <stdint.h>
