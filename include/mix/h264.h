@@ -16,14 +16,14 @@
  *
  * Encoder settings: Constrained Baseline (profile=baseline: no CABAC, no B-frames, no 8x8
  * transform; what every WebRTC H.264 recipient decodes, and fine for MP4), the level libx264
- * derives from the size, frame rate and VBV (3.1 for 1280x720 at 30 fps), preset superfast, tune
- * zerolatency (no lookahead: one packet out per picture in), no intra refresh, one thread,
- * yuv420p (BT.601 limited range, like the compositor's canvas), VBV-constrained bitrate (max rate =
- * target, 1 s buffer: CBR-ish), an IDR every 2 s and on request (coalesced to at most one per
- * second, like the VP8 encoder). Packets are Annex B access units; every IDR carries SPS and PPS
- * in band right before it (repeat headers, no global header), so a WebRTC recipient can start
- * at any IDR and a muxer builds the avcC from the first one.
- * The size is fixed for the encoder's life; the bitrate changes live.
+ * derives from the size, frame rate and VBV (3.1 at 1280x720/30, 4.0 at 1920x1080/30), preset
+ * superfast, tune zerolatency (no lookahead: one packet out per picture in), no intra refresh, one
+ * thread, yuv420p (BT.601 limited range, like the compositor's canvas), VBV-constrained bitrate
+ * (max rate = target, 1 s buffer: CBR-ish), an IDR every 2 s and on request (coalesced to at most
+ * one per second, like the VP8 encoder). Packets are Annex B access units; every IDR carries SPS
+ * and PPS in band right before it (repeat headers, no global header), so a WebRTC recipient can
+ * start at any IDR and a muxer builds the avcC from the first one. The size is fixed for the
+ * encoder's life; the bitrate changes live.
  *
  * libx264 may be missing from an FFmpeg build: mix_h264_available() tells (a runtime probe),
  * and mix_h264_enc_alloc() then fails with -ENOTSUP.
