@@ -190,6 +190,18 @@ int mix_engine_push_audio(struct mix_engine *e, uint32_t src, const uint8_t *dat
 	return source_push_audio(s, data, len, pts_us, level, loss_before, &e->st);
 }
 
+int mix_engine_set_source_video_codec(struct mix_engine *e, uint32_t src,
+                                      enum mix_video_codec codec)
+{
+	struct source *s = engine_source(e, src);
+	if (!s)
+		return -ENOENT;
+	int rc = source_set_video_codec(s, (int)codec);
+	if (rc < 0 && rc != -EINVAL)
+		e->tiles_dirty = true; /* the source lost its decoder: the next assign retries */
+	return rc;
+}
+
 int mix_engine_set_audio_preskip(struct mix_engine *e, uint32_t src, int samples)
 {
 	struct source *s = engine_source(e, src);
@@ -417,7 +429,7 @@ void mix_engine_get_stats(const struct mix_engine *e, struct mix_engine_stats *s
 	st->video_decoders = 0;
 	for (int i = 0; i < e->nsrc; i++) {
 		st->visible_sources += e->src[i]->visible;
-		st->video_decoders += e->src[i]->dec != NULL;
+		st->video_decoders += source_has_decoder(e->src[i]);
 	}
 	st->active_speaker = e->active_speaker;
 }

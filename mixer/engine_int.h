@@ -20,10 +20,11 @@
 #include "mix/audio_mix.h"
 #include "mix/compose.h"
 #include "mix/engine.h"
+#include "mix/h264.h"
 #include "mix/opus.h"
 #include "mix/vp8.h"
 
-#define SRC_VQ_CAP   64    /* queued VP8 frames per source (about 2 s at 30 fps) */
+#define SRC_VQ_CAP   64    /* queued video frames per source (about 2 s at 30 fps) */
 #define SRC_AQ_CAP   64    /* queued Opus packets per source */
 #define SRC_FIFO_CAP 16384 /* decoded samples per source */
 #define MAX_TILES    (MIX_LAYOUT_MAX_TILES + MIX_LAYOUT_MAX_STRIP)
@@ -42,7 +43,10 @@ struct aq_item {
 	bool dtx;         /* an Opus DTX frame (no audio data): silence, never decoded */
 };
 
-/* One participant. Invariant: dec != NULL iff visible; have_pic implies dec != NULL. */
+/*
+ * One participant. Invariant: a video decoder (vp8 or h264, the one of vcodec) exists iff
+ * visible; have_pic implies it exists. source_has_decoder() tells.
+ */
 struct source {
 	uint32_t id;
 	char name[64];
@@ -53,8 +57,11 @@ struct source {
 	/* video */
 	struct vq_item vq[SRC_VQ_CAP];
 	int vq_head, vq_len;
-	bool vq_loss; /* a frame was dropped on push: the next one follows a loss */
-	struct mix_vp8_dec *dec;
+	bool vq_loss;     /* a frame was dropped on push: the next one follows a loss */
+	int vcodec;       /* enum mix_video_codec of the frames pushed */
+	int max_w, max_h; /* the decoder's size cap, kept to recreate it on a codec change */
+	struct mix_vp8_dec *vp8;
+	struct mix_h264_dec *h264;
 	struct mix_picture pic;
 	bool have_pic;
 	uint64_t serial;
@@ -131,6 +138,10 @@ int source_push_video(struct source *s, const uint8_t *data, size_t len, int64_t
 int source_push_audio(struct source *s, const uint8_t *data, size_t len, int64_t pts_us, int level,
                       bool loss_before, struct mix_engine_stats *st);
 int source_set_visible(struct source *s, bool visible, int max_w, int max_h);
+/* Switches the codec of s's video: a visible source's decoder is recreated (waits for a
+ * keyframe), its queued frames dropped. 0, -EINVAL (unknown codec), -ENOMEM. */
+int source_set_video_codec(struct source *s, int codec);
+bool source_has_decoder(const struct source *s);
 /* Decodes queued frames due at t_us; returns true if a keyframe is needed. */
 bool source_decode_video(struct source *s, int64_t t_us, struct mix_engine_stats *st);
 /* The level of src for the audio tick starting at sample S (decodes if it must). */

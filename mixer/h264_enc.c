@@ -1,11 +1,14 @@
 /*
  * h264_enc.c - H.264 encoding through libavcodec's "libx264" (see mix/h264.h).
  *
- * libx264 settings: preset superfast (a fifth less CPU than veryfast on a 720p grid), tune
- * zerolatency (no B-frames, no lookahead, so each picture gives its packet at once), one
- * thread, forced IDRs, an IDR every 2 s, bitrate with max rate = target and a 1 s VBV buffer. No
- * global header: SPS/PPS travel in every keyframe. The encoder's time base is 1/fps: a picture's
- * pts is its frame number on the media clock; a small ring maps it back to the caller's
+ * libx264 settings: profile baseline (libx264's baseline is Constrained Baseline: no CABAC, no
+ * B-frames, no 8x8 transform, no weighted prediction; what WebRTC recipients decode, and MP4
+ * players too), level chosen by libx264 from size, rate and VBV, preset superfast (a fifth
+ * less CPU than veryfast on a 720p grid), tune zerolatency (no lookahead, so each picture gives
+ * its packet at once), one thread, forced IDRs, no intra refresh, an IDR every 2 s, bitrate with
+ * max rate = target and a 1 s VBV buffer. No global header and repeat-headers: SPS/PPS travel
+ * in band before every IDR (a WebRTC recipient joins at any IDR). The encoder's time base is 1/fps:
+ * a picture's pts is its frame number on the media clock; a small ring maps it back to the caller's
  * microseconds. Keyframe requests are coalesced like the VP8 encoder's: at most one per second of
  * pts. Engine thread only (single-threaded per object); the object owns its AVCodecContext, AVFrame
  * and AVPacket; pictures are borrowed (libavcodec copies them), packets are returned.
@@ -92,8 +95,11 @@ static int open_codec(struct mix_h264_enc *e, const struct mix_h264_enc_cfg *c)
 	AVDictionary *opts = NULL;
 	av_dict_set(&opts, "preset", "superfast", 0);
 	av_dict_set(&opts, "tune", "zerolatency", 0);
+	av_dict_set(&opts, "profile", "baseline", 0); /* Constrained Baseline */
 	av_dict_set(&opts, "forced-idr", "1", 0);
-	av_dict_set(&opts, "x264-params", "log=1", 0); /* warnings and errors only */
+	av_dict_set(&opts, "intra-refresh", "0", 0);
+	/* log=1: warnings and errors only */
+	av_dict_set(&opts, "x264-params", "log=1:repeat-headers=1", 0);
 	int ret = avcodec_open2(e->ctx, codec, &opts);
 	av_dict_free(&opts);
 	return ret < 0 ? avenc_err(ret) : 0;

@@ -1,11 +1,12 @@
 /*
- * source.c - one participant inside the engine: bounded queues of encoded VP8 frames and Opus
- * packets, the decoders, the latest decoded picture and a FIFO of decoded audio samples
- * indexed on the 48 kHz media clock.
+ * source.c - one participant inside the engine: bounded queues of encoded video frames (VP8
+ * frames or H.264 access units, per the source's codec) and Opus packets, the decoders, the latest
+ * decoded picture and a FIFO of decoded audio samples indexed on the 48 kHz media clock.
  *
  * Engine thread only. The source owns its queued packets (copies of what was pushed), its
- * decoders and its FIFO. Its picture is borrowed from its VP8 decoder (valid until the next
- * decode). The video decoder exists only while the source is visible.
+ * decoders and its FIFO. Its picture is borrowed from its video decoder (valid until the next
+ * decode). The video decoder (VP8 or H.264: the vdec_* dispatch) exists only while the source
+ * is visible.
  *
  * Audio gaps: a gap after a quiet packet or a DTX frame, with no loss reported before the next
  * packet, is DTX (Opus discontinuous transmission: a silent sender sends a packet every few
@@ -26,6 +27,44 @@
 	(-60.0f)        /* a packet that says it is this quiet is not decoded (the                 \
 	                 * mixer's silence: audio_mix.c's default silence_dbov) */
 #define DTX_MAX_BYTES 2 /* Opus frames this small carry no audio (libwebrtc's DTX test) */
+
+/* ---- the video decoder of the source's codec ---- */
+
+static int vdec_alloc(struct source *s)
+{
+	if (s->vcodec == MIX_VCODEC_H264)
+		return mix_h264_dec_alloc(&s->h264, s->max_w, s->max_h);
+	return mix_vp8_dec_alloc(&s->vp8, s->max_w, s->max_h);
+}
+
+static void vdec_free(struct source *s)
+{
+	mix_vp8_dec_free(&s->vp8);
+	mix_h264_dec_free(&s->h264);
+}
+
+static int vdec_decode(struct source *s, const struct mix_packet *p, struct mix_picture *pic)
+{
+	if (s->h264)
+		return mix_h264_dec_decode(s->h264, p->data, p->size, pic);
+	return mix_vp8_dec_decode(s->vp8, p->data, p->size, pic);
+}
+
+static void vdec_mark_loss(struct source *s)
+{
+	mix_vp8_dec_mark_loss(s->vp8);
+	mix_h264_dec_mark_loss(s->h264);
+}
+
+static bool vdec_needs_keyframe(const struct source *s)
+{
+	return s->h264 ? mix_h264_dec_needs_keyframe(s->h264) : mix_vp8_dec_needs_keyframe(s->vp8);
+}
+
+bool source_has_decoder(const struct source *s)
+{
+	return s->vp8 || s->h264;
+}
 
 struct source *source_new(uint32_t id, const char *name, uint64_t join_seq)
 {
@@ -67,7 +106,7 @@ void source_free(struct source **sp)
 	vq_clear(s);
 	while (s->aq_len > 0)
 		aq_pop(s);
-	mix_vp8_dec_free(&s->dec);
+	vdec_free(s);
 	mix_opus_dec_free(&s->adec);
 	free(s);
 	*sp = NULL;
@@ -107,19 +146,41 @@ int source_set_visible(struct source *s, bool visible, int max_w, int max_h)
 	s->visible = visible;
 	s->have_pic = false;
 	vq_clear(s);
-	if (!visible) {
-		mix_vp8_dec_free(&s->dec);
+	vdec_free(s);
+	if (!visible)
 		return 0;
-	}
-	return mix_vp8_dec_alloc(&s->dec, max_w, max_h);
+	s->max_w = max_w;
+	s->max_h = max_h;
+	int rc = vdec_alloc(s);
+	if (rc < 0) /* no decoder, not visible: the next assign tries again */
+		s->visible = false;
+	return rc;
+}
+
+int source_set_video_codec(struct source *s, int codec)
+{
+	if (codec != MIX_VCODEC_VP8 && codec != MIX_VCODEC_H264)
+		return -EINVAL;
+	if (codec == s->vcodec)
+		return 0;
+	s->vcodec = codec;
+	s->have_pic = false;
+	vq_clear(s);
+	vdec_free(s);
+	if (!s->visible)
+		return 0;
+	int rc = vdec_alloc(s);
+	if (rc < 0) /* keep the invariant: no decoder, not visible (recomputed next assign) */
+		s->visible = false;
+	return rc;
 }
 
 static bool decode_one(struct source *s, struct vq_item *it, struct mix_engine_stats *st)
 {
 	if (it->loss_before)
-		mix_vp8_dec_mark_loss(s->dec);
+		vdec_mark_loss(s);
 	struct mix_picture pic;
-	int rc = mix_vp8_dec_decode(s->dec, it->pkt->data, it->pkt->size, &pic);
+	int rc = vdec_decode(s, it->pkt, &pic);
 	if (rc == 0) {
 		s->pic = pic;
 		s->have_pic = true;
@@ -130,7 +191,7 @@ static bool decode_one(struct source *s, struct vq_item *it, struct mix_engine_s
 	if (rc == -ENODATA) /* a hidden frame: nothing new to show, state intact */
 		return false;
 	if (rc != -EAGAIN) {
-		/* libvpx saw a corrupt frame: the previous picture may be gone too. */
+		/* The decoder saw a corrupt frame: the previous picture may be gone too. */
 		s->have_pic = false;
 		st->decode_errors++;
 	}
@@ -140,7 +201,7 @@ static bool decode_one(struct source *s, struct vq_item *it, struct mix_engine_s
 bool source_decode_video(struct source *s, int64_t t_us, struct mix_engine_stats *st)
 {
 	bool need_kf = false;
-	if (!s->dec)
+	if (!source_has_decoder(s))
 		return false;
 	while (s->vq_len > 0 && s->vq[s->vq_head].pkt->pts_us <= t_us) {
 		struct vq_item *it = &s->vq[s->vq_head];
@@ -149,7 +210,7 @@ bool source_decode_video(struct source *s, int64_t t_us, struct mix_engine_stats
 		s->vq_head = (s->vq_head + 1) % SRC_VQ_CAP;
 		s->vq_len--;
 	}
-	return need_kf || mix_vp8_dec_needs_keyframe(s->dec);
+	return need_kf || vdec_needs_keyframe(s);
 }
 
 /* ---- audio ---- */

@@ -1,7 +1,8 @@
 /*
  * engine.h - the media engine of one room: sources in, one mixed stream per recipient out.
  *
- * Sources (participants) push encoded VP8 frames and Opus packets stamped on the engine's
+ * Sources (participants) push encoded video frames (VP8 by default, or H.264: see
+ * mix_engine_set_source_video_codec) and Opus packets stamped on the engine's
  * media clock (microseconds). The caller advances the clock with mix_engine_run_until(); the
  * engine runs every 20 ms audio tick and every 1/fps video tick due before that time, in time
  * order. Real-time use advances it from a timer; offline use advances it as fast as input is
@@ -17,7 +18,7 @@
  *
  * Threading: all calls, and all callbacks, happen on the thread that calls mix_engine_run_until()
  * and the other functions (the engine's thread). Two engines are independent. With a worker
- * pool (cfg.pool), a video tick forks: the visible sources' VP8 decodes run in parallel, then
+ * pool (cfg.pool), a video tick forks: the visible sources' video decodes run in parallel, then
  * the distinct outputs' compose + encode; it joins before any callback fires, and the
  * callbacks then fire on the engine's thread in the order a pool-less engine fires them, so the
  * output is byte-identical with or without a pool. Every video tick (pool or not) collects
@@ -64,7 +65,7 @@ struct mix_engine_cfg {
 	int opus_complexity;         /* default 5 */
 	bool opus_fec;               /* default false */
 	int max_mixed;               /* K loudest mixed, default 4 */
-	int max_w, max_h;            /* inbound VP8 size cap, default 1920x1088 */
+	int max_w, max_h;            /* inbound video size cap (VP8 and H.264), default 1920x1088 */
 	int64_t plc_max_us;          /* conceal a silent source's audio at most this long, 100 ms */
 	bool tile_names;             /* participants' names on their tiles, default false */
 	/* Worker pool for the video tick (mix/pool.h), borrowed: it must outlive the engine and may
@@ -86,7 +87,17 @@ int mix_engine_add_source(struct mix_engine *e, uint32_t src, const char *name);
 void mix_engine_remove_source(struct mix_engine *e, uint32_t src);
 
 /*
- * One complete VP8 frame of src with presentation time pts_us. loss_before: frames were lost
+ * The codec of src's video (default VP8); frames pushed after this are decoded with it. The
+ * decoder is recreated (frames still queued are dropped), so it waits for a keyframe: while
+ * it has none, a visible src is asked for one as after a loss. -ENOENT, -EINVAL (unknown
+ * codec), -ENOMEM.
+ */
+int mix_engine_set_source_video_codec(struct mix_engine *e, uint32_t src,
+                                      enum mix_video_codec codec);
+
+/*
+ * One complete frame in src's codec (a VP8 frame, or an H.264 access unit in Annex B: see
+ * mix/h264.h for what is decoded) with presentation time pts_us. loss_before: frames were lost
  * just before this one (the decoder then waits for a keyframe). Frames of invisible sources are
  * dropped (counted). -ENOENT for an unknown source, -ENOBUFS if its queue is full.
  */

@@ -2,8 +2,8 @@
  * test_engine.c - the engine end to end without files: synthetic participants (VP8 frames and
  * Opus packets made by our own encoders) in, encoded packets out, decoded again and checked.
  * Covers encoder sharing counts, decode-only-what-is-seen, placeholders, name labels on tiles
- * (tile_names), mix-minus through the codecs, A/V alignment of the output and keyframe
- * requests.
+ * (tile_names), mix-minus through the codecs, A/V alignment of the output, keyframe
+ * requests and a participant that sends H.264 (when libx264 is there to make its stream).
  */
 #include <errno.h>
 #include <math.h>
@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "mix/engine.h"
+#include "mix/h264.h"
 #include "mix/opus.h"
 #include "mix/vp8.h"
 
@@ -801,6 +802,101 @@ static void loss_waits_for_keyframe(void **state)
 	sink_free(&s);
 }
 
+/* Mean U and V of the w x h chroma block at (x, y) of p. */
+static void mean_chroma(const struct mix_picture *p, int x, int y, int w, int h, int uv[2])
+{
+	for (int k = 0; k < 2; k++) {
+		int sum = 0;
+		for (int j = y; j < y + h; j++)
+			for (int i = x; i < x + w; i++)
+				sum += p->data[1 + k][(size_t)j * p->stride[1 + k] + i];
+		uv[k] = sum / (w * h);
+	}
+}
+
+/* Pushes src 1's H.264 frames (encoded from f's picture) for [t, t + 20 ms). */
+static void h264_video(struct fake *f, struct mix_h264_enc *he, struct mix_engine *e, int64_t t)
+{
+	for (int64_t v = (t * 30 + 999999) / 1000000; v * 1000000 / 30 < t + 20000; v++) {
+		struct mix_picture p = {.data = {f->y, f->u, f->v},
+		                        .stride = {SRC_W, SRC_W / 2, SRC_W / 2},
+		                        .width = SRC_W,
+		                        .height = SRC_H};
+		struct mix_packet *pk = NULL;
+		assert_int_equal(mix_h264_enc_encode(he, &p, v * 1000000 / 30, &pk), 0);
+		if (pk)
+			assert_int_equal(mix_engine_push_video(e, f->id, pk->data, pk->size,
+			                                       v * 1000000 / 30, false),
+			                 0);
+		mix_packet_unref(&pk);
+	}
+}
+
+/*
+ * A participant sending H.264 (a colour) next to one sending VP8 (dark): its tile shows its
+ * colour in the decoded output, with no decode error. Switching it back to VP8 recreates the
+ * decoder: it asks for a keyframe and shows the VP8 stream.
+ */
+static void h264_source_shown(void **state)
+{
+	if (!mix_h264_available()) {
+		print_message("SKIPPED: this FFmpeg has no libx264 encoder\n");
+		return;
+	}
+	struct sink s;
+	struct mix_engine *e = new_engine(&s, 640, 360, false);
+	struct fake f[2];
+	fake_init(&f[0], 1, 150, 70, 190, 0);
+	fake_init(&f[1], 2, 60, 128, 128, 0);
+	struct mix_h264_enc_cfg hc = {
+	    .width = SRC_W, .height = SRC_H, .fps = 30, .bitrate_bps = 300000};
+	struct mix_h264_enc *he = NULL;
+	assert_int_equal(mix_h264_enc_alloc(&he, &hc), 0);
+	add_participant(e, 1, false);
+	add_participant(e, 2, false);
+	assert_int_equal(mix_engine_set_source_video_codec(e, 1, MIX_VCODEC_H264), 0);
+	assert_int_equal(mix_engine_set_source_video_codec(e, 1, (enum mix_video_codec)7), -EINVAL);
+	assert_int_equal(mix_engine_set_source_video_codec(e, 99, MIX_VCODEC_H264), -ENOENT);
+	struct mix_recipient_opts o;
+	mix_recipient_opts_default(&o);
+	assert_int_equal(mix_engine_add_recipient(e, 7, &o), 0);
+	for (int64_t t = 0; t < 1200000; t += 20000) {
+		h264_video(&f[0], he, e, t);
+		fake_video(&f[1], e, t);
+		assert_int_equal(mix_engine_run_until(e, t + 20000), 0);
+	}
+	struct mix_engine_stats st;
+	mix_engine_get_stats(e, &st);
+	assert_int_equal(st.decode_errors, 0);
+	assert_int_equal(st.video_decoders, 2);
+	assert_true(st.frames_decoded > 50);
+	assert_true(s.frames[7] > 25);
+	/* 2x1 grid: the left tile is source 1's colour, the right one source 2's grey */
+	const struct mix_picture *p = &s.pic[7];
+	int uv[2];
+	assert_true(abs(mean_luma(p, p->width / 8, p->height / 3, 32, 32) - 150) < 12);
+	mean_chroma(p, p->width / 16, p->height / 6, 16, 16, uv);
+	assert_true(abs(uv[0] - 70) < 12 && abs(uv[1] - 190) < 12);
+	assert_true(abs(mean_luma(p, 5 * p->width / 8, p->height / 3, 32, 32) - 60) < 12);
+	/* back to VP8: a keyframe request for source 1, then its VP8 frames show */
+	int reqs = s.keyframe_reqs;
+	assert_int_equal(mix_engine_set_source_video_codec(e, 1, MIX_VCODEC_VP8), 0);
+	assert_int_equal(mix_engine_run_until(e, 1240000), 0); /* a video tick without video */
+	memset(f[0].y, 200, sizeof(f[0].y));
+	for (int64_t t = 1240000; t < 1600000; t += 20000)
+		step(e, f, 2, t, true, -1);
+	mix_engine_get_stats(e, &st);
+	assert_int_equal(st.decode_errors, 0);
+	assert_true(s.keyframe_reqs > reqs);
+	assert_int_equal(s.kf_src[reqs], 1);
+	assert_true(mean_luma(p, p->width / 8, p->height / 3, 32, 32) > 185);
+	mix_h264_enc_free(&he);
+	fake_free(&f[0]);
+	fake_free(&f[1]);
+	mix_engine_free(&e);
+	sink_free(&s);
+}
+
 static void bad_config(void **state)
 {
 	struct mix_engine_cfg cfg;
@@ -844,6 +940,7 @@ int main(void)
 	    cmocka_unit_test(skip_ahead),
 	    cmocka_unit_test(late_audio_burst_does_not_hang),
 	    cmocka_unit_test(loss_waits_for_keyframe),
+	    cmocka_unit_test(h264_source_shown),
 	    cmocka_unit_test(bad_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
