@@ -40,7 +40,7 @@ void mcu_log(enum mcu_log_level l, const char *fmt, ...)
 	struct tm tm;
 	gmtime_r(&ts.tv_sec, &tm);
 	int n = snprintf(line, sizeof(line), "%02d:%02d:%02d.%03ld %c ", tm.tm_hour, tm.tm_min,
-			 tm.tm_sec, ts.tv_nsec / 1000000, tag[l]);
+	                 tm.tm_sec, ts.tv_nsec / 1000000, tag[l]);
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);

@@ -221,6 +221,7 @@ mcu.pixel = (x, y) => {
 
 // Level (dB) of the received audio at each of the given frequencies.
 mcu.toneLevels = async (freqs) => {
+  if (mcu.remoteStream.getAudioTracks().length === 0) throw new Error('no audio received yet');
   if (!mcu.audioCtx) {
     mcu.audioCtx = new AudioContext();
     const el = new Audio();

@@ -392,11 +392,10 @@ int netsim_push_at(struct netsim *ns, const uint8_t *data, size_t len, int64_t n
 	}
 	memcpy(copy, data, len);
 	struct held *h = &ns->heap[ns->n];
-	*h = (struct held){
-	    .due = due_time(ns, link_departure(ns, len, now_us)),
-	    .order = ns->order++,
-	    .len = len,
-	    .data = copy};
+	*h = (struct held){.due = due_time(ns, link_departure(ns, len, now_us)),
+	                   .order = ns->order++,
+	                   .len = len,
+	                   .data = copy};
 	heap_up(ns->heap, ns->n++);
 	arm(ns);
 	return 1;

@@ -29,7 +29,6 @@
 #define RTCP_NTP_UNIX_OFFSET 2208988800LL /* seconds from 1900 to 1970 (RFC 868) */
 #define REMB_MANTISSA_MAX    0x3ffff      /* 18 bits */
 
-
 /* One packet of a compound, framed by its header (RFC 3550 6.4.1). */
 struct rtcp_pkt {
 	uint8_t count; /* RC, SC or FMT */
@@ -37,11 +36,6 @@ struct rtcp_pkt {
 	bool padding;
 	struct cur body; /* after the 4-byte header; the 32-bit alignment is the packet's */
 };
-
-
-
-
-
 
 /* Frames the next packet of a compound. Returns 0, or -EBADMSG if the framing is broken. */
 static int next_packet(struct cur *c, struct rtcp_pkt *pk)

@@ -20,11 +20,6 @@
 #define RTP_EXT_ONE_BYTE 0xBEDE
 #define RTP_EXT_TWO_BYTE 0x1000 /* upper 12 bits; low 4 bits are app bits (RFC 8285 4.3) */
 
-
-
-
-
-
 /* RFC 3550 5.3.1: 16-bit profile, 16-bit length in 32-bit words, then the data. */
 static enum rtp_drop parse_extension(struct cur *c, struct rtp_hdr *h)
 {

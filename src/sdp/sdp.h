@@ -8,14 +8,14 @@
  * sdp_negotiate: our policy: the first audio m-line offering Opus and the first video m-line
  * offering VP8 or (when the policy allows) H.264 packetization-mode 1, Constrained Baseline or
  * Baseline, are accepted; every other m-line is rejected (port 0). One video codec per peer,
- * both ways: the policy's preference, else the offer's order (the offerer's preference). Our direction mirrors the
- * offer (sendrecv->sendrecv, sendonly->recvonly, recvonly->sendonly, inactive->inactive).
- * sdp_write_answer: the answer text: BUNDLE of the accepted mids, rtcp-mux, one ICE ufrag/pwd,
- * our fingerprint, a=setup:passive, Opus and VP8 or H.264 only (H.264 with the offer's fmtp
- * profile-level-id, packetization-mode and level-asymmetry-allowed), the supported header extensions the
- * offer had (audio level, abs-send-time), RTCP feedback (nack, nack pli, ccm fir, goog-remb),
- * and our SSRC/msid for each m-line we send on.
- * Pure functions, any thread. Structures are plain data owned by the caller.
+ * both ways: the policy's preference, else the offer's order (the offerer's preference). Our
+ * direction mirrors the offer (sendrecv->sendrecv, sendonly->recvonly, recvonly->sendonly,
+ * inactive->inactive). sdp_write_answer: the answer text: BUNDLE of the accepted mids, rtcp-mux,
+ * one ICE ufrag/pwd, our fingerprint, a=setup:passive, Opus and VP8 or H.264 only (H.264 with the
+ * offer's fmtp profile-level-id, packetization-mode and level-asymmetry-allowed), the supported
+ * header extensions the offer had (audio level, abs-send-time), RTCP feedback (nack, nack pli, ccm
+ * fir, goog-remb), and our SSRC/msid for each m-line we send on. Pure functions, any thread.
+ * Structures are plain data owned by the caller.
  */
 #ifndef MCU_SDP_H
 #define MCU_SDP_H
@@ -101,8 +101,8 @@ enum sdp_vcodec { SDP_VCODEC_VP8 = 0, SDP_VCODEC_H264 = 1 };
 
 /* What we may accept. A NULL policy: VP8 only, the offer's order. */
 struct sdp_policy {
-	bool h264;                  /* H.264 may be accepted (this FFmpeg can encode it) */
-	bool prefer_set;            /* prefer `prefer` when offered, else the offer's order */
+	bool h264;       /* H.264 may be accepted (this FFmpeg can encode it) */
+	bool prefer_set; /* prefer `prefer` when offered, else the offer's order */
 	enum sdp_vcodec prefer;
 };
 
@@ -114,8 +114,8 @@ struct sdp_neg_media {
 	enum sdp_dir dir; /* OUR direction */
 	int pt;           /* chosen codec payload type (the offer's number) */
 	int clock, channels;
-	enum sdp_vcodec vcodec; /* video: the chosen codec */
-	char fmtp[128];         /* video H.264: the answer's fmtp parameters */
+	enum sdp_vcodec vcodec;                 /* video: the chosen codec */
+	char fmtp[128];                         /* video H.264: the answer's fmtp parameters */
 	int ext_audio_level, ext_abs_send_time; /* extension ids, 0 if not negotiated */
 	bool nack, pli, fir, remb;
 	int nssrcs;

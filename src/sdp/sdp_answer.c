@@ -5,9 +5,9 @@
  * One BUNDLE group (RFC 8843) of the accepted mids in the offer's group order; each accepted
  * m-line repeats the same ICE (RFC 8839, full ICE, a=ice-options:trickle) and DTLS
  * (RFC 8122 fingerprint, RFC 8842 a=setup:passive) attributes, as browsers do, with
- * a=rtcp-mux (RFC 5761), the one chosen codec (Opus, RFC 7587, VP8, RFC 7741, or H.264, RFC 6184, with its fmtp), its
- * feedback (RFC 4585/5104, goog-remb), the negotiated extensions (RFC 8285) and, when we
- * send, a=msid (RFC 8830) and a=ssrc cname/msid (RFC 5576). Our candidates go in the
+ * a=rtcp-mux (RFC 5761), the one chosen codec (Opus, RFC 7587, VP8, RFC 7741, or H.264, RFC 6184,
+ * with its fmtp), its feedback (RFC 4585/5104, goog-remb), the negotiated extensions (RFC 8285)
+ * and, when we send, a=msid (RFC 8830) and a=ssrc cname/msid (RFC 5576). Our candidates go in the
  * BUNDLE-tagged m-line only, followed by a=end-of-candidates when the caller says the list
  * is complete. Rejected m-lines keep their kind, proto, first format and mid with port 0 and
  * a=inactive. Track ids are "<stream_id>-audio" and "<stream_id>-video".

@@ -4,9 +4,9 @@
  * Accepts the first audio m-line offering opus/48000 and the first video m-line offering
  * VP8/90000 or, if the policy allows, H.264/90000 in packetization-mode 1 with a (Constrained)
  * Baseline profile-level-id (RFC 6184 8.1; the offerer's first matching payload type; between
- * the two codecs the policy's preference, else the offer's order), on UDP/TLS/RTP/SAVPF (or RTP/SAVPF),
- * with rtcp-mux (RFC 5761, required) and inside the offer's BUNDLE group (RFC 8843) when it
- * has one. Every other m-line (more audio/video, data channels, other codecs) is rejected.
+ * the two codecs the policy's preference, else the offer's order), on UDP/TLS/RTP/SAVPF (or
+ * RTP/SAVPF), with rtcp-mux (RFC 5761, required) and inside the offer's BUNDLE group (RFC 8843)
+ * when it has one. Every other m-line (more audio/video, data channels, other codecs) is rejected.
  * Our direction mirrors the offer (RFC 3264 6.1). Header extensions: ssrc-audio-level
  * (RFC 6464) on audio, abs-send-time on video, ids 1..14 only (one-byte form, RFC 8285).
  * Feedback on video: nack, nack pli, ccm fir, goog-remb if offered; never transport-cc.

@@ -345,7 +345,8 @@ static int setup_streams(struct peer *p)
 		else
 			rc = rc ?: vp8_asm_alloc(&p->vasm, 4 << 20);
 		if (p->vcodec == SDP_VCODEC_H264 && p->in_video.active)
-			rc = rc ?: mix_engine_set_source_video_codec(p->room->eng, p->id,
+			rc = rc
+			         ?: mix_engine_set_source_video_codec(p->room->eng, p->id,
 			                                              MIX_VCODEC_H264);
 		rc = rc ?: nack_gen_alloc(&p->nack);
 		rc = rc ?: rtx_history_alloc(&p->rtx, 1024);

@@ -1,7 +1,7 @@
 /*
  * peer_in.c - a peer's inbound media: SRTP/SRTCP unprotect, RTP parse, SSRC binding, receiver
- * statistics (RFC 3550 A.1, A.8), reordering, VP8 (RFC 7741) or H.264 (RFC 6184) reassembly, NACK generation and
- * keyframe requests, then into the room's engine with timestamps on the room clock.
+ * statistics (RFC 3550 A.1, A.8), reordering, VP8 (RFC 7741) or H.264 (RFC 6184) reassembly, NACK
+ * generation and keyframe requests, then into the room's engine with timestamps on the room clock.
  *
  * Timestamp mapping: a stream's first packet anchors its RTP clock to the room time it
  * arrived; later packets are placed by their RTP timestamp difference. The mapping is tracked
@@ -170,7 +170,8 @@ static void deliver_audio(struct peer *p, const uint8_t *pkt, size_t len, int lo
 static int assemble(struct peer *p, const struct rtp_hdr *h, struct vp8_frame *f)
 {
 	if (!p->hasm)
-		return vp8_asm_push(p->vasm, h->seq, h->ts, h->marker, h->payload, h->payload_len, f);
+		return vp8_asm_push(p->vasm, h->seq, h->ts, h->marker, h->payload, h->payload_len,
+		                    f);
 	struct h264_frame hf;
 	int rc = h264_asm_push(p->hasm, h->seq, h->ts, h->marker, h->payload, h->payload_len, &hf);
 	if (rc == 1)

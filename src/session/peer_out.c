@@ -1,11 +1,11 @@
 /*
  * peer_out.c - a peer's outbound media: the engine's mixed packets (shared by every recipient
  * of the same output) get this peer's SSRC, sequence numbers and timestamps, are packetized
- * (RFC 7741 for VP8, RFC 6184 for H.264, RFC 7587 for Opus), remembered for NACK (video), SRTP-protected and sent.
- * A packet is described once (struct rtx_pkt: the shared frame, the part of it carried, the RTP
- * fields) and written straight into the send buffer from the frame (one copy); the NACK history
- * keeps that description with a reference to the frame, so a retransmission is written the same
- * way, byte for byte, with no per-peer copy of what was sent.
+ * (RFC 7741 for VP8, RFC 6184 for H.264, RFC 7587 for Opus), remembered for NACK (video),
+ * SRTP-protected and sent. A packet is described once (struct rtx_pkt: the shared frame, the part
+ * of it carried, the RTP fields) and written straight into the send buffer from the frame (one
+ * copy); the NACK history keeps that description with a reference to the frame, so a retransmission
+ * is written the same way, byte for byte, with no per-peer copy of what was sent.
  *
  * RTP timestamps come from the engine's media time, the same clock for audio and video, so the
  * SR's NTP/RTP mapping (peer_rtcp.c) lets the browser lip-sync.

@@ -364,7 +364,15 @@ static void test_rate(void **state)
 	 * tail-dropped once the buffer is full, and the queueing delay stays bounded by it */
 	memset(s, 0, sizeof(*s));
 	ns = new_pipe("rate=256,queue=50", s);
-	run(ns, s, 4000, 500);
+	for (int i = 0; i < 4000; i++) {
+		advance(ns, s, i * 500);
+		uint8_t pkt[32] = {0};
+		memcpy(pkt, &i, 4);
+		s->pushed[i] = i * 500;
+		int rc = netsim_push_at(ns, pkt, sizeof(pkt), i * 500);
+		assert_true(rc == 1 || rc == -ENOBUFS);
+	}
+	advance(ns, s, INT64_MAX / 2);
 	struct netsim_stats st;
 	netsim_get_stats(ns, &st);
 	check_invariant(ns);

@@ -1026,8 +1026,9 @@ static void test_h264_negotiate(void **state)
 	assert_int_equal(sdp_negotiate(o, &pol, &neg, err, sizeof(err)), 0);
 	assert_int_equal(neg.media[1].pt, 108);
 	assert_int_equal(neg.media[1].vcodec, SDP_VCODEC_H264);
-	assert_string_equal(neg.media[1].fmtp,
-	                    "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f");
+	assert_string_equal(
+	    neg.media[1].fmtp,
+	    "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f");
 	assert_true(neg.media[1].nack && neg.media[1].pli);
 	assert_int_equal(neg.video_refused_index, -1);
 	/* the answer names H264 with the offer's fmtp and parses back */
@@ -1079,8 +1080,9 @@ static void test_h264_only_offer(void **state)
 	o = parse_ok(text);
 	assert_int_equal(sdp_negotiate(o, &pol, &neg, err, sizeof(err)), 0);
 	assert_int_equal(neg.media[1].pt, 102);
-	assert_string_equal(neg.media[1].fmtp,
-	                    "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f");
+	assert_string_equal(
+	    neg.media[1].fmtp,
+	    "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f");
 	free(o);
 	free(text);
 	/* an offer whose video has nothing we take: refused, not H.264 */

@@ -86,8 +86,9 @@ static void test_join_receive(void **state)
 	sig_msg_clear(&m);
 	expect_error("{\"type\":\"join\",\"room\":\"r\",\"name\":\"n\",\"receive\":\"h264\"}",
 	             "bad-field");
-	expect_error("{\"type\":\"join\",\"room\":\"r\",\"name\":\"n\",\"receive\":{\"codec\":\"VP9\"}}",
-	             "bad-field");
+	expect_error(
+	    "{\"type\":\"join\",\"room\":\"r\",\"name\":\"n\",\"receive\":{\"codec\":\"VP9\"}}",
+	    "bad-field");
 	expect_error("{\"type\":\"join\",\"room\":\"r\",\"name\":\"n\",\"receive\":{\"codec\":8}}",
 	             "bad-field");
 }
