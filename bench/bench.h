@@ -65,6 +65,7 @@ struct bench_scenario {
 	bool sweep; /* a point of the participants sweep (the chart) */
 	int runs;
 	int threads; /* engine threads, the caller's included: 1 (or 0) = no worker pool */
+	int vcodec;  /* enum mix_video_codec of the outputs: H.264 records MP4 (H.264 + AAC) */
 };
 
 struct bench_floor {

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "mix/aac.h"
 #include "mix/compose.h"
 #include "mix/media_file.h"
 #include "mix/opus.h"
@@ -140,9 +141,29 @@ static int add_recipients(struct drive *d)
 		struct mix_recipient_opts o;
 		mix_recipient_opts_default(&o);
 		o.self = sc->mode == BENCH_RECORD ? MIX_NO_SOURCE : (uint32_t)i + 1;
+		o.video_codec = sc->vcodec;
+		if (sc->vcodec == MIX_VCODEC_H264 && sc->mode == BENCH_RECORD)
+			o.audio_codec = MIX_ACODEC_AAC; /* an MP4 recording, as the server's */
 		rc = mix_engine_add_recipient(d->eng, (uint32_t)i + 1, &o);
 	}
 	d->r->recipients = n;
+	return rc;
+}
+
+/* MP4 (H.264 + AAC): the AAC encoder's config and priming, from a probe like the engine's. */
+static int open_mp4_writer(struct drive *d, struct mix_writer_cfg *wc)
+{
+	struct mix_aac_enc *probe = NULL;
+	struct mix_aac_enc_cfg ac;
+	mix_aac_enc_cfg_default(&ac);
+	int rc = mix_aac_enc_alloc(&probe, &ac);
+	if (rc < 0)
+		return rc;
+	wc->format = "mp4";
+	wc->opus_preskip = mix_aac_enc_delay(probe);
+	wc->aac_config_size = mix_aac_enc_extradata(probe, &wc->aac_config);
+	rc = mix_writer_open(&d->wr, wc, d->err, sizeof(d->err));
+	mix_aac_enc_free(&probe);
 	return rc;
 }
 
@@ -163,6 +184,8 @@ static int open_writer(struct drive *d, const char *path)
 	                            .audio = true,
 	                            .opus_preskip = mix_opus_enc_lookahead(probe)};
 	mix_opus_enc_free(&probe);
+	if (d->sc->vcodec == MIX_VCODEC_H264)
+		return open_mp4_writer(d, &wc);
 	return mix_writer_open(&d->wr, &wc, d->err, sizeof(d->err));
 }
 

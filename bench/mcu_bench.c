@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "mix/h264.h"
 #include "mix/pool.h"
 
 #define MAX_SCEN 32
@@ -32,6 +33,7 @@ struct opts {
 	bool quiet;
 	struct bench_scenario one;
 	bool have_one;
+	bool both_codecs; /* --codec both */
 };
 
 static void usage(FILE *f)
@@ -47,6 +49,8 @@ static void usage(FILE *f)
 	    "  --talkers T --visible V --mixed K   (defaults 4, 25, 4)\n"
 	    "  --per-recipient        one recipient per participant (default: one recording)\n"
 	    "  --runs R               runs, the median is reported (default 1)\n"
+	    "  --codec vp8|h264|both  the outputs' video codec (h264: libx264, an MP4 recording);\n"
+	    "                         both: the scenario with VP8, then H.264, and compare\n"
 	    "  --threads N            N > 1: run the scenario on 1 thread, then with an engine\n"
 	    "                         worker pool (N threads in all), and compare\n"
 	    "  --peers                also run ffmpeg and GStreamer on the same job\n"
@@ -156,7 +160,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		O_PLOT,
 		O_GP,
 		O_SUITE,
-		O_THREADS
+		O_THREADS,
+		O_CODEC
 	};
 	static const struct option lo[] = {{"participants", 1, 0, 'n'},
 	                                   {"sender", 1, 0, O_SENDER},
@@ -179,6 +184,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	                                   {"gp", 1, 0, O_GP},
 	                                   {"suite", 1, 0, O_SUITE},
 	                                   {"threads", 1, 0, O_THREADS},
+	                                   {"codec", 1, 0, O_CODEC},
 	                                   {"quiet", 0, 0, 'q'},
 	                                   {"help", 0, 0, 'h'},
 	                                   {0, 0, 0, 0}};
@@ -255,6 +261,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_THREADS:
 			s->threads = atoi(optarg);
 			break;
+		case O_CODEC:
+			if (!strcmp(optarg, "both"))
+				o->both_codecs = true;
+			else if (!strcmp(optarg, "h264"))
+				s->vcodec = MIX_VCODEC_H264;
+			else if (strcmp(optarg, "vp8"))
+				return -EINVAL;
+			break;
 		case 'q':
 			o->quiet = true;
 			break;
@@ -272,6 +286,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	    s->runs > BENCH_MAX_RUNS || s->talkers > s->n || optind != argc || s->threads < 0 ||
 	    s->threads > MIX_POOL_MAX_THREADS + 1 || (o->suite && s->threads > 1))
 		return -EINVAL;
+	bool h264 = s->vcodec == MIX_VCODEC_H264 || o->both_codecs;
+	if (h264 && (o->suite || s->peers || s->threads > 1)) /* peers and suites are VP8 */
+		return -EINVAL;
+	if (h264 && !mix_h264_available()) {
+		fprintf(stderr, "mcu-bench: this FFmpeg has no libx264 encoder\n");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -303,7 +324,8 @@ static bool run_scenario(struct bench_result *r, const struct opts *o, int idx, 
 {
 	const struct bench_scenario *sc = &r->sc;
 	char out[1024];
-	snprintf(out, sizeof(out), "%s/%s-ours.webm", o->paths.out_dir, sc->name);
+	snprintf(out, sizeof(out), "%s/%s-ours.%s", o->paths.out_dir, sc->name,
+	         sc->vcodec == MIX_VCODEC_H264 ? "mp4" : "webm");
 	bool ok = true;
 	for (int i = 0; i < sc->runs; i++) {
 		if (!o->quiet)
@@ -405,9 +427,17 @@ static void machine(char *out, size_t n)
 }
 
 /* The single scenario, or with --threads N > 1 the same on 1 thread and then on N. */
-static int one_scenario(const struct bench_scenario *one, struct bench_scenario *l)
+static int one_scenario(const struct opts *o, const struct bench_scenario *one,
+                        struct bench_scenario *l)
 {
 	l[0] = *one;
+	if (o->both_codecs) { /* VP8, then H.264, same job */
+		l[1] = *one;
+		l[1].vcodec = MIX_VCODEC_H264;
+		snprintf(l[0].name, sizeof(l[0].name), "%.40s-vp8", one->name);
+		snprintf(l[1].name, sizeof(l[1].name), "%.40s-h264", one->name);
+		return 2;
+	}
 	if (one->threads <= 1)
 		return 1;
 	l[1] = *one;
@@ -436,6 +466,27 @@ static void threads_summary(FILE *f, const struct bench_result *res, int n)
 	        a->med.cpu_s > 0 ? 100.0 * (b->med.cpu_s / a->med.cpu_s - 1) : 0);
 }
 
+/* VP8 against H.264 outputs of the same job, when both ran. */
+static void codecs_summary(FILE *f, const struct bench_result *res, int n)
+{
+	if (n != 2 || res[0].sc.vcodec != MIX_VCODEC_VP8 || res[1].sc.vcodec != MIX_VCODEC_H264)
+		return;
+	const struct bench_result *a = &res[0], *b = &res[1];
+	double ea = a->med.stage_s[MIX_STAGE_VIDEO_ENCODE],
+	       eb = b->med.stage_s[MIX_STAGE_VIDEO_ENCODE];
+	double ma = a->med.media_s > 0 ? a->med.media_s : 1,
+	       mb = b->med.media_s > 0 ? b->med.media_s : 1;
+	fprintf(
+	    f,
+	    "\ncodecs (%d participants, %d video encoders, %dx%d): VP8 %.3f cores in all, video "
+	    "encode %.3f cores, %.0f kbit/s; H.264 %.3f cores, video encode %.3f cores, %.0f "
+	    "kbit/s; H.264/VP8 encode %.2fx, in all %.2fx\n",
+	    a->sc.n, a->med.video_encoders, a->sc.width, a->sc.height, cores_of(a), ea / ma,
+	    a->med.video_bytes * 8.0 / ma / 1000, cores_of(b), eb / mb,
+	    b->med.video_bytes * 8.0 / mb / 1000, ea > 0 ? (eb / mb) / (ea / ma) : 0,
+	    cores_of(a) > 0 ? cores_of(b) / cores_of(a) : 0);
+}
+
 static int report(const struct opts *o, struct bench_result *res, int n)
 {
 	printf("\n");
@@ -448,6 +499,7 @@ static int report(const struct opts *o, struct bench_result *res, int n)
 		bench_print_ratios(stdout, &res[i]);
 	summary(stdout, res, n);
 	threads_summary(stdout, res, n);
+	codecs_summary(stdout, res, n);
 	char m[256];
 	machine(m, sizeof(m));
 	int rc = 0;
@@ -468,7 +520,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	struct bench_scenario list[MAX_SCEN];
-	int n = o.suite ? suite(o.suite, list) : one_scenario(&o.one, list);
+	int n = o.suite ? suite(o.suite, list) : one_scenario(&o, &o.one, list);
 	mkdir(o.paths.out_dir, 0755);
 	struct bench_result *res = calloc((size_t)n, sizeof(*res));
 	if (!res)
