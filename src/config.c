@@ -60,6 +60,11 @@ static void usage(FILE *f, const struct mcu_config *c)
 	    "                       .mkv or .mp4); may be repeated for other rooms\n"
 	    "  --secret-file FILE   shared secret for access tokens (or MCU_SECRET in the\n"
 	    "                       environment); with a secret, joins and /api need a token\n"
+	    "  --ladder SPEC        the video outputs recipients are placed on, best first, by\n"
+	    "                       their device's receive profile and their link: WxH@FPS:KBITS,\n"
+	    "                       ... (default from width, height, fps, video_bitrate:\n"
+	    "                       "
+	    "1280x720@30:1500,640x360@30:600,640x360@15:375,320x180@15:150)\n"
 	    "  --loops N            event loops (threads running rooms; default: one per core,\n"
 	    "                       here %d); 1 runs every room on one media thread\n"
 	    "  --netsim SPEC        test option: impair media packets on every peer, both ways,\n"
@@ -71,7 +76,8 @@ static void usage(FILE *f, const struct mcu_config *c)
 	    "exclude_self (false),\n"
 	    "width (1280), height (720), fps (30), video_bitrate (1500000), audio_bitrate "
 	    "(32000),\n"
-	    "max_mixed (4), playout_delay_ms (80), uplink_bitrate (1500000),\n"
+	    "max_mixed (4), playout_delay_ms (80), uplink_bitrate (1500000), ladder (as "
+	    "--ladder),\n"
 	    "recordings_dir (\"recordings\"), participant_recording (false: whether participants\n"
 	    "may start and stop recordings with a \"record\" message),\n"
 	    "ice_servers (array of RTCIceServer objects handed to the demo page, e.g.\n"
@@ -186,6 +192,7 @@ static int load_file(struct mcu_config *c, const char *path)
 	rc = rc ?: file_int(o, "ws_msg_burst", &c->ws_msg_burst, 1, 100000);
 	rc = rc ?: file_str(o, "secret", c->secret, sizeof(c->secret));
 	rc = rc ?: file_str(o, "netsim", c->netsim, sizeof(c->netsim));
+	rc = rc ?: file_str(o, "ladder", c->ladder_spec, sizeof(c->ladder_spec));
 	json_decref(o);
 	return rc;
 }
@@ -203,7 +210,8 @@ enum {
 	OPT_RECORD,
 	OPT_SECRET_FILE,
 	OPT_NETSIM,
-	OPT_LOOPS
+	OPT_LOOPS,
+	OPT_LADDER
 };
 
 static const struct option long_opts[] = {{"bind", 1, 0, OPT_BIND},
@@ -219,6 +227,7 @@ static const struct option long_opts[] = {{"bind", 1, 0, OPT_BIND},
                                           {"secret-file", 1, 0, OPT_SECRET_FILE},
                                           {"netsim", 1, 0, OPT_NETSIM},
                                           {"loops", 1, 0, OPT_LOOPS},
+                                          {"ladder", 1, 0, OPT_LADDER},
                                           {"help", 0, 0, 'h'},
                                           {0, 0, 0, 0}};
 
@@ -308,6 +317,8 @@ static int apply_flag(struct mcu_config *c, int opt, const char *v)
 	case OPT_LOOPS:
 		c->loops = (int)strtol(v, &end, 10);
 		return (*end || c->loops < 1 || c->loops > 64) ? -EINVAL : 0;
+	case OPT_LADDER:
+		return set_str(c->ladder_spec, sizeof(c->ladder_spec), v, "--ladder");
 	default:
 		return 0;
 	}
@@ -335,6 +346,21 @@ int mcu_config_secret(const char *config_file, const char *secret_file, char *ou
 	return rc;
 }
 
+/* The ladder: parsed from ladder_spec, else the default for the configured output. */
+static int load_ladder(struct mcu_config *c)
+{
+	char err[160];
+	if (!c->ladder_spec[0]) {
+		ladder_default(&c->ladder, c->width, c->height, c->fps, c->video_bitrate);
+		return 0;
+	}
+	if (ladder_parse(c->ladder_spec, c->fps, &c->ladder, err, sizeof(err)) < 0) {
+		fprintf(stderr, "mcu: %s\n", err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int mcu_config_load(struct mcu_config *cfg, int argc, char **argv)
 {
 	if (load_base(cfg, find_config_flag(argc, argv)) < 0)
@@ -359,5 +385,5 @@ int mcu_config_load(struct mcu_config *cfg, int argc, char **argv)
 		fprintf(stderr, "mcu: --tls-cert and --tls-key go together\n");
 		return -EINVAL;
 	}
-	return 0;
+	return load_ladder(cfg);
 }

@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "session/ladder.h"
+
 #define CFG_MAX_ICE_SERVERS 4
 #define CFG_MAX_RECORD      8 /* --record flags */
 
@@ -37,6 +39,10 @@ struct mcu_config {
 	int max_mixed;
 	int playout_delay_ms; /* how far the mixing clock runs behind arrival, default 80 */
 	int uplink_bitrate;   /* REMB we send so browsers ramp their uplink, default 1500000 */
+	/* the outputs a recipient may be placed on (--ladder / "ladder", default ladder_default()
+	 * of width x height at fps and video_bitrate) */
+	char ladder_spec[512];
+	struct ladder ladder;
 	/* recording */
 	char recordings_dir[1024];  /* --recordings-dir, default "recordings" */
 	bool participant_recording; /* participants may send "record" messages, default false */

@@ -1,10 +1,11 @@
 // app.js - the demo page: join a room over WebSocket signaling (docs/PROTOCOL.md), send the
 // camera and microphone (or a generated test source), and show the one mixed stream the server
 // sends back. Works in Chromium and Firefox. Query parameters (for tests and demos):
-//   ?room=R&name=N&autojoin=1&synthetic=1&color=%23ff0000&tone=440&token=T&codec=h264
+//   ?room=R&name=N&autojoin=1&synthetic=1&color=%23ff0000&tone=440&token=T&codec=h264&receive=low
 // (token: an access token from `mcu token ROOM`, needed when the server has a secret;
 // codec: "vp8" or "h264" sends and receives only that video codec, for devices that decode one
-// in hardware; default: the browser's order, which the server follows).
+// in hardware; default: the browser's order, which the server follows; receive: "low" asks for
+// at most 640x360 at 15 fps (a low-power device), "minimal" for 320x180 at 15 fps).
 // window.mcu exposes the state and helpers that the end-to-end tests use.
 'use strict';
 
@@ -18,6 +19,7 @@ const mcu = {
   remoteStream: new MediaStream(),
   tracks: [], // every track received (the test checks there is one video and one audio)
   errors: [],
+  outputs: [], // every "output" message, in order
   pendingCandidates: [],
   audioCtx: null,
   synthetic: null,
@@ -157,12 +159,25 @@ async function onMessage(msg) {
       mcu.speaker = msg.id;
       renderParticipants();
       break;
+    case 'output': { // the video the server now sends us (null: audio only)
+      mcu.outputs.push(msg);
+      const v = msg.video;
+      status(v ? `Receiving ${v.width}x${v.height} at ${v.fps} fps (${v.codec}, ${msg.reason})`
+        : `Receiving audio only (${msg.reason})`);
+      break;
+    }
     case 'error':
       mcu.errors.push(msg);
       status('Error: ' + msg.message + ' (' + msg.code + ')');
       break;
   }
 }
+
+// The receive profiles the page offers (docs/PROTOCOL.md, join).
+const RECEIVE = {
+  low: { max_width: 640, max_height: 360, max_fps: 15 },
+  minimal: { max_width: 320, max_height: 180, max_fps: 15 },
+};
 
 function join(room, name) {
   mcu.room = room;
@@ -171,7 +186,9 @@ function join(room, name) {
   const token = params.get('token');
   const msg = { type: 'join', room, name };
   if (token) msg.token = token;
-  if ($('codec').value) msg.receive = { codec: $('codec').value };
+  const receive = { ...(RECEIVE[$('receive').value] || {}) };
+  if ($('codec').value) receive.codec = $('codec').value;
+  if (Object.keys(receive).length) msg.receive = receive;
   mcu.ws.onopen = () => send(msg);
   mcu.ws.onmessage = (ev) => onMessage(JSON.parse(ev.data)).catch((e) => {
     mcu.errors.push({ code: 'client', message: String(e) });
@@ -289,4 +306,5 @@ if (params.get('room')) $('room').value = params.get('room');
 if (params.get('name')) $('name').value = params.get('name');
 if (params.get('synthetic')) $('synthetic').checked = true;
 if (params.get('codec')) $('codec').value = params.get('codec');
+if (params.get('receive')) $('receive').value = params.get('receive');
 if (params.get('autojoin')) join($('room').value, $('name').value);

@@ -84,10 +84,13 @@ static json_t *room_json(const struct room *r)
 {
 	json_t *people = json_array();
 	for (int i = 0; i < r->npeers; i++) {
-		char id[16];
-		snprintf(id, sizeof(id), "%u", r->peers[i]->id);
-		json_array_append_new(people,
-		                      json_pack("{s:s, s:s}", "id", id, "name", r->peers[i]->name));
+		const struct peer *p = r->peers[i];
+		char id[16], out[32];
+		snprintf(id, sizeof(id), "%u", p->id);
+		peer_rung_name(p, out, sizeof(out));
+		json_array_append_new(
+		    people, json_pack("{s:s, s:s, s:s, s:s}", "id", id, "name", p->name, "codec",
+		                      p->vcodec == SDP_VCODEC_H264 ? "h264" : "vp8", "output", out));
 	}
 	json_t *rec = json_null();
 	if (r->rec) {

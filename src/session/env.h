@@ -34,6 +34,8 @@ struct env_ops {
 	uint32_t (*new_id)(void *up);
 	/* Takes ownership of a started recorder (reaped when its writer has finished). */
 	int (*add_recorder)(void *up, struct recorder *rec);
+	/* Something the API's snapshot shows has changed (e.g. a participant's output). */
+	void (*changed)(void *up);
 };
 
 struct env {

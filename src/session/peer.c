@@ -409,6 +409,8 @@ static int send_answer(struct peer *p, const struct sdp_session *offer)
 	return n < 0 ? n : 0;
 }
 
+static void tell_output(struct peer *p, const char *reason);
+
 /*
  * A peer that sends nothing (a recv-only viewer) is not a tile or a voice in the mix: only a
  * recipient. Everyone who sends something stays a source (audio-only shows a placeholder).
@@ -417,15 +419,68 @@ static int add_recipient(struct peer *p)
 {
 	if (!p->in_audio.active && !p->in_video.active)
 		mix_engine_remove_source(p->room->eng, p->id);
+	const struct ladder *l = &p->env->cfg->ladder;
+	rung_ctl_init(&p->rung, ladder_ceiling(l, &p->profile), g_get_monotonic_time());
+	const struct rung *r = &l->r[p->rung.cur];
 	struct mix_recipient_opts o;
 	mix_recipient_opts_default(&o);
 	o.self = p->id;
 	o.video = p->out_video.active;
 	o.audio = p->out_audio.active;
 	o.video_codec = p->vcodec == SDP_VCODEC_H264 ? MIX_VCODEC_H264 : MIX_VCODEC_VP8;
+	o.width = r->width;
+	o.height = r->height;
+	o.fps = r->fps;
+	o.video_bitrate = r->bitrate;
 	if (!o.video && !o.audio)
 		return 0;
-	return mix_engine_add_recipient(p->room->eng, p->id, &o);
+	int rc = mix_engine_add_recipient(p->room->eng, p->id, &o);
+	if (rc == 0 && o.video)
+		tell_output(p, "profile");
+	return rc;
+}
+
+static const char *vcodec_name(const struct peer *p)
+{
+	return p->vcodec == SDP_VCODEC_H264 ? "h264" : "vp8";
+}
+
+/* {"type":"output"} to the participant: the video it now receives. */
+static void tell_output(struct peer *p, const char *reason)
+{
+	const struct ladder *l = &p->env->cfg->ladder;
+	const struct rung *r = p->rung.cur < l->n ? &l->r[p->rung.cur] : NULL;
+	env_send(p->env, p->conn,
+	         sig_output(r ? r->width : 0, r ? r->height : 0, r ? r->fps : 0,
+	                    r ? r->bitrate : 0, vcodec_name(p), reason));
+	if (p->env->ops->changed)
+		p->env->ops->changed(p->env->up);
+}
+
+void peer_rung_name(const struct peer *p, char *buf, size_t n)
+{
+	const struct ladder *l = &p->env->cfg->ladder;
+	if (!p->out_video.active || p->rung.cur >= l->n) {
+		snprintf(buf, n, "audio");
+		return;
+	}
+	const struct rung *r = &l->r[p->rung.cur];
+	snprintf(buf, n, "%dx%d@%d", r->width, r->height, r->fps);
+}
+
+void peer_apply_rung(struct peer *p, const char *reason)
+{
+	const struct ladder *l = &p->env->cfg->ladder;
+	if (!p->room || !p->out_video.active)
+		return;
+	bool on = p->rung.cur < l->n;
+	const struct rung *r = &l->r[on ? p->rung.cur : l->n - 1];
+	mix_engine_set_recipient_video(p->room->eng, p->id, on, r->width, r->height, r->fps,
+	                               r->bitrate);
+	char name[32];
+	peer_rung_name(p, name, sizeof(name));
+	LOG_I("peer %u (%s): output %s (%s)", p->id, p->name, name, reason);
+	tell_output(p, reason);
 }
 
 /* A video m-line we could not take: the peer joins without video, and is told why. */

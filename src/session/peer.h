@@ -13,10 +13,12 @@
 #define MCU_PEER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "mix/packet.h"
 #include "rtp/keyframe.h"
+#include "session/ladder.h"
 #include "sdp/sdp.h"
 #include "signal/msg.h"
 
@@ -117,8 +119,8 @@ struct peer {
 	int64_t rtt_us;
 	double rtx_tokens;   /* retransmission budget (peer_out.c) */
 	int64_t last_kf_req; /* when this peer's last keyframe request was passed on */
-	int remb_cap;        /* the cap applied to our downlink from the browser's REMB, 0 = none */
-	int remb_lower;      /* consecutive REMBs asking for a lower tier */
+	struct recv_profile profile; /* the join's receive profile */
+	struct rung_ctl rung;        /* its place on the room's ladder (ladder.h) */
 	struct peer_stats st;
 };
 
@@ -133,6 +135,10 @@ void peer_on_candidate(struct peer *p, const char *candidate);
 /* Whether the engine should send this peer video/audio, from the negotiated directions. */
 bool peer_wants_video(const struct peer *p);
 bool peer_wants_audio(const struct peer *p);
+/* Applies p->rung.cur to the engine and tells the participant (reason: "profile", "link"). */
+void peer_apply_rung(struct peer *p, const char *reason);
+/* "640x360@15" or "audio" for the API. */
+void peer_rung_name(const struct peer *p, char *buf, size_t n);
 /* Sends a datagram through ICE (DTLS records and SRTP packets). */
 void peer_transport_send(struct peer *p, const uint8_t *data, size_t len);
 

@@ -3,8 +3,8 @@
  *
  * In: PLI/FIR ask the engine for a keyframe of this peer's output (the engine coalesces to one
  * per second per encoder); NACKs resend from history (each packet at most once per RTT);
- * REMB caps this peer's video bitrate in tiers, so recipients on a slow link get their own
- * lower-rate encoder instead of slowing everyone; SRs are remembered for our RRs (LSR/DLSR);
+ * REMB moves this peer on the room's ladder of outputs (a lower rung on a slow link: its own
+ * smaller encoder, or one shared with others on that rung, instead of slowing everyone); SRs are remembered for our RRs (LSR/DLSR);
  * RRs give the RTT.
  * Out, about once a second: an SR per stream we send (NTP now <-> the RTP time of the media we
  * are sending now), report blocks for what we receive, SDES CNAME, and a REMB telling the
@@ -44,33 +44,19 @@ static uint32_t our_ssrc(const struct peer *p)
 /* ---- in ---- */
 
 /*
- * The browser's estimate of our downlink caps this peer's video in a few coarse tiers of the
- * configured rate (full, 1/2, 1/4, 1/8, at least 100 kbit/s), so a slow link gets its own
- * encoder without splitting the room into many. Raising is immediate; lowering needs three
- * estimates in a row below the tier (REMB comes about once a second).
+ * The browser's estimate of our downlink moves this peer on the room's ladder of outputs
+ * (session/ladder.h): down at once when the estimate falls below what its rung needs, up one
+ * rung at a time when it has not fallen for a while. Recipients on one rung share its encoder.
  */
-static int remb_tier(const struct peer *p, uint64_t bps)
-{
-	int full = p->env->cfg->video_bitrate;
-	for (int div = 1; div <= 8; div *= 2) {
-		int tier = full / div < 100000 ? 100000 : full / div;
-		if (bps >= (uint64_t)tier)
-			return div == 1 ? 0 : tier;
-	}
-	return full / 8 < 100000 ? 100000 : full / 8;
-}
-
 static void on_remb(struct peer *p, uint64_t bps)
 {
 	p->st.remb_received++;
-	int cap = remb_tier(p, bps);
-	bool lower = cap != 0 && (p->remb_cap == 0 || cap < p->remb_cap);
-	p->remb_lower = lower ? p->remb_lower + 1 : 0;
-	if (cap == p->remb_cap || (lower && p->remb_lower < 3) || !p->room)
+	if (!p->room || !p->out_video.active)
 		return;
-	p->remb_cap = cap;
-	p->remb_lower = 0;
-	mix_engine_set_recipient_bitrate(p->room->eng, p->id, cap);
+	enum rung_why w = rung_ctl_estimate(&p->rung, &p->env->cfg->ladder, bps,
+	                                    g_get_monotonic_time());
+	if (w != RUNG_SAME)
+		peer_apply_rung(p, w == RUNG_DOWN ? "link-down" : "link-up");
 }
 
 static void on_nack(struct peer *p, const struct rtcp_item *it)

@@ -152,6 +152,8 @@ void shard_join(struct shard *sh, struct slot *sl, uint64_t conn, uint32_t id,
 		return;
 	}
 	p->prefer_vcodec = m->recv_codec;
+	p->profile = (struct recv_profile){m->recv_max_width, m->recv_max_height, m->recv_max_fps,
+	                                   m->recv_max_bitrate};
 	atomic_fetch_add(&sh->npeers, 1);
 	atomic_fetch_add(&sh->srv->ctr.joins, 1);
 	LOG_I("peer %u (%s) joined room %s (%d participants)", id, p->name, r->name, r->npeers);
@@ -345,7 +347,13 @@ static int env_add_recorder(void *up, struct recorder *rec)
 	return 0;
 }
 
+static void env_changed(void *up)
+{
+	shard_update_snapshot(up);
+}
+
 static const struct env_ops shard_env_ops = {
+    .changed = env_changed,
     .send = env_send_fn,
     .peer_ended = env_peer_ended,
     .count = env_count,

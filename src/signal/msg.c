@@ -110,13 +110,37 @@ static const char *get_str(json_t *obj, const char *key, size_t max, size_t *len
 	return json_string_value(v);
 }
 
-/* join's optional "receive" profile: {"codec": "vp8" | "h264"}; other keys are ignored. */
+/* An optional integer key of receive in lo..hi into *dst (left 0 if absent). */
+static int recv_int(json_t *r, const char *key, int lo, int hi, int *dst, struct perr *e)
+{
+	json_t *v = json_object_get(r, key);
+	if (!v)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
+		char what[64];
+		snprintf(what, sizeof(what), "receive.%s must be an integer in %d..%d", key, lo,
+		         hi);
+		return fail(e, "bad-field", what, "receive");
+	}
+	*dst = (int)json_integer_value(v);
+	return 0;
+}
+
+/*
+ * join's optional "receive" profile: {"codec": "vp8" | "h264", "max_width", "max_height",
+ * "max_fps", "max_bitrate"}; other keys are ignored.
+ */
 static int parse_receive(json_t *r, struct sig_msg *m, struct perr *e)
 {
 	if (!r)
 		return 0;
 	if (!json_is_object(r))
 		return fail(e, "bad-field", "field must be an object", "receive");
+	if (recv_int(r, "max_width", 16, 4096, &m->recv_max_width, e) < 0 ||
+	    recv_int(r, "max_height", 16, 4096, &m->recv_max_height, e) < 0 ||
+	    recv_int(r, "max_fps", 1, 60, &m->recv_max_fps, e) < 0 ||
+	    recv_int(r, "max_bitrate", 30000, 50000000, &m->recv_max_bitrate, e) < 0)
+		return -EINVAL;
 	json_t *c = json_object_get(r, "codec");
 	if (!c)
 		return 0;
@@ -372,6 +396,15 @@ char *sig_error(const char *code, const char *message)
 {
 	return dump(json_pack("{s:s,s:s,s:s}", "type", "error", "code", code ? code : "error",
 	                      "message", message ? message : ""));
+}
+
+char *sig_output(int width, int height, int fps, int bitrate, const char *codec,
+                 const char *reason)
+{
+	json_t *video = width > 0 ? json_pack("{s:i,s:i,s:i,s:i,s:s}", "width", width, "height",
+	                                      height, "fps", fps, "bitrate", bitrate, "codec", codec)
+	                          : json_null();
+	return dump(json_pack("{s:s,s:o,s:s}", "type", "output", "video", video, "reason", reason));
 }
 
 char *sig_participant_joined(uint32_t id, const char *name)

@@ -39,6 +39,8 @@ struct sig_msg {
 	char format[8];    /* record: optional "webm" | "mkv" | "mp4", "" if absent */
 	char token[SIG_MAX_TOKEN + 1]; /* join: optional access token, "" if absent */
 	int recv_codec; /* join: receive.codec: -1 absent, 0 "vp8", 1 "h264" (enum sdp_vcodec) */
+	/* join: receive.max_width, max_height, max_fps, max_bitrate (bit/s); 0 = absent */
+	int recv_max_width, recv_max_height, recv_max_fps, recv_max_bitrate;
 };
 
 /*
@@ -62,6 +64,9 @@ char *sig_answer(const char *sdp);
 char *sig_candidate(const char *candidate, const char *mid, int mline);
 char *sig_error(const char *code, const char *message);
 char *sig_participant_joined(uint32_t id, const char *name);
+/* {"type":"output"}: the video this participant now receives (width 0: audio only) and why. */
+char *sig_output(int width, int height, int fps, int bitrate, const char *codec,
+                 const char *reason);
 char *sig_participant_left(uint32_t id);
 /* id MIX_NO_SOURCE-like 0xffffffff: nobody speaks ("id": null). */
 char *sig_active_speaker(uint32_t id);

@@ -21,12 +21,13 @@ export async function launchBrowser() {
 }
 
 // Opens a page that joins `room` as `name`, sending a canvas of `color` and a `tone` (Hz).
-export async function openParticipant(browser, { room, name, color, tone, codec, base = URL_BASE }) {
+export async function openParticipant(browser, { room, name, color, tone, codec, receive, base = URL_BASE }) {
   const ctx = await browser.newContext();
   const page = await ctx.newPage();
   page.on('pageerror', (e) => console.log(`[${name}] page error: ${e}`));
   const q = new URLSearchParams({ room, name, color, tone: String(tone), synthetic: '1', autojoin: '1' });
   if (codec) q.set('codec', codec);
+  if (receive) q.set('receive', receive);
   await page.goto(`${base}/?${q}`);
   return page;
 }
@@ -51,14 +52,15 @@ export function near(a, b, tol) {
 
 // Wires an RTCPeerConnection (browser or @roamhq/wrtc) to the server's signaling on an open-able
 // `ws` WebSocket (the ws package): join on open, offer on joined, the answer, trickle both
-// ways. onMessage(m) then sees every message (e.g. to keep errors). Returns a send(msg).
-export function wireSignaling(ws, pc, { room, name, onMessage }) {
+// ways. onMessage(m) then sees every message (e.g. to keep errors); receive: the join's
+// receive profile (docs/PROTOCOL.md). Returns a send(msg).
+export function wireSignaling(ws, pc, { room, name, receive, onMessage }) {
   const send = (m) => ws.readyState === 1 && ws.send(JSON.stringify(m));
   pc.onicecandidate = (ev) => send({
     type: 'candidate', candidate: ev.candidate ? ev.candidate.candidate : null,
     sdpMid: ev.candidate?.sdpMid, sdpMLineIndex: ev.candidate?.sdpMLineIndex,
   });
-  ws.on('open', () => send({ type: 'join', room, name }));
+  ws.on('open', () => send(receive ? { type: 'join', room, name, receive } : { type: 'join', room, name }));
   ws.on('message', async (data) => {
     const m = JSON.parse(data);
     if (m.type === 'joined') {

@@ -148,8 +148,10 @@ async function childMain() {
 
 // Spawns one participant process. Returns a handle with its events (each with t, the child's
 // Date.now()), waitEvent(pred, timeout), send(cmd), kill(sig), and `exited` (a promise).
-export function spawnChild(cfg, { url } = {}) {
-  const proc = spawn(process.execPath, [path.join(HERE, 'wrtc-child.mjs'), JSON.stringify(cfg)], {
+// prefix: a command to run node under (e.g. nsenter into another network namespace).
+export function spawnChild(cfg, { url, prefix = [] } = {}) {
+  const argv = [...prefix, process.execPath, path.join(HERE, 'wrtc-child.mjs'), JSON.stringify(cfg)];
+  const proc = spawn(argv[0], argv.slice(1), {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, MCU_URL: url || process.env.MCU_URL },
   });
@@ -211,7 +213,8 @@ export function stableSince(h, pred, from, to = Infinity) {
 // write their reports to stderr). Resolves once it answers HTTP.
 // `config`: an object written as the server's --config file (e.g. a smaller canvas); `env`:
 // extra environment for the server only.
-export async function ownServer(name, port, args = [], config = null, env = {}) {
+// `host`: the address it binds (and is asked on).
+export async function ownServer(name, port, args = [], config = null, env = {}, host = '127.0.0.1') {
   const BUILD = process.env.BUILD || 'build';
   const logdir = path.join(BUILD, 'tests', 'logs', 'e2e');
   fs.mkdirSync(logdir, { recursive: true });
@@ -225,14 +228,14 @@ export async function ownServer(name, port, args = [], config = null, env = {}) 
   // MCU_WRAPPER: a command to run the server under, e.g. valgrind (bench/leak-check.sh); it
   // must exec the server in the same process (valgrind does), so the PID is the server's.
   const wrap = (process.env.MCU_WRAPPER || '').split(' ').filter(Boolean);
-  const argv = [...wrap, `${BUILD}/mcu`, '--bind', '127.0.0.1', '--port', String(port), '--log-level', 'info', ...args];
+  const argv = [...wrap, `${BUILD}/mcu`, '--bind', host, '--port', String(port), '--log-level', 'info', ...args];
   const proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', fd, fd], env: { ...process.env, ...env } });
   fs.closeSync(fd);
-  const s = { proc, pid: proc.pid, log, port, url: `http://127.0.0.1:${port}` };
+  const s = { proc, pid: proc.pid, log, port, url: `http://${host}:${port}` };
   s.exited = new Promise((r) => proc.on('exit', (code, sig) => r({ code, sig })));
   s.logText = () => fs.readFileSync(log, 'utf8');
   for (let i = 0; i < (wrap.length ? 1200 : 200); i++) {
-    try { await getJson(port, '/api/config'); return s; } catch { /* not yet */ }
+    try { await getJson(port, '/api/config', host); return s; } catch { /* not yet */ }
     if (proc.exitCode !== null) break;
     await sleep(100);
   }
@@ -256,9 +259,9 @@ export async function stopServer(s, timeoutMs = 60000) {
 
 // GET over a fresh connection that is closed after the reply (no keep-alive socket left in
 // the server to skew its fd count).
-export function getJson(port, p) {
+export function getJson(port, p, host = '127.0.0.1') {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: p, agent: false, headers: { connection: 'close' } }, (res) => {
+    const req = http.get({ host, port, path: p, agent: false, headers: { connection: 'close' } }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d) => { body += d; });

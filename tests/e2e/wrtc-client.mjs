@@ -10,7 +10,8 @@ export const W = 640, H = 360;
 
 // One participant: signaling over ws, media from nonstandard sources, the mix into sinks.
 // opts.mode: 'sendrecv' (default), 'recvonly' (a viewer: receives audio and video, sends
-// nothing) or 'audio-only' (sends and receives audio only).
+// nothing) or 'audio-only' (sends and receives audio only); opts.receive: the join's receive
+// profile.
 export function participant(name, yuv, tone, room = 'wrtc', opts = {}) {
   const mode = opts.mode || 'sendrecv';
   // c.silent: send digital silence instead of the tone (from the next 10 ms).
@@ -64,7 +65,7 @@ export function participant(name, yuv, tone, room = 'wrtc', opts = {}) {
   c.pc = pc;
   c.messages = []; // every signaling message received, in order
   c.send = wireSignaling(ws, pc, {
-    room, name, onMessage: (m) => {
+    room, name, receive: opts.receive, onMessage: (m) => {
       c.messages.push(m);
       if (m.type === 'error') c.errors.push(m);
     },

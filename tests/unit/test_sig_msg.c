@@ -72,7 +72,28 @@ static void test_join_receive(void **state)
 	                       &m, &code),
 	                 0);
 	assert_int_equal(m.recv_codec, 1);
+	assert_int_equal(m.recv_max_width, 0);
 	sig_msg_clear(&m);
+	assert_int_equal(parse("{\"type\":\"join\",\"room\":\"r\",\"name\":\"n\",\"receive\":"
+	                       "{\"max_width\":640,\"max_height\":360,\"max_fps\":15,"
+	                       "\"max_bitrate\":400000}}",
+	                       &m, &code),
+	                 0);
+	assert_int_equal(m.recv_max_width, 640);
+	assert_int_equal(m.recv_max_height, 360);
+	assert_int_equal(m.recv_max_fps, 15);
+	assert_int_equal(m.recv_max_bitrate, 400000);
+	assert_int_equal(m.recv_codec, -1);
+	sig_msg_clear(&m);
+	expect_error(
+	    "{\"type\":\"join\",\"room\":\"r\",\"name\":\"n\",\"receive\":{\"max_fps\":0}}",
+	    "bad-field");
+	expect_error(
+	    "{\"type\":\"join\",\"room\":\"r\",\"name\":\"n\",\"receive\":{\"max_width\":\"640\"}}",
+	    "bad-field");
+	expect_error(
+	    "{\"type\":\"join\",\"room\":\"r\",\"name\":\"n\",\"receive\":{\"max_bitrate\":1000}}",
+	    "bad-field");
 	assert_int_equal(parse("{\"type\":\"join\",\"room\":\"r\",\"name\":\"n\","
 	                       "\"receive\":{\"codec\":\"vp8\"}}",
 	                       &m, &code),

@@ -1,0 +1,194 @@
+/*
+ * ladder.c - the ladder of video outputs and one recipient's place on it (see ladder.h).
+ * Pure functions and plain data: any thread.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "session/ladder.h"
+
+static int lfail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int lfail(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (err && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+/* One "WxH@F:KBPS" item. */
+static int parse_rung(const char *item, int engine_fps, struct rung *r, char *err, size_t errlen)
+{
+	int w, h, fps, kbps, end = 0;
+	if (sscanf(item, "%dx%d@%d:%d%n", &w, &h, &fps, &kbps, &end) != 4 || item[end])
+		return lfail(err, errlen, "ladder: '%s' is not WIDTHxHEIGHT@FPS:KBITS", item);
+	if (w < 16 || h < 16 || w > 4096 || h > 4096 || w % 2 || h % 2)
+		return lfail(err, errlen, "ladder: '%s': sizes must be even, 16..4096", item);
+	if (fps < 1 || fps > engine_fps || engine_fps % fps)
+		return lfail(err, errlen, "ladder: '%s': the frame rate must divide %d", item,
+		             engine_fps);
+	if (kbps < 30 || kbps > 50000)
+		return lfail(err, errlen, "ladder: '%s': bitrate must be 30..50000 kbit/s", item);
+	*r = (struct rung){w, h, fps, kbps * 1000};
+	return 0;
+}
+
+static bool below(const struct rung *a, const struct rung *b)
+{
+	return a->width <= b->width && a->height <= b->height && a->fps <= b->fps &&
+	       a->bitrate <= b->bitrate;
+}
+
+int ladder_parse(const char *spec, int engine_fps, struct ladder *out, char *err, size_t errlen)
+{
+	char buf[512];
+	if (!spec || !out || strlen(spec) >= sizeof(buf))
+		return lfail(err, errlen, "ladder: missing or too long");
+	size_t len = strlen(spec);
+	if (len == 0 || spec[0] == ',' || spec[len - 1] == ',' || strstr(spec, ",,"))
+		return lfail(err, errlen, "ladder: an empty rung in '%s'", spec);
+	snprintf(buf, sizeof(buf), "%s", spec);
+	struct ladder l = {0};
+	char *save = NULL;
+	for (char *it = strtok_r(buf, ",", &save); it; it = strtok_r(NULL, ",", &save)) {
+		if (l.n == LADDER_MAX)
+			return lfail(err, errlen, "ladder: at most %d rungs", LADDER_MAX);
+		int rc = parse_rung(it, engine_fps, &l.r[l.n], err, errlen);
+		if (rc < 0)
+			return rc;
+		if (l.n > 0 && !below(&l.r[l.n], &l.r[l.n - 1]))
+			return lfail(
+			    err, errlen,
+			    "ladder: '%s' must not be larger, faster or dearer than the rung "
+			    "before it",
+			    it);
+		l.n++;
+	}
+	if (l.n == 0)
+		return lfail(err, errlen, "ladder: no rungs");
+	*out = l;
+	return 0;
+}
+
+static int even(int v)
+{
+	v &= ~1;
+	return v < 16 ? 16 : v;
+}
+
+void ladder_default(struct ladder *l, int w, int h, int fps, int bitrate)
+{
+	int slow = fps % 2 == 0 ? fps / 2 : fps;
+	l->n = 4;
+	l->r[0] = (struct rung){w, h, fps, bitrate};
+	l->r[1] = (struct rung){even(w / 2), even(h / 2), fps, bitrate / 10 * 4};
+	l->r[2] = (struct rung){even(w / 2), even(h / 2), slow, bitrate / 4};
+	l->r[3] = (struct rung){even(w / 4), even(h / 4), slow, bitrate / 10};
+	for (int i = 1; i < l->n; i++)
+		if (l->r[i].bitrate < 30000)
+			l->r[i].bitrate = 30000;
+}
+
+void ladder_describe(const struct ladder *l, char *buf, size_t n)
+{
+	size_t off = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < l->n && off < n; i++) {
+		int k = snprintf(buf + off, n - off, "%s%dx%d@%d:%d", i ? "," : "", l->r[i].width,
+		                 l->r[i].height, l->r[i].fps, l->r[i].bitrate / 1000);
+		if (k < 0)
+			return;
+		off += (size_t)k;
+	}
+}
+
+static bool allows(const struct recv_profile *p, const struct rung *r)
+{
+	return (!p->max_width || r->width <= p->max_width) &&
+	       (!p->max_height || r->height <= p->max_height) &&
+	       (!p->max_fps || r->fps <= p->max_fps) &&
+	       (!p->max_bitrate || r->bitrate <= p->max_bitrate);
+}
+
+int ladder_ceiling(const struct ladder *l, const struct recv_profile *p)
+{
+	for (int i = 0; i < l->n; i++)
+		if (!p || allows(p, &l->r[i]))
+			return i;
+	return l->n - 1;
+}
+
+int ladder_fit(const struct ladder *l, int ceiling, uint64_t bps)
+{
+	for (int i = ceiling < 0 ? 0 : ceiling; i < l->n; i++)
+		if ((double)l->r[i].bitrate <= LADDER_HEADROOM * (double)bps)
+			return i;
+	return l->n;
+}
+
+void rung_ctl_init(struct rung_ctl *c, int ceiling, int64_t now_us)
+{
+	*c = (struct rung_ctl){.cur = ceiling,
+	                       .ceiling = ceiling,
+	                       .next_up = now_us + LADDER_UP_WAIT,
+	                       .last_up = INT64_MIN,
+	                       .up_wait = LADDER_UP_WAIT,
+	                       .peak_at = now_us};
+}
+
+/* Whether bps is a fall from the recent peak; keeps the peak of the last LADDER_PEAK_US. */
+static bool is_fall(struct rung_ctl *c, uint64_t bps, int64_t now)
+{
+	bool fall = (double)bps < LADDER_FALL * (double)c->peak;
+	if (bps >= c->peak || now - c->peak_at > LADDER_PEAK_US) {
+		c->peak = bps;
+		c->peak_at = now;
+	}
+	return fall;
+}
+
+static enum rung_why step_down(struct rung_ctl *c, int to, int64_t now)
+{
+	bool failed_probe = c->last_up != INT64_MIN && now - c->last_up < LADDER_PROBE_US;
+	if (failed_probe && c->up_wait < LADDER_UP_MAX)
+		c->up_wait = c->up_wait * 2 > LADDER_UP_MAX ? LADDER_UP_MAX : c->up_wait * 2;
+	c->cur = to;
+	c->down_votes = 0;
+	c->last_up = INT64_MIN;
+	c->next_up = now + c->up_wait;
+	return RUNG_DOWN;
+}
+
+enum rung_why rung_ctl_estimate(struct rung_ctl *c, const struct ladder *l, uint64_t bps,
+                                int64_t now)
+{
+	bool fall = is_fall(c, bps, now);
+	int fit = ladder_fit(l, c->ceiling, bps);
+	bool down = fall && fit > c->cur; /* a fall the current rung does not fit */
+	if (down && c->next_up < now + c->up_wait)
+		c->next_up = now + c->up_wait; /* no step up soon after one */
+	c->down_votes = down ? c->down_votes + 1 : 0;
+	if (c->down_votes >= 2)
+		return step_down(c, fit, now);
+	if (c->last_up != INT64_MIN && now - c->last_up >= LADDER_PROBE_US) {
+		c->up_wait = LADDER_UP_WAIT; /* the last step held: the link carries it */
+		c->last_up = INT64_MIN;
+	}
+	bool carries = c->cur == l->n || (double)bps >= LADDER_FLOOR * l->r[c->cur].bitrate;
+	if (c->cur > c->ceiling && now >= c->next_up && carries) {
+		c->cur--;
+		c->last_up = now;
+		c->next_up = now + LADDER_STEP_US;
+		return RUNG_UP;
+	}
+	return RUNG_SAME;
+}

@@ -1,0 +1,96 @@
+/*
+ * ladder.h - the ladder of video outputs a room offers (e.g. 1280x720@30, 640x360@30,
+ * 640x360@15, 320x180@15, then audio only), and the choice of one rung per recipient: a ceiling
+ * from what its device asks for (the join's receive profile), and below it what its link
+ * carries (the browser's bandwidth estimate of our downlink, REMB today).
+ *
+ * Link rules (struct rung_ctl, fed one estimate at a time, about once a second):
+ *   - An estimate only says the link is congested when it falls: a receive-side estimator never
+ *     rises above about 1.5 x what it receives, so a low but steady estimate is an
+ *     application-limited one (little motion), not a slow link.
+ *   - A fall is an estimate below LADDER_FALL x the highest of the last LADDER_PEAK_US. Two
+ *     estimates in a row that fall and that the current rung does not fit (its bitrate above
+ *     LADDER_HEADROOM x the estimate) move the recipient down at once, to the best rung the
+ *     estimate fits, or to audio only below the lowest.
+ *   - Up: one rung at a time, once up_wait has passed since the last such estimate
+ *     (LADDER_UP_WAIT at first), with an estimate at least LADDER_FLOOR x the current rung's bitrate; the next
+ *     step may follow LADDER_STEP_US later. A step up is also the probe of the link: a fall
+ *     within LADDER_PROBE_US of it doubles up_wait (up to LADDER_UP_MAX); a step held that long
+ *     resets it.
+ * Pure functions and plain data, any thread; a rung_ctl belongs to its peer's loop.
+ */
+#ifndef MCU_LADDER_H
+#define MCU_LADDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LADDER_MAX      8
+#define LADDER_HEADROOM 0.85    /* share of an estimate a rung's bitrate may take */
+#define LADDER_FLOOR    0.5     /* a rung holds while the estimate is at least this x its bitrate */
+#define LADDER_UP_WAIT  6000000 /* us */
+#define LADDER_UP_MAX   12000000 /* us */
+#define LADDER_STEP_US  3000000  /* between two steps up */
+#define LADDER_PROBE_US 5000000  /* a fall this soon after a step up: the probe failed */
+#define LADDER_FALL     0.9      /* an estimate below this x the recent peak is a fall */
+#define LADDER_PEAK_US  5000000  /* how long the peak is remembered */
+
+struct rung {
+	int width, height, fps, bitrate; /* bitrate in bit/s */
+};
+
+/* Rungs from best to worst; index n means audio only. */
+struct ladder {
+	int n;
+	struct rung r[LADDER_MAX];
+};
+
+/*
+ * Parses "1280x720@30:1500,640x360@15:350" (kbit/s after the colon), best first, each rung no
+ * larger, faster or dearer than the one before, fps dividing engine_fps, sizes even 16..4096.
+ * 0, or -EINVAL with a message in err.
+ */
+int ladder_parse(const char *spec, int engine_fps, struct ladder *out, char *err, size_t errlen);
+
+/*
+ * The default ladder for an output of w x h at fps and bitrate: itself, half the size, half
+ * the size at half the rate, a quarter of the size at half the rate (the rate halved only when
+ * fps is even; sizes rounded to even), at 100 %, 40 %, 25 % and 10 % of the bitrate.
+ */
+void ladder_default(struct ladder *l, int w, int h, int fps, int bitrate);
+
+/* "1280x720@30:1500,..." into buf. */
+void ladder_describe(const struct ladder *l, char *buf, size_t n);
+
+/* What a device asks for; 0 = no limit. */
+struct recv_profile {
+	int max_width, max_height, max_fps, max_bitrate;
+};
+
+/* The best rung the profile allows (the last rung if none fits it). */
+int ladder_ceiling(const struct ladder *l, const struct recv_profile *p);
+
+/* The best rung at or below ceiling that an estimate of bps carries with headroom; l->n if none. */
+int ladder_fit(const struct ladder *l, int ceiling, uint64_t bps);
+
+/* One recipient's position on the ladder and the state of its link rules. */
+struct rung_ctl {
+	int cur, ceiling;
+	int64_t next_up; /* no step up before this */
+	int64_t last_up; /* when cur last stepped up (INT64_MIN: never) */
+	int64_t up_wait; /* time after a fall before the next step up */
+	int down_votes;  /* estimates in a row that say down */
+	uint64_t peak;   /* highest estimate since peak_at */
+	int64_t peak_at;
+};
+
+enum rung_why { RUNG_SAME, RUNG_DOWN, RUNG_UP };
+
+void rung_ctl_init(struct rung_ctl *c, int ceiling, int64_t now_us);
+
+/* Feeds one estimate at now_us; returns whether cur moved (and which way). */
+enum rung_why rung_ctl_estimate(struct rung_ctl *c, const struct ladder *l, uint64_t bps,
+                                int64_t now_us);
+
+#endif

@@ -1,0 +1,140 @@
+// ladder.test.mjs - the ladder of outputs. (1) What a device asks for: three headless Chromium
+// pages, one as is, one "low-power" (receive at most 640x360 at 15 fps), one "minimal" (320x180
+// at 15 fps) and H.264: each decodes the size it asked for at about its frame rate, is told so
+// in an `output` message, and /api/rooms shows each one's output and codec; the two small
+// rungs cost one encoder each, not one per recipient size asked. (2) What the link carries: a
+// @roamhq/wrtc participant in a network namespace of its own, joined to the server's by a veth
+// pair (198.18.0.0/24, the range for network tests; nothing leaves the namespaces) whose
+// server-side end is shaped with a real tbf at 400 kbit/s: it must move down within 5 s,
+// without a long freeze, while two unshaped participants keep their 1280x720 at full rate; when
+// the cap lifts it must move up again within 15 s and back to the top.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { launchBrowser, openParticipant, waitFor, sleep, URL_BASE } from './lib.mjs';
+import { spawnChild, ownServer, stopServer, maxFrameGap, getJson } from './wrtc-child.mjs';
+
+let browser, server, holder;
+const children = [];
+after(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  if (browser) await browser.close();
+  if (server) await stopServer(server, 10000);
+  if (holder) holder.kill('SIGKILL');
+  try { execFileSync('ip', ['link', 'del', 'mcuS'], { stdio: 'ignore' }); } catch { /* gone */ }
+});
+
+async function fps(page) {
+  const a = await page.evaluate(() => mcu.inboundVideo());
+  await sleep(3000);
+  const b = await page.evaluate(() => mcu.inboundVideo());
+  return { fps: (b.framesDecoded - a.framesDecoded) / ((b.timestamp - a.timestamp) / 1000), w: b.frameWidth, h: b.frameHeight };
+}
+
+test('each device gets the rung its receive profile asks for', { timeout: 120000 }, async () => {
+  browser = await launchBrowser();
+  const people = [
+    { name: 'Best', color: '#ff0000', tone: 440, want: [1280, 720, 30, '1280x720@30', 'vp8'] },
+    { name: 'Low', color: '#00ff00', tone: 740, receive: 'low', want: [640, 360, 15, '640x360@15', 'vp8'] },
+    { name: 'Tiny', color: '#0000ff', tone: 1300, receive: 'minimal', codec: 'h264', want: [320, 180, 15, '320x180@15', 'h264'] },
+  ];
+  const pages = [];
+  for (const p of people) pages.push(await openParticipant(browser, { room: 'ladder', ...p }));
+  for (const [i, page] of pages.entries()) {
+    const [w, h, rate, , codec] = people[i].want;
+    const out = await waitFor(() => page.evaluate(() => mcu.outputs[0]), { what: `${people[i].name} output message` });
+    assert.deepEqual([out.video.width, out.video.height, out.video.fps, out.video.codec, out.reason], [w, h, rate, codec, 'profile']);
+    await waitFor(async () => (await page.evaluate(() => mcu.inboundVideo()))?.frameWidth === w,
+      { timeout: 20000, what: `${people[i].name} decodes ${w} wide` });
+    const f = await fps(page);
+    console.log(`${people[i].name}: ${f.w}x${f.h} at ${f.fps.toFixed(1)} fps decoded`);
+    assert.deepEqual([f.w, f.h], [w, h]);
+    assert.ok(f.fps > rate * 0.6 && f.fps < rate * 1.25, `${people[i].name}: ${f.fps} fps for ${rate}`);
+  }
+  const room = (await (await fetch(`${URL_BASE}/api/rooms`)).json()).find((r) => r.name === 'ladder');
+  const seen = Object.fromEntries(room.participants.map((p) => [p.name, [p.output, p.codec]]));
+  assert.deepEqual(seen, Object.fromEntries(people.map((p) => [p.name, [p.want[3], p.want[4]]])));
+  for (const page of pages) await page.context().close();
+});
+
+// ---- a real bottleneck ----
+
+const HOST = '198.18.0.1', PORT = 18083;
+const sh = (...argv) => execFileSync(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+const RED = [81, 90, 240], GREEN = [145, 54, 34], BLUE = [41, 240, 110];
+
+// A network namespace held by a sleeping process, joined to ours by veth mcuS (ours, HOST) and
+// mcuC (its, 198.18.0.2).
+async function cappedNamespace() {
+  holder = spawn('unshare', ['-n', 'sleep', '1000'], { stdio: 'ignore' });
+  await sleep(300);
+  sh('ip', 'link', 'add', 'mcuS', 'type', 'veth', 'peer', 'name', 'mcuC');
+  sh('ip', 'link', 'set', 'mcuC', 'netns', String(holder.pid));
+  sh('ip', 'addr', 'add', `${HOST}/24`, 'dev', 'mcuS');
+  sh('ip', 'link', 'set', 'mcuS', 'up');
+  sh('nsenter', '-t', String(holder.pid), '-n', 'sh', '-c',
+    'ip link set lo up && ip addr add 198.18.0.2/24 dev mcuC && ip link set mcuC up');
+  return ['nsenter', '-t', String(holder.pid), '-n'];
+}
+
+// The output messages of a child since t, as [t, "WxH@F" | "audio", reason].
+function outputs(c, since = 0) {
+  return c.msgs('output', since).map((e) => [e.t, e.m.video ? `${e.m.video.width}x${e.m.video.height}@${e.m.video.fps}` : 'audio', e.m.reason]);
+}
+
+// Frames per second a child received in [from, to], from its stat events.
+function rate(c, from, to) {
+  const s = c.stats(from, to);
+  return s.length < 2 ? 0 : ((s.at(-1).frames - s[0].frames) * 1000) / (s.at(-1).t - s[0].t);
+}
+
+test('a recipient behind a 400 kbit/s tbf moves down and back up; the others are unaffected', { timeout: 180000 }, async () => {
+  const prefix = await cappedNamespace();
+  server = await ownServer('ladder-tbf', PORT, [], null, {}, HOST);
+  const url = `http://${HOST}:${PORT}`;
+  const cfg = (name, yuv, tone) => ({ name, yuv, tone, room: 'tbf', stat_ms: 200 });
+  const red = spawnChild(cfg('Red', RED, 440), { url });
+  const green = spawnChild(cfg('Green', GREEN, 740), { url });
+  const capped = spawnChild(cfg('Capped', BLUE, 1300), { url, prefix });
+  children.push(red, green, capped);
+  for (const c of children) await c.waitEvent((e) => e.ev === 'ready', { timeout: 30000, what: 'ready' });
+  await sleep(8000);
+  assert.equal(capped.stat.w, 1280, 'the capped one starts at the top');
+
+  const tCap = Date.now();
+  sh('tc', 'qdisc', 'add', 'dev', 'mcuS', 'root', 'tbf', 'rate', '400kbit', 'burst', '16kbit', 'latency', '200ms');
+  const down = await capped.waitEvent((e) => e.ev === 'msg' && e.m.type === 'output' && e.m.reason === 'link-down',
+    { since: tCap, timeout: 20000, what: 'a move down' });
+  const downS = (down.t - tCap) / 1000;
+  await sleep(20000); // under the cap: the rung holds or probes and comes back
+  const tLift = Date.now();
+  const capGap = maxFrameGap(capped, tCap, tLift);
+  const othersFps = [red, green].map((c) => rate(c, tCap + 2000, tLift));
+  const othersGap = Math.max(...[red, green].map((c) => maxFrameGap(c, tCap, tLift)));
+  const othersW = [red, green].map((c) => c.stat.w);
+  const capW = capped.stats(tLift - 3000, tLift).map((s) => s.w);
+  sh('tc', 'qdisc', 'del', 'dev', 'mcuS', 'root');
+  const up = await capped.waitEvent((e) => e.ev === 'msg' && e.m.type === 'output' && e.m.reason === 'link-up',
+    { since: tLift, timeout: 30000, what: 'a move up' });
+  const top = await capped.waitEvent((e) => e.ev === 'msg' && e.m.type === 'output' && e.m.video?.width === 1280,
+    { since: tLift, timeout: 45000, what: 'back at the top' });
+  await capped.waitEvent((e) => e.ev === 'stat' && e.w === 1280, { since: top.t, timeout: 10000, what: '1280 wide frames' });
+  const upGap = maxFrameGap(capped, tLift, Date.now());
+
+  console.log(`moves: ${JSON.stringify(outputs(capped, tCap).map(([t, o, r]) => [((t - tCap) / 1000).toFixed(1), o, r]))}`);
+  console.log(`down ${downS.toFixed(1)} s after the cap; longest frame gap under the cap ${capGap} ms; ` +
+    `widths in the last 3 s of the cap ${[...new Set(capW)].join('/')}`);
+  console.log(`first move up ${((up.t - tLift) / 1000).toFixed(1)} s after the lift, top after ` +
+    `${((top.t - tLift) / 1000).toFixed(1)} s; longest gap after the lift ${upGap} ms`);
+  console.log(`others under the cap: ${othersFps.map((f) => f.toFixed(1)).join(', ')} fps, ` +
+    `${othersW.join(', ')} wide, longest gap ${othersGap} ms`);
+  assert.ok(downS <= 5, `moved down after ${downS} s`);
+  assert.ok(capW.every((w) => w < 1280), `still ${capW} wide under the cap`);
+  assert.ok((up.t - tLift) / 1000 <= 15, 'moved up within 15 s of the lift');
+  assert.ok(othersFps.every((f) => f >= 20), `the others: ${othersFps} fps`);
+  assert.deepEqual(othersW, [1280, 1280]);
+  assert.ok(othersGap < 1000, `the others' longest gap ${othersGap} ms`);
+  // the server's view
+  const room = (await getJson(PORT, '/api/rooms', HOST)).find((r) => r.name === 'tbf');
+  assert.equal(room.participants.find((p) => p.name === 'Capped').output, '1280x720@30');
+});

@@ -1,0 +1,202 @@
+/*
+ * test_ladder.c - unit tests for src/session/ladder.c: the ladder spec, the device ceiling, the
+ * fit of an estimate, and the link rules fed with made-up REMB sequences (an application-limited
+ * link that must not move, a cap that must move the recipient down within seconds, a probe that
+ * fails and backs off, recovery, audio only). Single-threaded.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "session/ladder.h"
+
+#define S 1000000LL
+
+static void std_ladder(struct ladder *l)
+{
+	ladder_default(l, 1280, 720, 30, 1500000);
+}
+
+static void test_default_and_describe(void **state)
+{
+	(void)state;
+	struct ladder l;
+	char d[256];
+	std_ladder(&l);
+	ladder_describe(&l, d, sizeof(d));
+	assert_string_equal(d, "1280x720@30:1500,640x360@30:600,640x360@15:375,320x180@15:150");
+	ladder_default(&l, 640, 360, 25, 200000); /* odd rate: not halved; floors */
+	ladder_describe(&l, d, sizeof(d));
+	assert_string_equal(d, "640x360@25:200,320x180@25:80,320x180@25:50,160x90@25:30");
+}
+
+static void test_parse(void **state)
+{
+	(void)state;
+	struct ladder l;
+	char err[128];
+	assert_int_equal(ladder_parse("1280x720@30:2000,640x360@15:400,320x180@15:150", 30, &l, err,
+	                              sizeof(err)),
+	                 0);
+	assert_int_equal(l.n, 3);
+	assert_int_equal(l.r[1].fps, 15);
+	assert_int_equal(l.r[1].bitrate, 400000);
+	const char *bad[] = {"",
+	                     "1280x720@30",
+	                     "1280x720@30:2000,",
+	                     "1281x720@30:2000",
+	                     "1280x720@7:2000",
+	                     "640x360@30:100,1280x720@30:2000",
+	                     "640x360@15:100,640x360@30:50",
+	                     "640x360@30:10",
+	                     "640x360@30:100x"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		if (ladder_parse(bad[i], 30, &l, err, sizeof(err)) != -EINVAL || !err[0])
+			fail_msg("'%s' accepted", bad[i]);
+	}
+	char many[512] = "";
+	for (int i = 0; i < LADDER_MAX + 1; i++)
+		strcat(many, i ? ",320x180@15:100" : "320x180@15:100");
+	assert_int_equal(ladder_parse(many, 30, &l, err, sizeof(err)), -EINVAL);
+}
+
+static void test_ceiling_and_fit(void **state)
+{
+	(void)state;
+	struct ladder l;
+	std_ladder(&l);
+	struct recv_profile p = {0};
+	assert_int_equal(ladder_ceiling(&l, &p), 0);
+	assert_int_equal(ladder_ceiling(&l, NULL), 0);
+	p = (struct recv_profile){.max_width = 640, .max_height = 360, .max_fps = 15};
+	assert_int_equal(ladder_ceiling(&l, &p), 2);
+	p = (struct recv_profile){.max_width = 640};
+	assert_int_equal(ladder_ceiling(&l, &p), 1);
+	p = (struct recv_profile){.max_bitrate = 200000};
+	assert_int_equal(ladder_ceiling(&l, &p), 3);
+	p = (struct recv_profile){.max_width = 100};
+	assert_int_equal(ladder_ceiling(&l, &p), 3); /* nothing fits: the lowest */
+	assert_int_equal(ladder_fit(&l, 0, 2000000), 0);
+	assert_int_equal(ladder_fit(&l, 0, 1000000), 1);
+	assert_int_equal(ladder_fit(&l, 0, 400000), 3);
+	assert_int_equal(ladder_fit(&l, 2, 2000000), 2);
+	assert_int_equal(ladder_fit(&l, 0, 100000), 4); /* audio only */
+}
+
+/* Feeds bps once a second from *t for secs seconds; returns the rung at the end. */
+static int feed(struct rung_ctl *c, const struct ladder *l, uint64_t bps, int64_t *t, int secs)
+{
+	for (int i = 0; i < secs; i++, *t += S)
+		rung_ctl_estimate(c, l, bps, *t);
+	return c->cur;
+}
+
+static void test_app_limited_stays(void **state)
+{
+	(void)state;
+	struct ladder l;
+	std_ladder(&l);
+	struct rung_ctl c;
+	int64_t t = 0;
+	rung_ctl_init(&c, 0, t);
+	/* a browser's estimate ramps up from 300 kbit/s and settles low: little motion */
+	for (uint64_t b = 300000; b < 500000; b += 20000, t += S)
+		assert_int_equal(rung_ctl_estimate(&c, &l, b, t), RUNG_SAME);
+	assert_int_equal(feed(&c, &l, 500000, &t, 60), 0);
+}
+
+static void test_cap_probe_recover(void **state)
+{
+	(void)state;
+	struct ladder l;
+	std_ladder(&l);
+	struct rung_ctl c;
+	int64_t t = 0;
+	rung_ctl_init(&c, 0, t);
+	feed(&c, &l, 1800000, &t, 10);
+	assert_int_equal(c.cur, 0);
+	/* a 400 kbit/s cap: the estimate falls; down within two estimates, to 320x180@15 */
+	int64_t t_cap = t;
+	assert_int_equal(rung_ctl_estimate(&c, &l, 380000, t), RUNG_SAME);
+	t += S;
+	assert_int_equal(rung_ctl_estimate(&c, &l, 360000, t), RUNG_DOWN);
+	assert_int_equal(c.cur, 3);
+	printf("down after %.1f s\n", (double)(t - t_cap) / S);
+	/* a steady estimate the 150 kbit/s rung allows: a step up (the probe) after up_wait */
+	int64_t t_down = t;
+	t += S;
+	while (c.cur == 3 && t - t_down < 20 * S) {
+		rung_ctl_estimate(&c, &l, 230000, t);
+		t += S;
+	}
+	assert_int_equal(c.cur, 2);
+	assert_true(t - t_down <= LADDER_UP_WAIT + 2 * S);
+	/* the link cannot carry 375 kbit/s: the estimate peaks then falls: back down, and the
+	 * next probe waits twice as long */
+	rung_ctl_estimate(&c, &l, 420000, t), t += S;
+	rung_ctl_estimate(&c, &l, 300000, t), t += S;
+	assert_int_equal(rung_ctl_estimate(&c, &l, 290000, t), RUNG_DOWN);
+	assert_int_equal(c.cur, 3);
+	assert_int_equal(c.up_wait, 2 * LADDER_UP_WAIT);
+	t_down = t;
+	t += S;
+	while (c.cur == 3) {
+		rung_ctl_estimate(&c, &l, 230000, t);
+		t += S;
+	}
+	assert_true(t - t_down >= 2 * LADDER_UP_WAIT);
+	/* the cap lifts (the probe holds): up a rung at a time to the top */
+	int64_t t_lift = t;
+	int64_t first_up = 0;
+	while (c.cur > 0 && t - t_lift < 60 * S) {
+		int before = c.cur;
+		rung_ctl_estimate(&c, &l, 2500000, t);
+		if (c.cur != before && !first_up)
+			first_up = t - t_lift;
+		t += S;
+	}
+	assert_int_equal(c.cur, 0);
+	printf("recovered to the top %.1f s after the lift\n", (double)(t - t_lift) / S);
+	assert_true(t - t_lift <= 3 * LADDER_STEP_US + S);
+	feed(&c, &l, 2500000, &t, (int)(LADDER_PROBE_US / S) + 1);
+	assert_int_equal(c.up_wait, LADDER_UP_WAIT); /* reset after a step held */
+	(void)first_up;
+}
+
+static void test_audio_only_and_ceiling(void **state)
+{
+	(void)state;
+	struct ladder l;
+	std_ladder(&l);
+	struct rung_ctl c;
+	int64_t t = 0;
+	rung_ctl_init(&c, 2, t); /* a low-power device: 640x360@15 at best */
+	feed(&c, &l, 2500000, &t, 30);
+	assert_int_equal(c.cur, 2); /* never above its ceiling */
+	rung_ctl_estimate(&c, &l, 60000, t), t += S;
+	assert_int_equal(rung_ctl_estimate(&c, &l, 50000, t), RUNG_DOWN);
+	assert_int_equal(c.cur, l.n); /* audio only */
+	t += S;
+	/* audio alone gives a low estimate: the step back to the lowest video rung comes anyway */
+	assert_int_equal(feed(&c, &l, 60000, &t, (int)(LADDER_UP_WAIT / S) + 2), 3);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_default_and_describe),
+	    cmocka_unit_test(test_parse),
+	    cmocka_unit_test(test_ceiling_and_fit),
+	    cmocka_unit_test(test_app_limited_stays),
+	    cmocka_unit_test(test_cap_probe_recover),
+	    cmocka_unit_test(test_audio_only_and_ceiling),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
