@@ -12,7 +12,7 @@
  * rate, bitrate, excluded self, codec). Recipients with equal keys share one encoder and receive
  * references to the same encoded packets. An output's frame rate F divides the engine's fps: it
  * is composed and encoded only on video ticks k (tick time k * 1e6 / fps) with
- * k % (fps / F) == 0. A ladder of outputs (sizes, rates, bitrates) per room is so a matter of
+ * k % (fps / F) == 0. A ladder of outputs (sizes, rates, bitrates) per room is thus a matter of
  * recipient settings, changeable while running (mix_engine_set_recipient_video).
  * Await-keyframe rule: whenever a recipient's video output changes to another stream (it joins a
  * running output, its settings move it to another output, its video is turned back on), it
