@@ -227,26 +227,42 @@ static int codecs_check(const struct mix_recipient_opts *o)
 	return 0;
 }
 
-static int resolve_opts(const struct mix_engine *e, const struct mix_recipient_opts *in,
-                        struct mix_recipient_opts *o)
+/* The video settings of resolved options: 0 means the engine's. */
+static void resolve_video(const struct mix_engine *e, struct mix_recipient_opts *o)
 {
-	*o = *in;
 	if (!o->width)
 		o->width = e->cfg.width;
 	if (!o->height)
 		o->height = e->cfg.height;
+	if (!o->fps)
+		o->fps = e->cfg.fps;
 	if (!o->video_bitrate)
 		o->video_bitrate = e->cfg.video_bitrate;
-	if (o->layout < 0)
-		o->layout = (int)e->cfg.layout;
-	if (o->exclude_self < 0)
-		o->exclude_self = e->cfg.exclude_self;
+}
+
+/* Resolved options the engine can serve: -EINVAL, -ENOTSUP (codecs_check) or 0. */
+static int check_opts(const struct mix_engine *e, const struct mix_recipient_opts *o)
+{
 	if (o->width < 16 || o->height < 16 || o->width > 4096 || o->height > 4096 ||
 	    (o->width | o->height) & 1 || o->video_bitrate < 10000)
+		return -EINVAL;
+	if (o->fps < 1 || o->fps > e->cfg.fps || e->cfg.fps % o->fps)
 		return -EINVAL;
 	if (o->layout != MIX_LAYOUT_GRID && o->layout != MIX_LAYOUT_SPEAKER)
 		return -EINVAL;
 	return codecs_check(o);
+}
+
+static int resolve_opts(const struct mix_engine *e, const struct mix_recipient_opts *in,
+                        struct mix_recipient_opts *o)
+{
+	*o = *in;
+	resolve_video(e, o);
+	if (o->layout < 0)
+		o->layout = (int)e->cfg.layout;
+	if (o->exclude_self < 0)
+		o->exclude_self = e->cfg.exclude_self;
+	return check_opts(e, o);
 }
 
 int mix_engine_add_recipient(struct mix_engine *e, uint32_t rid,
@@ -308,6 +324,29 @@ int mix_engine_set_recipient_bitrate(struct mix_engine *e, uint32_t rid, int bps
 		return -EINVAL;
 	r->bitrate_cap = bps;
 	e->tiles_dirty = true;
+	return 0;
+}
+
+int mix_engine_set_recipient_video(struct mix_engine *e, uint32_t rid, bool on, int width,
+                                   int height, int fps, int bitrate)
+{
+	struct recipient *r = find_rcp(e, rid, NULL);
+	if (!r)
+		return -ENOENT;
+	struct mix_recipient_opts o = r->opts;
+	o.video = on;
+	if (on) {
+		o.width = width;
+		o.height = height;
+		o.fps = fps;
+		o.video_bitrate = bitrate;
+		resolve_video(e, &o);
+	}
+	int rc = check_opts(e, &o);
+	if (rc < 0)
+		return rc;
+	r->opts = o;
+	e->tiles_dirty = true; /* the next tick's assignment moves it (vout.c gates the move) */
 	return 0;
 }
 

@@ -107,6 +107,9 @@ struct recipient {
 	struct vout *vout;
 	struct aout *aout;
 	bool kf_wanted;
+	/* Its vout changed to another stream: send it none of that stream's packets before a
+	 * keyframe (vout.c). */
+	bool await_kf;
 };
 
 struct mix_engine {

@@ -1,12 +1,16 @@
 /*
  * vout.c - video outputs: output keys, encoder sharing, visibility, compositing and encoding.
  *
- * A recipient's video key is (layout, canvas size, bitrate, codec, the sources in its tiles in
- * order). Recipients with equal keys share one vout: one compositor and one encoder (VP8, or
- * H.264 for MP4 recordings: a codec never shares another's encoder), whose packets
+ * A recipient's video key is (layout, canvas size, frame rate, bitrate, codec, the sources in
+ * its tiles in order). Recipients with equal keys share one vout: one compositor and one encoder
+ * (VP8, or H.264 for MP4 recordings: a codec never shares another's encoder), whose packets
  * every one of them receives. When keys change (a join, a new speaker), a vout left without
- * recipients is re-keyed for a new key of the same size, so its stream continues without a
- * keyframe; a size change always means a new encoder (never a live resize, CVE-2023-5217).
+ * recipients is re-keyed for a new key of the same codec, size and frame rate, so its stream
+ * continues without a keyframe; a size or rate change always means a new encoder (never a live
+ * resize, CVE-2023-5217; an encoder's rate is fixed). A vout of rate F is due, composed and
+ * encoded, only on the engine's video ticks k with k % (engine fps / F) == 0.
+ * A recipient moved to another vout (a join, new settings, video back on) is gated: it receives
+ * that vout's packets only from its next keyframe, which a running encoder is asked for.
  * A source is visible, and video-decoded, only while it sits in some vout's tiles. Each tile
  * is drawn with its source's name as the label: the placeholder's initials, and the name label
  * on every tile when the engine's tile_names is set.
@@ -32,6 +36,7 @@ struct vkey {
 	int layout;
 	int codec; /* enum mix_video_codec */
 	int w, h;
+	int fps; /* divides the engine's fps */
 	int bitrate;
 	int n;
 	uint32_t tiles[MAX_TILES];
@@ -48,7 +53,7 @@ struct vout {
 static bool key_eq(const struct vkey *a, const struct vkey *b)
 {
 	return a->layout == b->layout && a->codec == b->codec && a->w == b->w && a->h == b->h &&
-	       a->bitrate == b->bitrate && a->n == b->n &&
+	       a->fps == b->fps && a->bitrate == b->bitrate && a->n == b->n &&
 	       !memcmp(a->tiles, b->tiles, sizeof(uint32_t) * (size_t)a->n);
 }
 
@@ -66,16 +71,16 @@ void vout_free(struct vout **vp)
 
 /* ---- the vout's encoder, whichever codec its key has ---- */
 
-static int venc_alloc(struct vout *v, const struct mix_engine *e)
+static int venc_alloc(struct vout *v)
 {
 	const struct vkey *k = &v->key;
 	if (k->codec == MIX_VCODEC_H264) {
 		struct mix_h264_enc_cfg hc = {
-		    .width = k->w, .height = k->h, .fps = e->cfg.fps, .bitrate_bps = k->bitrate};
+		    .width = k->w, .height = k->h, .fps = k->fps, .bitrate_bps = k->bitrate};
 		return mix_h264_enc_alloc(&v->h264, &hc);
 	}
 	struct mix_vp8_enc_cfg ec = {
-	    .width = k->w, .height = k->h, .fps = e->cfg.fps, .bitrate_bps = k->bitrate};
+	    .width = k->w, .height = k->h, .fps = k->fps, .bitrate_bps = k->bitrate};
 	return mix_vp8_enc_alloc(&v->enc, &ec);
 }
 
@@ -112,7 +117,7 @@ static int vout_new(struct mix_engine *e, const struct vkey *k, struct vout **ou
 	int rc = mix_compositor_alloc(&v->comp, k->w, k->h);
 	if (rc == 0) {
 		mix_compositor_set_names(v->comp, e->cfg.tile_names);
-		rc = venc_alloc(v, e);
+		rc = venc_alloc(v);
 	}
 	if (rc < 0) {
 		vout_free(&v);
@@ -155,6 +160,7 @@ static void recipient_key(const struct mix_engine *e, const struct recipient *r,
 	k->codec = r->opts.video_codec;
 	k->w = r->opts.width;
 	k->h = r->opts.height;
+	k->fps = r->opts.fps;
 	k->bitrate = r->opts.video_bitrate;
 	if (r->bitrate_cap > 0 && r->bitrate_cap < k->bitrate)
 		k->bitrate = r->bitrate_cap < 30000 ? 30000 : r->bitrate_cap;
@@ -171,13 +177,14 @@ static struct vout *find_exact(struct mix_engine *e, const struct vkey *k)
 	return NULL;
 }
 
-/* An output no recipient kept this pass, of the same size: re-key it, keep its stream. */
+/* An output no recipient kept this pass, of the same codec, size and rate: re-key it, keep its
+ * stream. */
 static struct vout *find_reusable(struct mix_engine *e, const struct vkey *k)
 {
 	for (int i = 0; i < e->nvout; i++) {
 		struct vout *v = e->vout[i];
 		if (v->matched == 0 && v->key.codec == k->codec && v->key.w == k->w &&
-		    v->key.h == k->h) {
+		    v->key.h == k->h && v->key.fps == k->fps) {
 			if (v->key.bitrate != k->bitrate)
 				venc_set_bitrate(v, k->bitrate);
 			v->key = *k;
@@ -227,12 +234,19 @@ static int assign_new(struct mix_engine *e, const struct vkey *k, struct vout **
 	return 0;
 }
 
-/* Moves r to v; joining a stream already running needs a keyframe (coalesced by the encoder). */
+/*
+ * Moves r to v. Another stream than r had (or none) gates r until its next keyframe: a fresh
+ * encoder's first frame is one; a running one is asked for one (coalesced by the encoder).
+ * Staying on its vout (re-keyed in place or not) keeps r's stream: no gate.
+ */
 static void move_to(struct recipient *r, struct vout *v, bool fresh)
 {
-	if (v != r->vout && !fresh)
+	if (v == r->vout)
+		return;
+	if (!fresh)
 		venc_keyframe(v);
 	r->vout = v;
+	r->await_kf = true;
 }
 
 static void update_visibility(struct mix_engine *e, int64_t t_us)
@@ -405,25 +419,41 @@ static void encode_item(void *arg, int i)
 	engine_stats_stage(&j->st, MIX_STAGE_VIDEO_ENCODE, t0);
 }
 
+/* Sends v's packet p to v's recipients, but for those awaiting a keyframe while p is none. */
 static void send_packet(struct mix_engine *e, const struct vout *v, const struct mix_packet *p)
 {
-	for (int i = 0; i < e->nrcp; i++)
-		if (e->rcp[i]->vout == v)
-			engine_emit(e, e->rcp[i]->id, p);
+	for (int i = 0; i < e->nrcp; i++) {
+		struct recipient *r = e->rcp[i];
+		if (r->vout != v || (r->await_kf && !p->keyframe))
+			continue;
+		r->await_kf = false;
+		engine_emit(e, r->id, p);
+	}
+}
+
+/* Whether v encodes on the video tick at t_us: tick k = round(t_us * fps / 1e6), every
+ * (engine fps / v's fps)-th tick. */
+static bool vout_due(const struct mix_engine *e, const struct vout *v, int64_t t_us)
+{
+	int64_t k = (t_us * e->cfg.fps + 500000) / 1000000;
+	return k % (e->cfg.fps / v->key.fps) == 0;
 }
 
 /*
- * Composes and encodes every vout (in parallel with a pool), then sends their packets in vout
- * order. The first vout that failed ends the tick there, as if the later ones had not run:
- * their packets are dropped unsent.
+ * Composes and encodes every vout due at this tick (in parallel with a pool), then sends their
+ * packets in vout order. The first vout that failed ends the tick there, as if the later ones
+ * had not run: their packets are dropped unsent.
  */
 static int encode_outputs(struct mix_engine *e, int64_t t_us)
 {
-	int n = e->nvout, rc = 0;
+	int n = 0, rc = 0;
+	for (int i = 0; i < e->nvout; i++)
+		n += vout_due(e, e->vout[i], t_us);
 	if (vjobs_reserve(e, n) < 0)
 		return -ENOMEM;
-	for (int i = 0; i < n; i++)
-		e->vjobs[i].v = e->vout[i];
+	for (int i = 0, k = 0; i < e->nvout; i++)
+		if (vout_due(e, e->vout[i], t_us))
+			e->vjobs[k++].v = e->vout[i];
 	struct vtick vt = {.e = e, .t_us = t_us, .jobs = e->vjobs};
 	mix_pool_run(e->cfg.pool, n, encode_item, &vt);
 	for (int i = 0; i < n; i++) {

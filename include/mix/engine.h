@@ -8,9 +8,19 @@
  * order. Real-time use advances it from a timer; offline use advances it as fast as input is
  * available. Output depends only on the input and the tick times, never on wall time.
  *
- * Each recipient's output is described by a key (layout, tiles' sources, canvas size, bitrate,
- * excluded self, codec). Recipients with equal keys share one encoder and receive references to the
- * same encoded packets. Audio: one Opus encoder per mixed speaker that is also a recipient
+ * Each recipient's output is described by a key (layout, tiles' sources, canvas size, frame
+ * rate, bitrate, excluded self, codec). Recipients with equal keys share one encoder and receive
+ * references to the same encoded packets. An output's frame rate F divides the engine's fps: it
+ * is composed and encoded only on video ticks k (tick time k * 1e6 / fps) with
+ * k % (fps / F) == 0. A ladder of outputs (sizes, rates, bitrates) per room is thus a matter of
+ * recipient settings, changeable while running (mix_engine_set_recipient_video).
+ * Await-keyframe rule: whenever a recipient's video output changes to another stream (it joins a
+ * running output, its settings move it to another output, its video is turned back on), it
+ * receives nothing of the new stream until that stream's next keyframe (a new encoder starts with
+ * one, a running one is asked for one), so its decoder never gets delta frames it has no
+ * reference for. An output re-keyed in place (new tiles, same encoder) keeps its recipients'
+ * stream and does not gate them.
+ * Audio: one Opus encoder per mixed speaker that is also a recipient
  * (sum minus own) plus one shared by every other listener.
  *
  * Only sources shown on some canvas are video-decoded; when a source becomes visible its
@@ -131,6 +141,7 @@ int mix_engine_set_audio_preskip(struct mix_engine *e, uint32_t src, int samples
 struct mix_recipient_opts {
 	uint32_t self;     /* the recipient's own source, or MIX_NO_SOURCE */
 	int width, height; /* 0: the engine's */
+	int fps;           /* 0: the engine's; must divide the engine's fps (else -EINVAL) */
 	int video_bitrate; /* 0: the engine's */
 	bool video, audio; /* which outputs it receives */
 	int layout;        /* -1: engine's, else enum mix_layout_kind */
@@ -149,6 +160,19 @@ void mix_engine_remove_recipient(struct mix_engine *e, uint32_t rid);
 void mix_engine_request_keyframe(struct mix_engine *e, uint32_t rid);
 /* Caps rid's video bitrate (e.g. from REMB); recipients under different caps stop sharing. */
 int mix_engine_set_recipient_bitrate(struct mix_engine *e, uint32_t rid, int bps);
+/*
+ * rid's video output from the next tick (a rung of a ladder): on = false stops its video (audio
+ * only; the other arguments are then ignored); else the size (0,0 = the engine's), frame rate
+ * (0 = the engine's, must divide it) and bitrate (0 = the engine's; a cap set by
+ * mix_engine_set_recipient_bitrate still applies). Recipients with the same settings share an
+ * encoder as before. After a change rid receives nothing of its new output until that output's
+ * next keyframe (a fresh encoder starts with one; a shared running one is asked for one, which
+ * it honours within about 1 s), so a decoder never gets delta frames of a stream it has no
+ * reference for. 0, -ENOENT (no such recipient), -EINVAL (bad size, rate or bitrate), -ENOTSUP
+ * (video on for an H.264 recipient without libx264).
+ */
+int mix_engine_set_recipient_video(struct mix_engine *e, uint32_t rid, bool on, int width,
+                                   int height, int fps, int bitrate);
 
 /* --- clock --- */
 

@@ -3,9 +3,11 @@
  * engine without one emits: the same packets, byte for byte, to the same recipients, in the
  * same order, with the same keyframe requests and counters. Two engines get the same input in
  * lockstep: moving synthetic participants, exclude-self recipients (one encoder each) in two
- * canvas sizes, a full-grid recipient, an H.264 one and an H.264 participant (its decodes run
- * in parallel with the VP8 ones) when libx264 is there, a late joiner (visibility keyframe
- * requests) and a loss (decoder keyframe requests).
+ * canvas sizes, a full-grid recipient, one at 15 fps (encoded every other tick) switched
+ * mid-run to another size and 10 fps (mix_engine_set_recipient_video: a fresh encoder, the
+ * await-keyframe gate), an H.264 one and an H.264 participant (its decodes run in parallel with
+ * the VP8 ones) when libx264 is there, a late joiner (visibility keyframe requests) and a loss
+ * (decoder keyframe requests).
  */
 #include <math.h>
 #include <setjmp.h>
@@ -156,14 +158,17 @@ static void join(struct mix_engine *e, uint32_t id)
 	assert_int_equal(mix_engine_add_recipient(e, id, &o), 0);
 }
 
-/* Recipients that see everyone: a grid (shares no encoder with the exclude-self ones), and
- * an H.264 one when this FFmpeg has libx264. */
+/* Recipients that see everyone: a grid (shares no encoder with the exclude-self ones), the
+ * same at 15 fps, and an H.264 one when this FFmpeg has libx264. */
 static void watchers(struct mix_engine *e)
 {
 	struct mix_recipient_opts o;
 	mix_recipient_opts_default(&o);
 	o.exclude_self = 0;
 	assert_int_equal(mix_engine_add_recipient(e, 100, &o), 0);
+	o.fps = 15;
+	assert_int_equal(mix_engine_add_recipient(e, 102, &o), 0);
+	o.fps = 0;
 	if (mix_h264_available()) {
 		o.video_codec = MIX_VCODEC_H264;
 		o.audio = false;
@@ -240,6 +245,11 @@ static void same_output_with_threads(int threads)
 		if (s == 30) /* a late joiner: everyone's tiles change, a new encoder */
 			for (int k = 0; k < 2; k++)
 				join(e[k], f[NSRC - 1].id);
+		if (s == 45) /* the 15 fps watcher moves to another rung */
+			for (int k = 0; k < 2; k++)
+				assert_int_equal(mix_engine_set_recipient_video(
+				                     e[k], 102, true, 256, 144, 10, 200000),
+				                 0);
 		step(e, f, s < 30 ? NSRC - 1 : NSRC, (int64_t)s * 20000, 600000);
 	}
 	struct mix_engine_stats st[2];
@@ -255,6 +265,15 @@ static void same_output_with_threads(int threads)
 	assert_true(st[1].stage_cpu_s[MIX_STAGE_VIDEO_ENCODE] > 0);
 	assert_true(st[1].stage_cpu_s[MIX_STAGE_VIDEO_DECODE] > 0);
 	compare_logs(&logs[0], &logs[1]);
+	/* the rungs: 100 at 30 fps; 102 at 15 fps for 0.9 s (14 ticks), then 10 fps (6 ticks) */
+	int v100 = 0, v102 = 0;
+	for (int i = 0; i < logs[0].n; i++) {
+		const struct entry *x = &logs[0].e[i];
+		v100 += x->pkt && x->pkt->kind == MIX_VIDEO && x->rid == 100;
+		v102 += x->pkt && x->pkt->kind == MIX_VIDEO && x->rid == 102;
+	}
+	assert_int_equal(v100, STEPS * 20 * 30 / 1000);
+	assert_int_equal(v102, 14 + 6);
 	int kf = 0;
 	for (int i = 0; i < logs[0].n; i++)
 		kf += logs[0].e[i].pkt == NULL;
