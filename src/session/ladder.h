@@ -13,9 +13,9 @@
  *     LADDER_HEADROOM x the estimate) move the recipient down at once, to the best rung the
  *     estimate fits, or to audio only below the lowest.
  *   - Up: one rung at a time, once up_wait has passed since the last such estimate
- *     (LADDER_UP_WAIT at first), with an estimate at least LADDER_FLOOR x the current rung's bitrate; the next
- *     step may follow LADDER_STEP_US later. A step up is also the probe of the link: a fall
- *     within LADDER_PROBE_US of it doubles up_wait (up to LADDER_UP_MAX); a step held that long
+ *     (LADDER_UP_WAIT at first), with an estimate at least LADDER_FLOOR x the current rung's
+ * bitrate; the next step may follow LADDER_STEP_US later. A step up is also the probe of the link:
+ * a fall within LADDER_PROBE_US of it doubles up_wait (up to LADDER_UP_MAX); a step held that long
  *     resets it.
  * Pure functions and plain data, any thread; a rung_ctl belongs to its peer's loop.
  */

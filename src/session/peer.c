@@ -451,8 +451,8 @@ static void tell_output(struct peer *p, const char *reason)
 	const struct ladder *l = &p->env->cfg->ladder;
 	const struct rung *r = p->rung.cur < l->n ? &l->r[p->rung.cur] : NULL;
 	env_send(p->env, p->conn,
-	         sig_output(r ? r->width : 0, r ? r->height : 0, r ? r->fps : 0,
-	                    r ? r->bitrate : 0, vcodec_name(p), reason));
+	         sig_output(r ? r->width : 0, r ? r->height : 0, r ? r->fps : 0, r ? r->bitrate : 0,
+	                    vcodec_name(p), reason));
 	if (p->env->ops->changed)
 		p->env->ops->changed(p->env->up);
 }

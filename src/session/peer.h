@@ -117,8 +117,8 @@ struct peer {
 	uint16_t picture_id;
 	struct rtx_history *rtx;
 	int64_t rtt_us;
-	double rtx_tokens;   /* retransmission budget (peer_out.c) */
-	int64_t last_kf_req; /* when this peer's last keyframe request was passed on */
+	double rtx_tokens;           /* retransmission budget (peer_out.c) */
+	int64_t last_kf_req;         /* when this peer's last keyframe request was passed on */
 	struct recv_profile profile; /* the join's receive profile */
 	struct rung_ctl rung;        /* its place on the room's ladder (ladder.h) */
 	struct peer_stats st;

@@ -4,12 +4,11 @@
  * In: PLI/FIR ask the engine for a keyframe of this peer's output (the engine coalesces to one
  * per second per encoder); NACKs resend from history (each packet at most once per RTT);
  * REMB moves this peer on the room's ladder of outputs (a lower rung on a slow link: its own
- * smaller encoder, or one shared with others on that rung, instead of slowing everyone); SRs are remembered for our RRs (LSR/DLSR);
- * RRs give the RTT.
- * Out, about once a second: an SR per stream we send (NTP now <-> the RTP time of the media we
- * are sending now), report blocks for what we receive, SDES CNAME, and a REMB telling the
- * browser how much uplink it may use.
- * Media thread only.
+ * smaller encoder, or one shared with others on that rung, instead of slowing everyone); SRs are
+ * remembered for our RRs (LSR/DLSR); RRs give the RTT. Out, about once a second: an SR per stream
+ * we send (NTP now <-> the RTP time of the media we are sending now), report blocks for what we
+ * receive, SDES CNAME, and a REMB telling the browser how much uplink it may use. Media thread
+ * only.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -53,8 +52,8 @@ static void on_remb(struct peer *p, uint64_t bps)
 	p->st.remb_received++;
 	if (!p->room || !p->out_video.active)
 		return;
-	enum rung_why w = rung_ctl_estimate(&p->rung, &p->env->cfg->ladder, bps,
-	                                    g_get_monotonic_time());
+	enum rung_why w =
+	    rung_ctl_estimate(&p->rung, &p->env->cfg->ladder, bps, g_get_monotonic_time());
 	if (w != RUNG_SAME)
 		peer_apply_rung(p, w == RUNG_DOWN ? "link-down" : "link-up");
 }

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,6 +85,10 @@ static void release(struct shard *sh, struct slot *sl)
 		atomic_store(&sh->nrooms, sh->nrooms_arr);
 		atomic_fetch_add(&sh->srv->ctr.rooms_freed, 1);
 		room_free(&r);
+		/* A room's encoders and pictures are large blocks that glibc keeps in its arenas
+		 * (one per thread that allocated them): give them back to the system, so a server
+		 * whose rooms have ended returns to its idle size. */
+		malloc_trim(0);
 	}
 	free(sl);
 }

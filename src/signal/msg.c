@@ -398,12 +398,12 @@ char *sig_error(const char *code, const char *message)
 	                      "message", message ? message : ""));
 }
 
-char *sig_output(int width, int height, int fps, int bitrate, const char *codec,
-                 const char *reason)
+char *sig_output(int width, int height, int fps, int bitrate, const char *codec, const char *reason)
 {
-	json_t *video = width > 0 ? json_pack("{s:i,s:i,s:i,s:i,s:s}", "width", width, "height",
-	                                      height, "fps", fps, "bitrate", bitrate, "codec", codec)
-	                          : json_null();
+	json_t *video = width > 0
+	                    ? json_pack("{s:i,s:i,s:i,s:i,s:s}", "width", width, "height", height,
+	                                "fps", fps, "bitrate", bitrate, "codec", codec)
+	                    : json_null();
 	return dump(json_pack("{s:s,s:o,s:s}", "type", "output", "video", video, "reason", reason));
 }
 

@@ -12,7 +12,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { launchBrowser, openParticipant, waitFor, sleep, URL_BASE } from './lib.mjs';
-import { spawnChild, ownServer, stopServer, maxFrameGap, getJson } from './wrtc-child.mjs';
+import { spawnChild, ownServer, stopServer, maxFrameGap, getJson, isAsan } from './wrtc-child.mjs';
 
 let browser, server, holder;
 const children = [];
@@ -128,12 +128,15 @@ test('a recipient behind a 400 kbit/s tbf moves down and back up; the others are
     `${((top.t - tLift) / 1000).toFixed(1)} s; longest gap after the lift ${upGap} ms`);
   console.log(`others under the cap: ${othersFps.map((f) => f.toFixed(1)).join(', ')} fps, ` +
     `${othersW.join(', ')} wide, longest gap ${othersGap} ms`);
+  // An ASan server runs a few times slower: looser bounds for frame rates and gaps there.
+  const slow = isAsan(server.pid);
   assert.ok(downS <= 5, `moved down after ${downS} s`);
+  assert.ok(capGap <= (slow ? 2000 : 1000), `a freeze of ${capGap} ms under the cap`);
   assert.ok(capW.every((w) => w < 1280), `still ${capW} wide under the cap`);
   assert.ok((up.t - tLift) / 1000 <= 15, 'moved up within 15 s of the lift');
-  assert.ok(othersFps.every((f) => f >= 20), `the others: ${othersFps} fps`);
+  assert.ok(othersFps.every((f) => f >= (slow ? 10 : 20)), `the others: ${othersFps} fps`);
   assert.deepEqual(othersW, [1280, 1280]);
-  assert.ok(othersGap < 1000, `the others' longest gap ${othersGap} ms`);
+  assert.ok(othersGap < (slow ? 2000 : 1000), `the others' longest gap ${othersGap} ms`);
   // the server's view
   const room = (await getJson(PORT, '/api/rooms', HOST)).find((r) => r.name === 'tbf');
   assert.equal(room.participants.find((p) => p.name === 'Capped').output, '1280x720@30');
