@@ -66,6 +66,8 @@ struct bench_scenario {
 	int runs;
 	int threads; /* engine threads, the caller's included: 1 (or 0) = no worker pool */
 	int vcodec;  /* enum mix_video_codec of the outputs: H.264 records MP4 (H.264 + AAC) */
+	int rungs;   /* per-recipient: spread recipients over the first rungs of the server's
+	              * default ladder for the output (0 or 1: all on the first) */
 };
 
 struct bench_floor {

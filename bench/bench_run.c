@@ -29,6 +29,7 @@
 #include "mix/opus.h"
 #include "mix/pool.h"
 #include "mix/vp8.h"
+#include "session/ladder.h"
 
 #define LOOKAHEAD_US 200000
 #define STEP_US      20000
@@ -133,6 +134,18 @@ static int add_parts(struct drive *d)
 	return rc;
 }
 
+/* Rung k of the server's default ladder for the scenario's output (session/ladder.h). */
+static void place_on_rung(const struct bench_scenario *sc, int k, struct mix_recipient_opts *o)
+{
+	struct ladder l;
+	ladder_default(&l, sc->width, sc->height, sc->fps, sc->bitrate);
+	const struct rung *r = &l.r[k < l.n ? k : l.n - 1];
+	o->width = r->width;
+	o->height = r->height;
+	o->fps = r->fps;
+	o->video_bitrate = r->bitrate;
+}
+
 static int add_recipients(struct drive *d)
 {
 	const struct bench_scenario *sc = d->sc;
@@ -142,6 +155,8 @@ static int add_recipients(struct drive *d)
 		mix_recipient_opts_default(&o);
 		o.self = sc->mode == BENCH_RECORD ? MIX_NO_SOURCE : (uint32_t)i + 1;
 		o.video_codec = sc->vcodec;
+		if (sc->rungs > 1 && sc->mode == BENCH_PER_RECIPIENT)
+			place_on_rung(sc, i % sc->rungs, &o);
 		if (sc->vcodec == MIX_VCODEC_H264 && sc->mode == BENCH_RECORD)
 			o.audio_codec = MIX_ACODEC_AAC; /* an MP4 recording, as the server's */
 		rc = mix_engine_add_recipient(d->eng, (uint32_t)i + 1, &o);

@@ -24,6 +24,7 @@
 #include "bench.h"
 #include "mix/h264.h"
 #include "mix/pool.h"
+#include "session/ladder.h"
 
 #define MAX_SCEN 32
 
@@ -33,8 +34,26 @@ struct opts {
 	bool quiet;
 	struct bench_scenario one;
 	bool have_one;
-	bool both_codecs; /* --codec both */
+	bool both_codecs;                      /* --codec both */
+	int rung_list[LADDER_MAX], nrung_list; /* --rungs 1,2,4: one scenario per count */
 };
+
+/* "1,2,4": rung counts, each 1..4 (the default ladder's rungs). */
+static int parse_rungs(const char *v, struct opts *o)
+{
+	o->nrung_list = 0;
+	for (const char *p = v; *p;) {
+		char *end;
+		long k = strtol(p, &end, 10);
+		if (end == p || k < 1 || k > 4 || o->nrung_list == LADDER_MAX)
+			return -EINVAL;
+		o->rung_list[o->nrung_list++] = (int)k;
+		p = *end == ',' ? end + 1 : end;
+		if (*end && *end != ',')
+			return -EINVAL;
+	}
+	return o->nrung_list ? 0 : -EINVAL;
+}
 
 static void usage(FILE *f)
 {
@@ -49,6 +68,8 @@ static void usage(FILE *f)
 	    "  --talkers T --visible V --mixed K   (defaults 4, 25, 4)\n"
 	    "  --per-recipient        one recipient per participant (default: one recording)\n"
 	    "  --runs R               runs, the median is reported (default 1)\n"
+	    "  --rungs 1,2,4          with --per-recipient: recipients spread over the first K\n"
+	    "                         rungs of the server's default ladder, one scenario per K\n"
 	    "  --codec vp8|h264|both  the outputs' video codec (h264: libx264, an MP4 recording);\n"
 	    "                         both: the scenario with VP8, then H.264, and compare\n"
 	    "  --threads N            N > 1: run the scenario on 1 thread, then with an engine\n"
@@ -161,7 +182,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		O_GP,
 		O_SUITE,
 		O_THREADS,
-		O_CODEC
+		O_CODEC,
+		O_RUNGS
 	};
 	static const struct option lo[] = {{"participants", 1, 0, 'n'},
 	                                   {"sender", 1, 0, O_SENDER},
@@ -185,6 +207,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	                                   {"suite", 1, 0, O_SUITE},
 	                                   {"threads", 1, 0, O_THREADS},
 	                                   {"codec", 1, 0, O_CODEC},
+	                                   {"rungs", 1, 0, O_RUNGS},
 	                                   {"quiet", 0, 0, 'q'},
 	                                   {"help", 0, 0, 'h'},
 	                                   {0, 0, 0, 0}};
@@ -261,6 +284,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_THREADS:
 			s->threads = atoi(optarg);
 			break;
+		case O_RUNGS:
+			if (parse_rungs(optarg, o) < 0)
+				return -EINVAL;
+			break;
 		case O_CODEC:
 			if (!strcmp(optarg, "both"))
 				o->both_codecs = true;
@@ -285,6 +312,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	if (bad_suite || (!o->suite && !o->have_one) || s->n < 1 || s->runs < 1 ||
 	    s->runs > BENCH_MAX_RUNS || s->talkers > s->n || optind != argc || s->threads < 0 ||
 	    s->threads > MIX_POOL_MAX_THREADS + 1 || (o->suite && s->threads > 1))
+		return -EINVAL;
+	if (o->nrung_list &&
+	    (s->mode != BENCH_PER_RECIPIENT || o->suite || o->both_codecs || s->threads > 1))
 		return -EINVAL;
 	bool h264 = s->vcodec == MIX_VCODEC_H264 || o->both_codecs;
 	if (h264 && (o->suite || s->peers || s->threads > 1)) /* peers and suites are VP8 */
@@ -431,6 +461,13 @@ static int one_scenario(const struct opts *o, const struct bench_scenario *one,
                         struct bench_scenario *l)
 {
 	l[0] = *one;
+	for (int i = 0; i < o->nrung_list; i++) { /* the same job over 1, 2, ... rungs */
+		l[i] = *one;
+		l[i].rungs = o->rung_list[i];
+		snprintf(l[i].name, sizeof(l[i].name), "%.38s-r%d", one->name, o->rung_list[i]);
+	}
+	if (o->nrung_list)
+		return o->nrung_list;
 	if (o->both_codecs) { /* VP8, then H.264, same job */
 		l[1] = *one;
 		l[1].vcodec = MIX_VCODEC_H264;

@@ -10,9 +10,10 @@ BENCH_QUICK_MEDIA := $(BUILD)/bench-media-quick
 
 $(BUILD)/bench/%.o: bench/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) $(MIX_CFLAGS) -Ibench -c $< -o $@
+	$(CC) $(CFLAGS_COMMON) $(MIX_CFLAGS) -Ibench -Isrc -c $< -o $@
 
-$(BUILD)/mcu-bench: $(BENCH_OBJS) $(LIBMIX)
+# The server's ladder of outputs (pure code) for --rungs.
+$(BUILD)/mcu-bench: $(BENCH_OBJS) $(BUILD)/src/session/ladder.o $(LIBMIX)
 	$(CC) $(SANFLAGS) -o $@ $^ $(MIX_LIBS)
 
 all: $(BUILD)/mcu-bench

@@ -6,11 +6,13 @@ import WebSocket from 'ws';
 import { URL_BASE, wireSignaling } from './lib.mjs';
 
 const { RTCPeerConnection, nonstandard } = wrtc;
+export { wrtc }; // for scripts outside tests/e2e (bench/), which cannot resolve it
 export const W = 640, H = 360;
 
 // One participant: signaling over ws, media from nonstandard sources, the mix into sinks.
 // opts.mode: 'sendrecv' (default), 'recvonly' (a viewer: receives audio and video, sends
-// nothing) or 'audio-only' (sends and receives audio only); opts.receive: the join's receive
+// nothing), 'sendonly' (sends, receives nothing) or 'audio-only' (sends and receives audio
+// only); opts.receive: the join's receive
 // profile.
 export function participant(name, yuv, tone, room = 'wrtc', opts = {}) {
   const mode = opts.mode || 'sendrecv';
@@ -23,6 +25,9 @@ export function participant(name, yuv, tone, room = 'wrtc', opts = {}) {
   if (mode === 'recvonly') {
     pc.addTransceiver('audio', { direction: 'recvonly' });
     pc.addTransceiver('video', { direction: 'recvonly' });
+  } else if (mode === 'sendonly') {
+    pc.addTransceiver(asrc.createTrack(), { direction: 'sendonly' });
+    pc.addTransceiver(vsrc.createTrack(), { direction: 'sendonly' });
   } else {
     pc.addTrack(asrc.createTrack());
     if (mode !== 'audio-only') pc.addTrack(vsrc.createTrack());
