@@ -132,6 +132,10 @@ int ladder_fit(const struct ladder *l, int ceiling, uint64_t bps)
 	for (int i = ceiling < 0 ? 0 : ceiling; i < l->n; i++)
 		if ((double)l->r[i].bitrate <= LADDER_HEADROOM * (double)bps)
 			return i;
+	/* Below the lowest rung's headroom but above its floor: the lowest rung still (its
+	 * encoder adapts within it), rather than no video at all. */
+	if ((double)bps >= LADDER_FLOOR * (double)l->r[l->n - 1].bitrate)
+		return l->n - 1;
 	return l->n;
 }
 

@@ -11,7 +11,7 @@
  *   - A fall is an estimate below LADDER_FALL x the highest of the last LADDER_PEAK_US. Two
  *     estimates in a row that fall and that the current rung does not fit (its bitrate above
  *     LADDER_HEADROOM x the estimate) move the recipient down at once, to the best rung the
- *     estimate fits, or to audio only below the lowest.
+ *     estimate fits, or to audio only below LADDER_FLOOR of the lowest rung's bitrate.
  *   - Up: one rung at a time, once up_wait has passed since the last such estimate
  *     (LADDER_UP_WAIT at first), with an estimate at least LADDER_FLOOR x the current rung's
  * bitrate; the next step may follow LADDER_STEP_US later. A step up is also the probe of the link:
@@ -71,7 +71,10 @@ struct recv_profile {
 /* The best rung the profile allows (the last rung if none fits it). */
 int ladder_ceiling(const struct ladder *l, const struct recv_profile *p);
 
-/* The best rung at or below ceiling that an estimate of bps carries with headroom; l->n if none. */
+/*
+ * The best rung at or below ceiling that an estimate of bps carries with headroom; else the
+ * lowest rung while bps is at least LADDER_FLOOR of its bitrate; else l->n (audio only).
+ */
 int ladder_fit(const struct ladder *l, int ceiling, uint64_t bps);
 
 /* One recipient's position on the ladder and the state of its link rules. */

@@ -94,7 +94,8 @@ static int emit_video(void *opaque, const uint8_t *desc, size_t desc_len, size_t
 	struct emit_ctx *c = opaque;
 	if (desc_len > RTX_MAX_PREFIX || n > UINT16_MAX)
 		return -EINVAL;
-	memcpy(c->rp->prefix, desc, desc_len);
+	if (desc_len) /* an H.264 single NAL unit packet has no prefix (desc NULL) */
+		memcpy(c->rp->prefix, desc, desc_len);
 	c->rp->prefix_len = (uint8_t)desc_len;
 	c->rp->offset = (uint32_t)off;
 	c->rp->len = (uint16_t)n;

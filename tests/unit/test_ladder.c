@@ -87,7 +87,8 @@ static void test_ceiling_and_fit(void **state)
 	assert_int_equal(ladder_fit(&l, 0, 1000000), 1);
 	assert_int_equal(ladder_fit(&l, 0, 400000), 3);
 	assert_int_equal(ladder_fit(&l, 2, 2000000), 2);
-	assert_int_equal(ladder_fit(&l, 0, 100000), 4); /* audio only */
+	assert_int_equal(ladder_fit(&l, 0, 100000), 3); /* under the lowest's headroom, above its floor */
+	assert_int_equal(ladder_fit(&l, 0, 74000), 4);  /* audio only */
 }
 
 /* Feeds bps once a second from *t for secs seconds; returns the rung at the end. */
