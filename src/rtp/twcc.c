@@ -54,7 +54,6 @@ struct twcc_recv {
 	bool base_fixed; /* a feedback was built or packets were evicted: base never goes back */
 	uint8_t fb_count;
 	int64_t base, end; /* pending statuses [base, end), unwrapped */
-	int64_t n_pending; /* received packets in [base, end) */
 	struct twcc_recv_stats st;
 	uint64_t bits[TWCC_RECV_WINDOW / 64]; /* received and pending, by slot */
 	int64_t arrival_us[TWCC_RECV_WINDOW];
@@ -112,9 +111,7 @@ static int64_t take_range(struct twcc_recv *r, int64_t from, int64_t to)
 /* Moves base up to nb, counting the received packets it passes as evicted. */
 static void evict_to(struct twcc_recv *r, int64_t nb)
 {
-	int64_t n = take_range(r, r->base, nb < r->end ? nb : r->end);
-	r->st.evicted += (uint64_t)n;
-	r->n_pending -= n;
+	r->st.evicted += (uint64_t)take_range(r, r->base, nb < r->end ? nb : r->end);
 	r->base = nb;
 	r->base_fixed = true;
 }
@@ -160,7 +157,6 @@ void twcc_recv_on_packet(struct twcc_recv *r, uint16_t seq, int64_t arrival_us)
 	}
 	mark(r, s);
 	r->arrival_us[s & WINDOW_MASK] = arrival_us;
-	r->n_pending++;
 }
 
 int twcc_recv_pending(const struct twcc_recv *r)
@@ -370,7 +366,7 @@ static void write_fb(struct twcc_recv *r, const struct enc *e, int64_t ref, uint
 /* Marks the covered statuses reported. */
 static void consume(struct twcc_recv *r, int count)
 {
-	r->n_pending -= take_range(r, r->base, r->base + count);
+	take_range(r, r->base, r->base + count);
 	r->base += count;
 	r->base_fixed = true;
 	r->fb_count++;
