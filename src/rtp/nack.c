@@ -178,12 +178,24 @@ int nack_gen_collect(struct nack_gen *n, int64_t now_us, int64_t rtt_us, uint16_
 
 int rtx_pkt_write(const struct rtx_pkt *p, uint16_t seq, uint8_t *buf, size_t cap)
 {
+	return rtx_pkt_write_ext(p, seq, NULL, buf, cap);
+}
+
+int rtx_pkt_write_ext(const struct rtx_pkt *p, uint16_t seq, const struct rtp_ext_elem *extra,
+                      uint8_t *buf, size_t cap)
+{
 	if (!p || !p->frame || !buf || p->prefix_len > RTX_MAX_PREFIX || p->ext_len > RTX_MAX_EXT ||
 	    (size_t)p->offset + p->len > p->frame->size)
 		return -EINVAL;
 	struct rtp_hdr h = {
 	    .marker = p->marker, .pt = p->pt, .seq = seq, .ts = p->ts, .ssrc = p->ssrc};
-	int n = rtp_write(buf, cap, &h, p->ext_id, p->ext, p->ext_len, NULL, 0);
+	struct rtp_ext_elem ext[2];
+	int n_ext = 0;
+	if (p->ext_id != 0)
+		ext[n_ext++] = (struct rtp_ext_elem){p->ext_id, p->ext_len, p->ext};
+	if (extra != NULL)
+		ext[n_ext++] = *extra;
+	int n = rtp_write_ext(buf, cap, &h, ext, n_ext, NULL, 0);
 	if (n < 0)
 		return n;
 	size_t total = (size_t)n + p->prefix_len + p->len;

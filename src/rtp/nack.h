@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "mix/packet.h"
+#include "rtp/rtp.h"
 
 #define NACK_MAX_MISSING 256
 #define NACK_MAX_RETRIES 10
@@ -60,6 +61,14 @@ struct rtx_pkt {
 
 /* Writes the packet with sequence number seq into buf; its length, -EINVAL or -ENOSPC. */
 int rtx_pkt_write(const struct rtx_pkt *p, uint16_t seq, uint8_t *buf, size_t cap);
+/*
+ * As rtx_pkt_write, with one more extension element after the packet's own (extra may be NULL:
+ * then the same bytes as rtx_pkt_write). For values that differ on every send and so are not
+ * kept in the history, such as the transport-wide sequence number (rtp_transport_seq_put):
+ * a resend gets a new one.
+ */
+int rtx_pkt_write_ext(const struct rtx_pkt *p, uint16_t seq, const struct rtp_ext_elem *extra,
+                      uint8_t *buf, size_t cap);
 
 struct rtx_history;
 

@@ -1,7 +1,8 @@
 /*
  * rtcp.c - RTCP compound packet parser and builders: SR/RR/SDES/BYE (RFC 3550 6.4-6.6),
  * generic NACK and PLI (RFC 4585 6.2.1, 6.3.1), FIR (RFC 5104 4.3.1), REMB
- * (draft-alvestrand-rmcat-remb-03 2.2); transport-wide CC (RTPFB FMT 15) is only recognised.
+ * (draft-alvestrand-rmcat-remb-03 2.2); transport-wide CC feedback (RTPFB FMT 15) is delivered
+ * with its FCI undecoded (rtp/twcc.h decodes it).
  *
  * The parser frames each packet of the compound by its length field (RFC 3550 6.4.1), then
  * decodes the body through one bounded cursor with explicit big-endian reads. A framing error
@@ -9,7 +10,7 @@
  * sound but whose body is inconsistent (RC larger than the blocks present, SDES item past the
  * end, ...) is skipped and the walk goes on. Every loop advances, so time is linear.
  *
- * Pure functions, any thread, no allocation; items alias the caller's buffer (NACK FCI).
+ * Pure functions, any thread, no allocation; items alias the caller's buffer (NACK and TWCC FCI).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -180,7 +181,8 @@ static int read_fb_header(struct cur *b, struct rtcp_item *it)
 	return 0;
 }
 
-/* RFC 4585 6.2: transport-layer feedback. NACK FCI is kept for rtcp_nack_seqs. */
+/* RFC 4585 6.2: transport-layer feedback. NACK FCI is kept for rtcp_nack_seqs, TWCC FCI (all
+ * of it after the media SSRC, padding stripped) for twcc_parse_fci. */
 static int parse_rtpfb(const struct rtcp_pkt *pk, struct cur *b, struct rtcp_item *it)
 {
 	if (pk->count != 1 && pk->count != 15)
@@ -189,6 +191,8 @@ static int parse_rtpfb(const struct rtcp_pkt *pk, struct cur *b, struct rtcp_ite
 		return -EBADMSG;
 	if (pk->count == 15) { /* draft-holmer-rmcat-transport-wide-cc-extensions-01 3.1 */
 		it->kind = RTCP_TWCC;
+		it->fci = b->p + b->off;
+		it->fci_len = cur_left(b);
 		return 1;
 	}
 	if (cur_left(b) == 0) /* RFC 4585 6.2.1: at least one FCI */

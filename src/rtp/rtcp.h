@@ -3,9 +3,9 @@
  * draft-alvestrand-rmcat-remb).
  *
  * The parser walks a compound packet and calls back once per item it understands (SR, RR,
- * SDES, BYE, NACK, PLI, FIR, REMB); unknown types are skipped by their length. Linear time,
- * bounded reads, no allocation. Builders write into the caller's buffer and return the length
- * or -ENOSPC. Pure functions, any thread.
+ * SDES, BYE, NACK, transport-cc feedback (undecoded), PLI, FIR, REMB); unknown types are skipped by
+ * their length. Linear time, bounded reads, no allocation. Builders write into the caller's buffer
+ * and return the length or -ENOSPC. Pure functions, any thread.
  */
 #ifndef MCU_RTCP_H
 #define MCU_RTCP_H
@@ -23,7 +23,7 @@ enum rtcp_kind {
 	RTCP_SDES,
 	RTCP_BYE,
 	RTCP_NACK, /* RTPFB FMT 1 */
-	RTCP_TWCC, /* RTPFB FMT 15: recognised, not decoded */
+	RTCP_TWCC, /* RTPFB FMT 15: fci/fci_len undecoded, see twcc_parse_fci (rtp/twcc.h) */
 	RTCP_PLI,  /* PSFB FMT 1 */
 	RTCP_FIR,  /* PSFB FMT 4 */
 	RTCP_REMB, /* PSFB FMT 15 "REMB" */
@@ -48,7 +48,8 @@ struct rtcp_item {
 	/* SR, RR */
 	int n_reports;
 	struct rtcp_report reports[RTCP_MAX_REPORTS];
-	/* NACK: the FCI entries (PID, BLP pairs), expand with rtcp_nack_seqs */
+	/* NACK: the FCI entries (PID, BLP pairs), expand with rtcp_nack_seqs. TWCC: every byte
+	 * after the media SSRC (padding stripped, may be empty), decode with twcc_parse_fci */
 	const uint8_t *fci;
 	size_t fci_len;
 	/* FIR: (ssrc, seq nr) entries */

@@ -1,6 +1,7 @@
 /*
  * rtp.c - RTP fixed header parsing and writing (RFC 3550 5.1, 5.3.1) and RFC 8285 header
- * extension elements (one-byte 0xBEDE and two-byte 0x100X forms), RFC 6464 audio level,
+ * extension elements (one-byte 0xBEDE and two-byte 0x100X forms), RFC 6464 audio level, the
+ * transport-wide sequence number (draft-holmer-rmcat-transport-wide-cc-extensions-01 2),
  * RFC 5761 4 RTP/RTCP demultiplexing.
  *
  * Every read goes through one bounded cursor (struct cur) with explicit big-endian byte reads;
@@ -168,6 +169,20 @@ int rtp_audio_level(const struct rtp_hdr *h, int id, bool *voice)
 	return d[0] & 0x7f;
 }
 
+/* draft-holmer-rmcat-transport-wide-cc-extensions-01 2: a 16-bit big-endian counter. */
+int rtp_transport_seq(const struct rtp_hdr *h, int ext_id, uint16_t *seq)
+{
+	const uint8_t *d;
+	size_t n;
+	if (rtp_ext_find(h, ext_id, &d, &n) != 0)
+		return -ENOENT;
+	if (n != RTP_TRANSPORT_SEQ_LEN)
+		return -EBADMSG;
+	if (seq != NULL)
+		*seq = (uint16_t)(d[0] << 8 | d[1]);
+	return 0;
+}
+
 /* RFC 5761 4: RTCP packet types 192..223 occupy the second byte where RTP has M + PT. */
 bool rtp_is_rtcp(const uint8_t *buf, size_t len)
 {
@@ -188,15 +203,61 @@ static void put32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
-/* Writes a one-byte-form extension block holding one element (RFC 8285 4.2). */
-static void write_one_byte_ext(uint8_t *p, int id, const uint8_t *data, size_t len)
+static bool ext_elems_valid(const struct rtp_ext_elem *ext, int n)
 {
-	size_t body = (1 + len + 3) & ~(size_t)3;
+	if (n < 0 || n > RTP_MAX_EXT_ELEMS || (n > 0 && ext == NULL))
+		return false;
+	for (int i = 0; i < n; i++)
+		if (ext[i].id < 1 || ext[i].id > 14 || ext[i].len < 1 || ext[i].len > 16 ||
+		    ext[i].data == NULL)
+			return false;
+	return true;
+}
+
+/* Bytes of the element list (one header byte per element), padded to 32 bits. */
+static size_t ext_body_len(const struct rtp_ext_elem *ext, int n)
+{
+	size_t body = 0;
+	for (int i = 0; i < n; i++)
+		body += 1 + (size_t)ext[i].len;
+	return (body + 3) & ~(size_t)3;
+}
+
+/* Writes a one-byte-form extension block of body bytes holding the elements (RFC 8285 4.2). */
+static void write_one_byte_ext(uint8_t *p, const struct rtp_ext_elem *ext, int n, size_t body)
+{
 	put16(p, RTP_EXT_ONE_BYTE);
 	put16(p + 2, (uint16_t)(body / 4));
 	memset(p + 4, 0, body);
-	p[4] = (uint8_t)((unsigned)id << 4 | (unsigned)(len - 1));
-	memcpy(p + 5, data, len);
+	uint8_t *e = p + 4;
+	for (int i = 0; i < n; i++) {
+		*e++ = (uint8_t)((unsigned)ext[i].id << 4 | (unsigned)(ext[i].len - 1));
+		memcpy(e, ext[i].data, ext[i].len);
+		e += ext[i].len;
+	}
+}
+
+int rtp_write_ext(uint8_t *buf, size_t cap, const struct rtp_hdr *h, const struct rtp_ext_elem *ext,
+                  int n_ext, const uint8_t *payload, size_t payload_len)
+{
+	if (buf == NULL || h == NULL || !ext_elems_valid(ext, n_ext))
+		return -EINVAL;
+	if (payload_len > 0 && payload == NULL)
+		return -EINVAL;
+	size_t body = ext_body_len(ext, n_ext);
+	size_t hdr = RTP_HDR_LEN + (n_ext > 0 ? 4 + body : 0);
+	if (cap < hdr || payload_len > cap - hdr || hdr + payload_len > (size_t)INT32_MAX)
+		return -ENOSPC;
+	buf[0] = (uint8_t)(0x80 | (n_ext > 0 ? 0x10 : 0));
+	buf[1] = (uint8_t)((h->marker ? 0x80 : 0) | (h->pt & 0x7f));
+	put16(buf + 2, h->seq);
+	put32(buf + 4, h->ts);
+	put32(buf + 8, h->ssrc);
+	if (payload_len > 0)
+		memmove(buf + hdr, payload, payload_len);
+	if (n_ext > 0)
+		write_one_byte_ext(buf + RTP_HDR_LEN, ext, n_ext, body);
+	return (int)(hdr + payload_len);
 }
 
 int rtp_write(uint8_t *buf, size_t cap, const struct rtp_hdr *h, int ext_id,
@@ -204,20 +265,6 @@ int rtp_write(uint8_t *buf, size_t cap, const struct rtp_hdr *h, int ext_id,
 {
 	if (ext_id != 0 && (ext_id < 1 || ext_id > 14 || ext_len < 1 || ext_len > 16 || !ext_data))
 		return -EINVAL;
-	if (payload_len > 0 && payload == NULL)
-		return -EINVAL;
-	size_t ext_size = ext_id ? 4 + ((1 + ext_len + 3) & ~(size_t)3) : 0;
-	size_t hdr = RTP_HDR_LEN + ext_size;
-	if (cap < hdr || payload_len > cap - hdr || hdr + payload_len > (size_t)INT32_MAX)
-		return -ENOSPC;
-	buf[0] = (uint8_t)(0x80 | (ext_id ? 0x10 : 0));
-	buf[1] = (uint8_t)((h->marker ? 0x80 : 0) | (h->pt & 0x7f));
-	put16(buf + 2, h->seq);
-	put32(buf + 4, h->ts);
-	put32(buf + 8, h->ssrc);
-	if (ext_id)
-		write_one_byte_ext(buf + RTP_HDR_LEN, ext_id, ext_data, ext_len);
-	if (payload_len > 0)
-		memmove(buf + hdr, payload, payload_len);
-	return (int)(hdr + payload_len);
+	struct rtp_ext_elem e = {(uint8_t)ext_id, (uint8_t)ext_len, ext_data};
+	return rtp_write_ext(buf, cap, h, &e, ext_id ? 1 : 0, payload, payload_len);
 }

@@ -56,15 +56,50 @@ int rtp_ext_find(const struct rtp_hdr *h, int id, const uint8_t **data, size_t *
 /* RFC 6464 audio level from extension `id`: 0..127 (-dBov), or -1 if absent/malformed. */
 int rtp_audio_level(const struct rtp_hdr *h, int id, bool *voice);
 
+/*
+ * Transport-wide sequence number (draft-holmer-rmcat-transport-wide-cc-extensions-01 2) from
+ * extension `id`: 2 bytes big-endian. Returns 0 and sets *seq, -ENOENT if absent, or -EBADMSG
+ * if the element is not 2 bytes long.
+ */
+#define RTP_TRANSPORT_SEQ_LEN 2
+int rtp_transport_seq(const struct rtp_hdr *h, int ext_id, uint16_t *seq);
+
 /* True if an RTP/RTCP-range packet is RTCP (RFC 5761 4: second byte 192..223). */
 bool rtp_is_rtcp(const uint8_t *buf, size_t len);
+
+/* One header extension element to write: id 1..14, len 1..16 bytes (RFC 8285 4.2). */
+struct rtp_ext_elem {
+	uint8_t id;
+	uint8_t len;
+	const uint8_t *data;
+};
+
+#define RTP_MAX_EXT_ELEMS 8
+
+/*
+ * Writes a header (fields of h: marker, pt, seq, ts, ssrc; no CSRCs) followed by a one-byte-form
+ * extension block holding the n_ext elements in order (none if n_ext is 0), zero-padded to 32
+ * bits, and the payload. Returns the packet length, -ENOSPC, or -EINVAL (n_ext outside
+ * 0..RTP_MAX_EXT_ELEMS, an element id outside 1..14 or len outside 1..16 or NULL data, or a
+ * NULL payload with a non-zero length). The payload may already sit in buf at its final offset.
+ */
+int rtp_write_ext(uint8_t *buf, size_t cap, const struct rtp_hdr *h, const struct rtp_ext_elem *ext,
+                  int n_ext, const uint8_t *payload, size_t payload_len);
+
+/* Writes a transport-wide sequence number element's 2 bytes (big-endian). */
+static inline void rtp_transport_seq_put(uint8_t out[RTP_TRANSPORT_SEQ_LEN], uint16_t seq)
+{
+	out[0] = (uint8_t)(seq >> 8);
+	out[1] = (uint8_t)seq;
+}
 
 /*
  * Writes a header (fields of h: marker, pt, seq, ts, ssrc; no CSRCs) followed by an optional
  * one-byte-form extension block with one element (ext_id 1..14, ext_data 1..16 bytes; ext_id 0
  * for none) and the payload. Returns the packet length, -ENOSPC, or -EINVAL (ext_id outside
  * 0..14, ext_len outside 1..16, or a NULL pointer with a non-zero length). The payload may
- * already sit in buf at its final offset (it is moved, not copied).
+ * already sit in buf at its final offset (it is moved, not copied). rtp_write_ext with one
+ * element (or none) writes the same bytes.
  */
 int rtp_write(uint8_t *buf, size_t cap, const struct rtp_hdr *h, int ext_id,
               const uint8_t *ext_data, size_t ext_len, const uint8_t *payload, size_t payload_len);
