@@ -35,6 +35,7 @@ static void defaults(struct mcu_config *c)
 	c->max_mixed = 4;
 	c->playout_delay_ms = 80;
 	c->uplink_bitrate = 1500000;
+	c->transport_cc = false;
 	snprintf(c->ice_servers_json, sizeof(c->ice_servers_json), "[]");
 	snprintf(c->recordings_dir, sizeof(c->recordings_dir), "recordings");
 	c->tile_names = true;
@@ -78,6 +79,8 @@ static void usage(FILE *f, const struct mcu_config *c)
 	    "(32000),\n"
 	    "max_mixed (4), playout_delay_ms (80), uplink_bitrate (1500000), ladder (as "
 	    "--ladder),\n"
+	    "transport_cc (false: the browser's REMB estimates our downlink; true, experimental:\n"
+	    "transport-wide congestion control where the browser offers it),\n"
 	    "recordings_dir (\"recordings\"), participant_recording (false: whether participants\n"
 	    "may start and stop recordings with a \"record\" message),\n"
 	    "ice_servers (array of RTCIceServer objects handed to the demo page, e.g.\n"
@@ -193,6 +196,7 @@ static int load_file(struct mcu_config *c, const char *path)
 	rc = rc ?: file_str(o, "secret", c->secret, sizeof(c->secret));
 	rc = rc ?: file_str(o, "netsim", c->netsim, sizeof(c->netsim));
 	rc = rc ?: file_str(o, "ladder", c->ladder_spec, sizeof(c->ladder_spec));
+	rc = rc ?: file_bool(o, "transport_cc", &c->transport_cc);
 	json_decref(o);
 	return rc;
 }

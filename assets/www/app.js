@@ -267,6 +267,14 @@ mcu.inboundVideo = async () => {
   return null;
 };
 
+// The browser's estimate of its uplink (bit/s; the selected candidate pair's
+// availableOutgoingBitrate): with transport-cc it runs on the server's feedback.
+mcu.outgoingBitrate = async () => {
+  const stats = await mcu.pc.getStats();
+  for (const s of stats.values()) if (s.type === 'candidate-pair' && s.nominated && s.availableOutgoingBitrate) return s.availableOutgoingBitrate;
+  return null;
+};
+
 // The video codecs in use: { in: 'video/H264', out: 'video/VP8' } (null where none).
 mcu.videoCodecs = async () => {
   const stats = await mcu.pc.getStats();

@@ -14,7 +14,8 @@
  * one ICE ufrag/pwd, our fingerprint, a=setup:passive, Opus and VP8 or H.264 only (H.264 with the
  * offer's fmtp profile-level-id, packetization-mode and level-asymmetry-allowed), the supported
  * header extensions the offer had (audio level, abs-send-time), RTCP feedback (nack, nack pli, ccm
- * fir, goog-remb), and our SSRC/msid for each m-line we send on. Pure functions, any thread.
+ * fir, goog-remb; transport-cc and its extension where the policy allows and the m-line offers
+ * both), and our SSRC/msid for each m-line we send on. Pure functions, any thread.
  * Structures are plain data owned by the caller.
  */
 #ifndef MCU_SDP_H
@@ -33,6 +34,8 @@
 #define SDP_MAX_CANDIDATES 32
 #define SDP_MAX_TOKEN      256 /* ufrag, pwd, fingerprint value, candidate line */
 #define SDP_MAX_MID        32
+
+#define SDP_URI_TWCC "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 
 enum sdp_kind { SDP_AUDIO, SDP_VIDEO, SDP_APPLICATION, SDP_OTHER };
 enum sdp_dir { SDP_SENDRECV, SDP_SENDONLY, SDP_RECVONLY, SDP_INACTIVE };
@@ -104,6 +107,7 @@ struct sdp_policy {
 	bool h264;       /* H.264 may be accepted (this FFmpeg can encode it) */
 	bool prefer_set; /* prefer `prefer` when offered, else the offer's order */
 	enum sdp_vcodec prefer;
+	bool transport_cc; /* take transport-wide congestion control where offered */
 };
 
 /* What we agreed to for one m-line of the offer. */
@@ -117,6 +121,8 @@ struct sdp_neg_media {
 	enum sdp_vcodec vcodec;                 /* video: the chosen codec */
 	char fmtp[128];                         /* video H.264: the answer's fmtp parameters */
 	int ext_audio_level, ext_abs_send_time; /* extension ids, 0 if not negotiated */
+	int ext_twcc; /* transport-wide sequence number extension id, 0 if not negotiated */
+	bool twcc;    /* a=rtcp-fb transport-cc on the chosen codec, with ext_twcc */
 	bool nack, pli, fir, remb;
 	int nssrcs;
 	uint32_t ssrcs[SDP_MAX_SSRCS]; /* the peer's SSRCs for this m-line, if it listed them */

@@ -165,6 +165,8 @@ static void write_codec(struct writer *w, const struct sdp_neg_media *nm)
 		/* RFC 7587 7: always opus/48000/2, whatever the channel count used */
 		put(w, "a=rtpmap:%d opus/48000/2\r\n", nm->pt);
 		put(w, "a=fmtp:%d minptime=10;useinbandfec=1;usedtx=1\r\n", nm->pt);
+		if (nm->twcc)
+			put(w, "a=rtcp-fb:%d transport-cc\r\n", nm->pt);
 		return;
 	}
 	if (nm->vcodec == SDP_VCODEC_H264) {
@@ -181,6 +183,8 @@ static void write_codec(struct writer *w, const struct sdp_neg_media *nm)
 		put(w, "a=rtcp-fb:%d ccm fir\r\n", nm->pt);
 	if (nm->remb)
 		put(w, "a=rtcp-fb:%d goog-remb\r\n", nm->pt);
+	if (nm->twcc)
+		put(w, "a=rtcp-fb:%d transport-cc\r\n", nm->pt);
 }
 
 static void write_accepted(struct writer *w, const struct sdp_media *m,
@@ -197,6 +201,8 @@ static void write_accepted(struct writer *w, const struct sdp_media *m,
 		put(w, "a=extmap:%d %s\r\n", nm->ext_audio_level, URI_AUDIO_LEVEL);
 	if (nm->ext_abs_send_time)
 		put(w, "a=extmap:%d %s\r\n", nm->ext_abs_send_time, URI_ABS_SEND_TIME);
+	if (nm->twcc)
+		put(w, "a=extmap:%d %s\r\n", nm->ext_twcc, SDP_URI_TWCC);
 	put(w, "a=%s\r\n", sdp_dir_name(nm->dir));
 	if (sends(nm))
 		put(w, "a=msid:%s %s-%s\r\n", p->stream_id, p->stream_id, track);

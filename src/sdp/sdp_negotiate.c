@@ -9,7 +9,8 @@
  * when it has one. Every other m-line (more audio/video, data channels, other codecs) is rejected.
  * Our direction mirrors the offer (RFC 3264 6.1). Header extensions: ssrc-audio-level
  * (RFC 6464) on audio, abs-send-time on video, ids 1..14 only (one-byte form, RFC 8285).
- * Feedback on video: nack, nack pli, ccm fir, goog-remb if offered; never transport-cc.
+ * Feedback on video: nack, nack pli, ccm fir, goog-remb if offered; transport-cc (with its header
+ * extension, on video only) when the policy allows it and the m-line offers both.
  * ICE credentials (RFC 8839) and the DTLS fingerprint/setup (RFC 8122, RFC 8842) come from
  * the BUNDLE-tagged accepted m-line, else the session level.
  * Pure function, any thread; reads *offer, fills the caller's *neg.
@@ -205,8 +206,15 @@ static int find_ext(const struct sdp_media *m, const char *uri)
 }
 
 static void accept_media(const struct sdp_media *m, const struct sdp_codec *c,
-                         struct sdp_neg_media *nm)
+                         const struct sdp_policy *pol, struct sdp_neg_media *nm)
 {
+	/* Video only: with it on audio, libwebrtc puts its audio under the congestion controller
+	 * too, and a lossy, jittery uplink then costs voice (audio keeps priority here). */
+	int twcc = pol && pol->transport_cc && c->fb_twcc && m->kind == SDP_VIDEO
+	               ? find_ext(m, SDP_URI_TWCC)
+	               : 0;
+	nm->twcc = twcc != 0;
+	nm->ext_twcc = twcc;
 	nm->accepted = true;
 	nm->dir = mirror(m->dir);
 	nm->pt = c->pt;
@@ -250,7 +258,7 @@ static void choose_media(const struct sdp_session *o, const struct sdp_policy *p
 			}
 			continue;
 		}
-		accept_media(m, c, nm);
+		accept_media(m, c, pol, nm);
 		if (m->kind == SDP_VIDEO && strcasecmp(c->name, "H264") == 0) {
 			nm->vcodec = SDP_VCODEC_H264;
 			h264_answer_fmtp(c, nm->fmtp, sizeof(nm->fmtp));

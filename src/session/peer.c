@@ -109,6 +109,7 @@ void peer_free(struct peer **pp)
 	netsim_free(&p->ns_out);
 	loop_source_remove(p->env->loop, &p->dtls_timer);
 	loop_source_remove(p->env->loop, &p->rtcp_timer);
+	peer_cc_free(p);
 	ice_free(&p->ice);
 	dtls_conn_free(&p->dtls);
 	srtp_sess_free(&p->srtp);
@@ -509,6 +510,7 @@ void peer_on_offer(struct peer *p, const char *sdp)
 		return;
 	}
 	struct sdp_policy pol = {.h264 = mix_h264_available(),
+	                         .transport_cc = p->env->cfg->transport_cc,
 	                         .prefer_set = p->prefer_vcodec >= 0,
 	                         .prefer = p->prefer_vcodec == SDP_VCODEC_H264 ? SDP_VCODEC_H264
 	                                                                       : SDP_VCODEC_VP8};
@@ -523,6 +525,7 @@ void peer_on_offer(struct peer *p, const char *sdp)
 	tell_video_refused(p);
 	p->have_offer = true;
 	rc = setup_streams(p);
+	rc = rc ?: peer_cc_setup(p);
 	rc = rc ?: start_transport(p, offer);
 	rc = rc ?: send_answer(p, offer);
 	rc = rc ?: add_recipient(p);

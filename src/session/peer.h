@@ -36,6 +36,26 @@ struct h264_asm;
 struct nack_gen;
 struct rtx_history;
 struct netsim;
+struct twcc_recv;
+struct twcc_fb;
+struct bwe;
+struct rtcp_item;
+struct rtp_hdr;
+struct rtp_ext_elem;
+
+/* Congestion control of one peer (peer_cc.c); all zero without transport-cc. */
+struct peer_cc {
+	int ext_audio, ext_video; /* transport-wide seq extension ids, 0 = not negotiated */
+	struct twcc_recv *in;     /* arrivals of the browser's packets, for our feedback */
+	unsigned timer;           /* feedback every 100 ms */
+	uint16_t seq;             /* the next transport-wide seq of what we send */
+	struct bwe *bwe;          /* our estimate of the downlink, from the browser's feedback */
+	struct twcc_fb *fb;       /* a parsed feedback (about 32 KiB) */
+	uint64_t estimate;        /* its last estimate, bit/s */
+	int64_t rung_fed_us;      /* when the ladder last got an estimate */
+	uint64_t sent_bytes;      /* sent since then (counted where the peer's packets are sent) */
+	double delivered;         /* acknowledged / sent rate, smoothed */
+};
 
 /* An inbound RTP stream (one SSRC). */
 struct in_stream {
@@ -82,6 +102,7 @@ struct peer_stats {
 	uint64_t
 	    retransmits_limited; /* NACKed packets not resent: interval, per-packet cap, budget */
 	uint64_t plis_limited;   /* keyframe requests not passed on (per-peer interval) */
+	uint64_t twcc_sent, twcc_received; /* transport-cc feedback packets */
 };
 
 struct peer {
@@ -121,6 +142,7 @@ struct peer {
 	int64_t last_kf_req;         /* when this peer's last keyframe request was passed on */
 	struct recv_profile profile; /* the join's receive profile */
 	struct rung_ctl rung;        /* its place on the room's ladder (ladder.h) */
+	struct peer_cc cc;
 	struct peer_stats st;
 };
 
@@ -141,6 +163,20 @@ void peer_apply_rung(struct peer *p, const char *reason);
 void peer_rung_name(const struct peer *p, char *buf, size_t n);
 /* Sends a datagram through ICE (DTLS records and SRTP packets). */
 void peer_transport_send(struct peer *p, const uint8_t *data, size_t len);
+
+/* peer_cc.c */
+/* After the streams are set up: transport-cc state where it was negotiated. 0 or -ENOMEM. */
+int peer_cc_setup(struct peer *p);
+void peer_cc_free(struct peer *p);
+/* An RTP packet from the browser arrived (after SRTP) at now_us (monotonic). */
+void peer_cc_on_rtp(struct peer *p, const struct rtp_hdr *h, bool video, int64_t now_us);
+/* A packet of size bytes about to be sent: fills *e (and data, its bytes) with the next
+ * transport-wide seq and tells the estimator; false if transport-cc is off for this stream. */
+bool peer_cc_stamp(struct peer *p, bool video, size_t size, int64_t now_us, uint8_t data[2],
+                   struct rtp_ext_elem *e);
+void peer_cc_on_feedback(struct peer *p, const struct rtcp_item *it);
+void peer_cc_on_remb(struct peer *p, uint64_t bps);
+void peer_cc_on_rtt(struct peer *p, int64_t rtt_us);
 
 /* peer_in.c */
 /* An SRTP/SRTCP datagram from the transport (decrypted in place). */

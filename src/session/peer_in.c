@@ -13,6 +13,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <glib.h>
+
 #include "log.h"
 #include "net/srtp.h"
 #include "rtp/nack.h"
@@ -234,6 +236,7 @@ static void on_rtp(struct peer *p, const uint8_t *data, size_t len)
 	}
 	int64_t now = room_now(p->room);
 	bind_ssrc(p, s, h.ssrc);
+	peer_cc_on_rtp(p, &h, video, g_get_monotonic_time());
 	if (s->packets == 0 || seq_newer(h.seq, s->max_seq))
 		on_arrival(s, p->room, h.ts, now, video);
 	update_stats(s, &h, now);

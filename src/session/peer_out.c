@@ -69,11 +69,23 @@ static struct rtx_pkt frame_fields(const struct out_stream *o, struct mix_packet
 	return rp;
 }
 
+/* Writes rp with seq, and the transport-wide seq where transport-cc is on (peer_cc.c). */
+static int write_pkt(struct peer *p, const struct rtx_pkt *rp, bool video, uint16_t seq,
+                     int64_t now, uint8_t *buf)
+{
+	uint8_t tseq[RTP_TRANSPORT_SEQ_LEN];
+	struct rtp_ext_elem e;
+	size_t size = 12 + rp->ext_len + rp->prefix_len + rp->len;
+	if (peer_cc_stamp(p, video, size, now, tseq, &e))
+		return rtx_pkt_write_ext(rp, seq, &e, buf, RTP_MAX_PACKET);
+	return rtx_pkt_write(rp, seq, buf, RTP_MAX_PACKET);
+}
+
 static int send_rtp(struct peer *p, struct out_stream *o, const struct rtx_pkt *rp, int64_t now)
 {
 	uint8_t buf[RTP_MAX_PACKET + SRTP_MAX_TRAILER];
 	uint16_t seq = o->seq++;
-	int n = rtx_pkt_write(rp, seq, buf, RTP_MAX_PACKET);
+	int n = write_pkt(p, rp, o == &p->out_video, seq, now, buf);
 	if (n < 0)
 		return n;
 	if (o == &p->out_video && p->rtx) {
@@ -148,7 +160,7 @@ void peer_out_retransmit(struct peer *p, uint16_t seq)
 	if (rc < 0)
 		return;
 	uint8_t buf[RTP_MAX_PACKET + SRTP_MAX_TRAILER];
-	int n = rtx_pkt_write(rp, seq, buf, RTP_MAX_PACKET);
+	int n = write_pkt(p, rp, true, seq, g_get_monotonic_time(), buf);
 	if (n < 0)
 		return;
 	p->rtx_tokens -= 1.0;

@@ -44,18 +44,12 @@ static uint32_t our_ssrc(const struct peer *p)
 
 /*
  * The browser's estimate of our downlink moves this peer on the room's ladder of outputs
- * (session/ladder.h): down at once when the estimate falls below what its rung needs, up one
- * rung at a time when it has not fallen for a while. Recipients on one rung share its encoder.
+ * (session/ladder.h) where we have no estimate of our own (no transport-cc; peer_cc.c).
  */
 static void on_remb(struct peer *p, uint64_t bps)
 {
 	p->st.remb_received++;
-	if (!p->room || !p->out_video.active)
-		return;
-	enum rung_why w =
-	    rung_ctl_estimate(&p->rung, &p->env->cfg->ladder, bps, g_get_monotonic_time());
-	if (w != RUNG_SAME)
-		peer_apply_rung(p, w == RUNG_DOWN ? "link-down" : "link-up");
+	peer_cc_on_remb(p, bps);
 }
 
 static void on_nack(struct peer *p, const struct rtcp_item *it)
@@ -90,8 +84,10 @@ static void on_report(struct peer *p, const struct rtcp_report *rb)
 	if (rb->lsr == 0 || (rb->ssrc != p->out_video.ssrc && rb->ssrc != p->out_audio.ssrc))
 		return;
 	uint32_t rtt = ntp_mid_now() - rb->lsr - rb->dlsr; /* 1/65536 s */
-	if (rtt < 65536 * 5)
+	if (rtt < 65536 * 5) {
 		p->rtt_us = (int64_t)rtt * 1000000 / 65536;
+		peer_cc_on_rtt(p, p->rtt_us);
+	}
 }
 
 /*
@@ -126,6 +122,9 @@ static int on_item(void *opaque, const struct rtcp_item *it)
 		break;
 	case RTCP_REMB:
 		on_remb(p, it->remb_bps);
+		break;
+	case RTCP_TWCC:
+		peer_cc_on_feedback(p, it);
 		break;
 	case RTCP_SR:
 		if ((s = stream_of(p, it->sender_ssrc)) && p->room) {

@@ -1,7 +1,9 @@
 // h264.test.mjs - H.264 both ways with real headless Chromium: two pages send and receive VP8,
 // a third is restricted to H.264 (setCodecPreferences, and receive.codec "h264" in its join).
 // Everyone must see the three colours in their tiles and hear the others; the H.264 page's
-// getStats must show H.264 sent and H.264 received and decoded at 1280x720, the others VP8.
+// getStats must show H.264 sent and H.264 received and decoded at 1280x720, the others VP8,
+// and every page's uplink estimate (availableOutgoingBitrate) must have grown on the server's
+// REMB and reports.
 // Then a server whose FFmpeg "has no libx264" (an LD_PRELOAD shim hides it): the H.264-only
 // page is told `video-codec-unsupported` and still takes part with audio.
 import { test, after } from 'node:test';
@@ -53,6 +55,11 @@ test('VP8 and H.264 participants in one room', { timeout: 120000 }, async () => 
     assert.equal(b.frameHeight, 720);
     assert.ok(fps >= 10, `${people[i].name} decodes ${fps} fps`);
     assert.deepEqual(await page.evaluate(() => mcu.errors), []);
+    // the browser's uplink estimate follows the REMB the server sends (uplink_bitrate) and the
+    // loss in its receiver reports: it must have grown from its 300 kbit/s start
+    const up = await page.evaluate(() => mcu.outgoingBitrate());
+    console.log(`${people[i].name}: uplink estimate ${(up / 1000).toFixed(0)} kbit/s`);
+    assert.ok(up > 500000, `${people[i].name}: uplink estimate ${up}`);
   }
   const freqs = people.map((p) => p.tone);
   for (const [i, page] of pages.entries()) {

@@ -7,7 +7,9 @@
 // pair (198.18.0.0/24, the range for network tests; nothing leaves the namespaces) whose
 // server-side end is shaped with a real tbf at 400 kbit/s: it must move down within 5 s,
 // without a long freeze, while two unshaped participants keep their 1280x720 at full rate; when
-// the cap lifts it must move up again within 15 s and back to the top.
+// the cap lifts it must move up again within 15 s and back to the top. Twice: with the
+// browser's REMB deciding (the default), then with the server's own estimator on the client's
+// transport-cc feedback (config transport_cc, experimental: its freezes are only reported).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -88,16 +90,19 @@ function rate(c, from, to) {
   return s.length < 2 ? 0 : ((s.at(-1).frames - s[0].frames) * 1000) / (s.at(-1).t - s[0].t);
 }
 
-test('a recipient behind a 400 kbit/s tbf moves down and back up; the others are unaffected', { timeout: 180000 }, async () => {
-  const prefix = await cappedNamespace();
-  server = await ownServer('ladder-tbf', PORT, [], null, {}, HOST);
+// One run of the cap scenario on a server of its own (config: its --config object).
+// strict: the bounds of the issue (no freeze over 1 s); the transport-cc run is experimental
+// and only reports its freezes (a failed probe can freeze the capped one for 2-3 s).
+async function capScenario(prefix, label, config, strict) {
+  server = await ownServer(`ladder-tbf-${label}`, PORT, [], config, {}, HOST);
   const url = `http://${HOST}:${PORT}`;
   const cfg = (name, yuv, tone) => ({ name, yuv, tone, room: 'tbf', stat_ms: 200 });
   const red = spawnChild(cfg('Red', RED, 440), { url });
   const green = spawnChild(cfg('Green', GREEN, 740), { url });
   const capped = spawnChild(cfg('Capped', BLUE, 1300), { url, prefix });
-  children.push(red, green, capped);
-  for (const c of children) await c.waitEvent((e) => e.ev === 'ready', { timeout: 30000, what: 'ready' });
+  const kids = [red, green, capped];
+  children.push(...kids);
+  for (const c of kids) await c.waitEvent((e) => e.ev === 'ready', { timeout: 30000, what: 'ready' });
   await sleep(8000);
   assert.equal(capped.stat.w, 1280, 'the capped one starts at the top');
 
@@ -121,23 +126,36 @@ test('a recipient behind a 400 kbit/s tbf moves down and back up; the others are
   await capped.waitEvent((e) => e.ev === 'stat' && e.w === 1280, { since: top.t, timeout: 10000, what: '1280 wide frames' });
   const upGap = maxFrameGap(capped, tLift, Date.now());
 
-  console.log(`moves: ${JSON.stringify(outputs(capped, tCap).map(([t, o, r]) => [((t - tCap) / 1000).toFixed(1), o, r]))}`);
-  console.log(`down ${downS.toFixed(1)} s after the cap; longest frame gap under the cap ${capGap} ms; ` +
+  console.log(`[${label}] moves: ${JSON.stringify(outputs(capped, tCap).map(([t, o, r]) => [((t - tCap) / 1000).toFixed(1), o, r]))}`);
+  console.log(`[${label}] down ${downS.toFixed(1)} s after the cap; longest frame gap under the cap ${capGap} ms; ` +
     `widths in the last 3 s of the cap ${[...new Set(capW)].join('/')}`);
-  console.log(`first move up ${((up.t - tLift) / 1000).toFixed(1)} s after the lift, top after ` +
+  console.log(`[${label}] first move up ${((up.t - tLift) / 1000).toFixed(1)} s after the lift, top after ` +
     `${((top.t - tLift) / 1000).toFixed(1)} s; longest gap after the lift ${upGap} ms`);
-  console.log(`others under the cap: ${othersFps.map((f) => f.toFixed(1)).join(', ')} fps, ` +
+  console.log(`[${label}] others under the cap: ${othersFps.map((f) => f.toFixed(1)).join(', ')} fps, ` +
     `${othersW.join(', ')} wide, longest gap ${othersGap} ms`);
   // An ASan server runs a few times slower: looser bounds for frame rates and gaps there.
   const slow = isAsan(server.pid);
   assert.ok(downS <= 5, `moved down after ${downS} s`);
-  assert.ok(capGap <= (slow ? 2000 : 1000), `a freeze of ${capGap} ms under the cap`);
+  assert.ok(capGap <= (strict ? (slow ? 2000 : 1000) : 5000), `a freeze of ${capGap} ms under the cap`);
   assert.ok(capW.every((w) => w < 1280), `still ${capW} wide under the cap`);
   assert.ok((up.t - tLift) / 1000 <= 15, 'moved up within 15 s of the lift');
   assert.ok(othersFps.every((f) => f >= (slow ? 10 : 20)), `the others: ${othersFps} fps`);
   assert.deepEqual(othersW, [1280, 1280]);
   assert.ok(othersGap < (slow ? 2000 : 1000), `the others' longest gap ${othersGap} ms`);
-  // the server's view
   const room = (await getJson(PORT, '/api/rooms', HOST)).find((r) => r.name === 'tbf');
   assert.equal(room.participants.find((p) => p.name === 'Capped').output, '1280x720@30');
+  // which estimate moved it: REMB, or the server's own from transport-cc feedback both ways
+  const peers = (await getJson(PORT, '/api/stats', HOST)).peers;
+  console.log(`[${label}] transport-cc feedback: ${peers.twcc_sent} sent, ${peers.twcc_received} received; REMB received ${peers.remb_received}`);
+  if (config?.transport_cc) assert.ok(peers.twcc_sent > 100 && peers.twcc_received > 100 && peers.remb_received === 0, JSON.stringify(peers));
+  else assert.ok(peers.twcc_sent === 0 && peers.remb_received > 10, JSON.stringify(peers));
+  for (const c of kids) c.kill('SIGKILL');
+  await stopServer(server, 10000);
+  server = null;
+}
+
+test('a recipient behind a 400 kbit/s tbf moves down and back up; the others are unaffected', { timeout: 300000 }, async () => {
+  const prefix = await cappedNamespace();
+  await capScenario(prefix, 'remb', null, true);
+  await capScenario(prefix, 'transport-cc', { transport_cc: true }, false);
 });

@@ -1095,6 +1095,40 @@ static void test_h264_only_offer(void **state)
 	free(o);
 }
 
+/* transport-cc: taken on the video m-line with its extension when the policy allows it. */
+static void test_transport_cc(void **state)
+{
+	(void)state;
+	struct sdp_session *o = parse_asset("chromium-sendrecv.sdp");
+	struct sdp_negotiated neg;
+	char err[256];
+	struct sdp_policy pol = {.transport_cc = true};
+	assert_int_equal(sdp_negotiate(o, &pol, &neg, err, sizeof(err)), 0);
+	assert_true(!neg.media[0].twcc && neg.media[1].twcc); /* video only */
+	assert_int_equal(neg.media[0].ext_twcc, 0);
+	assert_int_equal(neg.media[1].ext_twcc, 3);
+	struct sdp_answer_params p = our_params();
+	char *out = malloc(16384);
+	assert_non_null(out);
+	assert_true(sdp_write_answer(o, &neg, &p, out, 16384) > 0);
+	assert_non_null(strstr(out, "a=extmap:3 " TWCC "\r\n"));
+	assert_null(strstr(out, "a=rtcp-fb:111 transport-cc\r\n"));
+	assert_non_null(strstr(out, "a=rtcp-fb:96 transport-cc\r\n"));
+	struct sdp_session *a = parse_ok(out);
+	assert_true(a->media[1].codecs[0].fb_twcc);
+	free(a);
+	free(out);
+	/* not without the policy, nor without the extension */
+	assert_int_equal(sdp_negotiate(o, NULL, &neg, err, sizeof(err)), 0);
+	assert_false(neg.media[1].twcc);
+	assert_int_equal(neg.media[1].ext_twcc, 0);
+	for (int i = 0; i < o->media[1].nextmaps; i++)
+		o->media[1].extmaps[i].uri[0] = 'x';
+	assert_int_equal(sdp_negotiate(o, &pol, &neg, err, sizeof(err)), 0);
+	assert_false(neg.media[1].twcc);
+	free(o);
+}
+
 static void test_dir_names(void **state)
 {
 	assert_string_equal(sdp_dir_name(SDP_SENDRECV), "sendrecv");
@@ -1110,6 +1144,7 @@ int main(void)
 	    cmocka_unit_test(test_h264_fmtp),
 	    cmocka_unit_test(test_h264_negotiate),
 	    cmocka_unit_test(test_h264_only_offer),
+	    cmocka_unit_test(test_transport_cc),
 	    cmocka_unit_test(test_parse_chromium_recvonly),
 	    cmocka_unit_test(test_parse_chromium_single_kind),
 	    cmocka_unit_test(test_parse_chromium_datachannel),

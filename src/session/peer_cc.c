@@ -1,0 +1,179 @@
+/*
+ * peer_cc.c - one peer's congestion control, both ways, and the link's say in its rung.
+ *
+ * Where transport-cc is negotiated (draft-holmer-rmcat-transport-wide-cc-extensions-01):
+ *   - Uplink: every packet the browser sends carries a transport-wide sequence number; we note
+ *     its arrival (rtp/twcc.c) and send feedback every PEER_CC_FEEDBACK_MS. The browser's own
+ *     send-side estimator runs on it (REMB we send still caps it from above).
+ *   - Downlink: every packet we send gets the next number of this peer's counter; the browser's
+ *     feedback about them drives a send-side estimator (rtp/bwe.c); every PEER_CC_RUNG_MS its
+ *     estimate, weighed against what was sent and what arrived (link_rate), moves the peer on
+ *     the ladder (session/ladder.h). Browsers send no REMB then.
+ * Otherwise the browser's REMB moves the peer on the ladder, as before.
+ *
+ * Threads: the peer's loop, except peer_cc_stamp, which runs wherever the peer's packets are
+ * sent (a pool thread of the room's tick while the loop thread waits in the fork, or the loop).
+ * The peer owns its twcc_recv, estimator and feedback buffer.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include <glib.h>
+
+#include "log.h"
+#include "net/loop.h"
+#include "net/srtp.h"
+#include "rtp/bwe.h"
+#include "rtp/rtcp.h"
+#include "rtp/rtp.h"
+#include "rtp/twcc.h"
+#include "config.h"
+#include "session/env.h"
+#include "session/peer.h"
+#include "session/room.h"
+
+#define PEER_CC_FEEDBACK_MS 100  /* libwebrtc's pace */
+#define PEER_CC_RUNG_MS     500  /* the ladder's rules expect an estimate every 0.5-1 s */
+#define PEER_CC_DELIVERED   0.8  /* acknowledged / sent: the link carries what we send */
+#define PEER_CC_MAX_LOSS    0.1  /* GCC decreases above 10 % loss, holds below */
+#define PEER_CC_FB_BUF      1500 /* peer_rtcp_send's buffer size */
+#define PEER_CC_FB_LEN      1200 /* a feedback packet at most */
+
+static gboolean on_feedback_timer(gpointer data)
+{
+	struct peer *p = data;
+	uint8_t buf[PEER_CC_FB_BUF + SRTP_MAX_TRAILER];
+	uint32_t media = p->in_video.bound ? p->in_video.ssrc : p->in_audio.ssrc;
+	uint32_t ours = p->out_video.active ? p->out_video.ssrc : p->out_audio.ssrc;
+	int n;
+	while (p->srtp && (n = twcc_recv_build(p->cc.in, ours, media, buf, PEER_CC_FB_LEN)) > 0) {
+		p->st.twcc_sent++;
+		peer_rtcp_send(p, buf, (size_t)n);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+int peer_cc_setup(struct peer *p)
+{
+	const struct sdp_negotiated *n = &p->neg;
+	const struct sdp_neg_media *a = n->audio_index >= 0 ? &n->media[n->audio_index] : NULL;
+	const struct sdp_neg_media *v = n->video_index >= 0 ? &n->media[n->video_index] : NULL;
+	p->cc.delivered = 1.0;
+	p->cc.ext_audio = a && a->twcc ? a->ext_twcc : 0;
+	p->cc.ext_video = v && v->twcc ? v->ext_twcc : 0;
+	if (!p->cc.ext_audio && !p->cc.ext_video)
+		return 0;
+	int rc = twcc_recv_alloc(&p->cc.in);
+	if (rc == 0 && p->cc.ext_video && p->out_video.active) {
+		const struct ladder *l = &p->env->cfg->ladder;
+		struct bwe_cfg bc = {
+		    .start_bps = 300000, .min_bps = 30000, .max_bps = l->r[0].bitrate * 2 + 200000};
+		rc = bwe_alloc(&p->cc.bwe, &bc);
+		p->cc.fb = rc == 0 ? malloc(sizeof(*p->cc.fb)) : NULL;
+		rc = rc ?: (p->cc.fb ? 0 : -ENOMEM);
+	}
+	if (rc == 0)
+		p->cc.timer = loop_timer_add(p->env->loop, PEER_CC_FEEDBACK_MS, G_PRIORITY_DEFAULT,
+		                             on_feedback_timer, p);
+	return rc;
+}
+
+void peer_cc_free(struct peer *p)
+{
+	loop_source_remove(p->env->loop, &p->cc.timer);
+	twcc_recv_free(&p->cc.in);
+	bwe_free(&p->cc.bwe);
+	free(p->cc.fb);
+	p->cc.fb = NULL;
+}
+
+void peer_cc_on_rtp(struct peer *p, const struct rtp_hdr *h, bool video, int64_t now_us)
+{
+	int id = video ? p->cc.ext_video : p->cc.ext_audio;
+	uint16_t seq;
+	if (id && p->cc.in && rtp_transport_seq(h, id, &seq) == 0)
+		twcc_recv_on_packet(p->cc.in, seq, now_us);
+}
+
+bool peer_cc_stamp(struct peer *p, bool video, size_t size, int64_t now_us,
+                   uint8_t data[RTP_TRANSPORT_SEQ_LEN], struct rtp_ext_elem *e)
+{
+	int id = video ? p->cc.ext_video : p->cc.ext_audio;
+	if (!id)
+		return false;
+	uint16_t seq = p->cc.seq++;
+	rtp_transport_seq_put(data, seq);
+	*e = (struct rtp_ext_elem){.id = (uint8_t)id, .len = RTP_TRANSPORT_SEQ_LEN, .data = data};
+	bwe_on_sent(p->cc.bwe, seq, size, now_us);
+	p->cc.sent_bytes += size;
+	return true;
+}
+
+/* The link's estimate (REMB or ours) moves the peer on the ladder. */
+static void to_rung(struct peer *p, uint64_t bps, int64_t now_us)
+{
+	if (!p->room || !p->out_video.active)
+		return;
+	enum rung_why w = rung_ctl_estimate(&p->rung, &p->env->cfg->ladder, bps, now_us);
+	if (w != RUNG_SAME)
+		peer_apply_rung(p, w == RUNG_DOWN ? "link-down" : "link-up");
+}
+
+/*
+ * What the ladder is told the link carries. While what we send arrives (the acknowledged rate
+ * at least PEER_CC_DELIVERED of the rate sent, little loss), at least what the current rung
+ * needs: the estimate alone starts low and ramps slowly, and a delay-based detector fed by a
+ * busy receiver's arrival times sees overuse now and then on a link that carries everything.
+ * When it does not arrive, the estimate, but not less than what got through: a bottleneck
+ * that drops what exceeds it makes the loss-based estimate fall far below that rate, and the
+ * ladder would give up on video.
+ */
+static uint64_t link_rate(struct peer *p, int64_t now_us)
+{
+	struct bwe_stats st;
+	bwe_get_stats(p->cc.bwe, &st);
+	double secs = (double)(now_us - p->cc.rung_fed_us) / 1e6;
+	double sent_bps = secs > 0 ? (double)p->cc.sent_bytes * 8 / secs : 0;
+	p->cc.sent_bytes = 0;
+	/* acknowledged / sent, smoothed: one window's keyframe burst or jitter is no bottleneck */
+	double ratio = sent_bps > 0 ? (double)st.acked_bps / sent_bps : 1.0;
+	p->cc.delivered = 0.7 * p->cc.delivered + 0.3 * (ratio < 1.0 ? ratio : 1.0);
+	bool delivered = st.loss < PEER_CC_MAX_LOSS && p->cc.delivered >= PEER_CC_DELIVERED;
+	uint64_t v = p->cc.estimate > st.acked_bps ? p->cc.estimate : st.acked_bps;
+	const struct ladder *l = &p->env->cfg->ladder;
+	if (delivered && p->rung.cur < l->n) {
+		uint64_t need = (uint64_t)(l->r[p->rung.cur].bitrate / LADDER_HEADROOM) + 1;
+		v = v > need ? v : need;
+	}
+	return v;
+}
+
+void peer_cc_on_feedback(struct peer *p, const struct rtcp_item *it)
+{
+	p->st.twcc_received++;
+	if (!p->cc.bwe || twcc_parse_fci(it->fci, it->fci_len, p->cc.fb) < 0)
+		return;
+	const struct twcc_fb *fb = p->cc.fb;
+	for (int i = 0; i < fb->count; i++)
+		bwe_on_result(p->cc.bwe, fb->pkts[i].seq, fb->pkts[i].received,
+		              fb->pkts[i].arrival_us);
+	int64_t now = g_get_monotonic_time();
+	bwe_on_feedback_end(p->cc.bwe, now);
+	p->cc.estimate = bwe_estimate(p->cc.bwe);
+	if (now - p->cc.rung_fed_us >= PEER_CC_RUNG_MS * 1000) {
+		uint64_t v = link_rate(p, now);
+		p->cc.rung_fed_us = now;
+		to_rung(p, v, now);
+	}
+}
+
+void peer_cc_on_remb(struct peer *p, uint64_t bps)
+{
+	if (!p->cc.bwe) /* our own estimate, where we have one, says more than the browser's */
+		to_rung(p, bps, g_get_monotonic_time());
+}
+
+void peer_cc_on_rtt(struct peer *p, int64_t rtt_us)
+{
+	bwe_on_rtt(p->cc.bwe, rtt_us);
+}
