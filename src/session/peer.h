@@ -143,6 +143,11 @@ struct peer {
 	struct recv_profile profile; /* the join's receive profile */
 	struct rung_ctl rung;        /* its place on the room's ladder (ladder.h) */
 	struct peer_cc cc;
+	/* the last receiver report about our video: fraction lost, and what we sent since the
+	 * one before (bit/s), at rr_at (monotonic us) with out_video.octets then */
+	double rr_loss, rr_sent_bps;
+	int64_t rr_at;
+	uint32_t rr_octets;
 	struct peer_stats st;
 };
 

@@ -9,7 +9,8 @@
  *     feedback about them drives a send-side estimator (rtp/bwe.c); every PEER_CC_RUNG_MS its
  *     estimate, weighed against what was sent and what arrived (link_rate), moves the peer on
  *     the ladder (session/ladder.h). Browsers send no REMB then.
- * Otherwise the browser's REMB moves the peer on the ladder, as before.
+ * Otherwise the browser's REMB moves the peer on the ladder, capped by what got through when
+ * its receiver reports say our video is being lost (peer_cc_on_remb).
  *
  * Threads: the peer's loop, except peer_cc_stamp, which runs wherever the peer's packets are
  * sent (a pool thread of the room's tick while the loop thread waits in the fork, or the loop).
@@ -32,12 +33,14 @@
 #include "session/peer.h"
 #include "session/room.h"
 
-#define PEER_CC_FEEDBACK_MS 100  /* libwebrtc's pace */
-#define PEER_CC_RUNG_MS     500  /* the ladder's rules expect an estimate every 0.5-1 s */
-#define PEER_CC_DELIVERED   0.8  /* acknowledged / sent: the link carries what we send */
-#define PEER_CC_MAX_LOSS    0.1  /* GCC decreases above 10 % loss, holds below */
-#define PEER_CC_FB_BUF      1500 /* peer_rtcp_send's buffer size */
-#define PEER_CC_FB_LEN      1200 /* a feedback packet at most */
+#define PEER_CC_FEEDBACK_MS 100     /* libwebrtc's pace */
+#define PEER_CC_RUNG_MS     500     /* the ladder's rules expect an estimate every 0.5-1 s */
+#define PEER_CC_DELIVERED   0.8     /* acknowledged / sent: the link carries what we send */
+#define PEER_CC_MAX_LOSS    0.1     /* GCC decreases above 10 % loss, holds below */
+#define PEER_CC_RR_LOSS     0.1     /* receiver-report loss above this caps REMB */
+#define PEER_CC_RR_FRESH_US 2500000 /* ... if the report is this recent */
+#define PEER_CC_FB_BUF      1500    /* peer_rtcp_send's buffer size */
+#define PEER_CC_FB_LEN      1200    /* a feedback packet at most */
 
 static gboolean on_feedback_timer(gpointer data)
 {
@@ -167,10 +170,26 @@ void peer_cc_on_feedback(struct peer *p, const struct rtcp_item *it)
 	}
 }
 
+/*
+ * The browser's REMB is delay-based only: once a bottleneck's queue is full and drops what
+ * exceeds it, the delay stops growing and REMB stops falling. So where its receiver reports
+ * say more than PEER_CC_RR_LOSS of our video was lost lately, what got through (what we sent
+ * times what arrived) caps the estimate (RFC 3550 receiver-report loss).
+ */
 void peer_cc_on_remb(struct peer *p, uint64_t bps)
 {
-	if (!p->cc.bwe) /* our own estimate, where we have one, says more than the browser's */
-		to_rung(p, bps, g_get_monotonic_time());
+	if (p->cc.bwe) /* our own estimate, where we have one, says more than the browser's */
+		return;
+	int64_t now = g_get_monotonic_time();
+	if (p->rr_loss > PEER_CC_RR_LOSS && now - p->rr_at < PEER_CC_RR_FRESH_US) {
+		uint64_t through = (uint64_t)(p->rr_sent_bps * (1.0 - p->rr_loss));
+		/* not below the lowest rung: one report's window can hold a rung switch's burst */
+		const struct ladder *l = &p->env->cfg->ladder;
+		uint64_t lowest = (uint64_t)(l->r[l->n - 1].bitrate / LADDER_HEADROOM) + 1;
+		through = through > lowest ? through : lowest;
+		bps = through < bps ? through : bps;
+	}
+	to_rung(p, bps, now);
 }
 
 void peer_cc_on_rtt(struct peer *p, int64_t rtt_us)

@@ -78,9 +78,28 @@ static uint32_t ntp_mid_now(void)
 	return (uint32_t)(ntp >> 16);
 }
 
-/* RTT from a report block about one of our streams (RFC 3550 6.4.1). */
+/*
+ * Loss in a report block about our video (RFC 3550 6.4.1: the fraction lost since the
+ * previous report), and what we sent meanwhile: the rate that got through (peer_cc.c).
+ */
+static void on_video_loss(struct peer *p, const struct rtcp_report *rb)
+{
+	int64_t now = g_get_monotonic_time();
+	uint32_t octets = p->out_video.octets;
+	if (p->rr_at > 0 && now > p->rr_at) {
+		p->rr_loss = rb->fraction_lost / 256.0;
+		p->rr_sent_bps =
+		    (double)(uint32_t)(octets - p->rr_octets) * 8e6 / (double)(now - p->rr_at);
+	}
+	p->rr_at = now;
+	p->rr_octets = octets;
+}
+
+/* RTT from a report block about one of our streams (RFC 3550 6.4.1), and video loss. */
 static void on_report(struct peer *p, const struct rtcp_report *rb)
 {
+	if (rb->ssrc == p->out_video.ssrc && p->out_video.active)
+		on_video_loss(p, rb);
 	if (rb->lsr == 0 || (rb->ssrc != p->out_video.ssrc && rb->ssrc != p->out_audio.ssrc))
 		return;
 	uint32_t rtt = ntp_mid_now() - rb->lsr - rb->dlsr; /* 1/65536 s */
