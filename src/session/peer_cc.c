@@ -37,7 +37,7 @@
 #define PEER_CC_RUNG_MS     500     /* the ladder's rules expect an estimate every 0.5-1 s */
 #define PEER_CC_DELIVERED   0.8     /* acknowledged / sent: the link carries what we send */
 #define PEER_CC_MAX_LOSS    0.1     /* GCC decreases above 10 % loss, holds below */
-#define PEER_CC_RR_LOSS     0.1     /* receiver-report loss above this caps REMB */
+#define PEER_CC_RR_LOSS     0.25    /* receiver-report loss above this caps REMB */
 #define PEER_CC_RR_FRESH_US 2500000 /* ... if the report is this recent */
 #define PEER_CC_FB_BUF      1500    /* peer_rtcp_send's buffer size */
 #define PEER_CC_FB_LEN      1200    /* a feedback packet at most */
