@@ -88,10 +88,9 @@ static json_t *room_json(const struct room *r)
 		char id[16], out[32];
 		snprintf(id, sizeof(id), "%u", p->id);
 		peer_rung_name(p, out, sizeof(out));
-		json_array_append_new(
-		    people,
-		    json_pack("{s:s, s:s, s:s, s:s}", "id", id, "name", p->name, "codec",
-		              p->vcodec == SDP_VCODEC_H264 ? "h264" : "vp8", "output", out));
+		json_array_append_new(people,
+		                      json_pack("{s:s, s:s, s:s, s:s}", "id", id, "name", p->name,
+		                                "codec", peer_vcodec_name(p), "output", out));
 	}
 	json_t *rec = json_null();
 	if (r->rec) {

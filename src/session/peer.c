@@ -441,32 +441,36 @@ static int add_recipient(struct peer *p)
 	return rc;
 }
 
-static const char *vcodec_name(const struct peer *p)
+const char *peer_vcodec_name(const struct peer *p)
 {
 	return p->vcodec == SDP_VCODEC_H264 ? "h264" : "vp8";
+}
+
+/* The rung p receives now, or NULL for audio only. */
+static const struct rung *current_rung(const struct peer *p)
+{
+	const struct ladder *l = &p->env->cfg->ladder;
+	return p->rung.cur < l->n ? &l->r[p->rung.cur] : NULL;
 }
 
 /* {"type":"output"} to the participant: the video it now receives. */
 static void tell_output(struct peer *p, const char *reason)
 {
-	const struct ladder *l = &p->env->cfg->ladder;
-	const struct rung *r = p->rung.cur < l->n ? &l->r[p->rung.cur] : NULL;
+	const struct rung *r = current_rung(p);
 	env_send(p->env, p->conn,
 	         sig_output(r ? r->width : 0, r ? r->height : 0, r ? r->fps : 0, r ? r->bitrate : 0,
-	                    vcodec_name(p), reason));
+	                    peer_vcodec_name(p), reason));
 	if (p->env->ops->changed)
 		p->env->ops->changed(p->env->up);
 }
 
 void peer_rung_name(const struct peer *p, char *buf, size_t n)
 {
-	const struct ladder *l = &p->env->cfg->ladder;
-	if (!p->out_video.active || p->rung.cur >= l->n) {
+	const struct rung *r = p->out_video.active ? current_rung(p) : NULL;
+	if (r)
+		snprintf(buf, n, "%dx%d@%d", r->width, r->height, r->fps);
+	else
 		snprintf(buf, n, "audio");
-		return;
-	}
-	const struct rung *r = &l->r[p->rung.cur];
-	snprintf(buf, n, "%dx%d@%d", r->width, r->height, r->fps);
 }
 
 void peer_apply_rung(struct peer *p, const char *reason)

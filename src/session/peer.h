@@ -164,6 +164,8 @@ bool peer_wants_video(const struct peer *p);
 bool peer_wants_audio(const struct peer *p);
 /* Applies p->rung.cur to the engine and tells the participant (reason: "profile", "link"). */
 void peer_apply_rung(struct peer *p, const char *reason);
+/* "h264" or "vp8": the negotiated video codec. */
+const char *peer_vcodec_name(const struct peer *p);
 /* "640x360@15" or "audio" for the API. */
 void peer_rung_name(const struct peer *p, char *buf, size_t n);
 /* Sends a datagram through ICE (DTLS records and SRTP packets). */
