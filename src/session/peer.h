@@ -143,11 +143,16 @@ struct peer {
 	struct recv_profile profile; /* the join's receive profile */
 	struct rung_ctl rung;        /* its place on the room's ladder (ladder.h) */
 	struct peer_cc cc;
-	/* the last receiver report about our video: fraction lost, and what we sent since the
-	 * one before (bit/s), at rr_at (monotonic us) with out_video.octets then */
+#define PEER_RR_WINDOW_US   1000000 /* a loss window of receiver reports: at least 1 s */
+#define PEER_RR_WINDOW_PKTS 40      /* ... and 40 packets expected */
+#define PEER_RR_MAX_US      3000000 /* ... or 3 s, whichever packets came */
+	/* our video's loss over the last closed window of receiver reports (at least
+	 * PEER_RR_WINDOW_US and PEER_RR_WINDOW_PKTS), and what we sent in it (bit/s), closed at
+	 * rr_at (monotonic us); the open window began at rr_from with these counters */
 	double rr_loss, rr_sent_bps;
-	int64_t rr_at;
-	uint32_t rr_octets;
+	int64_t rr_at, rr_from;
+	uint32_t rr_octets, rr_seq;
+	int32_t rr_lost;
 	struct peer_stats st;
 };
 

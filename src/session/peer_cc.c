@@ -38,7 +38,7 @@
 #define PEER_CC_DELIVERED   0.8     /* acknowledged / sent: the link carries what we send */
 #define PEER_CC_MAX_LOSS    0.1     /* GCC decreases above 10 % loss, holds below */
 #define PEER_CC_RR_LOSS     0.25    /* receiver-report loss above this caps REMB */
-#define PEER_CC_RR_FRESH_US 2500000 /* ... if the report is this recent */
+#define PEER_CC_RR_FRESH_US (PEER_RR_MAX_US + 1000000) /* ... if its window closed this recently */
 #define PEER_CC_FB_BUF      1500    /* peer_rtcp_send's buffer size */
 #define PEER_CC_FB_LEN      1200    /* a feedback packet at most */
 
@@ -117,6 +117,8 @@ static void to_rung(struct peer *p, uint64_t bps, int64_t now_us)
 {
 	if (!p->room || !p->out_video.active)
 		return;
+	LOG_D("peer %u: link %llu bit/s, receiver-report loss %.0f %%", p->id,
+	      (unsigned long long)bps, p->rr_loss * 100);
 	enum rung_why w = rung_ctl_estimate(&p->rung, &p->env->cfg->ladder, bps, now_us);
 	if (w != RUNG_SAME)
 		peer_apply_rung(p, w == RUNG_DOWN ? "link-down" : "link-up");

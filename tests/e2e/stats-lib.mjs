@@ -25,11 +25,14 @@ export const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mcu-stats-'));
 
 // ---- the server ----
 
-// Starts $BUILD/mcu on PORT with extra flags; resolves once it answers HTTP.
+// Starts $BUILD/mcu on PORT with extra flags (and $MCU_TEST_ARGS, e.g. "--log-level debug",
+// to look into a failure); resolves once it answers HTTP.
 export async function startServer(name, args) {
   const log = path.join(tmp, `${name}.server.log`);
   const fd = fs.openSync(log, 'w');
-  const proc = spawn(`${BUILD}/mcu`, ['--bind', '127.0.0.1', '--port', String(PORT), ...args],
+  const extra = (process.env.MCU_TEST_ARGS || '').split(' ').filter(Boolean);
+  const proc = spawn(`${BUILD}/mcu`,
+    ['--bind', '127.0.0.1', '--port', String(PORT), ...args, ...extra],
     { stdio: ['ignore', fd, fd] });
   fs.closeSync(fd);
   const exited = new Promise((r) => proc.on('exit', (code, sig) => r({ code, sig })));
