@@ -40,6 +40,7 @@ struct mcu_config {
 	int playout_delay_ms; /* how far the mixing clock runs behind arrival, default 80 */
 	int uplink_bitrate;   /* REMB we send so browsers ramp their uplink, default 1500000 */
 	bool transport_cc;    /* negotiate transport-wide congestion control, default false */
+	bool rtx;             /* negotiate RTX (RFC 4588) for video, default true */
 	/* the outputs a recipient may be placed on (--ladder / "ladder", default ladder_default()
 	 * of width x height at fps and video_bitrate) */
 	char ladder_spec[512];

@@ -268,3 +268,24 @@ int rtp_write(uint8_t *buf, size_t cap, const struct rtp_hdr *h, int ext_id,
 	struct rtp_ext_elem e = {(uint8_t)ext_id, (uint8_t)ext_len, ext_data};
 	return rtp_write_ext(buf, cap, h, &e, ext_id ? 1 : 0, payload, payload_len);
 }
+
+int rtp_rtx_unwrap(uint8_t *buf, size_t len, const struct rtp_hdr *h, uint8_t pt, uint32_t ssrc,
+                   uint8_t **out, size_t *out_len)
+{
+	if (h->payload_len <= 2 || h->payload < buf || h->payload + h->payload_len > buf + len)
+		return -EINVAL;
+	size_t hlen = (size_t)(h->payload - buf);
+	uint16_t osn = (uint16_t)(h->payload[0] << 8 | h->payload[1]);
+	memmove(buf + 2, buf, hlen);
+	uint8_t *p = buf + 2;
+	p[1] = (uint8_t)((p[1] & 0x80) | (pt & 0x7f));
+	p[2] = (uint8_t)(osn >> 8);
+	p[3] = (uint8_t)osn;
+	p[8] = (uint8_t)(ssrc >> 24);
+	p[9] = (uint8_t)(ssrc >> 16);
+	p[10] = (uint8_t)(ssrc >> 8);
+	p[11] = (uint8_t)ssrc;
+	*out = p;
+	*out_len = len - 2;
+	return 0;
+}

@@ -48,6 +48,15 @@ enum rtp_drop rtp_parse(const uint8_t *buf, size_t len, struct rtp_hdr *h);
 const char *rtp_drop_name(enum rtp_drop d);
 
 /*
+ * RFC 4588 4: turns a parsed RTX packet (h from rtp_parse of buf[0..len)) back into the packet it
+ * repairs, in place: the header moves 2 bytes forward over the original sequence number (OSN)
+ * and gets the OSN, payload type pt and SSRC ssrc; the marker, timestamp, extensions and padding
+ * stay. *out points into buf. 0, or -EINVAL when the payload holds no OSN and media after it.
+ */
+int rtp_rtx_unwrap(uint8_t *buf, size_t len, const struct rtp_hdr *h, uint8_t pt, uint32_t ssrc,
+                   uint8_t **out, size_t *out_len);
+
+/*
  * Finds RFC 8285 extension element `id` (1..14 one-byte, 1..255 two-byte). Returns 0 and sets
  * data/len, or -ENOENT. Malformed element lists end the search (never read past ext_len).
  */

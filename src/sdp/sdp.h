@@ -15,7 +15,9 @@
  * offer's fmtp profile-level-id, packetization-mode and level-asymmetry-allowed), the supported
  * header extensions the offer had (audio level, abs-send-time), RTCP feedback (nack, nack pli, ccm
  * fir, goog-remb; transport-cc and its extension where the policy allows and the m-line offers
- * both), and our SSRC/msid for each m-line we send on. Pure functions, any thread.
+ * both), RTX (RFC 4588: rtx/90000 with apt of the chosen video codec, where the policy allows and
+ * the codec has NACK), and our SSRC/msid for each m-line we send on (with the RTX SSRC in an
+ * a=ssrc-group:FID). Pure functions, any thread.
  * Structures are plain data owned by the caller.
  */
 #ifndef MCU_SDP_H
@@ -108,6 +110,7 @@ struct sdp_policy {
 	bool prefer_set; /* prefer `prefer` when offered, else the offer's order */
 	enum sdp_vcodec prefer;
 	bool transport_cc; /* take transport-wide congestion control where offered */
+	bool rtx;          /* take RTX (RFC 4588) for video where offered with NACK */
 };
 
 /* What we agreed to for one m-line of the offer. */
@@ -124,6 +127,7 @@ struct sdp_neg_media {
 	int ext_twcc; /* transport-wide sequence number extension id, 0 if not negotiated */
 	bool twcc;    /* a=rtcp-fb transport-cc on the chosen codec, with ext_twcc */
 	bool nack, pli, fir, remb;
+	int rtx_pt; /* video: the offer's rtx payload type for pt (both ways), -1 if none */
 	int nssrcs;
 	uint32_t ssrcs[SDP_MAX_SSRCS]; /* the peer's SSRCs for this m-line, if it listed them */
 };
@@ -164,6 +168,7 @@ struct sdp_answer_params {
 	const char *ice_ufrag, *ice_pwd;
 	const char *fingerprint; /* our SHA-256 fingerprint, "AB:CD:..." */
 	uint32_t audio_ssrc, video_ssrc;
+	uint32_t video_rtx_ssrc; /* where the video m-line has rtx_pt: our RTX stream's SSRC */
 	const char *cname;
 	const char *stream_id; /* msid stream id */
 	const char *ip;        /* c= line and default candidate address */

@@ -6,8 +6,9 @@
  * m-line repeats the same ICE (RFC 8839, full ICE, a=ice-options:trickle) and DTLS
  * (RFC 8122 fingerprint, RFC 8842 a=setup:passive) attributes, as browsers do, with
  * a=rtcp-mux (RFC 5761), the one chosen codec (Opus, RFC 7587, VP8, RFC 7741, or H.264, RFC 6184,
- * with its fmtp), its feedback (RFC 4585/5104, goog-remb), the negotiated extensions (RFC 8285)
- * and, when we send, a=msid (RFC 8830) and a=ssrc cname/msid (RFC 5576). Our candidates go in the
+ * with its fmtp), its feedback (RFC 4585/5104, goog-remb), RTX for video (RFC 4588), the negotiated
+ * extensions (RFC 8285) and, when we send, a=msid (RFC 8830) and a=ssrc cname/msid (RFC 5576), with
+ * a=ssrc-group:FID for the RTX SSRC. Our candidates go in the
  * BUNDLE-tagged m-line only, followed by a=end-of-candidates when the caller says the list
  * is complete. Rejected m-lines keep their kind, proto, first format and mid with port 0 and
  * a=inactive. Track ids are "<stream_id>-audio" and "<stream_id>-video".
@@ -185,6 +186,17 @@ static void write_codec(struct writer *w, const struct sdp_neg_media *nm)
 		put(w, "a=rtcp-fb:%d goog-remb\r\n", nm->pt);
 	if (nm->twcc)
 		put(w, "a=rtcp-fb:%d transport-cc\r\n", nm->pt);
+	if (nm->rtx_pt >= 0) {
+		put(w, "a=rtpmap:%d rtx/90000\r\n", nm->rtx_pt);
+		put(w, "a=fmtp:%d apt=%d\r\n", nm->rtx_pt, nm->pt);
+	}
+}
+
+static void write_ssrc(struct writer *w, uint32_t ssrc, const struct sdp_answer_params *p,
+                       const char *track)
+{
+	put(w, "a=ssrc:%u cname:%s\r\n", (unsigned)ssrc, p->cname);
+	put(w, "a=ssrc:%u msid:%s %s-%s\r\n", (unsigned)ssrc, p->stream_id, p->stream_id, track);
 }
 
 static void write_accepted(struct writer *w, const struct sdp_media *m,
@@ -194,7 +206,10 @@ static void write_accepted(struct writer *w, const struct sdp_media *m,
 	bool audio = nm->kind == SDP_AUDIO;
 	const char *track = audio ? "audio" : "video";
 	uint32_t ssrc = audio ? p->audio_ssrc : p->video_ssrc;
-	put(w, "m=%s %d %s %d\r\n", m->media, p->port > 0 ? p->port : 9, m->proto, nm->pt);
+	put(w, "m=%s %d %s %d", m->media, p->port > 0 ? p->port : 9, m->proto, nm->pt);
+	if (!audio && nm->rtx_pt >= 0)
+		put(w, " %d", nm->rtx_pt);
+	put(w, "\r\n");
 	write_transport(w, p, tag);
 	put(w, "a=mid:%s\r\n", m->mid);
 	if (nm->ext_audio_level)
@@ -208,11 +223,14 @@ static void write_accepted(struct writer *w, const struct sdp_media *m,
 		put(w, "a=msid:%s %s-%s\r\n", p->stream_id, p->stream_id, track);
 	put(w, "a=rtcp-mux\r\n");
 	write_codec(w, nm);
-	if (sends(nm)) {
-		put(w, "a=ssrc:%u cname:%s\r\n", (unsigned)ssrc, p->cname);
-		put(w, "a=ssrc:%u msid:%s %s-%s\r\n", (unsigned)ssrc, p->stream_id, p->stream_id,
-		    track);
-	}
+	if (!sends(nm))
+		return;
+	bool rtx = !audio && nm->rtx_pt >= 0 && p->video_rtx_ssrc;
+	if (rtx)
+		put(w, "a=ssrc-group:FID %u %u\r\n", (unsigned)ssrc, (unsigned)p->video_rtx_ssrc);
+	write_ssrc(w, ssrc, p, track);
+	if (rtx)
+		write_ssrc(w, p->video_rtx_ssrc, p, track);
 }
 
 int sdp_write_answer(const struct sdp_session *offer, const struct sdp_negotiated *neg,

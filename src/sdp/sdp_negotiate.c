@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -197,6 +198,20 @@ static const struct sdp_codec *choose_video(const struct sdp_media *m, const str
 	return codec_index(m, h264) < codec_index(m, vp8) ? h264 : vp8;
 }
 
+/* RFC 4588 8.6: the offer's rtx/90000 payload type whose apt is pt, or -1. */
+static int find_rtx(const struct sdp_media *m, int pt)
+{
+	char apt[8];
+	for (int i = 0; i < m->ncodecs; i++) {
+		const struct sdp_codec *c = &m->codecs[i];
+		if (strcasecmp(c->name, "rtx") == 0 && c->clock == 90000 &&
+		    sdp_fmtp_get(c->fmtp, "apt", apt, sizeof(apt)) && atoi(apt) == pt &&
+		    c->pt != pt)
+			return c->pt;
+	}
+	return -1;
+}
+
 static int find_ext(const struct sdp_media *m, const char *uri)
 {
 	for (int i = 0; i < m->nextmaps; i++)
@@ -218,6 +233,8 @@ static void accept_media(const struct sdp_media *m, const struct sdp_codec *c,
 	nm->accepted = true;
 	nm->dir = mirror(m->dir);
 	nm->pt = c->pt;
+	nm->rtx_pt =
+	    pol && pol->rtx && m->kind == SDP_VIDEO && c->fb_nack ? find_rtx(m, c->pt) : -1;
 	nm->clock = c->clock;
 	nm->channels = c->channels;
 	nm->nssrcs = m->nssrcs;
@@ -243,6 +260,7 @@ static void choose_media(const struct sdp_session *o, const struct sdp_policy *p
 		nm->kind = m->kind;
 		memcpy(nm->mid, m->mid, sizeof(nm->mid));
 		nm->dir = SDP_INACTIVE;
+		nm->rtx_pt = -1;
 		if (!usable_transport(o, m))
 			continue;
 		const struct sdp_codec *c = NULL;

@@ -73,6 +73,11 @@ int peer_new(struct peer **out, const struct env *env, uint64_t conn, uint32_t i
 	kf_limiter_init(&p->pli, 500000);
 	p->out_audio.ssrc = random_u32();
 	p->out_video.ssrc = random_u32();
+	do
+		p->out_video.rtx_ssrc = random_u32();
+	while (p->out_video.rtx_ssrc == p->out_video.ssrc);
+	p->out_video.rtx_seq = (uint16_t)random_u32();
+	p->in_video.rtx_pt = p->out_video.rtx_pt = -1;
 	p->out_audio.ts_base = random_u32();
 	p->out_video.ts_base = random_u32();
 	p->out_audio.seq = (uint16_t)random_u32();
@@ -337,6 +342,7 @@ static int setup_streams(struct peer *p)
 		p->in_video.active = m->dir == SDP_SENDRECV || m->dir == SDP_RECVONLY;
 		p->out_video.active = m->dir == SDP_SENDRECV || m->dir == SDP_SENDONLY;
 		p->in_video.pt = p->out_video.pt = m->pt;
+		p->in_video.rtx_pt = p->out_video.rtx_pt = m->rtx_pt;
 		p->in_video.clock = p->out_video.clock = 90000;
 		p->out_video.ext_abs_send_time = m->ext_abs_send_time;
 		p->vcodec = m->vcodec;
@@ -395,6 +401,7 @@ static int send_answer(struct peer *p, const struct sdp_session *offer)
 	    .fingerprint = dtls_cert_fingerprint(p->env->cert),
 	    .audio_ssrc = p->out_audio.ssrc,
 	    .video_ssrc = p->out_video.ssrc,
+	    .video_rtx_ssrc = p->out_video.rtx_ssrc,
 	    .cname = cname,
 	    .stream_id = stream,
 	    .ip = "0.0.0.0",
@@ -515,6 +522,7 @@ void peer_on_offer(struct peer *p, const char *sdp)
 	}
 	struct sdp_policy pol = {.h264 = mix_h264_available(),
 	                         .transport_cc = p->env->cfg->transport_cc,
+	                         .rtx = p->env->cfg->rtx,
 	                         .prefer_set = p->prefer_vcodec >= 0,
 	                         .prefer = p->prefer_vcodec == SDP_VCODEC_H264 ? SDP_VCODEC_H264
 	                                                                       : SDP_VCODEC_VP8};

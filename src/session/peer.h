@@ -61,6 +61,7 @@ struct peer_cc {
 struct in_stream {
 	bool active; /* negotiated as receiving */
 	int pt, clock;
+	int rtx_pt; /* video: the RTX payload type (RFC 4588) repairing it, -1 none */
 	uint32_t ssrc;
 	bool bound; /* ssrc learned */
 	struct reorder *ro;
@@ -90,6 +91,9 @@ struct out_stream {
 	int pt, clock;
 	uint32_t ssrc;
 	uint16_t seq;
+	int rtx_pt;        /* video: retransmissions go on RTX (RFC 4588) with this PT; -1 none */
+	uint32_t rtx_ssrc; /* ... on this SSRC, */
+	uint16_t rtx_seq;  /* ... with its own sequence numbers */
 	uint32_t ts_base;
 	uint32_t packets, octets;
 	int ext_abs_send_time;
@@ -103,6 +107,7 @@ struct peer_stats {
 	    retransmits_limited; /* NACKed packets not resent: interval, per-packet cap, budget */
 	uint64_t plis_limited;   /* keyframe requests not passed on (per-peer interval) */
 	uint64_t twcc_sent, twcc_received; /* transport-cc feedback packets */
+	uint64_t rtx_in, rtx_padding;      /* RTX packets received: repairs, and padding only */
 };
 
 struct peer {

@@ -1,7 +1,8 @@
 /*
  * peer_in.c - a peer's inbound media: SRTP/SRTCP unprotect, RTP parse, SSRC binding, receiver
- * statistics (RFC 3550 A.1, A.8), reordering, VP8 (RFC 7741) or H.264 (RFC 6184) reassembly, NACK
- * generation and keyframe requests, then into the room's engine with timestamps on the room clock.
+ * statistics (RFC 3550 A.1, A.8), RTX unwrapping (RFC 4588), reordering, VP8 (RFC 7741) or H.264
+ * (RFC 6184) reassembly, NACK generation and keyframe requests, then into the room's engine with
+ * timestamps on the room clock.
  *
  * Timestamp mapping: a stream's first packet anchors its RTP clock to the room time it
  * arrived; later packets are placed by their RTP timestamp difference. The mapping is tracked
@@ -216,7 +217,29 @@ static void drain(struct peer *p, struct in_stream *s, bool video, int64_t now)
 	}
 }
 
-static void on_rtp(struct peer *p, const uint8_t *data, size_t len)
+/*
+ * An RTX packet (RFC 4588) repairing our inbound video: the packet it carries, rewritten in place
+ * into data (*h parsed again), or false: a padding-only probe (its transport-wide seq is noted
+ * for feedback first), or nothing to repair yet.
+ */
+static bool rtx_in(struct peer *p, uint8_t **data, size_t *len, struct rtp_hdr *h)
+{
+	struct in_stream *s = &p->in_video;
+	peer_cc_on_rtp(p, h, true, g_get_monotonic_time());
+	if (h->payload_len == 0) {
+		p->st.rtx_padding++;
+		return false;
+	}
+	if (!s->bound || rtp_rtx_unwrap(*data, *len, h, (uint8_t)s->pt, s->ssrc, data, len) < 0 ||
+	    rtp_parse(*data, *len, h) != RTP_OK) {
+		p->st.rtp_dropped++;
+		return false;
+	}
+	p->st.rtx_in++;
+	return true;
+}
+
+static void on_rtp(struct peer *p, uint8_t *data, size_t len)
 {
 	struct rtp_hdr h;
 	enum rtp_drop why = rtp_parse(data, len, &h);
@@ -224,6 +247,9 @@ static void on_rtp(struct peer *p, const uint8_t *data, size_t len)
 		p->st.rtp_dropped++;
 		return;
 	}
+	bool repair = p->in_video.active && p->in_video.rtx_pt >= 0 && h.pt == p->in_video.rtx_pt;
+	if (repair && !rtx_in(p, &data, &len, &h))
+		return;
 	struct in_stream *s = NULL;
 	bool video = false;
 	if (p->in_audio.active && h.pt == p->in_audio.pt)
@@ -236,7 +262,8 @@ static void on_rtp(struct peer *p, const uint8_t *data, size_t len)
 	}
 	int64_t now = room_now(p->room);
 	bind_ssrc(p, s, h.ssrc);
-	peer_cc_on_rtp(p, &h, video, g_get_monotonic_time());
+	if (!repair)
+		peer_cc_on_rtp(p, &h, video, g_get_monotonic_time());
 	if (s->packets == 0 || seq_newer(h.seq, s->max_seq))
 		on_arrival(s, p->room, h.ts, now, video);
 	update_stats(s, &h, now);

@@ -142,6 +142,26 @@ void peer_out_packet(struct peer *p, const struct mix_packet *pkt)
 	}
 }
 
+/*
+ * RFC 4588 4: a retransmission on the RTX stream: its own payload type and SSRC, the original
+ * sequence number (OSN) before the original payload. false where RTX is not negotiated (the
+ * packet is resent as it was) or the OSN does not fit the prefix.
+ */
+static bool rtx_wrap(const struct out_stream *o, const struct rtx_pkt *rp, uint16_t seq,
+                     struct rtx_pkt *out)
+{
+	if (o->rtx_pt < 0 || rp->prefix_len + 2 > RTX_MAX_PREFIX)
+		return false;
+	*out = *rp;
+	out->pt = (uint8_t)o->rtx_pt;
+	out->ssrc = o->rtx_ssrc;
+	out->prefix[0] = (uint8_t)(seq >> 8);
+	out->prefix[1] = (uint8_t)seq;
+	memcpy(out->prefix + 2, rp->prefix, rp->prefix_len);
+	out->prefix_len = (uint8_t)(rp->prefix_len + 2);
+	return true;
+}
+
 void peer_out_retransmit(struct peer *p, uint16_t seq)
 {
 	const struct rtx_pkt *rp;
@@ -160,7 +180,10 @@ void peer_out_retransmit(struct peer *p, uint16_t seq)
 	if (rc < 0)
 		return;
 	uint8_t buf[RTP_MAX_PACKET + SRTP_MAX_TRAILER];
-	int n = write_pkt(p, rp, true, seq, g_get_monotonic_time(), buf);
+	struct rtx_pkt r;
+	const struct rtx_pkt *w = rtx_wrap(&p->out_video, rp, seq, &r) ? &r : rp;
+	uint16_t wseq = w == &r ? p->out_video.rtx_seq++ : seq;
+	int n = write_pkt(p, w, true, wseq, g_get_monotonic_time(), buf);
 	if (n < 0)
 		return;
 	p->rtx_tokens -= 1.0;

@@ -74,13 +74,13 @@ export function netsimTotals(log) {
 // The server's figures for each peer that left (its "left room" log line), by name.
 export function leaveLines(log) {
   const out = {};
-  const re = /peer \d+ \((\w+)\) left room \S+: in audio (\d+) pkts, video (\d+) pkts (\d+) frames; .*srtp errors (\d+), nacks (\d+)\/(\d+), plis (\d+)\/(\d+), retransmits (\d+), re-anchors (\d+)\/(\d+)/g;
+  const re = /peer \d+ \((\w+)\) left room \S+: in audio (\d+) pkts, video (\d+) pkts (\d+) frames; .*srtp errors (\d+), nacks (\d+)\/(\d+), plis (\d+)\/(\d+), retransmits (\d+), re-anchors (\d+)\/(\d+), rtx in (\d+)/g;
   for (const m of log.matchAll(re)) {
     const v = m.slice(2).map(Number);
     out[m[1]] = {
       audioIn: v[0], videoIn: v[1], framesIn: v[2], srtpErrors: v[3], nacksSent: v[4],
       nacksReceived: v[5], plisSent: v[6], plisReceived: v[7], retransmits: v[8],
-      reanchorsAudio: v[9], reanchorsVideo: v[10],
+      reanchorsAudio: v[9], reanchorsVideo: v[10], rtxIn: v[11],
     };
   }
   return out;
@@ -298,6 +298,9 @@ export function figures(c, s0, s1, senders, talker) {
     pliPerMin: d('video', 'pliCount') / min,
     keyframes: d('video', 'keyFramesDecoded'),
     videoLossPct: lossOf('video'),
+    // the answer gave the receiver an RTX stream (RFC 4588): its repairs arrive on their own
+    // SSRC, and this libwebrtc's packetsLost for the media SSRC never counts them as received
+    rtx: /a=rtpmap:\d+ rtx\/90000/.test(c.pc.remoteDescription?.sdp || ''),
     audioLossPct: lossOf('audio'),
   };
 }

@@ -1,8 +1,9 @@
 /*
  * fuzz_rtp.c - libFuzzer target for the RTP parser (src/rtp/rtp.c): rtp_parse on the input,
- * then every RFC 8285 extension id through rtp_ext_find and rtp_audio_level, and a write/parse
- * round trip of what was parsed. Invariants checked: everything parsed lies inside the input,
- * and a packet we rebuild from the parsed fields parses back to the same fields.
+ * then every RFC 8285 extension id through rtp_ext_find and rtp_audio_level, a write/parse round
+ * trip of what was parsed, and an RTX (RFC 4588) unwrap of it. Invariants checked: everything
+ * parsed lies inside the input, a packet we rebuild from the parsed fields parses back to the
+ * same fields, and an unwrapped RTX packet parses to the repaired one.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -61,6 +62,29 @@ static void round_trip(const struct rtp_hdr *h)
 	}
 }
 
+/* RFC 4588 unwrap of a copy: the repaired packet parses, with the OSN, pt, SSRC and the payload
+ * after the OSN. */
+static void rtx_unwrap(const uint8_t *data, size_t size, const struct rtp_hdr *h)
+{
+	static uint8_t buf[RTP_MAX_PACKET];
+	memcpy(buf, data, size);
+	struct rtp_hdr hb, r;
+	if (rtp_parse(buf, size, &hb) != RTP_OK)
+		abort();
+	uint8_t *out;
+	size_t n;
+	if (rtp_rtx_unwrap(buf, size, &hb, 96, 0x1234u, &out, &n) != 0) {
+		if (h->payload_len > 2)
+			abort();
+		return;
+	}
+	uint16_t osn = (uint16_t)(h->payload[0] << 8 | h->payload[1]);
+	if (rtp_parse(out, n, &r) != RTP_OK || r.seq != osn || r.pt != 96 || r.ssrc != 0x1234u ||
+	    r.ts != h->ts || r.marker != h->marker || r.payload_len != h->payload_len - 2 ||
+	    memcmp(r.payload, h->payload + 2, r.payload_len) != 0)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	failalloc_reset(data, size);
@@ -91,5 +115,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	round_trip(&h);
+	rtx_unwrap(data, size, &h);
 	return 0;
 }

@@ -61,6 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* H.264 allowed, the offer's order (its parity picks a preference, so both paths run) */
 	struct sdp_policy pol = {.h264 = true,
 	                         .transport_cc = size % 2 == 0,
+	                         .rtx = size % 5 != 0,
 	                         .prefer_set = size % 3 != 0,
 	                         .prefer = size % 3 == 1 ? SDP_VCODEC_H264 : SDP_VCODEC_VP8};
 	if (sdp_negotiate(offer, &pol, &neg, err, sizeof(err)) != 0)

@@ -401,6 +401,45 @@ static void test_write_roundtrip_ext(void **state)
 	assert_true(voice);
 }
 
+/* RFC 4588: an RTX packet with an extension and padding unwraps to the packet it repairs. */
+static void test_rtx_unwrap(void **state)
+{
+	uint8_t buf[128], pl[7] = {0x12, 0x34, 'm', 'e', 'd', 'i', 'a'}, ext[2] = {7, 8};
+	struct rtp_hdr in = {.marker = true, .pt = 97, .seq = 500, .ts = 90000, .ssrc = 0x51};
+	int n = rtp_write(buf, sizeof(buf), &in, 3, ext, 2, pl, sizeof(pl));
+	assert_true(n > 0);
+	buf[0] |= 0x20; /* two bytes of padding */
+	buf[n] = 0;
+	buf[n + 1] = 2;
+	n += 2;
+	struct rtp_hdr h, r;
+	assert_int_equal(rtp_parse(buf, (size_t)n, &h), RTP_OK);
+	uint8_t *out;
+	size_t len;
+	assert_int_equal(rtp_rtx_unwrap(buf, (size_t)n, &h, 96, 0xabcdef01, &out, &len), 0);
+	assert_ptr_equal(out, buf + 2);
+	assert_int_equal(len, (size_t)n - 2);
+	assert_int_equal(rtp_parse(out, len, &r), RTP_OK);
+	assert_true(r.marker);
+	assert_int_equal(r.pt, 96);
+	assert_int_equal(r.seq, 0x1234);
+	assert_int_equal(r.ts, 90000);
+	assert_int_equal(r.ssrc, 0xabcdef01);
+	assert_int_equal(r.payload_len, 5);
+	assert_memory_equal(r.payload, "media", 5);
+	const uint8_t *d;
+	size_t dl;
+	assert_int_equal(rtp_ext_find(&r, 3, &d, &dl), 0);
+	assert_memory_equal(d, ext, 2);
+	/* an OSN and nothing after it, or a padding-only probe: nothing to repair */
+	n = rtp_write(buf, sizeof(buf), &in, 0, NULL, 0, pl, 2);
+	assert_int_equal(rtp_parse(buf, (size_t)n, &h), RTP_OK);
+	assert_int_equal(rtp_rtx_unwrap(buf, (size_t)n, &h, 96, 1, &out, &len), -EINVAL);
+	n = rtp_write(buf, sizeof(buf), &in, 0, NULL, 0, NULL, 0);
+	assert_int_equal(rtp_parse(buf, (size_t)n, &h), RTP_OK);
+	assert_int_equal(rtp_rtx_unwrap(buf, (size_t)n, &h, 96, 1, &out, &len), -EINVAL);
+}
+
 static void test_write_errors(void **state)
 {
 	uint8_t buf[64], ext[17] = {0}, pl[32] = {0};
@@ -504,6 +543,7 @@ int main(void)
 	    cmocka_unit_test(test_write_roundtrip_plain),
 	    cmocka_unit_test(test_write_roundtrip_ext),
 	    cmocka_unit_test(test_write_errors),
+	    cmocka_unit_test(test_rtx_unwrap),
 	    cmocka_unit_test(test_drop_names),
 	    cmocka_unit_test(test_seq_newer),
 	    cmocka_unit_test(test_random_buffers),

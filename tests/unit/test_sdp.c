@@ -1129,6 +1129,58 @@ static void test_transport_cc(void **state)
 	free(o);
 }
 
+/* RTX (RFC 4588): the offer's rtx PT for the chosen codec, in the answer with our FID group. */
+static void test_rtx(void **state)
+{
+	(void)state;
+	struct sdp_session *o = parse_asset("chromium-sendrecv.sdp");
+	struct sdp_negotiated neg;
+	char err[256];
+	struct sdp_policy pol = {.rtx = true};
+	assert_int_equal(sdp_negotiate(o, &pol, &neg, err, sizeof(err)), 0);
+	assert_int_equal(neg.media[0].rtx_pt, -1); /* audio: never */
+	assert_int_equal(neg.media[1].pt, 96);
+	assert_int_equal(neg.media[1].rtx_pt, 97);
+	struct sdp_answer_params p = our_params();
+	p.video_rtx_ssrc = 3333;
+	char *out = malloc(16384);
+	assert_non_null(out);
+	assert_true(sdp_write_answer(o, &neg, &p, out, 16384) > 0);
+	assert_non_null(strstr(out, "m=video 40000 UDP/TLS/RTP/SAVPF 96 97\r\n"));
+	assert_non_null(strstr(out, "a=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\n"));
+	assert_non_null(strstr(out, "a=ssrc-group:FID 2222 3333\r\n"));
+	assert_non_null(strstr(out, "a=ssrc:3333 cname:mcu\r\n"));
+	struct sdp_session *a = parse_ok(out);
+	assert_int_equal(a->media[1].ncodecs, 2);
+	assert_int_equal(a->media[1].nssrcs, 2);
+	free(a);
+	/* H.264 chosen: its own rtx PT */
+	pol.h264 = pol.prefer_set = true;
+	pol.prefer = SDP_VCODEC_H264;
+	assert_int_equal(sdp_negotiate(o, &pol, &neg, err, sizeof(err)), 0);
+	assert_int_equal(neg.media[1].vcodec, SDP_VCODEC_H264);
+	char apt[8];
+	int rtx = neg.media[1].rtx_pt;
+	assert_true(rtx >= 0);
+	for (int i = 0; i < o->media[1].ncodecs; i++)
+		if (o->media[1].codecs[i].pt == rtx)
+			assert_true(
+			    sdp_fmtp_get(o->media[1].codecs[i].fmtp, "apt", apt, sizeof(apt)) &&
+			    atoi(apt) == neg.media[1].pt);
+	/* not without the policy, nor without NACK on the codec */
+	assert_int_equal(sdp_negotiate(o, NULL, &neg, err, sizeof(err)), 0);
+	assert_int_equal(neg.media[1].rtx_pt, -1);
+	assert_true(sdp_write_answer(o, &neg, &p, out, 16384) > 0);
+	assert_null(strstr(out, "rtx/90000"));
+	assert_null(strstr(out, "ssrc-group"));
+	o->media[1].codecs[0].fb_nack = false;
+	pol = (struct sdp_policy){.rtx = true};
+	assert_int_equal(sdp_negotiate(o, &pol, &neg, err, sizeof(err)), 0);
+	assert_int_equal(neg.media[1].rtx_pt, -1);
+	free(out);
+	free(o);
+}
+
 static void test_dir_names(void **state)
 {
 	assert_string_equal(sdp_dir_name(SDP_SENDRECV), "sendrecv");
@@ -1145,6 +1197,7 @@ int main(void)
 	    cmocka_unit_test(test_h264_negotiate),
 	    cmocka_unit_test(test_h264_only_offer),
 	    cmocka_unit_test(test_transport_cc),
+	    cmocka_unit_test(test_rtx),
 	    cmocka_unit_test(test_parse_chromium_recvonly),
 	    cmocka_unit_test(test_parse_chromium_single_kind),
 	    cmocka_unit_test(test_parse_chromium_datachannel),
