@@ -40,8 +40,9 @@ struct mcu_config {
 	int playout_delay_ms; /* how far the mixing clock runs behind arrival, default 80 */
 	int uplink_bitrate;   /* REMB we send so browsers ramp their uplink, default 1500000 */
 	bool transport_cc;    /* negotiate transport-wide congestion control, default false */
-	/* the outputs a recipient may be placed on (--ladder / "ladder", default ladder_default()
-	 * of width x height at fps and video_bitrate) */
+	/* the outputs a recipient may be placed on, each with its Opus bitrate (--ladder /
+	 * "ladder", default ladder_default() of width x height at fps, video_bitrate and
+	 * audio_bitrate) */
 	char ladder_spec[512];
 	struct ladder ladder;
 	/* recording */
