@@ -137,13 +137,16 @@ static int add_parts(struct drive *d)
 /* Rung k of the server's default ladder for the scenario's output (session/ladder.h). */
 static void place_on_rung(const struct bench_scenario *sc, int k, struct mix_recipient_opts *o)
 {
+	struct mix_engine_cfg def;
+	mix_engine_cfg_default(&def); /* the bench's engines keep the default audio bitrate */
 	struct ladder l;
-	ladder_default(&l, sc->width, sc->height, sc->fps, sc->bitrate);
+	ladder_default(&l, sc->width, sc->height, sc->fps, sc->bitrate, def.audio_bitrate);
 	const struct rung *r = &l.r[k < l.n ? k : l.n - 1];
 	o->width = r->width;
 	o->height = r->height;
 	o->fps = r->fps;
 	o->video_bitrate = r->bitrate;
+	o->audio_bitrate = r->abitrate;
 }
 
 static int add_recipients(struct drive *d)

@@ -3,11 +3,15 @@
  *
  * Every 20 ms: each source reports a level (from RFC 6464 or by decoding), the mixer picks the
  * K loudest with hysteresis, only those are decoded (when levels came from headers) and summed
- * once. An aout is keyed by the source it subtracts and its codec: a recipient whose own source
- * is mixed gets sum - own from its own encoder; every other recipient shares the full-sum
- * encoder. So a room needs at most K + 1 Opus encoders however many listen, plus one AAC
- * encoder of the full sum while an MP4 recording runs (an AAC aout buffers the 20 ms ticks
- * into 1024-sample frames and may send nothing, or more than one packet, on a tick).
+ * once. An aout is keyed by the source it subtracts, its codec and (Opus) its bitrate: a
+ * recipient whose own source is mixed gets sum - own from its own encoder; every other
+ * recipient on the same bitrate shares the full-sum encoder of that bitrate. So a room needs at
+ * most K + 1 Opus encoders per bitrate its listeners are on (one per ladder rung's audio
+ * bitrate: 3 distinct by default) however many listen, plus one AAC encoder of the full sum
+ * while an MP4 recording runs (an AAC aout buffers the 20 ms ticks into 1024-sample frames and
+ * may send nothing, or more than one packet, on a tick). A recipient whose key no aout has
+ * takes over an Opus aout of its mix that nobody is left on, re-tuned to its bitrate (a lone
+ * listener who changes rung keeps its stream's encoder), before a new encoder is started.
  * Engine thread only; the engine owns aouts; recipients point at them.
  */
 #include <errno.h>
@@ -23,6 +27,7 @@
 struct aout {
 	uint32_t minus;           /* the source subtracted, or MIX_NO_SOURCE for the full mix */
 	int codec;                /* enum mix_audio_codec */
+	int bitrate;              /* Opus bit/s (0 for AAC) */
 	struct mix_opus_enc *enc; /* Opus */
 	struct mix_aac_enc *aac;  /* AAC */
 	struct mix_limiter lim;
@@ -45,6 +50,12 @@ void aouts_release_recipient(struct mix_engine *e, struct recipient *r)
 	r->aout = NULL;
 }
 
+/* The bitrate part of r's aout key: its Opus bitrate, 0 for AAC (which has a fixed one). */
+static int key_bitrate(const struct recipient *r)
+{
+	return r->opts.audio_codec == MIX_ACODEC_OPUS ? r->opts.audio_bitrate : 0;
+}
+
 static int aenc_alloc(struct mix_engine *e, struct aout *a)
 {
 	if (a->codec == MIX_ACODEC_AAC) {
@@ -54,19 +65,20 @@ static int aenc_alloc(struct mix_engine *e, struct aout *a)
 	}
 	struct mix_opus_enc_cfg oc;
 	mix_opus_enc_cfg_default(&oc);
-	oc.bitrate_bps = e->cfg.audio_bitrate;
+	oc.bitrate_bps = a->bitrate;
 	oc.complexity = e->cfg.opus_complexity;
 	oc.inband_fec = e->cfg.opus_fec;
 	oc.packet_loss_perc = e->cfg.opus_fec ? 10 : 0;
 	return mix_opus_enc_alloc(&a->enc, &oc);
 }
 
-static int aout_new(struct mix_engine *e, uint32_t minus, int codec, struct aout **out)
+static int aout_new(struct mix_engine *e, uint32_t minus, int codec, int bitrate, struct aout **out)
 {
 	struct aout *a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
 	a->codec = codec;
+	a->bitrate = bitrate;
 	int rc = aenc_alloc(e, a);
 	if (rc < 0) {
 		aout_free(&a);
@@ -78,21 +90,40 @@ static int aout_new(struct mix_engine *e, uint32_t minus, int codec, struct aout
 	return 0;
 }
 
-static struct aout *find_aout(struct mix_engine *e, uint32_t minus, int codec)
+static struct aout *find_aout(struct mix_engine *e, uint32_t minus, int codec, int bitrate)
 {
-	for (int i = 0; i < e->naout; i++)
-		if (e->aout[i]->minus == minus && e->aout[i]->codec == codec)
-			return e->aout[i];
+	for (int i = 0; i < e->naout; i++) {
+		struct aout *a = e->aout[i];
+		if (a->minus == minus && a->codec == codec && a->bitrate == bitrate)
+			return a;
+	}
 	return NULL;
 }
 
-static int get_aout(struct mix_engine *e, uint32_t minus, int codec, struct aout **out)
+/* An Opus aout of this mix nobody is on this tick, re-tuned to bitrate; NULL if none. */
+static struct aout *retune_spare(struct mix_engine *e, uint32_t minus, int codec, int bitrate)
 {
-	if ((*out = find_aout(e, minus, codec)))
+	if (codec != MIX_ACODEC_OPUS)
+		return NULL;
+	for (int i = 0; i < e->naout; i++) {
+		struct aout *a = e->aout[i];
+		if (a->minus == minus && a->codec == codec && !a->matched && a->enc &&
+		    mix_opus_enc_set_bitrate(a->enc, bitrate) == 0) {
+			a->bitrate = bitrate;
+			return a;
+		}
+	}
+	return NULL;
+}
+
+static int get_aout(struct mix_engine *e, uint32_t minus, int codec, int bitrate, struct aout **out)
+{
+	if ((*out = find_aout(e, minus, codec, bitrate)) ||
+	    (*out = retune_spare(e, minus, codec, bitrate)))
 		return 0;
 	int rc = ptrarray_reserve((void ***)&e->aout, e->naout, &e->cap_aout);
 	if (rc == 0)
-		rc = aout_new(e, minus, codec, out);
+		rc = aout_new(e, minus, codec, bitrate, out);
 	if (rc == 0)
 		e->aout[e->naout++] = *out;
 	return rc;
@@ -106,7 +137,16 @@ static bool in_set(const uint32_t *set, int n, uint32_t id)
 	return false;
 }
 
-/* Gives every audio recipient its output for this tick and frees outputs nobody uses. */
+static uint32_t minus_of(const struct recipient *r, const uint32_t *mixed, int nmixed)
+{
+	return in_set(mixed, nmixed, r->opts.self) ? r->opts.self : MIX_NO_SOURCE;
+}
+
+/*
+ * Gives every audio recipient its output for this tick and frees outputs nobody uses: first
+ * every recipient whose key an aout has, then the others (so a spare aout is one nobody
+ * keeps).
+ */
 static int assign(struct mix_engine *e, const uint32_t *mixed, int nmixed)
 {
 	for (int i = 0; i < e->naout; i++)
@@ -116,8 +156,17 @@ static int assign(struct mix_engine *e, const uint32_t *mixed, int nmixed)
 		r->aout = NULL;
 		if (!r->opts.audio)
 			continue;
-		uint32_t minus = in_set(mixed, nmixed, r->opts.self) ? r->opts.self : MIX_NO_SOURCE;
-		int rc = get_aout(e, minus, r->opts.audio_codec, &r->aout);
+		r->aout =
+		    find_aout(e, minus_of(r, mixed, nmixed), r->opts.audio_codec, key_bitrate(r));
+		if (r->aout)
+			r->aout->matched++;
+	}
+	for (int i = 0; i < e->nrcp; i++) {
+		struct recipient *r = e->rcp[i];
+		if (!r->opts.audio || r->aout)
+			continue;
+		int rc = get_aout(e, minus_of(r, mixed, nmixed), r->opts.audio_codec,
+		                  key_bitrate(r), &r->aout);
 		if (rc < 0)
 			return rc;
 		r->aout->matched++;

@@ -55,8 +55,8 @@ static int check_cfg(const struct mix_engine_cfg *c)
 		return -EINVAL;
 	if (c->speaker_strip < 0 || c->speaker_strip > MIX_LAYOUT_MAX_STRIP)
 		return -EINVAL;
-	if (c->video_bitrate < 10000 || c->audio_bitrate < 6000 || c->max_mixed < 1 ||
-	    c->max_mixed > 64)
+	if (c->video_bitrate < 10000 || c->audio_bitrate < 6000 || c->audio_bitrate > 510000 ||
+	    c->max_mixed < 1 || c->max_mixed > 64)
 		return -EINVAL;
 	if (c->layout != MIX_LAYOUT_GRID && c->layout != MIX_LAYOUT_SPEAKER)
 		return -EINVAL;
@@ -240,11 +240,19 @@ static void resolve_video(const struct mix_engine *e, struct mix_recipient_opts 
 		o->video_bitrate = e->cfg.video_bitrate;
 }
 
+/* An Opus bitrate a recipient may ask for: 0 (the engine's) or what an encoder takes. */
+static bool audio_bitrate_ok(int bps)
+{
+	return bps == 0 || (bps >= 6000 && bps <= 510000);
+}
+
 /* Resolved options the engine can serve: -EINVAL, -ENOTSUP (codecs_check) or 0. */
 static int check_opts(const struct mix_engine *e, const struct mix_recipient_opts *o)
 {
 	if (o->width < 16 || o->height < 16 || o->width > 4096 || o->height > 4096 ||
 	    (o->width | o->height) & 1 || o->video_bitrate < 10000)
+		return -EINVAL;
+	if (!audio_bitrate_ok(o->audio_bitrate))
 		return -EINVAL;
 	if (o->fps < 1 || o->fps > e->cfg.fps || e->cfg.fps % o->fps)
 		return -EINVAL;
@@ -262,6 +270,8 @@ static int resolve_opts(const struct mix_engine *e, const struct mix_recipient_o
 		o->layout = (int)e->cfg.layout;
 	if (o->exclude_self < 0)
 		o->exclude_self = e->cfg.exclude_self;
+	if (!o->audio_bitrate)
+		o->audio_bitrate = e->cfg.audio_bitrate;
 	return check_opts(e, o);
 }
 
@@ -347,6 +357,17 @@ int mix_engine_set_recipient_video(struct mix_engine *e, uint32_t rid, bool on, 
 		return rc;
 	r->opts = o;
 	e->tiles_dirty = true; /* the next tick's assignment moves it (vout.c gates the move) */
+	return 0;
+}
+
+int mix_engine_set_recipient_audio_bitrate(struct mix_engine *e, uint32_t rid, int bps)
+{
+	struct recipient *r = find_rcp(e, rid, NULL);
+	if (!r)
+		return -ENOENT;
+	if (!audio_bitrate_ok(bps))
+		return -EINVAL;
+	r->opts.audio_bitrate = bps ? bps : e->cfg.audio_bitrate; /* aout.c moves it next tick */
 	return 0;
 }
 

@@ -63,10 +63,13 @@ static void usage(FILE *f, const struct mcu_config *c)
 	    "  --secret-file FILE   shared secret for access tokens (or MCU_SECRET in the\n"
 	    "                       environment); with a secret, joins and /api need a token\n"
 	    "  --ladder SPEC        the video outputs recipients are placed on, best first, by\n"
-	    "                       their device's receive profile and their link: WxH@FPS:KBITS,\n"
-	    "                       ... (default from width, height, fps, video_bitrate:\n"
-	    "                       "
-	    "1280x720@30:1500,640x360@30:600,640x360@15:375,320x180@15:150)\n"
+	    "                       their device's receive profile and their link:\n"
+	    "                       WxH@FPS:KBITS[:AUDIO_KBITS],... (default from width, height,\n"
+	    "                       fps, video_bitrate, audio_bitrate: 1280x720@30:1500:32,\n"
+	    "                       640x360@30:600:32,640x360@15:375:24,320x180@15:150:16);\n"
+	    "                       AUDIO_KBITS is the rung's Opus bitrate, 6 up to\n"
+	    "                       audio_bitrate / 1000 (default audio_bitrate on the top two\n"
+	    "                       rungs, 24 between, 16 on the lowest, which audio only uses)\n"
 	    "  --loops N            event loops (threads running rooms; default: one per core,\n"
 	    "                       here %d); 1 runs every room on one media thread\n"
 	    "  --netsim SPEC        test option: impair media packets on every peer, both ways,\n"
@@ -353,15 +356,19 @@ int mcu_config_secret(const char *config_file, const char *secret_file, char *ou
 	return rc;
 }
 
-/* The ladder: parsed from ladder_spec, else the default for the configured output. */
+/* The ladder: parsed from ladder_spec, else the default for the configured output; the rungs'
+ * Opus bitrates at most audio_bitrate. */
 static int load_ladder(struct mcu_config *c)
 {
 	char err[160];
 	if (!c->ladder_spec[0]) {
-		ladder_default(&c->ladder, c->width, c->height, c->fps, c->video_bitrate);
+		ladder_default(&c->ladder, c->width, c->height, c->fps, c->video_bitrate,
+		               c->audio_bitrate);
 		return 0;
 	}
-	if (ladder_parse(c->ladder_spec, c->fps, &c->ladder, err, sizeof(err)) < 0) {
+	int rc =
+	    ladder_parse(c->ladder_spec, c->fps, c->audio_bitrate, &c->ladder, err, sizeof(err));
+	if (rc < 0) {
 		fprintf(stderr, "mcu: %s\n", err);
 		return -EINVAL;
 	}

@@ -20,8 +20,10 @@
  * one, a running one is asked for one), so its decoder never gets delta frames it has no
  * reference for. An output re-keyed in place (new tiles, same encoder) keeps its recipients'
  * stream and does not gate them.
- * Audio: one Opus encoder per mixed speaker that is also a recipient
- * (sum minus own) plus one shared by every other listener.
+ * Audio: an audio output's key is the source it subtracts, its codec and (Opus) its bitrate:
+ * one Opus encoder per mixed speaker that is also a recipient (sum minus own) plus one shared
+ * by every other listener, for each Opus bitrate recipients are on (a ladder's rung's: see
+ * mix_engine_set_recipient_audio_bitrate).
  *
  * Only sources shown on some canvas are video-decoded; when a source becomes visible its
  * keyframe callback fires and it shows a placeholder until a keyframe decodes.
@@ -143,6 +145,7 @@ struct mix_recipient_opts {
 	int width, height; /* 0: the engine's */
 	int fps;           /* 0: the engine's; must divide the engine's fps (else -EINVAL) */
 	int video_bitrate; /* 0: the engine's */
+	int audio_bitrate; /* Opus, 0: the engine's, else 6000..510000 bit/s (AAC ignores it) */
 	bool video, audio; /* which outputs it receives */
 	int layout;        /* -1: engine's, else enum mix_layout_kind */
 	int exclude_self;  /* -1: engine's, 0/1 */
@@ -173,6 +176,14 @@ int mix_engine_set_recipient_bitrate(struct mix_engine *e, uint32_t rid, int bps
  */
 int mix_engine_set_recipient_video(struct mix_engine *e, uint32_t rid, bool on, int width,
                                    int height, int fps, int bitrate);
+/*
+ * rid's Opus bitrate from the next audio tick (0 = the engine's audio_bitrate; a ladder's rung
+ * lowers it on a slow link; AAC outputs ignore it). Recipients on the same bitrate and mix share
+ * an encoder. One that moves to a bitrate no output has takes over an encoder of its mix that
+ * nobody is left on, re-tuned in place (so a lone listener keeps its stream's encoder state),
+ * else a new encoder starts. 0, -ENOENT (no such recipient), -EINVAL (not 0 or 6000..510000).
+ */
+int mix_engine_set_recipient_audio_bitrate(struct mix_engine *e, uint32_t rid, int bps);
 
 /* --- clock --- */
 
@@ -202,7 +213,7 @@ enum mix_stage {
 
 struct mix_engine_stats {
 	int sources, recipients;
-	int video_encoders, audio_encoders; /* live now */
+	int video_encoders, audio_encoders; /* live now (audio: Opus and AAC, every bitrate) */
 	int visible_sources, video_decoders;
 	uint64_t video_ticks, audio_ticks;
 	uint64_t video_ticks_skipped, audio_ticks_skipped; /* by mix_engine_skip_to */

@@ -88,9 +88,11 @@ static json_t *room_json(const struct room *r)
 		char id[16], out[32];
 		snprintf(id, sizeof(id), "%u", p->id);
 		peer_rung_name(p, out, sizeof(out));
-		json_array_append_new(people,
-		                      json_pack("{s:s, s:s, s:s, s:s}", "id", id, "name", p->name,
-		                                "codec", peer_vcodec_name(p), "output", out));
+		int abps = peer_audio_bitrate(p);
+		json_array_append_new(
+		    people, json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", id, "name", p->name,
+		                      "codec", peer_vcodec_name(p), "output", out, "audio_bitrate",
+		                      abps > 0 ? json_integer(abps) : json_null()));
 	}
 	json_t *rec = json_null();
 	if (r->rec) {

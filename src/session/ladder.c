@@ -25,12 +25,21 @@ static int lfail(char *err, size_t errlen, const char *fmt, ...)
 	return -EINVAL;
 }
 
-/* One "WxH@F:KBPS" item. */
-static int parse_rung(const char *item, int engine_fps, struct rung *r, char *err, size_t errlen)
+/* One "WxH@F:KBPS[:AKBPS]" item; r->abitrate is 0 without the audio part. */
+static int parse_rung(const char *item, int engine_fps, int audio_bitrate, struct rung *r,
+                      char *err, size_t errlen)
 {
-	int w, h, fps, kbps, end = 0;
-	if (sscanf(item, "%dx%d@%d:%d%n", &w, &h, &fps, &kbps, &end) != 4 || item[end])
-		return lfail(err, errlen, "ladder: '%s' is not WIDTHxHEIGHT@FPS:KBITS", item);
+	int w, h, fps, kbps, akbps = 0, end = 0;
+	bool audio =
+	    sscanf(item, "%dx%d@%d:%d:%d%n", &w, &h, &fps, &kbps, &akbps, &end) == 5 && !item[end];
+	if (!audio) {
+		akbps = 0;
+		end = 0;
+		if (sscanf(item, "%dx%d@%d:%d%n", &w, &h, &fps, &kbps, &end) != 4 || item[end])
+			return lfail(err, errlen,
+			             "ladder: '%s' is not WIDTHxHEIGHT@FPS:KBITS[:AUDIO_KBITS]",
+			             item);
+	}
 	if (w < 16 || h < 16 || w > 4096 || h > 4096 || w % 2 || h % 2)
 		return lfail(err, errlen, "ladder: '%s': sizes must be even, 16..4096", item);
 	if (fps < 1 || fps > engine_fps || engine_fps % fps)
@@ -38,7 +47,12 @@ static int parse_rung(const char *item, int engine_fps, struct rung *r, char *er
 		             engine_fps);
 	if (kbps < 30 || kbps > 50000)
 		return lfail(err, errlen, "ladder: '%s': bitrate must be 30..50000 kbit/s", item);
-	*r = (struct rung){w, h, fps, kbps * 1000};
+	if (audio && (akbps < LADDER_AUDIO_MIN / 1000 || akbps > audio_bitrate / 1000))
+		return lfail(err, errlen,
+		             "ladder: '%s': the audio bitrate must be %d..%d kbit/s (at most "
+		             "audio_bitrate)",
+		             item, LADDER_AUDIO_MIN / 1000, audio_bitrate / 1000);
+	*r = (struct rung){w, h, fps, kbps * 1000, akbps * 1000};
 	return 0;
 }
 
@@ -48,11 +62,34 @@ static bool below(const struct rung *a, const struct rung *b)
 	       a->bitrate <= b->bitrate;
 }
 
-int ladder_parse(const char *spec, int engine_fps, struct ladder *out, char *err, size_t errlen)
+/* Gives the rungs without an audio part their default; -EINVAL if audio rises down l. */
+static int fill_audio(struct ladder *l, int audio_bitrate, char *err, size_t errlen)
+{
+	for (int i = 0; i < l->n; i++) {
+		struct rung *r = &l->r[i];
+		int prev = i ? l->r[i - 1].abitrate : audio_bitrate;
+		if (!r->abitrate) {
+			int d = ladder_default_abitrate(i, l->n, audio_bitrate);
+			r->abitrate = d < prev ? d : prev;
+		} else if (r->abitrate > prev) {
+			return lfail(err, errlen,
+			             "ladder: %dx%d@%d: its audio bitrate %d kbit/s is above the "
+			             "rung before's %d",
+			             r->width, r->height, r->fps, r->abitrate / 1000, prev / 1000);
+		}
+	}
+	return 0;
+}
+
+int ladder_parse(const char *spec, int engine_fps, int audio_bitrate, struct ladder *out, char *err,
+                 size_t errlen)
 {
 	char buf[512];
 	if (!spec || !out || strlen(spec) >= sizeof(buf))
 		return lfail(err, errlen, "ladder: missing or too long");
+	if (audio_bitrate < LADDER_AUDIO_MIN)
+		return lfail(err, errlen, "ladder: audio_bitrate %d is below %d", audio_bitrate,
+		             LADDER_AUDIO_MIN);
 	size_t len = strlen(spec);
 	if (len == 0 || spec[0] == ',' || spec[len - 1] == ',' || strstr(spec, ",,"))
 		return lfail(err, errlen, "ladder: an empty rung in '%s'", spec);
@@ -62,7 +99,7 @@ int ladder_parse(const char *spec, int engine_fps, struct ladder *out, char *err
 	for (char *it = strtok_r(buf, ",", &save); it; it = strtok_r(NULL, ",", &save)) {
 		if (l.n == LADDER_MAX)
 			return lfail(err, errlen, "ladder: at most %d rungs", LADDER_MAX);
-		int rc = parse_rung(it, engine_fps, &l.r[l.n], err, errlen);
+		int rc = parse_rung(it, engine_fps, audio_bitrate, &l.r[l.n], err, errlen);
 		if (rc < 0)
 			return rc;
 		if (l.n > 0 && !below(&l.r[l.n], &l.r[l.n - 1]))
@@ -75,6 +112,9 @@ int ladder_parse(const char *spec, int engine_fps, struct ladder *out, char *err
 	}
 	if (l.n == 0)
 		return lfail(err, errlen, "ladder: no rungs");
+	int rc = fill_audio(&l, audio_bitrate, err, errlen);
+	if (rc < 0)
+		return rc;
 	*out = l;
 	return 0;
 }
@@ -85,17 +125,27 @@ static int even(int v)
 	return v < 16 ? 16 : v;
 }
 
-void ladder_default(struct ladder *l, int w, int h, int fps, int bitrate)
+int ladder_default_abitrate(int i, int n, int audio_bitrate)
+{
+	int a = i < 2 ? audio_bitrate : i == n - 1 ? LADDER_AUDIO_LOW : LADDER_AUDIO_MID;
+	if (a > audio_bitrate)
+		a = audio_bitrate;
+	return a < LADDER_AUDIO_MIN ? LADDER_AUDIO_MIN : a;
+}
+
+void ladder_default(struct ladder *l, int w, int h, int fps, int bitrate, int audio_bitrate)
 {
 	int slow = fps % 2 == 0 ? fps / 2 : fps;
 	l->n = 4;
-	l->r[0] = (struct rung){w, h, fps, bitrate};
-	l->r[1] = (struct rung){even(w / 2), even(h / 2), fps, bitrate / 10 * 4};
-	l->r[2] = (struct rung){even(w / 2), even(h / 2), slow, bitrate / 4};
-	l->r[3] = (struct rung){even(w / 4), even(h / 4), slow, bitrate / 10};
-	for (int i = 1; i < l->n; i++)
-		if (l->r[i].bitrate < 30000)
+	l->r[0] = (struct rung){w, h, fps, bitrate, 0};
+	l->r[1] = (struct rung){even(w / 2), even(h / 2), fps, bitrate / 10 * 4, 0};
+	l->r[2] = (struct rung){even(w / 2), even(h / 2), slow, bitrate / 4, 0};
+	l->r[3] = (struct rung){even(w / 4), even(h / 4), slow, bitrate / 10, 0};
+	for (int i = 0; i < l->n; i++) {
+		if (i > 0 && l->r[i].bitrate < 30000)
 			l->r[i].bitrate = 30000;
+		l->r[i].abitrate = ladder_default_abitrate(i, l->n, audio_bitrate);
+	}
 }
 
 void ladder_describe(const struct ladder *l, char *buf, size_t n)
@@ -103,12 +153,18 @@ void ladder_describe(const struct ladder *l, char *buf, size_t n)
 	size_t off = 0;
 	buf[0] = '\0';
 	for (int i = 0; i < l->n && off < n; i++) {
-		int k = snprintf(buf + off, n - off, "%s%dx%d@%d:%d", i ? "," : "", l->r[i].width,
-		                 l->r[i].height, l->r[i].fps, l->r[i].bitrate / 1000);
+		const struct rung *r = &l->r[i];
+		int k = snprintf(buf + off, n - off, "%s%dx%d@%d:%d:%d", i ? "," : "", r->width,
+		                 r->height, r->fps, r->bitrate / 1000, r->abitrate / 1000);
 		if (k < 0)
 			return;
 		off += (size_t)k;
 	}
+}
+
+int ladder_abitrate(const struct ladder *l, int cur)
+{
+	return l->r[cur >= 0 && cur < l->n ? cur : l->n - 1].abitrate;
 }
 
 static bool allows(const struct recv_profile *p, const struct rung *r)

@@ -2,7 +2,8 @@
  * ladder.h - the ladder of video outputs a room offers (e.g. 1280x720@30, 640x360@30,
  * 640x360@15, 320x180@15, then audio only), and the choice of one rung per recipient: a ceiling
  * from what its device asks for (the join's receive profile), and below it what its link
- * carries (the browser's bandwidth estimate of our downlink, REMB today).
+ * carries (the browser's bandwidth estimate of our downlink, REMB today). Each rung also has an
+ * Opus bitrate, so audio keeps priority on a slow link; audio only uses the lowest rung's.
  *
  * Link rules (struct rung_ctl, fed one estimate at a time, about once a second):
  *   - An estimate only says the link is congested when it falls: a receive-side estimator never
@@ -36,8 +37,14 @@
 #define LADDER_FALL     0.9      /* an estimate below this x the recent peak is a fall */
 #define LADDER_PEAK_US  5000000  /* how long the peak is remembered */
 
+/* Opus bitrates (bit/s): the least a rung may have; the defaults of ladder_default_abitrate */
+#define LADDER_AUDIO_MIN 6000
+#define LADDER_AUDIO_MID 24000 /* below the top two rungs, above the lowest */
+#define LADDER_AUDIO_LOW 16000 /* the lowest rung (and so audio only) */
+
 struct rung {
 	int width, height, fps, bitrate; /* bitrate in bit/s */
+	int abitrate;                    /* the Opus bitrate of this rung, bit/s */
 };
 
 /* Rungs from best to worst; index n means audio only. */
@@ -47,21 +54,36 @@ struct ladder {
 };
 
 /*
- * Parses "1280x720@30:1500,640x360@15:350" (kbit/s after the colon), best first, each rung no
- * larger, faster or dearer than the one before, fps dividing engine_fps, sizes even 16..4096.
- * 0, or -EINVAL with a message in err.
+ * Parses "1280x720@30:1500,640x360@15:350:24" (video kbit/s after the first colon, an optional
+ * Opus kbit/s after a second), best first, each rung no larger, faster or dearer (video or
+ * audio) than the one before, fps dividing engine_fps, sizes even 16..4096, audio
+ * 6..audio_bitrate (bit/s, the configured audio bitrate). A rung without an audio part gets
+ * ladder_default_abitrate() for its place, at most the rung before's. 0, or -EINVAL with a
+ * message in err.
  */
-int ladder_parse(const char *spec, int engine_fps, struct ladder *out, char *err, size_t errlen);
+int ladder_parse(const char *spec, int engine_fps, int audio_bitrate, struct ladder *out, char *err,
+                 size_t errlen);
+
+/*
+ * The default Opus bitrate of rung i of n under a configured audio bitrate: audio_bitrate on
+ * the top two rungs, LADDER_AUDIO_LOW on the lowest (when it is not one of those),
+ * LADDER_AUDIO_MID between; never above audio_bitrate nor below LADDER_AUDIO_MIN.
+ */
+int ladder_default_abitrate(int i, int n, int audio_bitrate);
 
 /*
  * The default ladder for an output of w x h at fps and bitrate: itself, half the size, half
  * the size at half the rate, a quarter of the size at half the rate (the rate halved only when
- * fps is even; sizes rounded to even), at 100 %, 40 %, 25 % and 10 % of the bitrate.
+ * fps is even; sizes rounded to even), at 100 %, 40 %, 25 % and 10 % of the bitrate; audio
+ * as ladder_default_abitrate() (32, 32, 24 and 16 kbit/s under the default 32000).
  */
-void ladder_default(struct ladder *l, int w, int h, int fps, int bitrate);
+void ladder_default(struct ladder *l, int w, int h, int fps, int bitrate, int audio_bitrate);
 
-/* "1280x720@30:1500,..." into buf. */
+/* "1280x720@30:1500:32,..." into buf (kbit/s, rounded down), as ladder_parse reads it. */
 void ladder_describe(const struct ladder *l, char *buf, size_t n);
+
+/* The Opus bitrate of rung cur (l->n, audio only: the lowest rung's). */
+int ladder_abitrate(const struct ladder *l, int cur);
 
 /* What a device asks for; 0 = no limit. */
 struct recv_profile {

@@ -440,6 +440,7 @@ static int add_recipient(struct peer *p)
 	o.height = r->height;
 	o.fps = r->fps;
 	o.video_bitrate = r->bitrate;
+	o.audio_bitrate = peer_audio_bitrate(p);
 	if (!o.video && !o.audio)
 		return 0;
 	int rc = mix_engine_add_recipient(p->room->eng, p->id, &o);
@@ -460,13 +461,22 @@ static const struct rung *current_rung(const struct peer *p)
 	return p->rung.cur < l->n ? &l->r[p->rung.cur] : NULL;
 }
 
-/* {"type":"output"} to the participant: the video it now receives. */
+int peer_audio_bitrate(const struct peer *p)
+{
+	if (!p->out_audio.active)
+		return 0;
+	if (!p->out_video.active)
+		return p->env->cfg->audio_bitrate;
+	return ladder_abitrate(&p->env->cfg->ladder, p->rung.cur);
+}
+
+/* {"type":"output"} to the participant: the video and audio bitrate it now receives. */
 static void tell_output(struct peer *p, const char *reason)
 {
 	const struct rung *r = current_rung(p);
 	env_send(p->env, p->conn,
 	         sig_output(r ? r->width : 0, r ? r->height : 0, r ? r->fps : 0, r ? r->bitrate : 0,
-	                    peer_vcodec_name(p), reason));
+	                    peer_vcodec_name(p), peer_audio_bitrate(p), reason));
 	if (p->env->ops->changed)
 		p->env->ops->changed(p->env->up);
 }
@@ -489,9 +499,13 @@ void peer_apply_rung(struct peer *p, const char *reason)
 	const struct rung *r = &l->r[on ? p->rung.cur : l->n - 1];
 	mix_engine_set_recipient_video(p->room->eng, p->id, on, r->width, r->height, r->fps,
 	                               r->bitrate);
+	int abps = peer_audio_bitrate(p);
+	if (abps)
+		mix_engine_set_recipient_audio_bitrate(p->room->eng, p->id, abps);
 	char name[32];
 	peer_rung_name(p, name, sizeof(name));
-	LOG_I("peer %u (%s): output %s (%s)", p->id, p->name, name, reason);
+	LOG_I("peer %u (%s): output %s, audio %d kbit/s (%s)", p->id, p->name, name, abps / 1000,
+	      reason);
 	tell_output(p, reason);
 }
 

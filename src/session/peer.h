@@ -172,8 +172,16 @@ void peer_on_candidate(struct peer *p, const char *candidate);
 /* Whether the engine should send this peer video/audio, from the negotiated directions. */
 bool peer_wants_video(const struct peer *p);
 bool peer_wants_audio(const struct peer *p);
-/* Applies p->rung.cur to the engine and tells the participant (reason: "profile", "link"). */
+/*
+ * Applies p->rung.cur to the engine (video and Opus bitrate) and tells the participant
+ * (reason: "profile", "link").
+ */
 void peer_apply_rung(struct peer *p, const char *reason);
+/*
+ * The Opus bitrate p receives (bit/s): its rung's (audio only: the lowest rung's); the
+ * configured audio_bitrate if it receives no video (it has no rung); 0 if it receives no audio.
+ */
+int peer_audio_bitrate(const struct peer *p);
 /* "h264" or "vp8": the negotiated video codec. */
 const char *peer_vcodec_name(const struct peer *p);
 /* "640x360@15" or "audio" for the API. */

@@ -398,13 +398,16 @@ char *sig_error(const char *code, const char *message)
 	                      "message", message ? message : ""));
 }
 
-char *sig_output(int width, int height, int fps, int bitrate, const char *codec, const char *reason)
+char *sig_output(int width, int height, int fps, int bitrate, const char *codec, int audio_bitrate,
+                 const char *reason)
 {
 	json_t *video = width > 0
 	                    ? json_pack("{s:i,s:i,s:i,s:i,s:s}", "width", width, "height", height,
 	                                "fps", fps, "bitrate", bitrate, "codec", codec)
 	                    : json_null();
-	return dump(json_pack("{s:s,s:o,s:s}", "type", "output", "video", video, "reason", reason));
+	json_t *abps = audio_bitrate > 0 ? json_integer(audio_bitrate) : json_null();
+	return dump(json_pack("{s:s,s:o,s:o,s:s}", "type", "output", "video", video,
+	                      "audio_bitrate", abps, "reason", reason));
 }
 
 char *sig_participant_joined(uint32_t id, const char *name)

@@ -64,8 +64,11 @@ char *sig_answer(const char *sdp);
 char *sig_candidate(const char *candidate, const char *mid, int mline);
 char *sig_error(const char *code, const char *message);
 char *sig_participant_joined(uint32_t id, const char *name);
-/* {"type":"output"}: the video this participant now receives (width 0: audio only) and why. */
-char *sig_output(int width, int height, int fps, int bitrate, const char *codec,
+/*
+ * {"type":"output"}: the video this participant now receives (width 0: audio only), its Opus
+ * bitrate ("audio_bitrate", bit/s; 0: null, it receives no audio) and why.
+ */
+char *sig_output(int width, int height, int fps, int bitrate, const char *codec, int audio_bitrate,
                  const char *reason);
 char *sig_participant_left(uint32_t id);
 /* id MIX_NO_SOURCE-like 0xffffffff: nobody speaks ("id": null). */

@@ -1,8 +1,9 @@
 /*
- * test_ladder.c - unit tests for src/session/ladder.c: the ladder spec, the device ceiling, the
- * fit of an estimate, and the link rules fed with made-up REMB sequences (an application-limited
- * link that must not move, a cap that must move the recipient down within seconds, a probe that
- * fails and backs off, recovery, audio only). Single-threaded.
+ * test_ladder.c - unit tests for src/session/ladder.c: the ladder spec (its optional audio part
+ * and the rungs' default Opus bitrates), the device ceiling, the fit of an estimate, and the link
+ * rules fed with made-up REMB sequences (an application-limited link that must not move, a cap that
+ * must move the recipient down within seconds, a probe that fails and backs off, recovery, audio
+ * only). Single-threaded.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -20,7 +21,7 @@
 
 static void std_ladder(struct ladder *l)
 {
-	ladder_default(l, 1280, 720, 30, 1500000);
+	ladder_default(l, 1280, 720, 30, 1500000, 32000);
 }
 
 static void test_default_and_describe(void **state)
@@ -30,10 +31,35 @@ static void test_default_and_describe(void **state)
 	char d[256];
 	std_ladder(&l);
 	ladder_describe(&l, d, sizeof(d));
-	assert_string_equal(d, "1280x720@30:1500,640x360@30:600,640x360@15:375,320x180@15:150");
-	ladder_default(&l, 640, 360, 25, 200000); /* odd rate: not halved; floors */
+	assert_string_equal(
+	    d, "1280x720@30:1500:32,640x360@30:600:32,640x360@15:375:24,320x180@15:150:16");
+	assert_int_equal(l.r[0].abitrate, 32000);
+	assert_int_equal(l.r[2].abitrate, 24000);
+	assert_int_equal(ladder_abitrate(&l, 3), 16000);
+	assert_int_equal(ladder_abitrate(&l, l.n), 16000); /* audio only: the lowest rung's */
+	ladder_default(&l, 640, 360, 25, 200000, 20000);   /* odd rate: not halved; floors */
 	ladder_describe(&l, d, sizeof(d));
-	assert_string_equal(d, "640x360@25:200,320x180@25:80,320x180@25:50,160x90@25:30");
+	assert_string_equal(d,
+	                    "640x360@25:200:20,320x180@25:80:20,320x180@25:50:20,160x90@25:30:16");
+	/* never above the configured bitrate, never below 6000 */
+	ladder_default(&l, 1280, 720, 30, 1500000, 12000);
+	for (int i = 0; i < l.n; i++)
+		assert_true(l.r[i].abitrate <= 12000);
+	assert_int_equal(ladder_abitrate(&l, l.n), 12000);
+	ladder_default(&l, 1280, 720, 30, 1500000, 6000);
+	assert_int_equal(ladder_abitrate(&l, l.n), 6000);
+	ladder_default(&l, 1280, 720, 30, 1500000, 64000);
+	ladder_describe(&l, d, sizeof(d));
+	assert_string_equal(
+	    d, "1280x720@30:1500:64,640x360@30:600:64,640x360@15:375:24,320x180@15:150:16");
+	/* the default for a place in ladders of other lengths */
+	assert_int_equal(ladder_default_abitrate(0, 1, 32000), 32000);
+	assert_int_equal(ladder_default_abitrate(1, 2, 32000), 32000);
+	assert_int_equal(ladder_default_abitrate(2, 3, 32000), 16000);
+	assert_int_equal(ladder_default_abitrate(2, 5, 32000), 24000);
+	assert_int_equal(ladder_default_abitrate(3, 5, 32000), 24000);
+	assert_int_equal(ladder_default_abitrate(4, 5, 32000), 16000);
+	assert_int_equal(ladder_default_abitrate(4, 5, 4000), 6000);
 }
 
 static void test_parse(void **state)
@@ -41,12 +67,24 @@ static void test_parse(void **state)
 	(void)state;
 	struct ladder l;
 	char err[128];
-	assert_int_equal(ladder_parse("1280x720@30:2000,640x360@15:400,320x180@15:150", 30, &l, err,
-	                              sizeof(err)),
+	assert_int_equal(ladder_parse("1280x720@30:2000,640x360@15:400,320x180@15:150", 30, 32000,
+	                              &l, err, sizeof(err)),
 	                 0);
 	assert_int_equal(l.n, 3);
 	assert_int_equal(l.r[1].fps, 15);
 	assert_int_equal(l.r[1].bitrate, 400000);
+	/* old specs: the defaults for each place */
+	assert_int_equal(l.r[0].abitrate, 32000);
+	assert_int_equal(l.r[1].abitrate, 32000);
+	assert_int_equal(l.r[2].abitrate, 16000);
+	/* the describe of a ladder parses back to it */
+	char d[256];
+	struct ladder l2;
+	std_ladder(&l);
+	ladder_describe(&l, d, sizeof(d));
+	assert_int_equal(ladder_parse(d, 30, 32000, &l2, err, sizeof(err)), 0);
+	assert_int_equal(l2.n, l.n);
+	assert_memory_equal(l.r, l2.r, sizeof(l.r[0]) * (size_t)l.n);
 	const char *bad[] = {"",
 	                     "1280x720@30",
 	                     "1280x720@30:2000,",
@@ -58,13 +96,64 @@ static void test_parse(void **state)
 	                     "640x360@30:100x"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		if (ladder_parse(bad[i], 30, &l, err, sizeof(err)) != -EINVAL || !err[0])
+		if (ladder_parse(bad[i], 30, 32000, &l, err, sizeof(err)) != -EINVAL || !err[0])
 			fail_msg("'%s' accepted", bad[i]);
 	}
 	char many[512] = "";
 	for (int i = 0; i < LADDER_MAX + 1; i++)
 		strcat(many, i ? ",320x180@15:100" : "320x180@15:100");
-	assert_int_equal(ladder_parse(many, 30, &l, err, sizeof(err)), -EINVAL);
+	assert_int_equal(ladder_parse(many, 30, 32000, &l, err, sizeof(err)), -EINVAL);
+}
+
+static void test_parse_audio(void **state)
+{
+	(void)state;
+	struct ladder l;
+	char err[160];
+	assert_int_equal(ladder_parse("1280x720@30:1500:32,640x360@15:375:24,320x180@15:150:12", 30,
+	                              32000, &l, err, sizeof(err)),
+	                 0);
+	assert_int_equal(l.n, 3);
+	assert_int_equal(l.r[0].bitrate, 1500000);
+	assert_int_equal(l.r[0].abitrate, 32000);
+	assert_int_equal(l.r[1].abitrate, 24000);
+	assert_int_equal(l.r[2].abitrate, 12000);
+	assert_int_equal(ladder_abitrate(&l, l.n), 12000);
+	/* mixed: a rung without an audio part gets its place's default, at most the one before's */
+	assert_int_equal(ladder_parse("1280x720@30:1500:20,640x360@30:600,640x360@15:375:16,"
+	                              "320x180@15:150",
+	                              30, 32000, &l, err, sizeof(err)),
+	                 0);
+	assert_int_equal(l.r[1].abitrate, 20000); /* default 32000, capped by the rung before */
+	assert_int_equal(l.r[2].abitrate, 16000);
+	assert_int_equal(l.r[3].abitrate, 16000);
+	/* the limits: 6 kbit/s up to the configured audio bitrate */
+	assert_int_equal(ladder_parse("640x360@30:600:6", 30, 32000, &l, err, sizeof(err)), 0);
+	assert_int_equal(l.r[0].abitrate, 6000);
+	assert_int_equal(ladder_parse("640x360@30:600:64", 30, 64000, &l, err, sizeof(err)), 0);
+	assert_int_equal(l.r[0].abitrate, 64000);
+	/* a low configured bitrate caps the defaults */
+	assert_int_equal(
+	    ladder_parse("640x360@30:600,320x180@15:150", 30, 8000, &l, err, sizeof(err)), 0);
+	assert_int_equal(l.r[0].abitrate, 8000);
+	assert_int_equal(l.r[1].abitrate, 8000);
+	const char *bad[] = {
+	    "640x360@30:600:5",                    /* below 6 */
+	    "640x360@30:600:0",                    /* zero */
+	    "640x360@30:600:-16",                  /* negative */
+	    "640x360@30:600:33",                   /* above the configured 32 */
+	    "640x360@30:600:24x",                  /* junk after it */
+	    "640x360@30:600:",                     /* empty */
+	    "640x360@30:600:24:16",                /* a fourth number */
+	    "640x360@30:600:16,320x180@15:150:24", /* dearer than the rung before */
+	    /* above the third rung's default 24 */
+	    "1280x720@30:1500,640x360@30:600,640x360@15:375,320x180@15:150:28",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		if (ladder_parse(bad[i], 30, 32000, &l, err, sizeof(err)) != -EINVAL || !err[0])
+			fail_msg("'%s' accepted", bad[i]);
+	}
 }
 
 static void test_ceiling_and_fit(void **state)
@@ -194,6 +283,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_default_and_describe),
 	    cmocka_unit_test(test_parse),
+	    cmocka_unit_test(test_parse_audio),
 	    cmocka_unit_test(test_ceiling_and_fit),
 	    cmocka_unit_test(test_app_limited_stays),
 	    cmocka_unit_test(test_cap_probe_recover),

@@ -429,6 +429,27 @@ static void test_build_answer_error_pong(void **state)
 	assert_null(sig_error("bad-json", "\xff"));
 }
 
+static void test_build_output(void **state)
+{
+	json_t *v = load(sig_output(640, 360, 15, 375000, "vp8", 24000, "link-down"), "output");
+	json_t *video = json_object_get(v, "video");
+	assert_int_equal(json_integer_value(json_object_get(video, "width")), 640);
+	assert_int_equal(json_integer_value(json_object_get(video, "bitrate")), 375000);
+	assert_string_equal(str(video, "codec"), "vp8");
+	assert_int_equal(json_integer_value(json_object_get(v, "audio_bitrate")), 24000);
+	assert_string_equal(str(v, "reason"), "link-down");
+	json_decref(v);
+	/* audio only: no video, the lowest rung's audio bitrate */
+	v = load(sig_output(0, 0, 0, 0, "vp8", 16000, "link-down"), "output");
+	assert_true(json_is_null(json_object_get(v, "video")));
+	assert_int_equal(json_integer_value(json_object_get(v, "audio_bitrate")), 16000);
+	json_decref(v);
+	/* no audio received */
+	v = load(sig_output(1280, 720, 30, 1500000, "h264", 0, "profile"), "output");
+	assert_true(json_is_null(json_object_get(v, "audio_bitrate")));
+	json_decref(v);
+}
+
 static void test_build_candidate(void **state)
 {
 	json_t *v =
@@ -493,6 +514,7 @@ int main(void)
 	    cmocka_unit_test(test_too_large),
 	    cmocka_unit_test(test_build_joined),
 	    cmocka_unit_test(test_build_answer_error_pong),
+	    cmocka_unit_test(test_build_output),
 	    cmocka_unit_test(test_build_candidate),
 	    cmocka_unit_test(test_build_participants_speaker),
 	};
