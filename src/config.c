@@ -37,6 +37,7 @@ static void defaults(struct mcu_config *c)
 	c->uplink_bitrate = 1500000;
 	c->transport_cc = false;
 	c->rtx = true;
+	c->opus_dtx = false;
 	snprintf(c->ice_servers_json, sizeof(c->ice_servers_json), "[]");
 	snprintf(c->recordings_dir, sizeof(c->recordings_dir), "recordings");
 	c->tile_names = true;
@@ -86,6 +87,9 @@ static void usage(FILE *f, const struct mcu_config *c)
 	    "transport_cc (false: the browser's REMB estimates our downlink; true, experimental:\n"
 	    "transport-wide congestion control where the browser offers it),\n"
 	    "rtx (true: retransmissions on an RTX stream, RFC 4588, where the browser offers it),\n"
+	    "opus_dtx (false: true asks browsers for Opus DTX, usedtx=1: a silent one sends a "
+	    "packet\n"
+	    "every 400 ms, but a tone-like voice loses more under packet loss),\n"
 	    "recordings_dir (\"recordings\"), participant_recording (false: whether participants\n"
 	    "may start and stop recordings with a \"record\" message),\n"
 	    "ice_servers (array of RTCIceServer objects handed to the demo page, e.g.\n"
@@ -203,6 +207,7 @@ static int load_file(struct mcu_config *c, const char *path)
 	rc = rc ?: file_str(o, "ladder", c->ladder_spec, sizeof(c->ladder_spec));
 	rc = rc ?: file_bool(o, "transport_cc", &c->transport_cc);
 	rc = rc ?: file_bool(o, "rtx", &c->rtx);
+	rc = rc ?: file_bool(o, "opus_dtx", &c->opus_dtx);
 	json_decref(o);
 	return rc;
 }

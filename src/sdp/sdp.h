@@ -111,6 +111,7 @@ struct sdp_policy {
 	enum sdp_vcodec prefer;
 	bool transport_cc; /* take transport-wide congestion control where offered */
 	bool rtx;          /* take RTX (RFC 4588) for video where offered with NACK */
+	bool opus_dtx;     /* ask for Opus DTX (usedtx=1) */
 };
 
 /* What we agreed to for one m-line of the offer. */
@@ -128,6 +129,7 @@ struct sdp_neg_media {
 	bool twcc;    /* a=rtcp-fb transport-cc on the chosen codec, with ext_twcc */
 	bool nack, pli, fir, remb;
 	int rtx_pt; /* video: the offer's rtx payload type for pt (both ways), -1 if none */
+	bool dtx;   /* audio: the answer asks for Opus DTX */
 	int nssrcs;
 	uint32_t ssrcs[SDP_MAX_SSRCS]; /* the peer's SSRCs for this m-line, if it listed them */
 };

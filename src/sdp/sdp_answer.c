@@ -165,7 +165,8 @@ static void write_codec(struct writer *w, const struct sdp_neg_media *nm)
 	if (nm->kind == SDP_AUDIO) {
 		/* RFC 7587 7: always opus/48000/2, whatever the channel count used */
 		put(w, "a=rtpmap:%d opus/48000/2\r\n", nm->pt);
-		put(w, "a=fmtp:%d minptime=10;useinbandfec=1;usedtx=1\r\n", nm->pt);
+		put(w, "a=fmtp:%d minptime=10;useinbandfec=1%s\r\n", nm->pt,
+		    nm->dtx ? ";usedtx=1" : "");
 		if (nm->twcc)
 			put(w, "a=rtcp-fb:%d transport-cc\r\n", nm->pt);
 		return;

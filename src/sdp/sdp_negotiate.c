@@ -233,6 +233,7 @@ static void accept_media(const struct sdp_media *m, const struct sdp_codec *c,
 	nm->accepted = true;
 	nm->dir = mirror(m->dir);
 	nm->pt = c->pt;
+	nm->dtx = pol && pol->opus_dtx && m->kind == SDP_AUDIO;
 	nm->rtx_pt =
 	    pol && pol->rtx && m->kind == SDP_VIDEO && c->fb_nack ? find_rtx(m, c->pt) : -1;
 	nm->clock = c->clock;

@@ -537,6 +537,7 @@ void peer_on_offer(struct peer *p, const char *sdp)
 	struct sdp_policy pol = {.h264 = mix_h264_available(),
 	                         .transport_cc = p->env->cfg->transport_cc,
 	                         .rtx = p->env->cfg->rtx,
+	                         .opus_dtx = p->env->cfg->opus_dtx,
 	                         .prefer_set = p->prefer_vcodec >= 0,
 	                         .prefer = p->prefer_vcodec == SDP_VCODEC_H264 ? SDP_VCODEC_H264
 	                                                                       : SDP_VCODEC_VP8};

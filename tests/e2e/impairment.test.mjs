@@ -7,7 +7,7 @@
 // Under impairment, for each receiver: no gap between decoded frames over 1 s; no tile of the
 // mix frozen over 1 s beyond its sender's own pauses (the server's receive side: NACK,
 // keyframe requests); concealed audio under 5 % (Opus inband FEC); the other's voice in the
-// mix (dropouts at most 8 points above the clean run, plus twice the share its sender sent
+// mix (dropouts at most 4 points above the clean run, plus twice the share its sender sent
 // late: the server's jitter and loss handling); video loss after NACK under 1 %; at least half
 // the clean run's frame rate. With RTX (the default), repairs come on their own SSRC, which this
 // libwebrtc's packetsLost does not count: then at most 4 keyframe requests a minute and 2
@@ -151,10 +151,10 @@ test('a call survives 5 % loss, 30+-10 ms delay and 2 % reordering', { timeout: 
     assert.ok(f.tileExcessMs < 1000, `${r.label}: a tile froze ${f.tileStallMs.toFixed(0)} ms ` +
       `(its sender's longest pause ${f.senderGapMs.toFixed(0)} ms)`);
     assert.ok(f.concealedPct < 5, `${r.label}: ${f.concealedPct.toFixed(2)} % of audio concealed`);
-    // 5 % of the talker's packets are lost on the way in and concealed by the server (about
-    // 3 % dropouts measured); a chunk its sender sent late is lost too, and may take about as
+    // 5 % of the talker's packets are lost on the way in and concealed by the server (0.4-1 %
+    // dropouts measured; 4-9 % while the answer asked for Opus DTX); a chunk its sender sent late is lost too, and may take about as
     // much again with it (the server follows a lasting delay step after 100 ms, peer_in.c)
-    assert.ok(f.toneDropPct < b.toneDropPct + 8 + 2 * f.talkerLatePct,
+    assert.ok(f.toneDropPct < b.toneDropPct + 4 + 2 * f.talkerLatePct,
       `${r.label}: the other's voice missing ${f.toneDropPct.toFixed(2)} % of the time ` +
       `(clean ${b.toneDropPct.toFixed(2)} %, sent late ${f.talkerLatePct.toFixed(2)} %)`);
     // repaired: without RTX, packetsLost counts what NACK brought back; with it (the default),

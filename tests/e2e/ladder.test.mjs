@@ -150,6 +150,12 @@ async function capScenario(prefix, label, config, strict) {
   assert.ok(othersFps.every((f) => f >= (slow ? 10 : 20)), `the others: ${othersFps} fps`);
   assert.deepEqual(othersW, [1280, 1280]);
   assert.ok(othersGap < (slow ? 2000 : 1000), `the others' longest gap ${othersGap} ms`);
+  // audio keeps priority: the Opus bitrate follows the rung (the default ladder's 32, 32, 24, 16)
+  const abps = { 1280: 32000, 640: 32000, '640@15': 24000, 320: 16000 };
+  for (const e of capped.msgs('output', tCap)) {
+    const v = e.m.video, key = v && (v.fps === 15 && v.width === 640 ? '640@15' : v.width);
+    assert.equal(e.m.audio_bitrate, v ? abps[key] : 16000, `audio bitrate of ${JSON.stringify(e.m)}`);
+  }
   const room = (await getJson(PORT, '/api/rooms', HOST)).find((r) => r.name === 'tbf');
   if (strict) assert.equal(room.participants.find((p) => p.name === 'Capped').output, '1280x720@30');
   // which estimate moved it: REMB, or the server's own from transport-cc feedback both ways

@@ -21,7 +21,14 @@ mkdir -p "$logdir"
 rc=0
 for t in "${tests[@]}"; do
 	name=$(basename "$t" .test.mjs)
-	"$BUILD/mcu" --bind 127.0.0.1 --port 18080 --log-level info >"$logdir/$name.server.log" 2>&1 &
+	# a test file may give its server a config: a line "// server-config: {JSON}"
+	cfg=()
+	json=$(sed -n 's|^// server-config: ||p' "$t")
+	if [ -n "$json" ]; then
+		printf '%s\n' "$json" >"$logdir/$name.config.json"
+		cfg=(--config "$logdir/$name.config.json")
+	fi
+	"$BUILD/mcu" --bind 127.0.0.1 --port 18080 --log-level info "${cfg[@]}" >"$logdir/$name.server.log" 2>&1 &
 	pid=$!
 	for _ in $(seq 50); do
 		(exec 3<>/dev/tcp/127.0.0.1/18080) 2>/dev/null && break

@@ -1,8 +1,9 @@
 // wrtc.test.mjs - a second, independent WebRTC stack: two @roamhq/wrtc (libwebrtc for Node)
 // clients join a room, each sending generated I420 frames of its own colour and its own tone.
 // Each must get exactly one video and one audio track, decode the 1280x720 mix at >= 10 fps,
-// see both colours in their tiles, and hear the other but not itself. Our answer asks for Opus
-// DTX: a client that goes silent then sends only a few audio packets a second.
+// see both colours in their tiles, and hear the other but not itself. With config opus_dtx our
+// answer asks for Opus DTX: a client that goes silent then sends only a few audio packets a second.
+// server-config: {"opus_dtx": true}
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor, sleep } from './lib.mjs';
@@ -53,7 +54,8 @@ test('two libwebrtc (wrtc) clients get one mixed stream', { timeout: 90000 }, as
     console.log(`${c.name}: own tone ${own.toFixed(1)} dB, other ${other.toFixed(1)} dB, rate ${c.rate}, n ${recent.length}, max ${Math.max(...recent.slice(0, 5000).map(Math.abs))}`);
     assert.ok(other > own + 20, `${c.name} own ${own} other ${other}`);
   }
-  // DTX: usedtx=1 in the answer's Opus fmtp, and libwebrtc honours it (50 packets/s otherwise)
+  // DTX (opus_dtx): usedtx=1 in the answer's Opus fmtp, and libwebrtc honours it (50 packets/s
+  // otherwise)
   for (const c of clients) {
     const ans = c.messages.find((m) => m.type === 'answer');
     assert.match(ans.sdp, /a=fmtp:\d+ [^\r\n]*usedtx=1/);

@@ -62,6 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sdp_policy pol = {.h264 = true,
 	                         .transport_cc = size % 2 == 0,
 	                         .rtx = size % 5 != 0,
+	                         .opus_dtx = size % 7 == 0,
 	                         .prefer_set = size % 3 != 0,
 	                         .prefer = size % 3 == 1 ? SDP_VCODEC_H264 : SDP_VCODEC_VP8};
 	if (sdp_negotiate(offer, &pol, &neg, err, sizeof(err)) != 0)

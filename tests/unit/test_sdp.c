@@ -378,7 +378,7 @@ static void check_accepted(const struct sdp_media *om, const struct sdp_neg_medi
 	assert_false(c->fb_twcc);
 	assert_int_equal(ext_id(am, TWCC), 0);
 	if (om->kind == SDP_AUDIO) {
-		assert_string_equal(c->fmtp, "minptime=10;useinbandfec=1;usedtx=1");
+		assert_string_equal(c->fmtp, "minptime=10;useinbandfec=1");
 		assert_int_equal(ext_id(am, AUDIO_LEVEL), ext_id(om, AUDIO_LEVEL));
 		assert_int_equal(ext_id(am, ABS_SEND_TIME), 0);
 	} else {
@@ -1136,9 +1136,10 @@ static void test_rtx(void **state)
 	struct sdp_session *o = parse_asset("chromium-sendrecv.sdp");
 	struct sdp_negotiated neg;
 	char err[256];
-	struct sdp_policy pol = {.rtx = true};
+	struct sdp_policy pol = {.rtx = true, .opus_dtx = true};
 	assert_int_equal(sdp_negotiate(o, &pol, &neg, err, sizeof(err)), 0);
 	assert_int_equal(neg.media[0].rtx_pt, -1); /* audio: never */
+	assert_true(neg.media[0].dtx && !neg.media[1].dtx);
 	assert_int_equal(neg.media[1].pt, 96);
 	assert_int_equal(neg.media[1].rtx_pt, 97);
 	struct sdp_answer_params p = our_params();
@@ -1150,6 +1151,7 @@ static void test_rtx(void **state)
 	assert_non_null(strstr(out, "a=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\n"));
 	assert_non_null(strstr(out, "a=ssrc-group:FID 2222 3333\r\n"));
 	assert_non_null(strstr(out, "a=ssrc:3333 cname:mcu\r\n"));
+	assert_non_null(strstr(out, "a=fmtp:111 minptime=10;useinbandfec=1;usedtx=1\r\n"));
 	struct sdp_session *a = parse_ok(out);
 	assert_int_equal(a->media[1].ncodecs, 2);
 	assert_int_equal(a->media[1].nssrcs, 2);
