@@ -320,7 +320,6 @@ void mix_engine_request_keyframe(struct mix_engine *e, uint32_t rid)
 	struct recipient *r = find_rcp(e, rid, NULL);
 	if (!r)
 		return;
-	r->kf_wanted = true;
 	if (r->vout)
 		vout_request_keyframe(r->vout);
 }

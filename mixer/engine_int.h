@@ -106,7 +106,6 @@ struct recipient {
 	int bitrate_cap;                /* 0 = none */
 	struct vout *vout;
 	struct aout *aout;
-	bool kf_wanted;
 	/* Its vout changed to another stream: send it none of that stream's packets before a
 	 * keyframe (vout.c). */
 	bool await_kf;

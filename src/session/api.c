@@ -533,7 +533,7 @@ static void download(struct server *s, const char *file, struct ws_http_reply *r
 	X(rtp_in) X(rtcp_in) X(srtp_errors) X(rtp_dropped) X(unknown_ssrc) X(dtls_in) \
 	X(nacks_sent) X(nacks_received) X(retransmits) X(retransmits_limited) X(plis_sent) \
 	X(plis_received) X(plis_limited) X(remb_received) X(frames_in) X(frames_dropped) \
-	X(twcc_sent) X(twcc_received) X(rtx_in) X(rtx_padding)
+	X(twcc_sent) X(twcc_received) X(rtx_in) X(rtx_padding) X(padding_sent)
 /* clang-format on */
 
 void server_peer_stats_add(struct peer_stats *sum, const struct peer_stats *st)

@@ -225,7 +225,29 @@ static enum rung_why step_down(struct rung_ctl *c, int to, int64_t now)
 	c->down_votes = 0;
 	c->last_up = INT64_MIN;
 	c->next_up = now + c->up_wait;
+	c->probing = false;
 	return RUNG_DOWN;
+}
+
+static enum rung_why step_up(struct rung_ctl *c, int64_t now)
+{
+	c->cur--;
+	c->last_up = now;
+	c->next_up = now + LADDER_STEP_US;
+	return RUNG_UP;
+}
+
+enum rung_why rung_ctl_probe_done(struct rung_ctl *c, bool held, int64_t now)
+{
+	if (!c->probing)
+		return RUNG_SAME;
+	c->probing = false;
+	if (held && c->cur > c->ceiling)
+		return step_up(c, now);
+	if (c->up_wait < LADDER_UP_MAX) /* as a step up that fell at once */
+		c->up_wait = c->up_wait * 2 > LADDER_UP_MAX ? LADDER_UP_MAX : c->up_wait * 2;
+	c->next_up = now + c->up_wait;
+	return RUNG_SAME;
 }
 
 enum rung_why rung_ctl_estimate(struct rung_ctl *c, const struct ladder *l, uint64_t bps,
@@ -244,11 +266,11 @@ enum rung_why rung_ctl_estimate(struct rung_ctl *c, const struct ladder *l, uint
 		c->last_up = INT64_MIN;
 	}
 	bool carries = c->cur == l->n || (double)bps >= LADDER_FLOOR * l->r[c->cur].bitrate;
-	if (c->cur > c->ceiling && now >= c->next_up && carries) {
-		c->cur--;
-		c->last_up = now;
-		c->next_up = now + LADDER_STEP_US;
-		return RUNG_UP;
+	if (c->cur > c->ceiling && now >= c->next_up && carries && !c->probing) {
+		if (!c->probe_first)
+			return step_up(c, now);
+		c->probing = true;
+		return RUNG_PROBE;
 	}
 	return RUNG_SAME;
 }

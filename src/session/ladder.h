@@ -18,6 +18,10 @@
  * bitrate; the next step may follow LADDER_STEP_US later. A step up is also the probe of the link:
  * a fall within LADDER_PROBE_US of it doubles up_wait (up to LADDER_UP_MAX); a step held that long
  *     resets it.
+ *   - Probe first (probe_first, where the sender can probe with padding, transport-cc): instead
+ *     of stepping up, the estimate returns RUNG_PROBE with the rung it would step to; the caller
+ *     sends that much more for a moment and reports with rung_ctl_probe_done: a probe that held
+ *     steps up, one that failed counts as a failed step (up_wait doubles) without the move.
  * Pure functions and plain data, any thread; a rung_ctl belongs to its peer's loop.
  */
 #ifndef MCU_LADDER_H
@@ -108,14 +112,23 @@ struct rung_ctl {
 	int down_votes;  /* estimates in a row that say down */
 	uint64_t peak;   /* highest estimate since peak_at */
 	int64_t peak_at;
+	bool probe_first; /* ask for a probe before each step up */
+	bool probing;     /* a probe is running: no step up or other probe until it is done */
 };
 
-enum rung_why { RUNG_SAME, RUNG_DOWN, RUNG_UP };
+enum rung_why { RUNG_SAME, RUNG_DOWN, RUNG_UP, RUNG_PROBE };
 
 void rung_ctl_init(struct rung_ctl *c, int ceiling, int64_t now_us);
 
-/* Feeds one estimate at now_us; returns whether cur moved (and which way). */
+/*
+ * Feeds one estimate at now_us; returns whether cur moved (and which way), or RUNG_PROBE (only
+ * with probe_first): probe for the step to cur - 1, then call rung_ctl_probe_done. A move down
+ * during a probe ends it (the caller stops probing).
+ */
 enum rung_why rung_ctl_estimate(struct rung_ctl *c, const struct ladder *l, uint64_t bps,
                                 int64_t now_us);
+
+/* The probe asked for ended: held (RUNG_UP: cur moved up) or failed (RUNG_SAME, backs off). */
+enum rung_why rung_ctl_probe_done(struct rung_ctl *c, bool held, int64_t now_us);
 
 #endif

@@ -55,6 +55,15 @@ struct peer_cc {
 	int64_t rung_fed_us;      /* when the ladder last got an estimate */
 	uint64_t sent_bytes;      /* sent since then (counted where the peer's packets are sent) */
 	double delivered;         /* acknowledged / sent rate, smoothed */
+	double sent_bps;          /* what we sent over the last ladder period */
+	/* a probe before a step up (peer_cc.c): padding at pad_bps from start to end, judged at
+	 * judge_at from the acknowledged rate (its highest since start + PROBE_SETTLE) */
+	struct {
+		unsigned timer;
+		int64_t start, end, judge_at, last;
+		double pad_bps, pad_owed;
+		uint64_t overuses, max_acked, bytes;
+	} probe;
 };
 
 /* An inbound RTP stream (one SSRC). */
@@ -94,6 +103,7 @@ struct out_stream {
 	int rtx_pt;        /* video: retransmissions go on RTX (RFC 4588) with this PT; -1 none */
 	uint32_t rtx_ssrc; /* ... on this SSRC, */
 	uint16_t rtx_seq;  /* ... with its own sequence numbers */
+	uint32_t last_ts;  /* the RTP timestamp last sent (padding repeats it) */
 	uint32_t ts_base;
 	uint32_t packets, octets;
 	int ext_abs_send_time;
@@ -108,6 +118,7 @@ struct peer_stats {
 	uint64_t plis_limited;   /* keyframe requests not passed on (per-peer interval) */
 	uint64_t twcc_sent, twcc_received; /* transport-cc feedback packets */
 	uint64_t rtx_in, rtx_padding;      /* RTX packets received: repairs, and padding only */
+	uint64_t padding_sent;             /* padding-only packets we sent (probes) */
 };
 
 struct peer {
@@ -216,6 +227,11 @@ void peer_request_keyframe(struct peer *p);
 void peer_out_packet(struct peer *p, const struct mix_packet *pkt);
 /* Resends a NACKed packet if still in history. */
 void peer_out_retransmit(struct peer *p, uint16_t seq);
+/*
+ * Sends about `bytes` of padding-only video packets (on the RTX stream where negotiated), each
+ * with a transport-wide seq: a probe of the downlink (transport-cc only). The bytes sent.
+ */
+size_t peer_out_padding(struct peer *p, size_t bytes, int64_t now_us);
 /* The RTP timestamp of our stream at media time pts_us. */
 uint32_t peer_out_rtp_ts(const struct out_stream *o, int64_t pts_us);
 

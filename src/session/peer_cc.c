@@ -33,18 +33,43 @@
 #include "session/peer.h"
 #include "session/room.h"
 
-#define PEER_CC_FEEDBACK_MS 100     /* libwebrtc's pace */
-#define PEER_CC_RUNG_MS     500     /* the ladder's rules expect an estimate every 0.5-1 s */
-#define PEER_CC_DELIVERED   0.8     /* acknowledged / sent: the link carries what we send */
-#define PEER_CC_MAX_LOSS    0.1     /* GCC decreases above 10 % loss, holds below */
-#define PEER_CC_RR_LOSS     0.25    /* receiver-report loss above this caps REMB */
-#define PEER_CC_RR_FRESH_US (PEER_RR_MAX_US + 1000000) /* ... if its window closed this recently */
-#define PEER_CC_FB_BUF      1500    /* peer_rtcp_send's buffer size */
-#define PEER_CC_FB_LEN      1200    /* a feedback packet at most */
+#define PEER_CC_FEEDBACK_MS 100  /* libwebrtc's pace */
+#define PEER_CC_RUNG_MS     500  /* the ladder's rules expect an estimate every 0.5-1 s */
+#define PEER_CC_DELIVERED   0.8  /* acknowledged / sent: the link carries what we send */
+#define PEER_CC_MAX_LOSS    0.1  /* GCC decreases above 10 % loss, holds below */
+#define PEER_CC_RR_LOSS     0.25 /* receiver-report loss above this caps REMB */
+#define PEER_CC_RR_FRESH_US                                                                        \
+	(PEER_RR_MAX_US + 1000000) /* ... if its window closed this recently                       \
+	                            */
+#define PEER_CC_FB_BUF  1500       /* peer_rtcp_send's buffer size */
+#define PROBE_US        500000     /* how long a probe sends padding */
+#define PROBE_TICK_MS   10         /* padding paced in steps of this */
+#define PROBE_SETTLE_US 250000     /* the acknowledged rate is read from this into a probe */
+#define PROBE_JUDGE_US  250000     /* and judged this long (plus the RTT) after its end */
+#define PROBE_HELD      0.85       /* acknowledged / sent during a probe that held */
+#define PEER_CC_FB_LEN  1200       /* a feedback packet at most */
+
+static void to_rung(struct peer *p, uint64_t bps, int64_t now_us);
+
+/*
+ * Audio only, nothing of ours carries a transport-wide seq (video only has it), so no feedback
+ * comes back to move the ladder: the last estimate is fed on time instead, and the ladder's
+ * timed step up to the lowest rung restarts video (and feedback with it).
+ */
+static void feed_without_feedback(struct peer *p)
+{
+	int64_t now = g_get_monotonic_time();
+	if (p->cc.bwe && p->rung.cur >= p->env->cfg->ladder.n &&
+	    now - p->cc.rung_fed_us >= PEER_CC_RUNG_MS * 1000) {
+		p->cc.rung_fed_us = now;
+		to_rung(p, p->cc.estimate, now);
+	}
+}
 
 static gboolean on_feedback_timer(gpointer data)
 {
 	struct peer *p = data;
+	feed_without_feedback(p);
 	uint8_t buf[PEER_CC_FB_BUF + SRTP_MAX_TRAILER];
 	uint32_t media = p->in_video.bound ? p->in_video.ssrc : p->in_audio.ssrc;
 	uint32_t ours = p->out_video.active ? p->out_video.ssrc : p->out_audio.ssrc;
@@ -84,6 +109,7 @@ int peer_cc_setup(struct peer *p)
 void peer_cc_free(struct peer *p)
 {
 	loop_source_remove(p->env->loop, &p->cc.timer);
+	loop_source_remove(p->env->loop, &p->cc.probe.timer);
 	twcc_recv_free(&p->cc.in);
 	bwe_free(&p->cc.bwe);
 	free(p->cc.fb);
@@ -109,7 +135,84 @@ bool peer_cc_stamp(struct peer *p, bool video, size_t size, int64_t now_us,
 	*e = (struct rtp_ext_elem){.id = (uint8_t)id, .len = RTP_TRANSPORT_SEQ_LEN, .data = data};
 	bwe_on_sent(p->cc.bwe, seq, size, now_us);
 	p->cc.sent_bytes += size;
+	if (p->cc.probe.timer && now_us < p->cc.probe.end)
+		p->cc.probe.bytes += size;
 	return true;
+}
+
+/* ---- probing before a step up (transport-cc) ---- */
+
+static void probe_stop(struct peer *p)
+{
+	loop_source_remove(p->env->loop, &p->cc.probe.timer);
+}
+
+/* Whether the probe held: the link acknowledged what we sent, with no overuse or heavy loss. */
+static bool probe_held(struct peer *p)
+{
+	struct bwe_stats st;
+	bwe_get_stats(p->cc.bwe, &st);
+	double secs = (double)(p->cc.probe.end - p->cc.probe.start) / 1e6;
+	double sent = secs > 0 ? (double)p->cc.probe.bytes * 8 / secs : 0;
+	bool held = st.overuses == p->cc.probe.overuses && st.loss < PEER_CC_MAX_LOSS &&
+	            (double)p->cc.probe.max_acked >= PROBE_HELD * sent;
+	LOG_D(
+	    "peer %u: probe %s: sent %.0f bit/s (padding %.0f), acknowledged %llu, overuses %llu, "
+	    "loss %.0f %%",
+	    p->id, held ? "held" : "failed", sent, p->cc.probe.pad_bps,
+	    (unsigned long long)p->cc.probe.max_acked,
+	    (unsigned long long)(st.overuses - p->cc.probe.overuses), st.loss * 100);
+	return held;
+}
+
+static gboolean on_probe_timer(gpointer data)
+{
+	struct peer *p = data;
+	int64_t now = g_get_monotonic_time();
+	struct bwe_stats st;
+	bwe_get_stats(p->cc.bwe, &st);
+	if (st.overuses != p->cc.probe.overuses && now < p->cc.probe.end)
+		p->cc.probe.end = p->cc.probe.judge_at = now; /* the queue grows: stop at once */
+	if (now < p->cc.probe.end) {
+		p->cc.probe.pad_owed +=
+		    p->cc.probe.pad_bps / 8 * (double)(now - p->cc.probe.last) / 1e6;
+		p->cc.probe.last = now;
+		if (p->cc.probe.pad_owed > 0)
+			p->cc.probe.pad_owed -=
+			    (double)peer_out_padding(p, (size_t)p->cc.probe.pad_owed, now);
+		return G_SOURCE_CONTINUE;
+	}
+	if (now < p->cc.probe.judge_at)
+		return G_SOURCE_CONTINUE;
+	p->cc.probe.timer = 0;
+	if (rung_ctl_probe_done(&p->rung, probe_held(p), now) == RUNG_UP)
+		peer_apply_rung(p, "link-up");
+	return G_SOURCE_REMOVE;
+}
+
+/*
+ * Probes for the rung above: for PROBE_US, padding that brings what we send up to that rung's
+ * bitrate (at least a third of it), paced every PROBE_TICK_MS; stopped at the first overuse the
+ * estimator sees (a failed probe costs a short queue, not a frozen picture).
+ */
+static void probe_start(struct peer *p, int64_t now)
+{
+	const struct ladder *l = &p->env->cfg->ladder;
+	double want = l->r[p->rung.cur - 1].bitrate;
+	double pad = want - p->cc.sent_bps;
+	p->cc.probe.pad_bps = pad > want / 3 ? pad : want / 3;
+	p->cc.probe.pad_owed = 0;
+	p->cc.probe.start = p->cc.probe.last = now;
+	p->cc.probe.end = now + PROBE_US;
+	p->cc.probe.judge_at = p->cc.probe.end + PROBE_JUDGE_US + p->rtt_us;
+	p->cc.probe.bytes = 0;
+	p->cc.probe.max_acked = 0;
+	struct bwe_stats st;
+	bwe_get_stats(p->cc.bwe, &st);
+	p->cc.probe.overuses = st.overuses;
+	probe_stop(p);
+	p->cc.probe.timer =
+	    loop_timer_add(p->env->loop, PROBE_TICK_MS, G_PRIORITY_DEFAULT, on_probe_timer, p);
 }
 
 /* The link's estimate (REMB or ours) moves the peer on the ladder. */
@@ -119,7 +222,14 @@ static void to_rung(struct peer *p, uint64_t bps, int64_t now_us)
 		return;
 	LOG_D("peer %u: link %llu bit/s, receiver-report loss %.0f %%", p->id,
 	      (unsigned long long)bps, p->rr_loss * 100);
+	p->rung.probe_first = p->cc.bwe != NULL; /* padding needs transport-cc to be judged */
 	enum rung_why w = rung_ctl_estimate(&p->rung, &p->env->cfg->ladder, bps, now_us);
+	if (w == RUNG_PROBE) {
+		probe_start(p, now_us);
+		return;
+	}
+	if (w == RUNG_DOWN)
+		probe_stop(p);
 	if (w != RUNG_SAME)
 		peer_apply_rung(p, w == RUNG_DOWN ? "link-down" : "link-up");
 }
@@ -140,6 +250,7 @@ static uint64_t link_rate(struct peer *p, int64_t now_us)
 	double secs = (double)(now_us - p->cc.rung_fed_us) / 1e6;
 	double sent_bps = secs > 0 ? (double)p->cc.sent_bytes * 8 / secs : 0;
 	p->cc.sent_bytes = 0;
+	p->cc.sent_bps = sent_bps;
 	/* acknowledged / sent, smoothed: one window's keyframe burst or jitter is no bottleneck */
 	double ratio = sent_bps > 0 ? (double)st.acked_bps / sent_bps : 1.0;
 	p->cc.delivered = 0.7 * p->cc.delivered + 0.3 * (ratio < 1.0 ? ratio : 1.0);
@@ -165,6 +276,12 @@ void peer_cc_on_feedback(struct peer *p, const struct rtcp_item *it)
 	int64_t now = g_get_monotonic_time();
 	bwe_on_feedback_end(p->cc.bwe, now);
 	p->cc.estimate = bwe_estimate(p->cc.bwe);
+	if (p->cc.probe.timer && now >= p->cc.probe.start + PROBE_SETTLE_US) {
+		struct bwe_stats st;
+		bwe_get_stats(p->cc.bwe, &st);
+		if (st.acked_bps > p->cc.probe.max_acked)
+			p->cc.probe.max_acked = st.acked_bps;
+	}
 	if (now - p->cc.rung_fed_us >= PEER_CC_RUNG_MS * 1000) {
 		uint64_t v = link_rate(p, now);
 		p->cc.rung_fed_us = now;

@@ -96,6 +96,7 @@ static int send_rtp(struct peer *p, struct out_stream *o, const struct rtx_pkt *
 	}
 	o->packets++;
 	o->octets += (uint32_t)(rp->prefix_len + rp->len);
+	o->last_ts = rp->ts;
 	protect_and_send(p, buf, (size_t)n);
 	return 0;
 }
@@ -189,4 +190,43 @@ void peer_out_retransmit(struct peer *p, uint16_t seq)
 	p->rtx_tokens -= 1.0;
 	p->st.retransmits++;
 	protect_and_send(p, buf, (size_t)n);
+}
+
+/*
+ * A padding-only packet (RFC 3550 5.1: the P bit, the last byte the count) of PAD_BYTES, on the
+ * RTX stream where negotiated (libwebrtc's padding; it needs no sequence number of the media),
+ * else on the media stream with the next sequence number and the last timestamp. Only with a
+ * transport-wide seq: padding is for the estimator (peer_cc.c).
+ */
+#define PAD_BYTES 224
+size_t peer_out_padding(struct peer *p, size_t bytes, int64_t now)
+{
+	struct out_stream *o = &p->out_video;
+	size_t sent = 0;
+	while (p->srtp && o->active && sent < bytes) {
+		bool rtx = o->rtx_pt >= 0;
+		struct rtp_hdr h = {.pt = (uint8_t)(rtx ? o->rtx_pt : o->pt),
+		                    .seq = rtx ? o->rtx_seq : o->seq,
+		                    .ts = o->last_ts,
+		                    .ssrc = rtx ? o->rtx_ssrc : o->ssrc};
+		uint8_t buf[RTP_MAX_PACKET + SRTP_MAX_TRAILER], tseq[RTP_TRANSPORT_SEQ_LEN];
+		struct rtp_ext_elem e;
+		size_t guess = 12 + 8 + PAD_BYTES;
+		if (!peer_cc_stamp(p, true, guess, now, tseq, &e))
+			break;
+		int n = rtp_write_ext(buf, RTP_MAX_PACKET, &h, &e, 1, NULL, 0);
+		if (n < 0 || (size_t)n + PAD_BYTES > RTP_MAX_PACKET)
+			break;
+		buf[0] |= 0x20;
+		memset(buf + n, 0, PAD_BYTES - 1);
+		buf[n + PAD_BYTES - 1] = PAD_BYTES;
+		if (rtx)
+			o->rtx_seq++;
+		else
+			o->seq++;
+		sent += (size_t)n + PAD_BYTES;
+		p->st.padding_sent++;
+		protect_and_send(p, buf, (size_t)n + PAD_BYTES);
+	}
+	return sent;
 }

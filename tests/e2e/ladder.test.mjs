@@ -9,8 +9,7 @@
 // without a long freeze, while two unshaped participants keep their 1280x720 at full rate; when
 // the cap lifts it must move up again within 15 s and back to the top. Twice: with the
 // browser's REMB deciding (the default), then with the server's own estimator on the client's
-// transport-cc feedback (config transport_cc, experimental: its freezes and its way back up
-// are only reported).
+// transport-cc feedback (config transport_cc, experimental: looser bounds, see capScenario).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -93,9 +92,10 @@ function rate(c, from, to) {
 
 // One run of the cap scenario on a server of its own (config: its --config object).
 // strict: the bounds of the issue (no freeze over 1 s, back up within 15 s). The transport-cc
-// run is experimental: it must move down within 5 s, leave the others alone and exchange
-// feedback both ways; its freezes (up to 5 s) and its way back up are only reported (a failed
-// probe can freeze the capped one for 1-3 s, and an ASan server was seen not to step up).
+// run is experimental: it must move down within 5 s with no freeze over 5 s (its estimator
+// takes 1.2-1.5 s to see the cap, REMB 0.5 s: 1.3-3.1 s measured), leave the others alone,
+// exchange feedback both ways, probe with padding before each step up, and be back up within
+// 20 s and at the top.
 async function capScenario(prefix, label, config, strict) {
   server = await ownServer(`ladder-tbf-${label}`, PORT, [], config, {}, HOST);
   const url = `http://${HOST}:${PORT}`;
@@ -122,13 +122,11 @@ async function capScenario(prefix, label, config, strict) {
   const othersW = [red, green].map((c) => c.stat.w);
   const capW = capped.stats(tLift - 3000, tLift).map((s) => s.w);
   sh('tc', 'qdisc', 'del', 'dev', 'mcuS', 'root');
-  // (not strict: the way back up is reported, not required)
-  const soft = (p) => (strict ? p : p.catch(() => null));
-  const up = await soft(capped.waitEvent((e) => e.ev === 'msg' && e.m.type === 'output' && e.m.reason === 'link-up',
+  const up = await (capped.waitEvent((e) => e.ev === 'msg' && e.m.type === 'output' && e.m.reason === 'link-up',
     { since: tLift, timeout: 30000, what: 'a move up' }));
-  const top = up && await soft(capped.waitEvent((e) => e.ev === 'msg' && e.m.type === 'output' && e.m.video?.width === 1280,
+  const top = up && await (capped.waitEvent((e) => e.ev === 'msg' && e.m.type === 'output' && e.m.video?.width === 1280,
     { since: tLift, timeout: 45000, what: 'back at the top' }));
-  if (top) await soft(capped.waitEvent((e) => e.ev === 'stat' && e.w === 1280, { since: top.t, timeout: 10000, what: '1280 wide frames' }));
+  if (top) await (capped.waitEvent((e) => e.ev === 'stat' && e.w === 1280, { since: top.t, timeout: 10000, what: '1280 wide frames' }));
   const upGap = maxFrameGap(capped, tLift, Date.now());
   const secs = (e) => (e ? `${((e.t - tLift) / 1000).toFixed(1)} s` : 'never (in 30 s)');
 
@@ -146,7 +144,10 @@ async function capScenario(prefix, label, config, strict) {
   // for a loaded CI machine without hiding a regression to several seconds.
   assert.ok(capGap <= (strict ? (slow ? 2000 : 1200) : 5000), `a freeze of ${capGap} ms under the cap`);
   assert.ok(capW.every((w) => w < 1280), `still ${capW} wide under the cap`);
-  if (strict) assert.ok((up.t - tLift) / 1000 <= 15, 'moved up within 15 s of the lift');
+  // transport-cc: its first probe after the lift waits up to 12 s (failed probes under the cap
+  // doubled the wait); runs here went up after 11.9-13.1 s (ASan 12.1 s)
+  const upWithin = strict ? 15 : 20;
+  assert.ok((up.t - tLift) / 1000 <= upWithin, `moved up within ${upWithin} s of the lift`);
   assert.ok(othersFps.every((f) => f >= (slow ? 10 : 20)), `the others: ${othersFps} fps`);
   assert.deepEqual(othersW, [1280, 1280]);
   assert.ok(othersGap < (slow ? 2000 : 1000), `the others' longest gap ${othersGap} ms`);
@@ -157,12 +158,16 @@ async function capScenario(prefix, label, config, strict) {
     assert.equal(e.m.audio_bitrate, v ? abps[key] : 16000, `audio bitrate of ${JSON.stringify(e.m)}`);
   }
   const room = (await getJson(PORT, '/api/rooms', HOST)).find((r) => r.name === 'tbf');
-  if (strict) assert.equal(room.participants.find((p) => p.name === 'Capped').output, '1280x720@30');
+  assert.equal(room.participants.find((p) => p.name === 'Capped').output, '1280x720@30');
   // which estimate moved it: REMB, or the server's own from transport-cc feedback both ways
   const peers = (await getJson(PORT, '/api/stats', HOST)).peers;
   console.log(`[${label}] transport-cc feedback: ${peers.twcc_sent} sent, ${peers.twcc_received} received; REMB received ${peers.remb_received}`);
-  if (config?.transport_cc) assert.ok(peers.twcc_sent > 100 && peers.twcc_received > 100 && peers.remb_received === 0, JSON.stringify(peers));
-  else assert.ok(peers.twcc_sent === 0 && peers.remb_received > 10, JSON.stringify(peers));
+  if (config?.transport_cc) {
+    assert.ok(peers.twcc_sent > 100 && peers.twcc_received > 100 && peers.remb_received === 0, JSON.stringify(peers));
+    assert.ok(peers.padding_sent > 0, 'no padding probe before the steps up');
+  } else {
+    assert.ok(peers.twcc_sent === 0 && peers.remb_received > 10 && peers.padding_sent === 0, JSON.stringify(peers));
+  }
   for (const c of kids) c.kill('SIGKILL');
   await stopServer(server, 10000);
   server = null;

@@ -224,6 +224,8 @@ export async function ownServer(name, port, args = [], config = null, env = {}, 
     fs.writeFileSync(cfgPath, JSON.stringify(config));
     args = ['--config', cfgPath, ...args];
   }
+  // MCU_TEST_ARGS: extra server flags to look into a failure, e.g. "--log-level debug"
+  args = [...args, ...(process.env.MCU_TEST_ARGS || '').split(' ').filter(Boolean)];
   const fd = fs.openSync(log, 'w');
   // MCU_WRAPPER: a command to run the server under, e.g. valgrind (bench/leak-check.sh); it
   // must exec the server in the same process (valgrind does), so the PID is the server's.

@@ -176,8 +176,9 @@ static void test_ceiling_and_fit(void **state)
 	assert_int_equal(ladder_fit(&l, 0, 1000000), 1);
 	assert_int_equal(ladder_fit(&l, 0, 400000), 3);
 	assert_int_equal(ladder_fit(&l, 2, 2000000), 2);
-	assert_int_equal(ladder_fit(&l, 0, 100000), 3); /* under the lowest's headroom, above its floor */
-	assert_int_equal(ladder_fit(&l, 0, 74000), 4);  /* audio only */
+	assert_int_equal(ladder_fit(&l, 0, 100000),
+	                 3); /* under the lowest's headroom, above its floor */
+	assert_int_equal(ladder_fit(&l, 0, 74000), 4); /* audio only */
 }
 
 /* Feeds bps once a second from *t for secs seconds; returns the rung at the end. */
@@ -186,6 +187,58 @@ static int feed(struct rung_ctl *c, const struct ladder *l, uint64_t bps, int64_
 	for (int i = 0; i < secs; i++, *t += S)
 		rung_ctl_estimate(c, l, bps, *t);
 	return c->cur;
+}
+
+/* Probe first: a step up is asked for as a probe, made only when the probe held. */
+static void test_probe_first(void **state)
+{
+	(void)state;
+	struct ladder l;
+	std_ladder(&l);
+	struct rung_ctl c;
+	int64_t t = 0;
+	rung_ctl_init(&c, 2, t);
+	c.cur = 3;
+	c.probe_first = true;
+	enum rung_why w = RUNG_SAME;
+	while (w == RUNG_SAME && t < 20 * S) {
+		w = rung_ctl_estimate(&c, &l, 230000, t);
+		t += S;
+	}
+	assert_int_equal(w, RUNG_PROBE);
+	assert_int_equal(c.cur, 3); /* not yet */
+	/* no second probe, no step, while one runs */
+	assert_int_equal(feed(&c, &l, 230000, &t, 5), 3);
+	for (int i = 0; i < 5; i++, t += S)
+		assert_int_equal(rung_ctl_estimate(&c, &l, 230000, t), RUNG_SAME);
+	/* it failed: no move, and the next probe waits twice as long */
+	int64_t t_fail = t;
+	assert_int_equal(rung_ctl_probe_done(&c, false, t), RUNG_SAME);
+	assert_int_equal(c.cur, 3);
+	assert_int_equal(c.up_wait, 2 * LADDER_UP_WAIT);
+	assert_int_equal(rung_ctl_probe_done(&c, true, t), RUNG_SAME); /* none running */
+	w = RUNG_SAME;
+	while (w == RUNG_SAME) {
+		t += S;
+		w = rung_ctl_estimate(&c, &l, 230000, t);
+	}
+	assert_int_equal(w, RUNG_PROBE);
+	assert_true(t - t_fail >= 2 * LADDER_UP_WAIT);
+	/* it held: up one rung, not beyond the ceiling */
+	assert_int_equal(rung_ctl_probe_done(&c, true, t), RUNG_UP);
+	assert_int_equal(c.cur, 2);
+	assert_int_equal(feed(&c, &l, 5000000, &t, 30), 2);
+	/* a move down ends a probe */
+	rung_ctl_init(&c, 0, t);
+	c.probe_first = true;
+	c.cur = 1;
+	c.next_up = t;
+	assert_int_equal(rung_ctl_estimate(&c, &l, 800000, t), RUNG_PROBE);
+	t += S;
+	rung_ctl_estimate(&c, &l, 300000, t);
+	t += S;
+	assert_int_equal(rung_ctl_estimate(&c, &l, 290000, t), RUNG_DOWN);
+	assert_false(c.probing);
 }
 
 static void test_app_limited_stays(void **state)
@@ -286,6 +339,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_audio),
 	    cmocka_unit_test(test_ceiling_and_fit),
 	    cmocka_unit_test(test_app_limited_stays),
+	    cmocka_unit_test(test_probe_first),
 	    cmocka_unit_test(test_cap_probe_recover),
 	    cmocka_unit_test(test_audio_only_and_ceiling),
 	};
