@@ -36,6 +36,7 @@ static void defaults(struct mcu_config *c)
 	c->playout_delay_ms = 80;
 	c->uplink_bitrate = 1500000;
 	c->transport_cc = false;
+	c->uplink_transport_cc = true;
 	c->rtx = true;
 	c->opus_dtx = false;
 	snprintf(c->ice_servers_json, sizeof(c->ice_servers_json), "[]");
@@ -84,8 +85,13 @@ static void usage(FILE *f, const struct mcu_config *c)
 	    "(32000),\n"
 	    "max_mixed (4), playout_delay_ms (80), uplink_bitrate (1500000), ladder (as "
 	    "--ladder),\n"
-	    "transport_cc (false: the browser's REMB estimates our downlink; true, experimental:\n"
-	    "transport-wide congestion control where the browser offers it),\n"
+	    "uplink_transport_cc (true: where the browser offers transport-wide congestion control "
+	    "on\n"
+	    "video, take it and send feedback on what it sends, for its own uplink estimate),\n"
+	    "transport_cc (false: the browser's REMB estimates our downlink; true, experimental: "
+	    "our\n"
+	    "packets carry transport-wide seqs and our own estimate from its feedback moves the\n"
+	    "ladder, with padding probes before each step up),\n"
 	    "rtx (true: retransmissions on an RTX stream, RFC 4588, where the browser offers it),\n"
 	    "opus_dtx (false: true asks browsers for Opus DTX, usedtx=1: a silent one sends a "
 	    "packet\n"
@@ -206,6 +212,7 @@ static int load_file(struct mcu_config *c, const char *path)
 	rc = rc ?: file_str(o, "netsim", c->netsim, sizeof(c->netsim));
 	rc = rc ?: file_str(o, "ladder", c->ladder_spec, sizeof(c->ladder_spec));
 	rc = rc ?: file_bool(o, "transport_cc", &c->transport_cc);
+	rc = rc ?: file_bool(o, "uplink_transport_cc", &c->uplink_transport_cc);
 	rc = rc ?: file_bool(o, "rtx", &c->rtx);
 	rc = rc ?: file_bool(o, "opus_dtx", &c->opus_dtx);
 	json_decref(o);

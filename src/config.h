@@ -39,9 +39,10 @@ struct mcu_config {
 	int max_mixed;
 	int playout_delay_ms; /* how far the mixing clock runs behind arrival, default 80 */
 	int uplink_bitrate;   /* REMB we send so browsers ramp their uplink, default 1500000 */
-	bool transport_cc;    /* negotiate transport-wide congestion control, default false */
-	bool rtx;             /* negotiate RTX (RFC 4588) for video, default true */
-	bool opus_dtx;        /* ask browsers for Opus DTX (usedtx=1), default false */
+	bool transport_cc;    /* our downlink estimate from transport-cc feedback, default false */
+	bool uplink_transport_cc; /* transport-cc feedback for what browsers send, default true */
+	bool rtx;                 /* negotiate RTX (RFC 4588) for video, default true */
+	bool opus_dtx;            /* ask browsers for Opus DTX (usedtx=1), default false */
 	/* the outputs a recipient may be placed on, each with its Opus bitrate (--ladder /
 	 * "ladder", default ladder_default() of width x height at fps, video_bitrate and
 	 * audio_bitrate) */

@@ -534,13 +534,13 @@ void peer_on_offer(struct peer *p, const char *sdp)
 		fail(p, "offer-failed", "out of memory");
 		return;
 	}
-	struct sdp_policy pol = {.h264 = mix_h264_available(),
-	                         .transport_cc = p->env->cfg->transport_cc,
-	                         .rtx = p->env->cfg->rtx,
-	                         .opus_dtx = p->env->cfg->opus_dtx,
-	                         .prefer_set = p->prefer_vcodec >= 0,
-	                         .prefer = p->prefer_vcodec == SDP_VCODEC_H264 ? SDP_VCODEC_H264
-	                                                                       : SDP_VCODEC_VP8};
+	struct sdp_policy pol = {
+	    .h264 = mix_h264_available(),
+	    .transport_cc = p->env->cfg->transport_cc || p->env->cfg->uplink_transport_cc,
+	    .rtx = p->env->cfg->rtx,
+	    .opus_dtx = p->env->cfg->opus_dtx,
+	    .prefer_set = p->prefer_vcodec >= 0,
+	    .prefer = p->prefer_vcodec == SDP_VCODEC_H264 ? SDP_VCODEC_H264 : SDP_VCODEC_VP8};
 	int rc = sdp_parse(sdp, strlen(sdp), offer, err, sizeof(err));
 	if (rc == 0)
 		rc = sdp_negotiate(offer, &pol, &p->neg, err, sizeof(err));

@@ -9,6 +9,9 @@
  *     feedback about them drives a send-side estimator (rtp/bwe.c); every PEER_CC_RUNG_MS its
  *     estimate, weighed against what was sent and what arrived (link_rate), moves the peer on
  *     the ladder (session/ladder.h). Browsers send no REMB then.
+ *   With config transport_cc off (the default; uplink_transport_cc on), only the uplink part
+ *   runs: our packets carry no transport-wide seq, so the browser's receive side keeps
+ *   estimating our downlink itself and sends REMB.
  * Otherwise the browser's REMB moves the peer on the ladder, capped by what got through when
  * its receiver reports say our video is being lost (peer_cc_on_remb).
  *
@@ -92,7 +95,7 @@ int peer_cc_setup(struct peer *p)
 	if (!p->cc.ext_audio && !p->cc.ext_video)
 		return 0;
 	int rc = twcc_recv_alloc(&p->cc.in);
-	if (rc == 0 && p->cc.ext_video && p->out_video.active) {
+	if (rc == 0 && p->cc.ext_video && p->out_video.active && p->env->cfg->transport_cc) {
 		const struct ladder *l = &p->env->cfg->ladder;
 		struct bwe_cfg bc = {
 		    .start_bps = 300000, .min_bps = 30000, .max_bps = l->r[0].bitrate * 2 + 200000};
@@ -128,7 +131,7 @@ bool peer_cc_stamp(struct peer *p, bool video, size_t size, int64_t now_us,
                    uint8_t data[RTP_TRANSPORT_SEQ_LEN], struct rtp_ext_elem *e)
 {
 	int id = video ? p->cc.ext_video : p->cc.ext_audio;
-	if (!id)
+	if (!id || !p->cc.bwe) /* uplink only: our packets go unnumbered, the browser sends REMB */
 		return false;
 	uint16_t seq = p->cc.seq++;
 	rtp_transport_seq_put(data, seq);
