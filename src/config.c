@@ -36,7 +36,7 @@ static void defaults(struct mcu_config *c)
 	c->playout_delay_ms = 80;
 	c->uplink_bitrate = 1500000;
 	c->transport_cc = false;
-	c->uplink_transport_cc = true;
+	c->uplink_transport_cc = false;
 	c->rtx = true;
 	c->opus_dtx = false;
 	snprintf(c->ice_servers_json, sizeof(c->ice_servers_json), "[]");
@@ -85,9 +85,9 @@ static void usage(FILE *f, const struct mcu_config *c)
 	    "(32000),\n"
 	    "max_mixed (4), playout_delay_ms (80), uplink_bitrate (1500000), ladder (as "
 	    "--ladder),\n"
-	    "uplink_transport_cc (true: where the browser offers transport-wide congestion control "
-	    "on\n"
-	    "video, take it and send feedback on what it sends, for its own uplink estimate),\n"
+	    "uplink_transport_cc (false; true, experimental: where the browser offers transport-wide\n"
+	    "congestion control on video, take it and send feedback on what it sends, for its own\n"
+	    "uplink estimate; the browser keeps sending REMB for our downlink),\n"
 	    "transport_cc (false: the browser's REMB estimates our downlink; true, experimental: "
 	    "our\n"
 	    "packets carry transport-wide seqs and our own estimate from its feedback moves the\n"

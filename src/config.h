@@ -40,7 +40,7 @@ struct mcu_config {
 	int playout_delay_ms; /* how far the mixing clock runs behind arrival, default 80 */
 	int uplink_bitrate;   /* REMB we send so browsers ramp their uplink, default 1500000 */
 	bool transport_cc;    /* our downlink estimate from transport-cc feedback, default false */
-	bool uplink_transport_cc; /* transport-cc feedback for what browsers send, default true */
+	bool uplink_transport_cc; /* transport-cc feedback for what browsers send, default false */
 	bool rtx;                 /* negotiate RTX (RFC 4588) for video, default true */
 	bool opus_dtx;            /* ask browsers for Opus DTX (usedtx=1), default false */
 	/* the outputs a recipient may be placed on, each with its Opus bitrate (--ladder /

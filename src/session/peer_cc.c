@@ -9,8 +9,7 @@
  *     feedback about them drives a send-side estimator (rtp/bwe.c); every PEER_CC_RUNG_MS its
  *     estimate, weighed against what was sent and what arrived (link_rate), moves the peer on
  *     the ladder (session/ladder.h). Browsers send no REMB then.
- *   With config transport_cc off (the default; uplink_transport_cc on), only the uplink part
- *   runs: our packets carry no transport-wide seq, so the browser's receive side keeps
+ *   With config uplink_transport_cc and not transport_cc, only the uplink part runs: our packets carry no transport-wide seq, so the browser's receive side keeps
  *   estimating our downlink itself and sends REMB.
  * Otherwise the browser's REMB moves the peer on the ladder, capped by what got through when
  * its receiver reports say our video is being lost (peer_cc_on_remb).

@@ -166,10 +166,8 @@ async function capScenario(prefix, label, config, strict) {
     assert.ok(peers.twcc_sent > 100 && peers.twcc_received > 100 && peers.remb_received === 0, JSON.stringify(peers));
     assert.ok(peers.padding_sent > 0, 'no padding probe before the steps up');
   } else {
-    // the default: transport-cc feedback on what the browsers send (their uplink estimates), none
-    // from them on ours (unnumbered), and their REMB for our downlink
-    assert.ok(peers.twcc_sent > 100 && peers.twcc_received === 0 && peers.remb_received > 10 &&
-      peers.padding_sent === 0, JSON.stringify(peers));
+    assert.ok(peers.twcc_sent === 0 && peers.remb_received > 10 && peers.padding_sent === 0,
+      JSON.stringify(peers));
   }
   for (const c of kids) c.kill('SIGKILL');
   await stopServer(server, 10000);
