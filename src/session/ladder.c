@@ -195,6 +195,11 @@ int ladder_fit(const struct ladder *l, int ceiling, uint64_t bps)
 	return l->n;
 }
 
+uint64_t ladder_need(const struct ladder *l, int i)
+{
+	return (uint64_t)(l->r[i].bitrate / LADDER_HEADROOM) + 1;
+}
+
 void rung_ctl_init(struct rung_ctl *c, int ceiling, int64_t now_us)
 {
 	*c = (struct rung_ctl){.cur = ceiling,

@@ -103,6 +103,9 @@ int ladder_ceiling(const struct ladder *l, const struct recv_profile *p);
  */
 int ladder_fit(const struct ladder *l, int ceiling, uint64_t bps);
 
+/* The smallest estimate (bit/s) that rung i fits with headroom (what ladder_fit wants for it). */
+uint64_t ladder_need(const struct ladder *l, int i);
+
 /* One recipient's position on the ladder and the state of its link rules. */
 struct rung_ctl {
 	int cur, ceiling;

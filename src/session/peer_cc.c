@@ -9,8 +9,9 @@
  *     feedback about them drives a send-side estimator (rtp/bwe.c); every PEER_CC_RUNG_MS its
  *     estimate, weighed against what was sent and what arrived (link_rate), moves the peer on
  *     the ladder (session/ladder.h). Browsers send no REMB then.
- *   With config uplink_transport_cc and not transport_cc, only the uplink part runs: our packets carry no transport-wide seq, so the browser's receive side keeps
- *   estimating our downlink itself and sends REMB.
+ *   With config uplink_transport_cc and not transport_cc, only the uplink part runs: our
+ *   packets carry no transport-wide seq, so the browser's receive side keeps estimating our
+ *   downlink itself and sends REMB.
  * Otherwise the browser's REMB moves the peer on the ladder, capped by what got through when
  * its receiver reports say our video is being lost (peer_cc_on_remb).
  *
@@ -40,16 +41,15 @@
 #define PEER_CC_DELIVERED   0.8  /* acknowledged / sent: the link carries what we send */
 #define PEER_CC_MAX_LOSS    0.1  /* GCC decreases above 10 % loss, holds below */
 #define PEER_CC_RR_LOSS     0.25 /* receiver-report loss above this caps REMB */
-#define PEER_CC_RR_FRESH_US                                                                        \
-	(PEER_RR_MAX_US + 1000000) /* ... if its window closed this recently                       \
-	                            */
-#define PEER_CC_FB_BUF  1500       /* peer_rtcp_send's buffer size */
-#define PROBE_US        500000     /* how long a probe sends padding */
-#define PROBE_TICK_MS   10         /* padding paced in steps of this */
-#define PROBE_SETTLE_US 250000     /* the acknowledged rate is read from this into a probe */
-#define PROBE_JUDGE_US  250000     /* and judged this long (plus the RTT) after its end */
-#define PROBE_HELD      0.85       /* acknowledged / sent during a probe that held */
-#define PEER_CC_FB_LEN  1200       /* a feedback packet at most */
+/* a receiver-report loss window closed this recently still caps REMB */
+#define PEER_CC_RR_FRESH_US (PEER_RR_MAX_US + 1000000)
+#define PEER_CC_FB_BUF      1500   /* peer_rtcp_send's buffer size */
+#define PEER_CC_FB_LEN      1200   /* a feedback packet at most */
+#define PROBE_US            500000 /* how long a probe sends padding */
+#define PROBE_TICK_MS       10     /* padding paced in steps of this */
+#define PROBE_SETTLE_US     250000 /* the acknowledged rate is read from this into a probe */
+#define PROBE_JUDGE_US      250000 /* and judged this long (plus the RTT) after its end */
+#define PROBE_HELD          0.85   /* acknowledged / sent during a probe that held */
 
 static void to_rung(struct peer *p, uint64_t bps, int64_t now_us);
 
@@ -260,7 +260,7 @@ static uint64_t link_rate(struct peer *p, int64_t now_us)
 	uint64_t v = p->cc.estimate > st.acked_bps ? p->cc.estimate : st.acked_bps;
 	const struct ladder *l = &p->env->cfg->ladder;
 	if (delivered && p->rung.cur < l->n) {
-		uint64_t need = (uint64_t)(l->r[p->rung.cur].bitrate / LADDER_HEADROOM) + 1;
+		uint64_t need = ladder_need(l, p->rung.cur);
 		v = v > need ? v : need;
 	}
 	return v;
@@ -306,7 +306,7 @@ void peer_cc_on_remb(struct peer *p, uint64_t bps)
 		uint64_t through = (uint64_t)(p->rr_sent_bps * (1.0 - p->rr_loss));
 		/* not below the lowest rung: one report's window can hold a rung switch's burst */
 		const struct ladder *l = &p->env->cfg->ladder;
-		uint64_t lowest = (uint64_t)(l->r[l->n - 1].bitrate / LADDER_HEADROOM) + 1;
+		uint64_t lowest = ladder_need(l, l->n - 1);
 		through = through > lowest ? through : lowest;
 		bps = through < bps ? through : bps;
 	}

@@ -182,9 +182,9 @@ void peer_out_retransmit(struct peer *p, uint16_t seq)
 		return;
 	uint8_t buf[RTP_MAX_PACKET + SRTP_MAX_TRAILER];
 	struct rtx_pkt r;
-	const struct rtx_pkt *w = rtx_wrap(&p->out_video, rp, seq, &r) ? &r : rp;
-	uint16_t wseq = w == &r ? p->out_video.rtx_seq++ : seq;
-	int n = write_pkt(p, w, true, wseq, g_get_monotonic_time(), buf);
+	bool wrapped = rtx_wrap(&p->out_video, rp, seq, &r);
+	int n = write_pkt(p, wrapped ? &r : rp, true, wrapped ? p->out_video.rtx_seq++ : seq,
+	                  g_get_monotonic_time(), buf);
 	if (n < 0)
 		return;
 	p->rtx_tokens -= 1.0;
@@ -205,14 +205,15 @@ size_t peer_out_padding(struct peer *p, size_t bytes, int64_t now)
 	size_t sent = 0;
 	while (p->srtp && o->active && sent < bytes) {
 		bool rtx = o->rtx_pt >= 0;
+		uint16_t *seq = rtx ? &o->rtx_seq : &o->seq;
 		struct rtp_hdr h = {.pt = (uint8_t)(rtx ? o->rtx_pt : o->pt),
-		                    .seq = rtx ? o->rtx_seq : o->seq,
+		                    .seq = *seq,
 		                    .ts = o->last_ts,
 		                    .ssrc = rtx ? o->rtx_ssrc : o->ssrc};
 		uint8_t buf[RTP_MAX_PACKET + SRTP_MAX_TRAILER], tseq[RTP_TRANSPORT_SEQ_LEN];
 		struct rtp_ext_elem e;
-		size_t guess = 12 + 8 + PAD_BYTES;
-		if (!peer_cc_stamp(p, true, guess, now, tseq, &e))
+		size_t size = 12 + 8 + PAD_BYTES; /* header, the seq's extension block, padding */
+		if (!peer_cc_stamp(p, true, size, now, tseq, &e))
 			break;
 		int n = rtp_write_ext(buf, RTP_MAX_PACKET, &h, &e, 1, NULL, 0);
 		if (n < 0 || (size_t)n + PAD_BYTES > RTP_MAX_PACKET)
@@ -220,10 +221,7 @@ size_t peer_out_padding(struct peer *p, size_t bytes, int64_t now)
 		buf[0] |= 0x20;
 		memset(buf + n, 0, PAD_BYTES - 1);
 		buf[n + PAD_BYTES - 1] = PAD_BYTES;
-		if (rtx)
-			o->rtx_seq++;
-		else
-			o->seq++;
+		(*seq)++;
 		sent += (size_t)n + PAD_BYTES;
 		p->st.padding_sent++;
 		protect_and_send(p, buf, (size_t)n + PAD_BYTES);

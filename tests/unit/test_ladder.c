@@ -189,6 +189,17 @@ static int feed(struct rung_ctl *c, const struct ladder *l, uint64_t bps, int64_
 	return c->cur;
 }
 
+/* Feeds bps once a second from *t until the rules answer something other than RUNG_SAME (at
+ * most limit_s estimates); *t is then the time of that answer. */
+static enum rung_why until_move(struct rung_ctl *c, const struct ladder *l, uint64_t bps,
+                                int64_t *t, int limit_s)
+{
+	enum rung_why w = RUNG_SAME;
+	for (int i = 0; i < limit_s && (w = rung_ctl_estimate(c, l, bps, *t)) == RUNG_SAME; i++)
+		*t += S;
+	return w;
+}
+
 /* Probe first: a step up is asked for as a probe, made only when the probe held. */
 static void test_probe_first(void **state)
 {
@@ -200,13 +211,9 @@ static void test_probe_first(void **state)
 	rung_ctl_init(&c, 2, t);
 	c.cur = 3;
 	c.probe_first = true;
-	enum rung_why w = RUNG_SAME;
-	while (w == RUNG_SAME && t < 20 * S) {
-		w = rung_ctl_estimate(&c, &l, 230000, t);
-		t += S;
-	}
-	assert_int_equal(w, RUNG_PROBE);
+	assert_int_equal(until_move(&c, &l, 230000, &t, 20), RUNG_PROBE);
 	assert_int_equal(c.cur, 3); /* not yet */
+	t += S;
 	/* no second probe, no step, while one runs */
 	assert_int_equal(feed(&c, &l, 230000, &t, 5), 3);
 	for (int i = 0; i < 5; i++, t += S)
@@ -217,12 +224,7 @@ static void test_probe_first(void **state)
 	assert_int_equal(c.cur, 3);
 	assert_int_equal(c.up_wait, 2 * LADDER_UP_WAIT);
 	assert_int_equal(rung_ctl_probe_done(&c, true, t), RUNG_SAME); /* none running */
-	w = RUNG_SAME;
-	while (w == RUNG_SAME) {
-		t += S;
-		w = rung_ctl_estimate(&c, &l, 230000, t);
-	}
-	assert_int_equal(w, RUNG_PROBE);
+	assert_int_equal(until_move(&c, &l, 230000, &t, 60), RUNG_PROBE);
 	assert_true(t - t_fail >= 2 * LADDER_UP_WAIT);
 	/* it held: up one rung, not beyond the ceiling */
 	assert_int_equal(rung_ctl_probe_done(&c, true, t), RUNG_UP);
@@ -275,10 +277,8 @@ static void test_cap_probe_recover(void **state)
 	/* a steady estimate the 150 kbit/s rung allows: a step up (the probe) after up_wait */
 	int64_t t_down = t;
 	t += S;
-	while (c.cur == 3 && t - t_down < 20 * S) {
-		rung_ctl_estimate(&c, &l, 230000, t);
-		t += S;
-	}
+	assert_int_equal(until_move(&c, &l, 230000, &t, 19), RUNG_UP);
+	t += S;
 	assert_int_equal(c.cur, 2);
 	assert_true(t - t_down <= LADDER_UP_WAIT + 2 * S);
 	/* the link cannot carry 375 kbit/s: the estimate peaks then falls: back down, and the
@@ -290,10 +290,8 @@ static void test_cap_probe_recover(void **state)
 	assert_int_equal(c.up_wait, 2 * LADDER_UP_WAIT);
 	t_down = t;
 	t += S;
-	while (c.cur == 3) {
-		rung_ctl_estimate(&c, &l, 230000, t);
-		t += S;
-	}
+	assert_int_equal(until_move(&c, &l, 230000, &t, 60), RUNG_UP);
+	t += S;
 	assert_true(t - t_down >= 2 * LADDER_UP_WAIT);
 	/* the cap lifts (the probe holds): up a rung at a time to the top */
 	int64_t t_lift = t;
