@@ -249,9 +249,8 @@ enum rung_why rung_ctl_probe_done(struct rung_ctl *c, bool held, int64_t now)
 	c->probing = false;
 	if (held && c->cur > c->ceiling)
 		return step_up(c, now);
-	if (c->up_wait < LADDER_UP_MAX) /* as a step up that fell at once */
-		c->up_wait = c->up_wait * 2 > LADDER_UP_MAX ? LADDER_UP_MAX : c->up_wait * 2;
-	c->next_up = now + c->up_wait;
+	/* a failed probe cost a short queue, not a picture: try again at a steady pace */
+	c->next_up = now + LADDER_PROBE_AGAIN_US;
 	return RUNG_SAME;
 }
 
@@ -264,7 +263,9 @@ enum rung_why rung_ctl_estimate(struct rung_ctl *c, const struct ladder *l, uint
 	if (down && c->next_up < now + c->up_wait)
 		c->next_up = now + c->up_wait; /* no step up soon after one */
 	c->down_votes = down ? c->down_votes + 1 : 0;
-	if (c->down_votes >= 2)
+	/* a fall to below what the current rung needs to hold moves at once */
+	bool severe = c->cur < l->n && (double)bps < LADDER_FLOOR * l->r[c->cur].bitrate;
+	if (c->down_votes >= 2 || (down && severe))
 		return step_down(c, fit, now);
 	if (c->last_up != INT64_MIN && now - c->last_up >= LADDER_PROBE_US) {
 		c->up_wait = LADDER_UP_WAIT; /* the last step held: the link carries it */

@@ -12,7 +12,8 @@
  *   - A fall is an estimate below LADDER_FALL x the highest of the last LADDER_PEAK_US. Two
  *     estimates in a row that fall and that the current rung does not fit (its bitrate above
  *     LADDER_HEADROOM x the estimate) move the recipient down at once, to the best rung the
- *     estimate fits, or to audio only below LADDER_FLOOR of the lowest rung's bitrate.
+ *     estimate fits, or to audio only below LADDER_FLOOR of the lowest rung's bitrate. A fall
+ *     below LADDER_FLOOR x the current rung's bitrate (the rung cannot hold) moves at once.
  *   - Up: one rung at a time, once up_wait has passed since the last such estimate
  *     (LADDER_UP_WAIT at first), with an estimate at least LADDER_FLOOR x the current rung's
  * bitrate; the next step may follow LADDER_STEP_US later. A step up is also the probe of the link:
@@ -21,7 +22,8 @@
  *   - Probe first (probe_first, where the sender can probe with padding, transport-cc): instead
  *     of stepping up, the estimate returns RUNG_PROBE with the rung it would step to; the caller
  *     sends that much more for a moment and reports with rung_ctl_probe_done: a probe that held
- *     steps up, one that failed counts as a failed step (up_wait doubles) without the move.
+ *     steps up; after one that failed the next comes LADDER_PROBE_AGAIN_US later (it cost a
+ *     short queue, not a picture, so it does not back off; libwebrtc probes every 5 s too).
  * Pure functions and plain data, any thread; a rung_ctl belongs to its peer's loop.
  */
 #ifndef MCU_LADDER_H
@@ -31,15 +33,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LADDER_MAX      8
-#define LADDER_HEADROOM 0.85    /* share of an estimate a rung's bitrate may take */
-#define LADDER_FLOOR    0.5     /* a rung holds while the estimate is at least this x its bitrate */
-#define LADDER_UP_WAIT  6000000 /* us */
-#define LADDER_UP_MAX   12000000 /* us */
-#define LADDER_STEP_US  3000000  /* between two steps up */
-#define LADDER_PROBE_US 5000000  /* a fall this soon after a step up: the probe failed */
-#define LADDER_FALL     0.9      /* an estimate below this x the recent peak is a fall */
-#define LADDER_PEAK_US  5000000  /* how long the peak is remembered */
+#define LADDER_MAX            8
+#define LADDER_HEADROOM       0.85 /* share of an estimate a rung's bitrate may take */
+#define LADDER_FLOOR          0.5 /* a rung holds while the estimate is at least this x its bitrate */
+#define LADDER_UP_WAIT        6000000  /* us */
+#define LADDER_UP_MAX         12000000 /* us */
+#define LADDER_STEP_US        3000000  /* between two steps up */
+#define LADDER_PROBE_US       5000000  /* a fall this soon after a step up: the probe failed */
+#define LADDER_FALL           0.9      /* an estimate below this x the recent peak is a fall */
+#define LADDER_PEAK_US        5000000  /* how long the peak is remembered */
+#define LADDER_PROBE_AGAIN_US 5000000  /* after a failed padding probe, the next one */
 
 /* Opus bitrates (bit/s): the least a rung may have; the defaults of ladder_default_abitrate */
 #define LADDER_AUDIO_MIN 6000

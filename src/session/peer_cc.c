@@ -36,11 +36,12 @@
 #include "session/peer.h"
 #include "session/room.h"
 
-#define PEER_CC_FEEDBACK_MS 100  /* libwebrtc's pace */
-#define PEER_CC_RUNG_MS     500  /* the ladder's rules expect an estimate every 0.5-1 s */
-#define PEER_CC_DELIVERED   0.8  /* acknowledged / sent: the link carries what we send */
-#define PEER_CC_MAX_LOSS    0.1  /* GCC decreases above 10 % loss, holds below */
-#define PEER_CC_RR_LOSS     0.25 /* receiver-report loss above this caps REMB */
+#define PEER_CC_FEEDBACK_MS  100  /* libwebrtc's pace */
+#define PEER_CC_RUNG_MS      500  /* the ladder's rules expect an estimate every 0.5-1 s */
+#define PEER_CC_RUNG_SOON_MS 150  /* sooner where the link falls (link_falls) */
+#define PEER_CC_DELIVERED    0.8  /* acknowledged / sent: the link carries what we send */
+#define PEER_CC_MAX_LOSS     0.1  /* GCC decreases above 10 % loss, holds below */
+#define PEER_CC_RR_LOSS      0.25 /* receiver-report loss above this caps REMB */
 /* a receiver-report loss window closed this recently still caps REMB */
 #define PEER_CC_RR_FRESH_US (PEER_RR_MAX_US + 1000000)
 #define PEER_CC_FB_BUF      1500   /* peer_rtcp_send's buffer size */
@@ -243,7 +244,8 @@ static void to_rung(struct peer *p, uint64_t bps, int64_t now_us)
  * busy receiver's arrival times sees overuse now and then on a link that carries everything.
  * When it does not arrive, the estimate, but not less than what got through: a bottleneck
  * that drops what exceeds it makes the loss-based estimate fall far below that rate, and the
- * ladder would give up on video.
+ * ladder would give up on video. With heavy loss, what got through at once: the loss-based
+ * estimate comes down from above by one cut per RTT, a second or more behind the link.
  */
 static uint64_t link_rate(struct peer *p, int64_t now_us)
 {
@@ -262,8 +264,24 @@ static uint64_t link_rate(struct peer *p, int64_t now_us)
 	if (delivered && p->rung.cur < l->n) {
 		uint64_t need = ladder_need(l, p->rung.cur);
 		v = v > need ? v : need;
+	} else if (st.loss >= PEER_CC_MAX_LOSS && st.acked_bps > 0) {
+		/* not below the lowest rung, as for REMB */
+		uint64_t lowest = ladder_need(l, l->n - 1);
+		v = st.acked_bps > lowest ? st.acked_bps : lowest;
 	}
 	return v;
+}
+
+/* Whether the estimate or the loss says the current rung cannot hold: feed the ladder now. */
+static bool link_falls(struct peer *p)
+{
+	struct bwe_stats st;
+	bwe_get_stats(p->cc.bwe, &st);
+	const struct ladder *l = &p->env->cfg->ladder;
+	if (p->rung.cur >= l->n)
+		return false;
+	return st.loss >= PEER_CC_MAX_LOSS ||
+	       (double)p->cc.estimate < LADDER_FLOOR * l->r[p->rung.cur].bitrate;
 }
 
 void peer_cc_on_feedback(struct peer *p, const struct rtcp_item *it)
@@ -284,7 +302,8 @@ void peer_cc_on_feedback(struct peer *p, const struct rtcp_item *it)
 		if (st.acked_bps > p->cc.probe.max_acked)
 			p->cc.probe.max_acked = st.acked_bps;
 	}
-	if (now - p->cc.rung_fed_us >= PEER_CC_RUNG_MS * 1000) {
+	if (now - p->cc.rung_fed_us >= PEER_CC_RUNG_MS * 1000 ||
+	    (now - p->cc.rung_fed_us >= PEER_CC_RUNG_SOON_MS * 1000 && link_falls(p))) {
 		uint64_t v = link_rate(p, now);
 		p->cc.rung_fed_us = now;
 		to_rung(p, v, now);

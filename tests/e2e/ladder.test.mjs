@@ -90,13 +90,11 @@ function rate(c, from, to) {
   return s.length < 2 ? 0 : ((s.at(-1).frames - s[0].frames) * 1000) / (s.at(-1).t - s[0].t);
 }
 
-// One run of the cap scenario on a server of its own (config: its --config object).
-// strict: the bounds of the issue (no freeze over 1 s, back up within 15 s). The transport-cc
-// run is experimental: it must move down within 5 s with no freeze over 5 s (its estimator
-// takes 1.2-1.5 s to see the cap, REMB 0.5 s: 1.3-3.1 s measured), leave the others alone,
-// exchange feedback both ways, probe with padding before each step up, and be back up within
-// 20 s and at the top.
-async function capScenario(prefix, label, config, strict) {
+// One run of the cap scenario on a server of its own (config: its --config object), held to
+// the bounds of the issue: down within 5 s with no freeze over 1 s, back up within 15 s of the
+// lift and at the top, the others unaffected. With transport-cc it must also exchange feedback
+// both ways and probe with padding before each step up.
+async function capScenario(prefix, label, config) {
   server = await ownServer(`ladder-tbf-${label}`, PORT, [], config, {}, HOST);
   const url = `http://${HOST}:${PORT}`;
   const cfg = (name, yuv, tone) => ({ name, yuv, tone, room: 'tbf', stat_ms: 200 });
@@ -122,15 +120,19 @@ async function capScenario(prefix, label, config, strict) {
   const othersW = [red, green].map((c) => c.stat.w);
   const capW = capped.stats(tLift - 3000, tLift).map((s) => s.w);
   sh('tc', 'qdisc', 'del', 'dev', 'mcuS', 'root');
+  const movesSoFar = () => JSON.stringify(outputs(capped, tCap).map(([t, o, r]) => [((t - tCap) / 1000).toFixed(1), o, r]));
   const up = await (capped.waitEvent((e) => e.ev === 'msg' && e.m.type === 'output' && e.m.reason === 'link-up',
-    { since: tLift, timeout: 30000, what: 'a move up' }));
+    { since: tLift, timeout: 30000, what: 'a move up' }).catch((err) => {
+    console.log(`[${label}] no move up; lifted at ${((tLift - tCap) / 1000).toFixed(1)} s, moves: ${movesSoFar()}`);
+    throw err;
+  }));
   const top = up && await (capped.waitEvent((e) => e.ev === 'msg' && e.m.type === 'output' && e.m.video?.width === 1280,
     { since: tLift, timeout: 45000, what: 'back at the top' }));
   if (top) await (capped.waitEvent((e) => e.ev === 'stat' && e.w === 1280, { since: top.t, timeout: 10000, what: '1280 wide frames' }));
   const upGap = maxFrameGap(capped, tLift, Date.now());
   const secs = (e) => (e ? `${((e.t - tLift) / 1000).toFixed(1)} s` : 'never (in 30 s)');
 
-  console.log(`[${label}] moves: ${JSON.stringify(outputs(capped, tCap).map(([t, o, r]) => [((t - tCap) / 1000).toFixed(1), o, r]))}`);
+  console.log(`[${label}] moves: ${movesSoFar()}`);
   console.log(`[${label}] down ${downS.toFixed(1)} s after the cap; longest frame gap under the cap ${capGap} ms; ` +
     `widths in the last 3 s of the cap ${[...new Set(capW)].join('/')}`);
   console.log(`[${label}] first move up ${secs(up)} after the lift, top after ${secs(top)}; ` +
@@ -142,12 +144,11 @@ async function capScenario(prefix, label, config, strict) {
   assert.ok(downS <= 5, `moved down after ${downS} s`);
   // The issue's bound is 1 s; runs here measured 0.43-0.94 s (ASan 0.84 s): 1.2 s leaves room
   // for a loaded CI machine without hiding a regression to several seconds.
-  assert.ok(capGap <= (strict ? (slow ? 2000 : 1200) : 5000), `a freeze of ${capGap} ms under the cap`);
+  assert.ok(capGap <= (slow ? 2000 : 1200), `a freeze of ${capGap} ms under the cap`);
   assert.ok(capW.every((w) => w < 1280), `still ${capW} wide under the cap`);
-  // transport-cc: its first probe after the lift waits up to 12 s (failed probes under the cap
-  // doubled the wait); runs here went up after 11.9-13.1 s (ASan 12.1 s)
-  const upWithin = strict ? 15 : 20;
-  assert.ok((up.t - tLift) / 1000 <= upWithin, `moved up within ${upWithin} s of the lift`);
+  // transport-cc: a failed padding probe under the cap is tried again 5 s later, so the first
+  // step after the lift comes within about 6 s (runs here: 3.0-3.9 s, ASan too)
+  assert.ok((up.t - tLift) / 1000 <= 15, 'moved up within 15 s of the lift');
   assert.ok(othersFps.every((f) => f >= (slow ? 10 : 20)), `the others: ${othersFps} fps`);
   assert.deepEqual(othersW, [1280, 1280]);
   assert.ok(othersGap < (slow ? 2000 : 1000), `the others' longest gap ${othersGap} ms`);
@@ -176,6 +177,6 @@ async function capScenario(prefix, label, config, strict) {
 
 test('a recipient behind a 400 kbit/s tbf moves down and back up; the others are unaffected', { timeout: 300000 }, async () => {
   const prefix = await cappedNamespace();
-  await capScenario(prefix, 'remb', null, true);
-  await capScenario(prefix, 'transport-cc', { transport_cc: true }, false);
+  await capScenario(prefix, 'remb', null);
+  await capScenario(prefix, 'transport-cc', { transport_cc: true });
 });

@@ -218,14 +218,22 @@ static void test_probe_first(void **state)
 	assert_int_equal(feed(&c, &l, 230000, &t, 5), 3);
 	for (int i = 0; i < 5; i++, t += S)
 		assert_int_equal(rung_ctl_estimate(&c, &l, 230000, t), RUNG_SAME);
-	/* it failed: no move, and the next probe waits twice as long */
+	/* it failed: no move, no back-off; the next probe comes LADDER_PROBE_AGAIN_US later */
 	int64_t t_fail = t;
 	assert_int_equal(rung_ctl_probe_done(&c, false, t), RUNG_SAME);
 	assert_int_equal(c.cur, 3);
-	assert_int_equal(c.up_wait, 2 * LADDER_UP_WAIT);
+	assert_int_equal(c.up_wait, LADDER_UP_WAIT);
 	assert_int_equal(rung_ctl_probe_done(&c, true, t), RUNG_SAME); /* none running */
 	assert_int_equal(until_move(&c, &l, 230000, &t, 60), RUNG_PROBE);
-	assert_true(t - t_fail >= 2 * LADDER_UP_WAIT);
+	assert_true(t - t_fail >= LADDER_PROBE_AGAIN_US);
+	assert_true(t - t_fail < LADDER_PROBE_AGAIN_US + 2 * S);
+	/* and again after each failure: never longer apart */
+	for (int i = 0; i < 3; i++) {
+		t_fail = t;
+		assert_int_equal(rung_ctl_probe_done(&c, false, t), RUNG_SAME);
+		assert_int_equal(until_move(&c, &l, 230000, &t, 60), RUNG_PROBE);
+		assert_true(t - t_fail < LADDER_PROBE_AGAIN_US + 2 * S);
+	}
 	/* it held: up one rung, not beyond the ceiling */
 	assert_int_equal(rung_ctl_probe_done(&c, true, t), RUNG_UP);
 	assert_int_equal(c.cur, 2);
@@ -267,11 +275,17 @@ static void test_cap_probe_recover(void **state)
 	rung_ctl_init(&c, 0, t);
 	feed(&c, &l, 1800000, &t, 10);
 	assert_int_equal(c.cur, 0);
-	/* a 400 kbit/s cap: the estimate falls; down within two estimates, to 320x180@15 */
-	int64_t t_cap = t;
-	assert_int_equal(rung_ctl_estimate(&c, &l, 380000, t), RUNG_SAME);
+	/* a mild fall (the rung still holds) takes two estimates in a row */
+	assert_int_equal(rung_ctl_estimate(&c, &l, 1000000, t), RUNG_SAME);
 	t += S;
-	assert_int_equal(rung_ctl_estimate(&c, &l, 360000, t), RUNG_DOWN);
+	assert_int_equal(rung_ctl_estimate(&c, &l, 1100000, t), RUNG_DOWN);
+	assert_int_equal(c.cur, 1);
+	rung_ctl_init(&c, 0, t);
+	feed(&c, &l, 1800000, &t, 10);
+	/* a 400 kbit/s cap: the estimate falls below what the top rung needs to hold; down at
+	 * once, to 320x180@15 */
+	int64_t t_cap = t;
+	assert_int_equal(rung_ctl_estimate(&c, &l, 380000, t), RUNG_DOWN);
 	assert_int_equal(c.cur, 3);
 	printf("down after %.1f s\n", (double)(t - t_cap) / S);
 	/* a steady estimate the 150 kbit/s rung allows: a step up (the probe) after up_wait */
@@ -321,8 +335,7 @@ static void test_audio_only_and_ceiling(void **state)
 	rung_ctl_init(&c, 2, t); /* a low-power device: 640x360@15 at best */
 	feed(&c, &l, 2500000, &t, 30);
 	assert_int_equal(c.cur, 2); /* never above its ceiling */
-	rung_ctl_estimate(&c, &l, 60000, t), t += S;
-	assert_int_equal(rung_ctl_estimate(&c, &l, 50000, t), RUNG_DOWN);
+	assert_int_equal(rung_ctl_estimate(&c, &l, 60000, t), RUNG_DOWN);
 	assert_int_equal(c.cur, l.n); /* audio only */
 	t += S;
 	/* audio alone gives a low estimate: the step back to the lowest video rung comes anyway */
