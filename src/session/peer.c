@@ -499,6 +499,9 @@ void peer_apply_rung(struct peer *p, const char *reason)
 	const struct rung *r = &l->r[on ? p->rung.cur : l->n - 1];
 	mix_engine_set_recipient_video(p->room->eng, p->id, on, r->width, r->height, r->fps,
 	                               r->bitrate);
+	/* a keyframe request after the switch is about the new output (its first keyframe lost on
+	 * the congested link that moved it): passed on at once, not held by the old stream's */
+	p->last_kf_req = 0;
 	int abps = peer_audio_bitrate(p);
 	if (abps)
 		mix_engine_set_recipient_audio_bitrate(p->room->eng, p->id, abps);

@@ -256,7 +256,8 @@ static uint64_t link_rate(struct peer *p, int64_t now_us)
 	p->cc.sent_bytes = 0;
 	p->cc.sent_bps = sent_bps;
 	/* acknowledged / sent, smoothed: one window's keyframe burst or jitter is no bottleneck */
-	double ratio = sent_bps > 0 ? (double)st.acked_bps / sent_bps : 1.0;
+	/* (acked_bps is 0 until the estimator has seen BWE_ACKED_US of arrivals: unknown, not 0) */
+	double ratio = sent_bps > 0 && st.acked_bps > 0 ? (double)st.acked_bps / sent_bps : 1.0;
 	p->cc.delivered = 0.7 * p->cc.delivered + 0.3 * (ratio < 1.0 ? ratio : 1.0);
 	bool delivered = st.loss < PEER_CC_MAX_LOSS && p->cc.delivered >= PEER_CC_DELIVERED;
 	uint64_t v = p->cc.estimate > st.acked_bps ? p->cc.estimate : st.acked_bps;
@@ -272,16 +273,16 @@ static uint64_t link_rate(struct peer *p, int64_t now_us)
 	return v;
 }
 
-/* Whether the estimate or the loss says the current rung cannot hold: feed the ladder now. */
+/*
+ * Whether heavy loss says a bottleneck drops what we send: feed the ladder now. (Not on the
+ * estimate alone: it starts at 300 kbit/s and ramps for many seconds on a link that carries
+ * everything; link_rate weighs it against delivery.)
+ */
 static bool link_falls(struct peer *p)
 {
 	struct bwe_stats st;
 	bwe_get_stats(p->cc.bwe, &st);
-	const struct ladder *l = &p->env->cfg->ladder;
-	if (p->rung.cur >= l->n)
-		return false;
-	return st.loss >= PEER_CC_MAX_LOSS ||
-	       (double)p->cc.estimate < LADDER_FLOOR * l->r[p->rung.cur].bitrate;
+	return p->rung.cur < p->env->cfg->ladder.n && st.loss >= PEER_CC_MAX_LOSS;
 }
 
 void peer_cc_on_feedback(struct peer *p, const struct rtcp_item *it)

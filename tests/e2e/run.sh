@@ -2,7 +2,8 @@
 # Runs the end-to-end tests inside a loopback-only network namespace (as DESIGN.md asks):
 # browsers and libwebrtc then see only 127.0.0.1, and nothing leaves the machine.
 # Usage: tests/e2e/run.sh [TEST.mjs...]   (default: every tests/e2e/*.test.mjs)
-# Needs root (unshare -n). Starts build/mcu on 127.0.0.1:18080 per test file.
+# Needs root (unshare -n). Starts build/mcu on 127.0.0.1:18080 per test file (MCU_LOG_LEVEL=debug
+# for its debug log).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -28,7 +29,7 @@ for t in "${tests[@]}"; do
 		printf '%s\n' "$json" >"$logdir/$name.config.json"
 		cfg=(--config "$logdir/$name.config.json")
 	fi
-	"$BUILD/mcu" --bind 127.0.0.1 --port 18080 --log-level info "${cfg[@]}" >"$logdir/$name.server.log" 2>&1 &
+	"$BUILD/mcu" --bind 127.0.0.1 --port 18080 --log-level "${MCU_LOG_LEVEL:-info}" "${cfg[@]}" >"$logdir/$name.server.log" 2>&1 &
 	pid=$!
 	for _ in $(seq 50); do
 		(exec 3<>/dev/tcp/127.0.0.1/18080) 2>/dev/null && break
