@@ -183,21 +183,27 @@ int ladder_ceiling(const struct ladder *l, const struct recv_profile *p)
 	return l->n - 1;
 }
 
+/* What rung i sends: its video and its audio, bit/s. */
+static double rung_total(const struct ladder *l, int i)
+{
+	return (double)l->r[i].bitrate + (double)l->r[i].abitrate;
+}
+
 int ladder_fit(const struct ladder *l, int ceiling, uint64_t bps)
 {
 	for (int i = ceiling < 0 ? 0 : ceiling; i < l->n; i++)
-		if ((double)l->r[i].bitrate <= LADDER_HEADROOM * (double)bps)
+		if (rung_total(l, i) <= LADDER_HEADROOM * (double)bps)
 			return i;
 	/* Below the lowest rung's headroom but above its floor: the lowest rung still (its
 	 * encoder adapts within it), rather than no video at all. */
-	if ((double)bps >= LADDER_FLOOR * (double)l->r[l->n - 1].bitrate)
+	if ((double)bps >= LADDER_FLOOR * rung_total(l, l->n - 1))
 		return l->n - 1;
 	return l->n;
 }
 
 uint64_t ladder_need(const struct ladder *l, int i)
 {
-	return (uint64_t)(l->r[i].bitrate / LADDER_HEADROOM) + 1;
+	return (uint64_t)(rung_total(l, i) / LADDER_HEADROOM) + 1;
 }
 
 void rung_ctl_init(struct rung_ctl *c, int ceiling, int64_t now_us)
@@ -264,14 +270,14 @@ enum rung_why rung_ctl_estimate(struct rung_ctl *c, const struct ladder *l, uint
 		c->next_up = now + c->up_wait; /* no step up soon after one */
 	c->down_votes = down ? c->down_votes + 1 : 0;
 	/* a fall to below what the current rung needs to hold moves at once */
-	bool severe = c->cur < l->n && (double)bps < LADDER_FLOOR * l->r[c->cur].bitrate;
+	bool severe = c->cur < l->n && (double)bps < LADDER_FLOOR * rung_total(l, c->cur);
 	if (c->down_votes >= 2 || (down && severe))
 		return step_down(c, fit, now);
 	if (c->last_up != INT64_MIN && now - c->last_up >= LADDER_PROBE_US) {
 		c->up_wait = LADDER_UP_WAIT; /* the last step held: the link carries it */
 		c->last_up = INT64_MIN;
 	}
-	bool carries = c->cur == l->n || (double)bps >= LADDER_FLOOR * l->r[c->cur].bitrate;
+	bool carries = c->cur == l->n || (double)bps >= LADDER_FLOOR * rung_total(l, c->cur);
 	if (c->cur > c->ceiling && now >= c->next_up && carries && !c->probing) {
 		if (!c->probe_first)
 			return step_up(c, now);

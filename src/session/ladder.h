@@ -102,7 +102,8 @@ int ladder_ceiling(const struct ladder *l, const struct recv_profile *p);
 
 /*
  * The best rung at or below ceiling that an estimate of bps carries with headroom; else the
- * lowest rung while bps is at least LADDER_FLOOR of its bitrate; else l->n (audio only).
+ * lowest rung while bps is at least LADDER_FLOOR of its bitrate; else l->n (audio only). A
+ * rung's bitrate here (and in ladder_need and the link rules) is its video and audio together.
  */
 int ladder_fit(const struct ladder *l, int ceiling, uint64_t bps);
 

@@ -162,7 +162,12 @@ async function capScenario(prefix, label, config) {
   assert.equal(room.participants.find((p) => p.name === 'Capped').output, '1280x720@30');
   // which estimate moved it: REMB, or the server's own from transport-cc feedback
   const peers = (await getJson(PORT, '/api/stats', HOST)).peers;
-  console.log(`[${label}] transport-cc feedback: ${peers.twcc_sent} sent, ${peers.twcc_received} received; REMB received ${peers.remb_received}`);
+  console.log(`[${label}] transport-cc feedback: ${peers.twcc_sent} sent, ${peers.twcc_received} received; ` +
+    `REMB received ${peers.remb_received}; padding sent ${peers.padding_sent}, RTX in ${peers.rtx_in} ` +
+    `(padding only ${peers.rtx_padding})`);
+  // libwebrtc probes its uplink at the start with padding on RTX: we must take it as padding
+  // (rtp_rtx_unwrap), not as a repair or an error
+  assert.ok(peers.rtx_padding > 0, `no RTX padding seen: ${JSON.stringify(peers)}`);
   if (config?.transport_cc) {
     assert.ok(peers.twcc_sent > 100 && peers.twcc_received > 100 && peers.remb_received === 0, JSON.stringify(peers));
     assert.ok(peers.padding_sent > 0, 'no padding probe before the steps up');
