@@ -11,14 +11,15 @@
 // delay = detection time - the time A's source emitted the change. FLIPS of each.
 // Continuity: A sends a steady tone for TONE_S s; B estimates the tone's phase per 20 ms
 // window of received samples and counts jumps > 45 degrees from the phase the previous
-// window predicts (jitter-buffer stretching, concealment, mixer glitches), plus windows
-// where the tone is missing.
+// window predicts (jitter-buffer stretching, concealment, mixer glitches), plus dips
+// (windows where the tone is missing or much weaker).
 //
 // Run (root; starts build/mcu in a loopback-only namespace):  bash bench/latency-av.sh
 // Env: FLIPS (15), TONE_S (15), TONE_HZ (1000), JSON=1 (also print the figures as JSON),
 //      ONLY=direct|mcu (one path only), MCU_URL (set by the wrapper).
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 import { wrtc, yuvAt, tonePower } from '../tests/e2e/wrtc-client.mjs';
 import { URL_BASE, wireSignaling } from '../tests/e2e/lib.mjs';
 
@@ -209,30 +210,37 @@ async function audioDelays(a, b) {
   return out;
 }
 
-// Phase per 20 ms window (correlation with sin/cos at TONE_HZ), jumps against the advance the
-// previous window predicts; windows without the tone are counted apart (gaps).
+// Tone amplitude and phase of one window (correlation with sin/cos at f; phase 0 = a sine
+// starting at the window's first sample).
+function windowPhase(samples, off, win, rate, f) {
+  let c = 0, s = 0;
+  for (let i = 0; i < win; i++) {
+    const x = samples[off + i], w = (2 * Math.PI * f * i) / rate;
+    c += x * Math.cos(w); s += x * Math.sin(w);
+  }
+  return { amp: (2 * Math.hypot(c, s)) / win, ph: Math.atan2(c, s) };
+}
+
+// Per 20 ms window: a jump is a phase more than JUMP_DEG off the previous window's phase plus
+// the tone's advance; a dip is a window whose tone amplitude falls under 70 % of the recording's
+// median (a dropout or concealment fading out). No jump is counted across a dip.
 export function continuity(samples, rate, f = TONE_HZ) {
   const win = Math.round(rate * 0.02), adv = 2 * Math.PI * f * (win / rate);
-  let prev = null, jumps = 0, gaps = 0, windows = 0;
-  const maxDeg = [];
-  for (let off = 0; off + win <= samples.length; off += win, windows++) {
-    let c = 0, s = 0, e = 0;
-    for (let i = 0; i < win; i++) {
-      const x = samples[off + i], w = (2 * Math.PI * f * i) / rate;
-      c += x * Math.cos(w); s += x * Math.sin(w); e += x * x;
-    }
-    const amp = (2 * Math.hypot(c, s)) / win;
-    if (amp < AMP / 20 || e / win < (AMP * AMP) / 800) { gaps++; prev = null; continue; }
-    const ph = Math.atan2(c, s);
+  const ws = [];
+  for (let off = 0; off + win <= samples.length; off += win) ws.push(windowPhase(samples, off, win, rate, f));
+  const medAmp = [...ws.map((w) => w.amp)].sort((p, q) => p - q)[ws.length >> 1] || 0;
+  let prev = null, jumps = 0, dips = 0;
+  const jumpDeg = [];
+  for (const w of ws) {
+    if (w.amp < medAmp * 0.7 || w.amp < AMP / 50) { dips++; prev = null; continue; }
     if (prev !== null) {
-      let d = ph - (prev + adv);
-      d = Math.atan2(Math.sin(d), Math.cos(d));
-      const deg = Math.abs(d) * 180 / Math.PI;
-      if (deg > JUMP_DEG) { jumps++; maxDeg.push(Math.round(deg)); }
+      const d = w.ph - (prev + adv);
+      const deg = Math.abs(Math.atan2(Math.sin(d), Math.cos(d))) * 180 / Math.PI;
+      if (deg > JUMP_DEG) { jumps++; jumpDeg.push(Math.round(deg)); }
     }
-    prev = ph;
+    prev = w.ph;
   }
-  return { windows, jumps, gaps, jumpDeg: maxDeg };
+  return { windows: ws.length, jumps, dips, jumpDeg };
 }
 
 async function toneContinuity(a, b) {
@@ -295,14 +303,18 @@ function report(paths) {
   for (const p of paths) {
     const c = p.continuity;
     out.continuity[p.name] = c;
-    console.log(`  ${p.name.padEnd(7)} ${c.seconds} s: ${c.jumps} phase jumps, ${c.gaps} windows without the tone` +
+    console.log(`  ${p.name.padEnd(7)} ${c.seconds} s: ${c.jumps} phase jumps, ${c.dips} dips (tone < 70 % of its median)` +
       (c.jumpDeg.length ? ` (jumps: ${c.jumpDeg.slice(0, 12).join(' ')} deg)` : ''));
   }
   if (process.env.JSON === '1') console.log(JSON.stringify(out));
 }
 
-const paths = [];
-if (ONLY !== 'mcu') paths.push(await measurePath('direct', connectDirect));
-if (ONLY !== 'direct') paths.push(await measurePath('mcu', connectMcu));
-report(paths);
-process.exit(0);
+async function main() {
+  const paths = [];
+  if (ONLY !== 'mcu') paths.push(await measurePath('direct', connectDirect));
+  if (ONLY !== 'direct') paths.push(await measurePath('mcu', connectMcu));
+  report(paths);
+  process.exit(0);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) await main(); // not when imported
