@@ -48,10 +48,21 @@
  * LATE_PERSIST_US of late packets at most. A shorter jitter spike or a burst (a sender that
  * stalled, then sent what it owed at once) is not a lasting change and never moves it. Video
  * never follows this way: the engine still shows a late frame at its next tick.
+ *
+ * Audio stays sample-contiguous otherwise: each move of the mapping is a jump in the source's
+ * samples (the mixer skips the overlap or conceals the gap: a click, and a phase jump of a
+ * steady tone). Video follows the window's minimum; audio moves to it only in a quiet packet
+ * (RFC 6464 level at or below -AUDIO_QUIET_LEVEL dBov, where a jump is inaudible), or when in-order
+ * packets arrive over AUDIO_SLACK_US earlier than the mapping needs (latency for nothing),
+ * or by the lasting-lateness rule above. Clock drift thus moves the mapping in pauses of
+ * speech; a sender that never pauses moves it in steps of AUDIO_SLACK_US (at 100 ppm, one
+ * every few minutes) or late_max.
  */
-#define OFFSET_WINDOW_US 1000000
-#define LATE_MARGIN_US   20000
-#define LATE_PERSIST_US  100000
+#define OFFSET_WINDOW_US  1000000
+#define LATE_MARGIN_US    20000
+#define LATE_PERSIST_US   100000
+#define AUDIO_SLACK_US    20000
+#define AUDIO_QUIET_LEVEL 50 /* -dBov */
 
 /* Whether in-order packets have all been later than late_max for LATE_PERSIST_US. */
 static bool late_for_good(struct in_stream *s, int64_t off, int64_t now, int64_t late_max)
@@ -73,13 +84,19 @@ static bool late_for_good(struct in_stream *s, int64_t off, int64_t now, int64_t
 	return true;
 }
 
-/* late_max: how late in-order packets may be before a lasting change is followed (audio). */
-static void track_offset(struct in_stream *s, int64_t rtp_us, int64_t now, int64_t late_max)
+/*
+ * late_max: how late in-order packets may be before a lasting change is followed (audio).
+ * audio_level: the packet's RFC 6464 level (-dBov, -1 if none) for audio, -2 for video.
+ */
+static void track_offset(struct in_stream *s, int64_t rtp_us, int64_t now, int64_t late_max,
+                         int audio_level)
 {
 	int64_t off = now - rtp_us;
+	bool step = false;
 	if (late_for_good(s, off, now, late_max)) {
 		s->off_cur = s->off_prev = s->late_min + LATE_MARGIN_US;
 		s->window_start = now;
+		step = true;
 	} else if (now - s->window_start >= OFFSET_WINDOW_US) {
 		s->off_prev = s->off_cur;
 		s->off_cur = off;
@@ -88,6 +105,9 @@ static void track_offset(struct in_stream *s, int64_t rtp_us, int64_t now, int64
 		s->off_cur = off;
 	}
 	int64_t best = s->off_cur < s->off_prev ? s->off_cur : s->off_prev;
+	bool quiet = audio_level >= AUDIO_QUIET_LEVEL;
+	if (audio_level != -2 && !step && !quiet && best >= s->offset - AUDIO_SLACK_US)
+		return; /* audio stays sample-contiguous (see above) */
 	if (best > s->offset + 5000 || best < s->offset - 5000)
 		s->reanchors++;
 	s->offset = best;
@@ -105,13 +125,14 @@ static void anchor(struct in_stream *s, uint32_t ts, int64_t now)
 
 /* An in-order packet with RTP time ts arrived at room time now. */
 static void on_arrival(struct in_stream *s, const struct room *r, uint32_t ts, int64_t now,
-                       bool video)
+                       bool video, int audio_level)
 {
 	if (!s->base_set)
 		anchor(s, ts, now);
 	s->ext_ts += (int32_t)(ts - s->last_ts);
 	s->last_ts = ts;
-	track_offset(s, s->ext_ts * 1000000 / s->clock, now, video ? INT64_MAX : r->delay_us / 2);
+	track_offset(s, s->ext_ts * 1000000 / s->clock, now, video ? INT64_MAX : r->delay_us / 2,
+	             video ? -2 : audio_level);
 }
 
 /* The room time of RTP time ts (of any packet, in order or not). */
@@ -264,8 +285,12 @@ static void on_rtp(struct peer *p, uint8_t *data, size_t len)
 	bind_ssrc(p, s, h.ssrc);
 	if (!repair)
 		peer_cc_on_rtp(p, &h, video, g_get_monotonic_time());
-	if (s->packets == 0 || seq_newer(h.seq, s->max_seq))
-		on_arrival(s, p->room, h.ts, now, video);
+	if (s->packets == 0 || seq_newer(h.seq, s->max_seq)) {
+		int level = !video && p->ext_audio_level
+		                ? rtp_audio_level(&h, p->ext_audio_level, NULL)
+		                : -1;
+		on_arrival(s, p->room, h.ts, now, video, level);
+	}
 	update_stats(s, &h, now);
 	if (video)
 		nack_gen_on_packet(p->nack, h.seq, now);
