@@ -134,7 +134,7 @@ function onAudio(r, d) {
 // ---------- the two paths: connect A to B ----------
 
 // Direct: A's pc and B's pc exchange SDP and candidates in-process.
-async function connectDirect() {
+export async function connectDirect() {
   const pa = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
   const pb = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
   pa.onicecandidate = (e) => e.candidate && pb.addIceCandidate(e.candidate);
@@ -159,7 +159,7 @@ function joinRoom(name, colour, room) {
   return { src, sink, close: () => { src.stop(); sink.stop(); pc.close(); ws.close(); } };
 }
 
-async function connectMcu() {
+export async function connectMcu() {
   const room = `lat-av-${process.pid}`;
   const A = joinRoom('A', 'red', room);
   await sleep(300);
@@ -257,7 +257,7 @@ async function toneContinuity(a, b) {
   return { seconds: +(all.length / b.rate).toFixed(1), ...continuity(all, b.rate) };
 }
 
-async function measurePath(name, connect) {
+export async function measurePath(name, connect) {
   const { a, b, close } = await connect();
   try {
     const points = await findTile(b, a.colour); // direct: the whole grid; MCU: A's tile

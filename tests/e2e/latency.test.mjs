@@ -1,0 +1,49 @@
+// latency.test.mjs - regressions of the delay the MCU adds and of audio continuity, with the
+// harness of bench/latency-av.mjs (@roamhq/wrtc clients A and B in this process): A's picture
+// flips colour and its audio goes from silence to a tone; B times when it sees and hears each
+// change, over a direct peer connection and through the server's mix. Then A sends a steady
+// 1 kHz tone and B counts phase jumps (over 45 degrees between 20 ms windows) and dips.
+// The bounds are loose on purpose (this also runs under ASan, on two cores): they catch a
+// regression to far worse, not the figures. bench/latency-av.sh gives the figures
+// (docs/BENCHMARKS.md, "Latency and continuity").
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { asanBuild } from './wrtc-child.mjs';
+
+process.env.FLIPS ||= '9';
+process.env.TONE_S ||= '10';
+const { measurePath, connectDirect, connectMcu } = await import('../../bench/latency-av.mjs');
+
+// libwebrtc's threads keep Node alive after close(): exit once the results are out.
+after(() => setTimeout(() => process.exit(), 1000).unref());
+
+const median = (xs) => {
+  const ok = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  return ok[ok.length >> 1];
+};
+
+test('the MCU adds little delay and keeps a steady tone whole', { timeout: 180000 }, async () => {
+  const slow = asanBuild() || /tsan/.test(process.env.BUILD || '');
+  const direct = await measurePath('direct', connectDirect);
+  const mcu = await measurePath('mcu', connectMcu);
+  for (const kind of ['video', 'audio']) {
+    const d = median(direct[kind]), m = median(mcu[kind]);
+    const missed = mcu[kind].filter((x) => !Number.isFinite(x)).length;
+    console.log(`${kind}: direct ${d.toFixed(0)} ms, MCU ${m.toFixed(0)} ms (medians of ` +
+      `${mcu[kind].length}), added ${(m - d).toFixed(0)} ms, missed ${missed}`);
+    // measured 79-90 ms added (release); the issue's regression bound is 150 ms
+    assert.ok(m - d <= (slow ? 250 : 150), `${kind}: the MCU adds ${(m - d).toFixed(0)} ms`);
+    assert.ok(missed <= 1, `${kind}: ${missed} changes never seen through the MCU`);
+  }
+  for (const p of [direct, mcu]) {
+    const c = p.continuity;
+    console.log(`${p.name}: ${c.seconds} s of tone, ${c.jumps} phase jumps ${JSON.stringify(c.jumpDeg)}, ` +
+      `${c.dips} dips`);
+  }
+  // through the MCU: 0 jumps and 0 dips in the runs since the audio mapping stays
+  // sample-contiguous (before: 2-12 jumps and up to 11 dips per 15 s)
+  const c = mcu.continuity;
+  assert.ok(c.seconds >= 9, `only ${c.seconds} s of tone received`);
+  assert.ok(c.jumps <= (slow ? 3 : 1), `${c.jumps} phase jumps through the MCU`);
+  assert.ok(c.dips <= (slow ? 5 : 2), `${c.dips} dips through the MCU`);
+});
