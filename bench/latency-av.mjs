@@ -15,8 +15,10 @@
 // (windows where the tone is missing or much weaker).
 //
 // Run (root; starts build/mcu in a loopback-only namespace):  bash bench/latency-av.sh
-// Env: FLIPS (15), TONE_S (15), TONE_HZ (1000), JSON=1 (also print the figures as JSON),
-//      ONLY=direct|mcu (one path only), MCU_URL (set by the wrapper).
+// Newcomers: JOINS participants join a room one at a time; each is timed from its DTLS
+// completing to its first decoded mixed picture and to the first tone it hears.
+// Env: FLIPS (15), TONE_S (15), TONE_HZ (1000), JOINS (9), JSON=1 (the figures as JSON too),
+//      ONLY=direct|mcu|joins (one part only), MCU_URL (set by the wrapper).
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
@@ -29,6 +31,7 @@ const { RTCPeerConnection, nonstandard } = wrtc;
 const FLIPS = Number(process.env.FLIPS || 15);
 const TONE_S = Number(process.env.TONE_S || 15);
 const TONE_HZ = Number(process.env.TONE_HZ || 1000);
+const JOINS = Number(process.env.JOINS || 9);
 const ONLY = process.env.ONLY || '';
 const W = 640, H = 360, RATE = 48000, FRAME = 480; // 10 ms audio frames
 const AMP = 8000;                // tone amplitude (int16)
@@ -117,6 +120,7 @@ function mediaSink(pc) {
 function onFrame(r, f) {
   const t = now();
   r.frames++; r.lastFrame = f;
+  r.firstFrameAt ||= t;
   const w = r.vWait;
   if (!w) return;
   const hits = w.points.filter(([x, y]) => near(yuvAt(f, x, y), w.c)).length;
@@ -128,6 +132,7 @@ function onAudio(r, d) {
   const mono = d.channelCount === 1 ? d.samples : d.samples.filter((_, i) => i % d.channelCount === 0);
   r.rate = d.sampleRate;
   if (r.recording) r.recording.push(Int16Array.from(mono));
+  if (!r.firstToneAt && tonePower(mono, TONE_HZ, d.sampleRate) > ONSET_DB) r.firstToneAt = t;
   if (r.aWait && tonePower(mono, TONE_HZ, d.sampleRate) > ONSET_DB) { const res = r.aWait; r.aWait = null; res(t); }
 }
 
@@ -154,6 +159,10 @@ function joinRoom(name, colour, room) {
   const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
   const src = mediaSource(pc, colour);
   const sink = mediaSink(pc);
+  // DTLS done on the client's side (about when the server's is, on loopback)
+  pc.onconnectionstatechange = () => {
+    if (pc.connectionState === 'connected' && !sink.connectedAt) sink.connectedAt = now();
+  };
   const ws = new WebSocket(URL_BASE.replace('http', 'ws') + '/ws');
   wireSignaling(ws, pc, { room, name, onMessage: (m) => m.type === 'error' && console.error(`[${name}]`, m) });
   return { src, sink, close: () => { src.stop(); sink.stop(); pc.close(); ws.close(); } };
@@ -270,6 +279,32 @@ export async function measurePath(name, connect) {
   }
 }
 
+// Newcomers: A (sending a steady tone) is in a room; JOINS participants join one after the
+// other, each timed from its DTLS completing (its connection state 'connected') to its first
+// decoded mixed picture and to the first 10 ms of A's tone it hears; then it leaves.
+export async function measureJoins(n = JOINS) {
+  const room = `lat-join-${process.pid}`;
+  const A = joinRoom('A', 'red', room);
+  A.src.steady(true);
+  const pic = [], aud = [];
+  try {
+    await sleep(1500);
+    for (let i = 0; i < n; i++) {
+      const C = joinRoom(`C${i}`, 'blue', room);
+      const end = now() + 5000;
+      while (now() < end && !(C.sink.connectedAt && C.sink.firstFrameAt && C.sink.firstToneAt)) await sleep(5);
+      const k = C.sink;
+      pic.push(k.connectedAt && k.firstFrameAt ? k.firstFrameAt - k.connectedAt : NaN);
+      aud.push(k.connectedAt && k.firstToneAt ? k.firstToneAt - k.connectedAt : NaN);
+      C.close();
+      await sleep(700);
+    }
+  } finally {
+    A.close();
+  }
+  return { picture: pic, audio: aud };
+}
+
 // ---------- report ----------
 
 function stats(xs) {
@@ -280,7 +315,7 @@ function stats(xs) {
 
 const ms = (x) => (Number.isFinite(x) ? `${x.toFixed(0)}`.padStart(4) : '   -');
 
-function report(paths) {
+function report(paths, joins) {
   const by = Object.fromEntries(paths.map((p) => [p.name, p]));
   const out = { flips: FLIPS, toneHz: TONE_HZ, toneS: TONE_S,
     tilePoints: Object.fromEntries(paths.map((p) => [p.name, p.points])) };
@@ -306,14 +341,24 @@ function report(paths) {
     console.log(`  ${p.name.padEnd(7)} ${c.seconds} s: ${c.jumps} phase jumps, ${c.dips} dips (tone < 70 % of its median)` +
       (c.jumpDeg.length ? ` (jumps: ${c.jumpDeg.slice(0, 12).join(' ')} deg)` : ''));
   }
+  if (joins) {
+    out.joins = {};
+    console.log(`newcomers (ms from DTLS done, ${joins.picture.length} joins)   median   p95   min   max  missed`);
+    for (const kind of ['picture', 'audio']) {
+      const s = stats(joins[kind]);
+      out.joins[kind] = { ...s, samples: joins[kind].map((x) => +x.toFixed(1)) };
+      console.log(`  first ${kind.padEnd(8)}                       ${ms(s.median)}  ${ms(s.p95)}  ${ms(s.min)}  ${ms(s.max)}  ${s.missed}`);
+    }
+  }
   if (process.env.JSON === '1') console.log(JSON.stringify(out));
 }
 
 async function main() {
   const paths = [];
-  if (ONLY !== 'mcu') paths.push(await measurePath('direct', connectDirect));
-  if (ONLY !== 'direct') paths.push(await measurePath('mcu', connectMcu));
-  report(paths);
+  if (!ONLY || ONLY === 'direct') paths.push(await measurePath('direct', connectDirect));
+  if (!ONLY || ONLY === 'mcu') paths.push(await measurePath('mcu', connectMcu));
+  const joins = (!ONLY || ONLY === 'joins') && JOINS > 0 ? await measureJoins() : null;
+  report(paths, joins);
   process.exit(0);
 }
 

@@ -315,13 +315,21 @@ void mix_engine_remove_recipient(struct mix_engine *e, uint32_t rid)
 	e->tiles_dirty = true;
 }
 
-void mix_engine_request_keyframe(struct mix_engine *e, uint32_t rid)
+static void request_keyframe(struct mix_engine *e, uint32_t rid, int64_t min_gap_us)
 {
 	struct recipient *r = find_rcp(e, rid, NULL);
-	if (!r)
-		return;
-	if (r->vout)
-		vout_request_keyframe(r->vout);
+	if (r && r->vout)
+		vout_request_keyframe(r->vout, min_gap_us);
+}
+
+void mix_engine_request_keyframe(struct mix_engine *e, uint32_t rid)
+{
+	request_keyframe(e, rid, MIX_KF_GAP_US);
+}
+
+void mix_engine_request_join_keyframe(struct mix_engine *e, uint32_t rid)
+{
+	request_keyframe(e, rid, MIX_KF_JOIN_GAP_US);
 }
 
 int mix_engine_set_recipient_bitrate(struct mix_engine *e, uint32_t rid, int bps)

@@ -169,7 +169,7 @@ void vout_free(struct vout **v);
 void vouts_release_recipient(struct mix_engine *e, struct recipient *r);
 int vout_tiles(const struct vout *v, uint32_t *out, int max);
 int vout_count(const struct mix_engine *e);
-void vout_request_keyframe(struct vout *v);
+void vout_request_keyframe(struct vout *v, int64_t min_gap_us);
 
 /* aout.c */
 int aouts_tick(struct mix_engine *e, int64_t t_us);

@@ -43,6 +43,7 @@ struct mix_h264_enc {
 	int64_t ring_us[PTS_RING];
 	int64_t last_kf_pts_us;
 	bool started, kf_pending;
+	int64_t kf_gap_us; /* a pending keyframe: at least this long after the previous one */
 	int keyframes;
 };
 
@@ -143,10 +144,18 @@ int mix_h264_enc_set_bitrate(struct mix_h264_enc *e, int bitrate_bps)
 	return 0;
 }
 
+void mix_h264_enc_request_keyframe_gap(struct mix_h264_enc *e, int64_t min_gap_us)
+{
+	if (!e)
+		return;
+	if (!e->kf_pending || min_gap_us < e->kf_gap_us)
+		e->kf_gap_us = min_gap_us;
+	e->kf_pending = true;
+}
+
 void mix_h264_enc_request_keyframe(struct mix_h264_enc *e)
 {
-	if (e)
-		e->kf_pending = true;
+	mix_h264_enc_request_keyframe_gap(e, KF_MIN_GAP_US);
 }
 
 int mix_h264_enc_keyframes(const struct mix_h264_enc *e)
@@ -190,7 +199,7 @@ static void wrap_picture(AVFrame *f, const struct mix_picture *pic, int64_t pts)
 
 static bool want_keyframe(const struct mix_h264_enc *e, int64_t pts_us)
 {
-	return e->kf_pending && pts_us - e->last_kf_pts_us >= KF_MIN_GAP_US;
+	return e->kf_pending && pts_us - e->last_kf_pts_us >= e->kf_gap_us;
 }
 
 /* The packet libavcodec has for us, if any, as a mix_packet. */

@@ -84,12 +84,12 @@ static int venc_alloc(struct vout *v)
 	return mix_vp8_enc_alloc(&v->enc, &ec);
 }
 
-static void venc_keyframe(struct vout *v)
+static void venc_keyframe(struct vout *v, int64_t min_gap_us)
 {
 	if (v->h264)
-		mix_h264_enc_request_keyframe(v->h264);
+		mix_h264_enc_request_keyframe_gap(v->h264, min_gap_us);
 	else
-		mix_vp8_enc_request_keyframe(v->enc);
+		mix_vp8_enc_request_keyframe_gap(v->enc, min_gap_us);
 }
 
 static void venc_set_bitrate(struct vout *v, int bps)
@@ -139,9 +139,9 @@ int vout_tiles(const struct vout *v, uint32_t *out, int max)
 	return n;
 }
 
-void vout_request_keyframe(struct vout *v)
+void vout_request_keyframe(struct vout *v, int64_t min_gap_us)
 {
-	venc_keyframe(v);
+	venc_keyframe(v, min_gap_us);
 }
 
 /* ---- which sources a recipient sees ---- */
@@ -243,8 +243,8 @@ static void move_to(struct recipient *r, struct vout *v, bool fresh)
 {
 	if (v == r->vout)
 		return;
-	if (!fresh)
-		venc_keyframe(v);
+	if (!fresh) /* r sees nothing of v before its next keyframe: as a newcomer's */
+		venc_keyframe(v, MIX_KF_JOIN_GAP_US);
 	r->vout = v;
 	r->await_kf = true;
 }

@@ -36,8 +36,9 @@ struct mix_vp8_enc {
 	int64_t first_pts_us; /* libvpx pts are relative to this (avoids overflow inside it) */
 	int64_t last_pts;     /* last libvpx pts given, in the 1/1e6 timebase */
 	int64_t last_kf_pts_us;
-	bool started;    /* a frame has been submitted */
-	bool kf_pending; /* a keyframe was requested and not yet produced */
+	bool started;      /* a frame has been submitted */
+	bool kf_pending;   /* a keyframe was requested and not yet produced */
+	int64_t kf_gap_us; /* ... at least this long after the previous one */
 	int keyframes;
 };
 
@@ -154,10 +155,18 @@ int mix_vp8_enc_set_bitrate(struct mix_vp8_enc *e, int bitrate_bps)
 	return 0;
 }
 
+void mix_vp8_enc_request_keyframe_gap(struct mix_vp8_enc *e, int64_t min_gap_us)
+{
+	if (!e)
+		return;
+	if (!e->kf_pending || min_gap_us < e->kf_gap_us)
+		e->kf_gap_us = min_gap_us;
+	e->kf_pending = true;
+}
+
 void mix_vp8_enc_request_keyframe(struct mix_vp8_enc *e)
 {
-	if (e)
-		e->kf_pending = true;
+	mix_vp8_enc_request_keyframe_gap(e, KF_MIN_GAP_US);
 }
 
 int mix_vp8_enc_keyframes(const struct mix_vp8_enc *e)
@@ -205,7 +214,7 @@ static vpx_enc_frame_flags_t frame_flags(const struct mix_vp8_enc *e, int64_t pt
 {
 	if (!e->started)
 		return VPX_EFLAG_FORCE_KF;
-	if (e->kf_pending && pts_us - e->last_kf_pts_us >= KF_MIN_GAP_US)
+	if (e->kf_pending && pts_us - e->last_kf_pts_us >= e->kf_gap_us)
 		return VPX_EFLAG_FORCE_KF;
 	return 0;
 }

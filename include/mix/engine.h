@@ -53,6 +53,11 @@
 #include "mix/layout.h"
 #include "mix/packet.h"
 
+#define MIX_KF_GAP_US 1000000 /* keyframe requests (PLI/FIR): one per second per encoder */
+#define MIX_KF_JOIN_GAP_US                                                                         \
+	250000 /* a newcomer's keyframe: see mix_engine_request_join_keyframe                      \
+	        */
+
 struct mix_engine;
 struct mix_pool;
 
@@ -159,8 +164,17 @@ void mix_recipient_opts_default(struct mix_recipient_opts *o);
 int mix_engine_add_recipient(struct mix_engine *e, uint32_t rid,
                              const struct mix_recipient_opts *opts);
 void mix_engine_remove_recipient(struct mix_engine *e, uint32_t rid);
-/* A keyframe for rid's video (coalesced to one per second per encoder). */
+/* A keyframe for rid's video (coalesced to one per MIX_KF_GAP_US per encoder). */
 void mix_engine_request_keyframe(struct mix_engine *e, uint32_t rid);
+/*
+ * The keyframe a newcomer needs to start (its SRTP is ready): a legitimate request, not a
+ * loss, so it waits only MIX_KF_JOIN_GAP_US after the encoder's previous keyframe. Joins that
+ * come within that window share one keyframe: a burst of joins costs each output at most
+ * 1 s / MIX_KF_JOIN_GAP_US keyframes a second, and each newcomer waits at most that long.
+ * A recipient moved to an output that already runs (a rung switch, a layout change) is
+ * gated until that output's next keyframe, asked for the same way.
+ */
+void mix_engine_request_join_keyframe(struct mix_engine *e, uint32_t rid);
 /* Caps rid's video bitrate (e.g. from REMB); recipients under different caps stop sharing. */
 int mix_engine_set_recipient_bitrate(struct mix_engine *e, uint32_t rid, int bps);
 /*

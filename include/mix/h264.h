@@ -86,6 +86,9 @@ int mix_h264_enc_set_bitrate(struct mix_h264_enc *e, int bitrate_bps);
 
 /* Asks for an IDR; honoured at the next encode at least 1 s after the previous keyframe. */
 void mix_h264_enc_request_keyframe(struct mix_h264_enc *e);
+/* The same, honoured min_gap_us after the previous keyframe (as mix_vp8_enc_request_keyframe_gap).
+ */
+void mix_h264_enc_request_keyframe_gap(struct mix_h264_enc *e, int64_t min_gap_us);
 
 /*
  * Encodes one picture of the configured size at pts_us (increasing; a non-increasing pts is

@@ -70,6 +70,9 @@ int mix_vp8_enc_set_bitrate(struct mix_vp8_enc *e, int bitrate_bps);
 
 /* Asks for a keyframe; honoured at the next encode at least 1 s after the previous keyframe. */
 void mix_vp8_enc_request_keyframe(struct mix_vp8_enc *e);
+/* The same, honoured min_gap_us after the previous keyframe (e.g. MIX_KF_JOIN_GAP_US for a
+ * newcomer); pending requests are served at the smallest of their gaps. */
+void mix_vp8_enc_request_keyframe_gap(struct mix_vp8_enc *e, int64_t min_gap_us);
 
 /*
  * Encodes one picture of the configured size with presentation time pts_us (increasing; a

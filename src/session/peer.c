@@ -201,7 +201,7 @@ static void install_srtp(struct peer *p)
 	LOG_I("peer %u (%s): DTLS done, SRTP profile %d", p->id, p->name, keys.profile);
 	peer_request_keyframe(p);
 	if (p->room)
-		mix_engine_request_keyframe(p->room->eng, p->id);
+		mix_engine_request_join_keyframe(p->room->eng, p->id);
 }
 
 static void on_dtls_datagram(struct peer *p, const uint8_t *data, size_t len)

@@ -312,22 +312,23 @@ static void switch_rungs(void **state)
 	/* rid 1 to 320x180 at 15 fps: a fresh encoder, a keyframe of that size first */
 	int m1 = s.r[1].nv;
 	assert_int_equal(mix_engine_set_recipient_video(e, 1, true, 320, 180, 15, 150000), 0);
-	run(e, f, 2, 400000, 800000);
+	run(e, f, 2, 400000, 500000);
 	assert_int_equal(encoders(e), 2);
+
+	/* rid 2 onto the same rung at 0.5 s: shared, and gated until the encoder's next keyframe,
+	 * which comes MIX_KF_JOIN_GAP_US after its first (at 0.4 s), not a second after */
+	int m2 = s.r[2].nv;
+	assert_int_equal(mix_engine_set_recipient_video(e, 2, true, 320, 180, 15, 150000), 0);
+	run(e, f, 2, 500000, 600000);
+	assert_int_equal(encoders(e), 1);
+	assert_int_equal(s.r[2].nv, m2); /* nothing yet: no delta frames of the new stream */
+	run(e, f, 2, 600000, 1800000);
 	starts_with_keyframe(&s.r[1], m1, 320, 180);
 	for (int i = m1; i < s.r[1].nv; i++)
 		assert_true(on_clock(s.r[1].v[i].pts, 15));
-
-	/* rid 2 onto the same rung: shared, and gated until the encoder's next keyframe (at
-	 * least 1 s after its first at 0.4 s) */
-	int m2 = s.r[2].nv;
-	assert_int_equal(mix_engine_set_recipient_video(e, 2, true, 320, 180, 15, 150000), 0);
-	run(e, f, 2, 800000, 1300000);
-	assert_int_equal(encoders(e), 1);
-	assert_int_equal(s.r[2].nv, m2); /* nothing yet: no delta frames of the new stream */
-	run(e, f, 2, 1300000, 1800000);
 	starts_with_keyframe(&s.r[2], m2, 320, 180);
-	assert_true(s.r[2].v[m2].pts >= 1400000 && s.r[2].v[m2].pts < 1600000);
+	assert_true(s.r[2].v[m2].pts >= 400000 + MIX_KF_JOIN_GAP_US &&
+	            s.r[2].v[m2].pts < 400000 + MIX_KF_JOIN_GAP_US + 100000);
 	/* ... the same packets as rid 1 from there */
 	int n1 = s.r[1].nv, n2 = s.r[2].nv;
 	assert_true(n2 - m2 >= 2);
@@ -368,21 +369,44 @@ static void video_off_and_on(void **state)
 	assert_int_equal(s.r[1].na - ma, 20);
 	assert_int_equal(encoders(e), 1); /* rid 2's */
 
-	/* on again at 0.8 s: the shared encoder's last keyframe was at 0, the next comes at 1 s */
+	/* on again at 0.8 s: the shared encoder's last keyframe was at 0, so the next comes at
+	 * once (a returning recipient's keyframe waits MIX_KF_JOIN_GAP_US at most) */
 	assert_int_equal(mix_engine_set_recipient_video(e, 1, true, 0, 0, 0, 0), 0);
 	run(e, f, 2, 800000, 1200000);
 	assert_int_equal(encoders(e), 1);
 	starts_with_keyframe(&s.r[1], mv, 320, 180);
-	assert_true(s.r[1].v[mv].pts >= 1000000 && s.r[1].v[mv].pts < 1100000);
+	assert_true(s.r[1].v[mv].pts >= 800000 && s.r[1].v[mv].pts < 900000);
 	assert_int_equal(s.r[1].v[mv].pts, s.r[2].v[s.r[2].nv - (s.r[1].nv - mv)].pts);
+	int64_t kf = s.r[1].v[mv].pts;
 
-	/* a newcomer joining the running output at 1.2 s waits for the keyframe at >= 2 s */
+	/* a newcomer joining the running output right after waits for the keyframe
+	 * MIX_KF_JOIN_GAP_US after that one, and gets nothing before */
 	watcher(e, 3, 0, 0, 0, 0);
 	run(e, f, 2, 1200000, 2200000);
 	assert_int_equal(encoders(e), 1);
 	starts_with_keyframe(&s.r[3], 0, 320, 180);
-	assert_true(s.r[3].v[0].pts >= 2000000);
+	assert_true(s.r[3].v[0].pts >= 1200000 && s.r[3].v[0].pts >= kf + MIX_KF_JOIN_GAP_US);
+	assert_true(s.r[3].v[0].pts < 1300000);
 	assert_true(s.r[3].na >= 45); /* its audio did not wait */
+
+	/* joins close together share a keyframe: rid 4 at 2.2 s gets one at once; rids 5 and 6,
+	 * 50 and 100 ms later, both wait for the one MIX_KF_JOIN_GAP_US after it */
+	watcher(e, 4, 0, 0, 0, 0);
+	run(e, f, 2, 2200000, 2250000);
+	watcher(e, 5, 0, 0, 0, 0);
+	run(e, f, 2, 2250000, 2300000);
+	watcher(e, 6, 0, 0, 0, 0);
+	run(e, f, 2, 2300000, 2800000);
+	starts_with_keyframe(&s.r[4], 0, 320, 180);
+	starts_with_keyframe(&s.r[5], 0, 320, 180);
+	starts_with_keyframe(&s.r[6], 0, 320, 180);
+	assert_true(s.r[4].v[0].pts < 2300000);
+	assert_int_equal(s.r[5].v[0].pts, s.r[6].v[0].pts);
+	assert_true(s.r[5].v[0].pts >= s.r[4].v[0].pts + MIX_KF_JOIN_GAP_US);
+	int kfs = 0;
+	for (int i = 0; i < s.r[4].nv; i++)
+		kfs += s.r[4].v[i].key;
+	assert_int_equal(kfs, 2); /* three joins, two keyframes */
 	for (int i = 0; i < 2; i++)
 		fake_free(&f[i]);
 	mix_engine_free(&e);
