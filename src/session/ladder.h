@@ -33,9 +33,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LADDER_MAX            8
-#define LADDER_HEADROOM       0.85 /* share of an estimate a rung's bitrate may take */
-#define LADDER_FLOOR          0.5 /* a rung holds while the estimate is at least this x its bitrate */
+#define LADDER_MAX      8
+#define LADDER_HEADROOM 0.85 /* share of an estimate a rung's bitrate may take */
+/* a rung holds while the estimate is at least this x its bitrate */
+#define LADDER_FLOOR          0.5
 #define LADDER_UP_WAIT        6000000  /* us */
 #define LADDER_UP_MAX         12000000 /* us */
 #define LADDER_STEP_US        3000000  /* between two steps up */

@@ -52,9 +52,9 @@
  * Audio stays sample-contiguous otherwise: each move of the mapping is a jump in the source's
  * samples (the mixer skips the overlap or conceals the gap: a click, and a phase jump of a
  * steady tone). Video follows the window's minimum; audio moves to it only in a quiet packet
- * (RFC 6464 level at or below -AUDIO_QUIET_LEVEL dBov, where a jump is inaudible), or when in-order
- * packets arrive over AUDIO_SLACK_US earlier than the mapping needs (latency for nothing),
- * or by the lasting-lateness rule above. Clock drift thus moves the mapping in pauses of
+ * (RFC 6464 level at or below -AUDIO_QUIET_LEVEL dBov, where a jump is inaudible), or when
+ * in-order packets arrive over AUDIO_SLACK_US earlier than the mapping needs (latency for
+ * nothing), or by the lasting-lateness rule above. Clock drift thus moves the mapping in pauses of
  * speech; a sender that never pauses moves it in steps of AUDIO_SLACK_US (at 100 ppm, one
  * every few minutes) or late_max.
  */
@@ -62,7 +62,8 @@
 #define LATE_MARGIN_US    20000
 #define LATE_PERSIST_US   100000
 #define AUDIO_SLACK_US    20000
-#define AUDIO_QUIET_LEVEL 50 /* -dBov */
+#define AUDIO_QUIET_LEVEL 50   /* -dBov */
+#define LEVEL_VIDEO       (-2) /* track_offset's audio_level for a video stream */
 
 /* Whether in-order packets have all been later than late_max for LATE_PERSIST_US. */
 static bool late_for_good(struct in_stream *s, int64_t off, int64_t now, int64_t late_max)
@@ -86,7 +87,7 @@ static bool late_for_good(struct in_stream *s, int64_t off, int64_t now, int64_t
 
 /*
  * late_max: how late in-order packets may be before a lasting change is followed (audio).
- * audio_level: the packet's RFC 6464 level (-dBov, -1 if none) for audio, -2 for video.
+ * audio_level: the packet's RFC 6464 level (-dBov, -1 if none) for audio, LEVEL_VIDEO.
  */
 static void track_offset(struct in_stream *s, int64_t rtp_us, int64_t now, int64_t late_max,
                          int audio_level)
@@ -106,7 +107,7 @@ static void track_offset(struct in_stream *s, int64_t rtp_us, int64_t now, int64
 	}
 	int64_t best = s->off_cur < s->off_prev ? s->off_cur : s->off_prev;
 	bool quiet = audio_level >= AUDIO_QUIET_LEVEL;
-	if (audio_level != -2 && !step && !quiet && best >= s->offset - AUDIO_SLACK_US)
+	if (audio_level != LEVEL_VIDEO && !step && !quiet && best >= s->offset - AUDIO_SLACK_US)
 		return; /* audio stays sample-contiguous (see above) */
 	if (best > s->offset + 5000 || best < s->offset - 5000)
 		s->reanchors++;
@@ -132,7 +133,7 @@ static void on_arrival(struct in_stream *s, const struct room *r, uint32_t ts, i
 	s->ext_ts += (int32_t)(ts - s->last_ts);
 	s->last_ts = ts;
 	track_offset(s, s->ext_ts * 1000000 / s->clock, now, video ? INT64_MAX : r->delay_us / 2,
-	             video ? -2 : audio_level);
+	             video ? LEVEL_VIDEO : audio_level);
 }
 
 /* The room time of RTP time ts (of any packet, in order or not). */
