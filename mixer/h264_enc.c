@@ -23,6 +23,7 @@
 
 #include "avenc.h"
 #include "mix/h264.h"
+#include "kf_req.h"
 
 #define US_PER_S      1000000
 #define KF_MIN_GAP_US 1000000
@@ -41,9 +42,8 @@ struct mix_h264_enc {
 	int64_t frame_dur_us;
 	int64_t last_pts; /* last encoder pts given (frame number) */
 	int64_t ring_us[PTS_RING];
-	int64_t last_kf_pts_us;
-	bool started, kf_pending;
-	int64_t kf_gap_us; /* a pending keyframe: at least this long after the previous one */
+	bool started;
+	struct kf_req kf;
 	int keyframes;
 };
 
@@ -146,11 +146,8 @@ int mix_h264_enc_set_bitrate(struct mix_h264_enc *e, int bitrate_bps)
 
 void mix_h264_enc_request_keyframe_gap(struct mix_h264_enc *e, int64_t min_gap_us)
 {
-	if (!e)
-		return;
-	if (!e->kf_pending || min_gap_us < e->kf_gap_us)
-		e->kf_gap_us = min_gap_us;
-	e->kf_pending = true;
+	if (e)
+		kf_req_ask(&e->kf, min_gap_us);
 }
 
 void mix_h264_enc_request_keyframe(struct mix_h264_enc *e)
@@ -197,11 +194,6 @@ static void wrap_picture(AVFrame *f, const struct mix_picture *pic, int64_t pts)
 	f->pts = pts;
 }
 
-static bool want_keyframe(const struct mix_h264_enc *e, int64_t pts_us)
-{
-	return e->kf_pending && pts_us - e->last_kf_pts_us >= e->kf_gap_us;
-}
-
 /* The packet libavcodec has for us, if any, as a mix_packet. */
 static int receive(struct mix_h264_enc *e, struct mix_packet **out)
 {
@@ -228,7 +220,7 @@ int mix_h264_enc_encode(struct mix_h264_enc *e, const struct mix_picture *pic, i
 	if (!e || !pic || !out || !valid_picture(e, pic))
 		return -EINVAL;
 	*out = NULL;
-	bool force = want_keyframe(e, pts_us);
+	bool force = kf_req_due(&e->kf, pts_us);
 	wrap_picture(e->frame, pic, next_pts(e, pts_us));
 	e->frame->pict_type = force ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
 	e->started = true;
@@ -241,8 +233,7 @@ int mix_h264_enc_encode(struct mix_h264_enc *e, const struct mix_picture *pic, i
 		return ret;
 	if ((*out)->keyframe) {
 		e->keyframes++;
-		e->kf_pending = false;
-		e->last_kf_pts_us = (*out)->pts_us;
+		kf_req_done(&e->kf, (*out)->pts_us);
 	}
 	return 0;
 }

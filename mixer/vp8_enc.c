@@ -18,6 +18,7 @@
 #include <vpx/vpx_encoder.h>
 
 #include "mix/vp8.h"
+#include "kf_req.h"
 
 #define US_PER_S      1000000
 #define KF_MIN_GAP_US 1000000 /* at most one requested keyframe per second */
@@ -35,10 +36,8 @@ struct mix_vp8_enc {
 	int64_t frame_dur_us; /* 1e6 / fps */
 	int64_t first_pts_us; /* libvpx pts are relative to this (avoids overflow inside it) */
 	int64_t last_pts;     /* last libvpx pts given, in the 1/1e6 timebase */
-	int64_t last_kf_pts_us;
-	bool started;      /* a frame has been submitted */
-	bool kf_pending;   /* a keyframe was requested and not yet produced */
-	int64_t kf_gap_us; /* ... at least this long after the previous one */
+	bool started;         /* a frame has been submitted */
+	struct kf_req kf;
 	int keyframes;
 };
 
@@ -157,11 +156,8 @@ int mix_vp8_enc_set_bitrate(struct mix_vp8_enc *e, int bitrate_bps)
 
 void mix_vp8_enc_request_keyframe_gap(struct mix_vp8_enc *e, int64_t min_gap_us)
 {
-	if (!e)
-		return;
-	if (!e->kf_pending || min_gap_us < e->kf_gap_us)
-		e->kf_gap_us = min_gap_us;
-	e->kf_pending = true;
+	if (e)
+		kf_req_ask(&e->kf, min_gap_us);
 }
 
 void mix_vp8_enc_request_keyframe(struct mix_vp8_enc *e)
@@ -214,7 +210,7 @@ static vpx_enc_frame_flags_t frame_flags(const struct mix_vp8_enc *e, int64_t pt
 {
 	if (!e->started)
 		return VPX_EFLAG_FORCE_KF;
-	if (e->kf_pending && pts_us - e->last_kf_pts_us >= e->kf_gap_us)
+	if (kf_req_due(&e->kf, pts_us))
 		return VPX_EFLAG_FORCE_KF;
 	return 0;
 }
@@ -280,8 +276,7 @@ int mix_vp8_enc_encode(struct mix_vp8_enc *e, const struct mix_picture *pic, int
 	pkt->duration_us = e->frame_dur_us;
 	if (pkt->keyframe) {
 		e->keyframes++;
-		e->kf_pending = false;
-		e->last_kf_pts_us = pts_us;
+		kf_req_done(&e->kf, pts_us);
 	}
 	*out = pkt;
 	return 0;
