@@ -151,7 +151,7 @@ export async function connectDirect() {
   await pb.setLocalDescription(await pb.createAnswer());
   await pa.setRemoteDescription(pb.localDescription);
   const close = () => { a.stop(); b.stop(); pa.close(); pb.close(); };
-  return { a, b, close };
+  return { a, b, pcB: pb, close };
 }
 
 // Via the MCU: A (red) and B (blue) join one room; B's sink gets the mix, A's sink is unused.
@@ -165,7 +165,7 @@ function joinRoom(name, colour, room) {
   };
   const ws = new WebSocket(URL_BASE.replace('http', 'ws') + '/ws');
   wireSignaling(ws, pc, { room, name, onMessage: (m) => m.type === 'error' && console.error(`[${name}]`, m) });
-  return { src, sink, close: () => { src.stop(); sink.stop(); pc.close(); ws.close(); } };
+  return { src, sink, pc, close: () => { src.stop(); sink.stop(); pc.close(); ws.close(); } };
 }
 
 export async function connectMcu() {
@@ -173,7 +173,7 @@ export async function connectMcu() {
   const A = joinRoom('A', 'red', room);
   await sleep(300);
   const B = joinRoom('B', 'blue', room);
-  return { a: A.src, b: B.sink, close: () => { A.close(); B.close(); } };
+  return { a: A.src, b: B.sink, pcB: B.pc, close: () => { A.close(); B.close(); } };
 }
 
 // Waits until B's video shows A's colour somewhere; returns those grid points (A's tile).
@@ -266,14 +266,25 @@ async function toneContinuity(a, b) {
   return { seconds: +(all.length / b.rate).toFixed(1), ...continuity(all, b.rate) };
 }
 
+// B's jitter buffers (getStats: jitterBufferDelay / jitterBufferEmittedCount, ms) per kind:
+// delay added by the receiver, not by the path.
+async function receiverBuffers(pc) {
+  const out = {};
+  for (const s of (await pc.getStats()).values())
+    if (s.type === 'inbound-rtp' && s.jitterBufferEmittedCount > 0)
+      out[s.kind] = +((1000 * s.jitterBufferDelay) / s.jitterBufferEmittedCount).toFixed(1);
+  return out;
+}
+
 export async function measurePath(name, connect) {
-  const { a, b, close } = await connect();
+  const { a, b, pcB, close } = await connect();
   try {
     const points = await findTile(b, a.colour); // direct: the whole grid; MCU: A's tile
     await sleep(2000); // bandwidth estimate and jitter buffers settle
     const [video, audio] = await Promise.all([videoDelays(a, b, points), audioDelays(a, b)]);
     const cont = await toneContinuity(a, b);
-    return { name, points: points.length, video, audio, continuity: cont };
+    const receiver = await receiverBuffers(pcB);
+    return { name, points: points.length, video, audio, continuity: cont, receiver };
   } finally {
     close();
   }
@@ -333,6 +344,9 @@ function report(paths, joins) {
       console.log(`  ${kind} added by the MCU (median):   ${ms(out[kind].added)}`);
     }
   }
+  out.receiver = Object.fromEntries(paths.map((p) => [p.name, p.receiver]));
+  console.log('receiver jitter buffer (ms, mean): ' +
+    paths.map((p) => `${p.name} video ${p.receiver.video ?? '-'} audio ${p.receiver.audio ?? '-'}`).join(', '));
   console.log(`continuity (${TONE_HZ} Hz tone, 20 ms windows, jumps > ${JUMP_DEG} deg)`);
   out.continuity = {};
   for (const p of paths) {

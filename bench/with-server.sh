@@ -2,7 +2,7 @@
 # with-server.sh CMD... - runs CMD against build/mcu inside a loopback-only network namespace
 # (root): starts the server on 127.0.0.1:18080, exports MCU_URL and MCU_PID, stops it after.
 # Used by bench/latency.sh, bench/server-cpu.sh and bench/load-ramp.sh. MCU_ARGS (optional)
-# holds more server flags, e.g. "--loops 1 --config FILE".
+# holds more server flags, e.g. "--loops 1 --config FILE"; MCU_BIN another binary (A/B runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${MCU_IN_NETNS:-}" ]; then
@@ -10,7 +10,7 @@ if [ -z "${MCU_IN_NETNS:-}" ]; then
 fi
 ip link set lo up
 # shellcheck disable=SC2086 # MCU_ARGS is a list of flags
-build/mcu --bind 127.0.0.1 --port 18080 --log-level warn ${MCU_ARGS:-} &
+"${MCU_BIN:-build/mcu}" --bind 127.0.0.1 --port 18080 --log-level warn ${MCU_ARGS:-} &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT
 sleep 0.5

@@ -33,7 +33,8 @@ static void defaults(struct mcu_config *c)
 	c->video_bitrate = 1500000;
 	c->audio_bitrate = 32000;
 	c->max_mixed = 4;
-	c->playout_delay_ms = 80;
+	c->playout_delay_ms = 200;
+	c->playout_delay_min_ms = 0;
 	c->uplink_bitrate = 1500000;
 	c->transport_cc = false;
 	c->uplink_transport_cc = false;
@@ -83,9 +84,13 @@ static void usage(FILE *f, const struct mcu_config *c)
 	    "exclude_self (false),\n"
 	    "width (1280), height (720), fps (30), video_bitrate (1500000), audio_bitrate "
 	    "(32000),\n"
-	    "max_mixed (4), playout_delay_ms (80), uplink_bitrate (1500000), ladder (as "
+	    "max_mixed (4), playout_delay_ms (200: the most the adaptive playout delay may grow "
+	    "to),\n"
+	    "playout_delay_min_ms (0: the least; min = max gives a fixed delay), uplink_bitrate "
+	    "(1500000), ladder (as "
 	    "--ladder),\n"
-	    "uplink_transport_cc (false; true, experimental: where the browser offers transport-wide\n"
+	    "uplink_transport_cc (false; true, experimental: where the browser offers "
+	    "transport-wide\n"
 	    "congestion control on video, take it and send feedback on what it sends, for its own\n"
 	    "uplink estimate; the browser keeps sending REMB for our downlink),\n"
 	    "transport_cc (false: the browser's REMB estimates our downlink; true, experimental: "
@@ -201,6 +206,7 @@ static int load_file(struct mcu_config *c, const char *path)
 	rc = rc ?: file_int(o, "audio_bitrate", &c->audio_bitrate, 6000, 510000);
 	rc = rc ?: file_int(o, "max_mixed", &c->max_mixed, 1, 64);
 	rc = rc ?: file_int(o, "playout_delay_ms", &c->playout_delay_ms, 0, 1000);
+	rc = rc ?: file_int(o, "playout_delay_min_ms", &c->playout_delay_min_ms, 0, 1000);
 	rc = rc ?: file_int(o, "uplink_bitrate", &c->uplink_bitrate, 30000, 50000000);
 	rc = rc ?: file_str(o, "recordings_dir", c->recordings_dir, sizeof(c->recordings_dir));
 	rc = rc ?: file_bool(o, "participant_recording", &c->participant_recording);

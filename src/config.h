@@ -37,9 +37,11 @@ struct mcu_config {
 	int width, height, fps;
 	int video_bitrate, audio_bitrate;
 	int max_mixed;
-	int playout_delay_ms; /* how far the mixing clock runs behind arrival, default 80 */
-	int uplink_bitrate;   /* REMB we send so browsers ramp their uplink, default 1500000 */
-	bool transport_cc;    /* our downlink estimate from transport-cc feedback, default false */
+	/* each participant's playout delay adapts to its jitter within [min, max] (peer_in.c) */
+	int playout_delay_ms;     /* the most, default 200 */
+	int playout_delay_min_ms; /* the least, default 0 */
+	int uplink_bitrate;       /* REMB we send so browsers ramp their uplink, default 1500000 */
+	bool transport_cc; /* our downlink estimate from transport-cc feedback, default false */
 	bool uplink_transport_cc; /* transport-cc feedback for what browsers send, default false */
 	bool rtx;                 /* negotiate RTX (RFC 4588) for video, default true */
 	bool opus_dtx;            /* ask browsers for Opus DTX (usedtx=1), default false */

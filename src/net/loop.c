@@ -281,6 +281,33 @@ unsigned loop_timer_add(struct loop *l, unsigned ms, int priority, GSourceFunc f
 	return id;
 }
 
+static gboolean deadline_dispatch(GSource *src, GSourceFunc fn, gpointer data)
+{
+	(void)src;
+	return fn ? fn(data) : G_SOURCE_REMOVE;
+}
+
+static GSourceFuncs deadline_funcs = {.dispatch = deadline_dispatch};
+
+unsigned loop_deadline_add(struct loop *l, unsigned first_ms, int priority, GSourceFunc fn,
+                           void *data)
+{
+	GSource *t = g_source_new(&deadline_funcs, sizeof(GSource));
+	g_source_set_priority(t, priority);
+	g_source_set_callback(t, fn, data, NULL);
+	g_source_set_ready_time(t, g_get_monotonic_time() + (int64_t)first_ms * 1000);
+	unsigned id = g_source_attach(t, l->ctx);
+	g_source_unref(t);
+	return id;
+}
+
+void loop_deadline_set(struct loop *l, unsigned id, int64_t at_us)
+{
+	GSource *src = g_main_context_find_source_by_id(l->ctx, id);
+	if (src)
+		g_source_set_ready_time(src, at_us);
+}
+
 void loop_source_remove(struct loop *l, unsigned *id)
 {
 	if (!*id)

@@ -48,6 +48,15 @@ bool loop_is_current(const struct loop *l);
 
 /* On the loop: a repeating timer (fn returns G_SOURCE_CONTINUE/REMOVE). Its source id. */
 unsigned loop_timer_add(struct loop *l, unsigned ms, int priority, GSourceFunc fn, void *data);
+/*
+ * On the loop: a timer that fires at a time it is given (microsecond monotonic clock; the
+ * context's poll wakes within a millisecond of it), first first_ms from now. fn must call
+ * loop_deadline_set each time it returns G_SOURCE_CONTINUE, or it fires again at once.
+ */
+unsigned loop_deadline_add(struct loop *l, unsigned first_ms, int priority, GSourceFunc fn,
+                           void *data);
+/* On the loop: when the deadline timer id fires next (g_get_monotonic_time's clock). */
+void loop_deadline_set(struct loop *l, unsigned id, int64_t at_us);
 /* On the loop: removes a source by id if it still exists; sets *id to 0. */
 void loop_source_remove(struct loop *l, unsigned *id);
 

@@ -58,6 +58,12 @@ struct reorder {
 	struct reorder_stats st;
 };
 
+void reorder_set_wait(struct reorder *r, int64_t max_wait_us)
+{
+	if (r && max_wait_us >= 0)
+		r->max_wait_us = max_wait_us;
+}
+
 int reorder_alloc(struct reorder **out, int cap, int64_t max_wait_us)
 {
 	if (!out || cap < 2 || cap > 4096 || max_wait_us < 0)

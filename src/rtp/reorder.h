@@ -5,10 +5,10 @@
  * than what was already released are dropped. Capacity is bounded (cap packets); when full,
  * the oldest gap is given up on. Counters for each drop reason.
  *
- * Playout timing is not done here: the room's mixing clock runs a fixed delay behind arrival
- * and the engine conceals what is late. One per inbound stream, single-threaded; it owns copies
- * of the packets it holds, and its memory follows how many it holds (not cap): a stream that
- * arrives in order costs a few KiB.
+ * Playout timing is not done here: the room's mixing clock runs each participant's playout
+ * delay behind arrival and the engine conceals what is late. One per inbound stream,
+ * single-threaded; it owns copies of the packets it holds, and its memory follows how many it holds
+ * (not cap): a stream that arrives in order costs a few KiB.
  */
 #ifndef MCU_REORDER_H
 #define MCU_REORDER_H
@@ -55,6 +55,9 @@ int reorder_push(struct reorder *r, uint16_t seq, const uint8_t *pkt, size_t len
  */
 int reorder_pop(struct reorder *r, int64_t now_us, uint16_t *seq, const uint8_t **pkt, size_t *len,
                 int *lost);
+
+/* Changes how long a gap may delay later packets (from the next pop on). */
+void reorder_set_wait(struct reorder *r, int64_t max_wait_us);
 
 void reorder_get_stats(const struct reorder *r, struct reorder_stats *st);
 

@@ -38,8 +38,8 @@
 #define ANSWER_MAX           16384
 #define HANDSHAKE_TIMEOUT_US (20 * 1000000LL) /* half-open sessions are dropped after this */
 /*
- * How long a missing packet holds back the packets behind it. Audio is not NACKed: only
- * reordering is waited for, within the playout delay. Video waits for NACK retransmissions:
+ * How long a missing packet holds back the packets behind it (audio: AUDIO_REORDER_MAX_US in
+ * peer.h, shortened to what the playout delay leaves). Video waits for NACK retransmissions:
  * 400 ms leaves two or three NACK rounds at RTTs up to about 150 ms (a sender refuses to resend
  * a packet within an RTT of the last time, so a second round often fails). A gap given up on
  * costs a keyframe request and a frozen tile until the keyframe comes; a late frame is still
@@ -48,7 +48,6 @@
  * gave 3 to 7 keyframe requests (beyond the first) and tiles stalled up to 1.4 s; 400 ms gives 0
  * to 2 and tile stalls under 0.5 s (tests/e2e/impairment.test.mjs).
  */
-#define AUDIO_REORDER_WAIT_US 40000
 #define VIDEO_REORDER_WAIT_US 400000
 
 static uint32_t random_u32(void)
@@ -70,6 +69,8 @@ int peer_new(struct peer **out, const struct env *env, uint64_t conn, uint32_t i
 	p->prefer_vcodec = -1;
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	p->rtt_us = 50000;
+	playout_init(&p->po, (int64_t)env->cfg->playout_delay_min_ms * 1000,
+	             (int64_t)env->cfg->playout_delay_ms * 1000);
 	kf_limiter_init(&p->pli, 500000);
 	p->out_audio.ssrc = random_u32();
 	p->out_video.ssrc = random_u32();
@@ -335,7 +336,7 @@ static int setup_streams(struct peer *p)
 		p->in_audio.pt = p->out_audio.pt = m->pt;
 		p->in_audio.clock = p->out_audio.clock = 48000;
 		p->ext_audio_level = m->ext_audio_level;
-		rc = rc ?: reorder_alloc(&p->in_audio.ro, 64, AUDIO_REORDER_WAIT_US);
+		rc = rc ?: reorder_alloc(&p->in_audio.ro, 64, AUDIO_REORDER_MAX_US);
 	}
 	if (n->video_index >= 0) {
 		const struct sdp_neg_media *m = &n->media[n->video_index];

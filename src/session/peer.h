@@ -19,6 +19,7 @@
 #include "mix/packet.h"
 #include "rtp/keyframe.h"
 #include "session/ladder.h"
+#include "session/playout.h"
 #include "sdp/sdp.h"
 #include "signal/msg.h"
 
@@ -67,6 +68,12 @@ struct peer_cc {
 };
 
 /* An inbound RTP stream (one SSRC). */
+/*
+ * The most a gap in audio holds back the packets behind it (only reordering is waited for:
+ * audio is not NACKed). peer_in.c shortens it to what the playout delay leaves.
+ */
+#define AUDIO_REORDER_MAX_US 40000
+
 struct in_stream {
 	bool active; /* negotiated as receiving */
 	int pt, clock;
@@ -78,11 +85,9 @@ struct in_stream {
 	bool base_set;
 	uint32_t last_ts;
 	int64_t ext_ts;            /* extended RTP timestamp, 0 at the first packet */
-	int64_t offset;            /* room time - RTP time in use */
+	int64_t offset;            /* room time - RTP time in use (best + playout delay) */
 	int64_t off_cur, off_prev; /* smallest transit in this and the previous window */
 	int64_t window_start;
-	bool late;                    /* in-order packets have been late since late_since */
-	int64_t late_since, late_min; /* ... and the smallest offset among them */
 	/* RFC 3550 A.1/A.3/A.8 receiver statistics */
 	uint16_t max_seq;
 	uint32_t cycles, base_seq, received, expected_prior, received_prior;
@@ -143,6 +148,7 @@ struct peer {
 	int64_t offer_us; /* when the offer arrived: the DTLS handshake must finish in time */
 	/* media */
 	struct in_stream in_audio, in_video;
+	struct playout po; /* the adaptive playout delay of both (session/playout.h) */
 	int ext_audio_level;
 	enum sdp_vcodec vcodec; /* the negotiated video codec, both ways */
 	int prefer_vcodec;      /* join's receive.codec: -1 none, else enum sdp_vcodec */

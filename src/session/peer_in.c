@@ -29,89 +29,114 @@
 #define MAX_NACKS_PER_POLL 64
 
 /*
- * Maps an RTP timestamp to the room clock: pts = RTP time + the smallest transit offset
- * (arrival - RTP time) seen over the last one to two seconds. Following the fastest transit
- * adds no delay beyond the playout delay and ignores ordinary jitter (a late packet does not
- * move the mapping; the engine conceals it if it misses its tick), and the window follows
- * sender clock drift. RTP timestamps are extended to 64 bits.
+ * Maps an RTP timestamp to the room clock: pts = RTP time + offset, where the offset is the
+ * smallest transit (arrival - RTP time) seen over the last one to two seconds ("best": the
+ * fastest recent path, which follows sender clock drift) plus the participant's playout delay
+ * (session/playout.h: measured from how much later than best its packets arrive, so jitter is
+ * absorbed by what it needs). The engine's clock is the room clock itself: a packet is due at
+ * its pts. RTP timestamps are extended to 64 bits.
  *
  * Only packets that arrive in order (newer than any before) are measured, when they arrive:
- * a packet the reorder buffer held behind a gap (40 ms for audio), a reordered one and a NACK
- * retransmission are late by design, not because the path or the sender's clock changed.
- * Moving the mapping for one of them places it after its slot: the engine conceals up to
- * there, then drops the packets behind it as late (100 ms or more of damage for one packet).
+ * a packet the reorder buffer held behind a gap, a reordered one and a NACK retransmission are
+ * late by design, not because the path or the sender's clock changed.
  *
- * Audio only: when in-order packets have all been later than half the playout delay for
- * LATE_PERSIST_US, the path (or the sending machine) got slower for good: the mapping moves
- * to the fastest of those late packets plus LATE_MARGIN_US at once, rather than losing every
- * packet later than the playout delay until the window turns (up to 2 s); such a step costs
- * LATE_PERSIST_US of late packets at most. A shorter jitter spike or a burst (a sender that
- * stalled, then sent what it owed at once) is not a lasting change and never moves it. Video
- * never follows this way: the engine still shows a late frame at its next tick.
+ * Audio stays sample-contiguous: each move of its offset is a jump in the source's samples (the
+ * mixer skips the overlap or conceals the gap: a click, and a phase jump of a steady tone). Its
+ * offset is rounded up to the engine's 20 ms audio grid, so a packet fills one tick exactly
+ * and is due when that tick starts (an unaligned packet is due at the start of the earlier of
+ * the two ticks it straddles: 10 ms more on average). It moves to best + delay (rounded) in a
+ * quiet packet (RFC 6464 level at or below -AUDIO_QUIET_LEVEL dBov, where a jump is inaudible);
+ * in speech it moves up only when a packet arrived after it was due and the target agrees, and
+ * down only when it is more than AUDIO_SLACK_US above the target (latency for nothing). Clock
+ * drift and delay changes thus move it in pauses of speech.
  *
- * Audio stays sample-contiguous otherwise: each move of the mapping is a jump in the source's
- * samples (the mixer skips the overlap or conceals the gap: a click, and a phase jump of a
- * steady tone). Video follows the window's minimum; audio moves to it only in a quiet packet
- * (RFC 6464 level at or below -AUDIO_QUIET_LEVEL dBov, where a jump is inaudible), or when
- * in-order packets arrive over AUDIO_SLACK_US earlier than the mapping needs (latency for
- * nothing), or by the lasting-lateness rule above. Clock drift thus moves the mapping in pauses of
- * speech; a sender that never pauses moves it in steps of AUDIO_SLACK_US (at 100 ppm, one
- * every few minutes) or late_max.
+ * Video follows best at once, plus its target delay, or the audio's delay above its own best
+ * less PLAYOUT_AV_MAX_US if that is more (lip sync: see playout.h). A frame later than that is
+ * shown at the next video tick.
  */
-#define OFFSET_WINDOW_US  1000000
-#define LATE_MARGIN_US    20000
-#define LATE_PERSIST_US   100000
-#define AUDIO_SLACK_US    20000
-#define AUDIO_QUIET_LEVEL 50   /* -dBov */
-#define LEVEL_VIDEO       (-2) /* track_offset's audio_level for a video stream */
+#define OFFSET_WINDOW_US    1000000
+#define AUDIO_SLACK_US      20000
+#define AUDIO_GRID_US       20000 /* the engine's audio tick */
+#define AUDIO_HYSTERESIS_US 3000
+#define AUDIO_QUIET_LEVEL   50 /* -dBov */
 
-/* Whether in-order packets have all been later than late_max for LATE_PERSIST_US. */
-static bool late_for_good(struct in_stream *s, int64_t off, int64_t now, int64_t late_max)
+static int64_t best_offset(const struct in_stream *s)
 {
-	if (off - s->offset <= late_max) {
-		s->late = false;
-		return false;
-	}
-	if (!s->late) {
-		s->late = true;
-		s->late_since = now;
-		s->late_min = off;
-	} else if (off < s->late_min) {
-		s->late_min = off;
-	}
-	if (now - s->late_since < LATE_PERSIST_US)
-		return false;
-	s->late = false;
-	return true;
+	return s->off_cur < s->off_prev ? s->off_cur : s->off_prev;
 }
 
-/*
- * late_max: how late in-order packets may be before a lasting change is followed (audio).
- * audio_level: the packet's RFC 6464 level (-dBov, -1 if none) for audio, LEVEL_VIDEO.
- */
-static void track_offset(struct in_stream *s, int64_t rtp_us, int64_t now, int64_t late_max,
-                         int audio_level)
+/* Tracks the smallest transit over a window of one to two seconds. */
+static void track_best(struct in_stream *s, int64_t off, int64_t now)
 {
-	int64_t off = now - rtp_us;
-	bool step = false;
-	if (late_for_good(s, off, now, late_max)) {
-		s->off_cur = s->off_prev = s->late_min + LATE_MARGIN_US;
-		s->window_start = now;
-		step = true;
-	} else if (now - s->window_start >= OFFSET_WINDOW_US) {
+	if (now - s->window_start >= OFFSET_WINDOW_US) {
 		s->off_prev = s->off_cur;
 		s->off_cur = off;
 		s->window_start = now;
 	} else if (off < s->off_cur) {
 		s->off_cur = off;
 	}
-	int64_t best = s->off_cur < s->off_prev ? s->off_cur : s->off_prev;
-	bool quiet = audio_level >= AUDIO_QUIET_LEVEL;
-	if (audio_level != LEVEL_VIDEO && !step && !quiet && best >= s->offset - AUDIO_SLACK_US)
-		return; /* audio stays sample-contiguous (see above) */
-	if (best > s->offset + 5000 || best < s->offset - 5000)
+}
+
+static void move_offset(struct in_stream *s, int64_t to)
+{
+	if (to > s->offset + 5000 || to < s->offset - 5000)
 		s->reanchors++;
-	s->offset = best;
+	s->offset = to;
+}
+
+static int64_t align_up(int64_t t, int64_t grid)
+{
+	int64_t r = t % grid;
+	if (r < 0)
+		r += grid;
+	return r ? t + grid - r : t;
+}
+
+/* The delay above its best that the participant's audio plays at, or 0 without audio. */
+static int64_t audio_delay(const struct peer *p)
+{
+	const struct in_stream *a = &p->in_audio;
+	if (!a->active || !a->bound || !a->base_set)
+		return 0;
+	int64_t d = a->offset - best_offset(a);
+	return d < 0 ? 0 : d;
+}
+
+/* Audio's reorder wait: a gap holds later packets only while they stay early enough. */
+static void audio_reorder_wait(struct in_stream *s, int64_t delay)
+{
+	int64_t w = delay - AUDIO_GRID_US;
+	w = w < 0 ? 0 : w > AUDIO_REORDER_MAX_US ? AUDIO_REORDER_MAX_US : w;
+	reorder_set_wait(s->ro, w);
+}
+
+/* level: the packet's RFC 6464 level (-dBov), or -1 if none. */
+static void follow_audio(struct peer *p, struct in_stream *s, int64_t off, int64_t now, int level)
+{
+	int64_t best = best_offset(s);
+	int64_t need = best + playout_target_audio(&p->po, now);
+	int64_t want = align_up(need, AUDIO_GRID_US);
+	bool quiet = level >= AUDIO_QUIET_LEVEL;
+	bool late = off > s->offset;
+	/* down only by more than AUDIO_HYSTERESIS_US spare, so best's jitter around a grid line
+	 * does not move it up and down */
+	bool down = want < s->offset && need + AUDIO_HYSTERESIS_US <= want;
+	if ((want > s->offset && (quiet || late)) ||
+	    (down && (quiet || want < s->offset - AUDIO_SLACK_US))) {
+		LOG_D("peer %u: audio playout %lld -> %lld ms above its best (%s)", p->id,
+		      (long long)(s->offset - best) / 1000, (long long)(want - best) / 1000,
+		      quiet  ? "quiet"
+		      : late ? "late"
+		             : "slack");
+		move_offset(s, want);
+	}
+	audio_reorder_wait(s, s->offset - best);
+}
+
+static void follow_video(struct peer *p, struct in_stream *s)
+{
+	int64_t d = playout_target_video(&p->po), a = audio_delay(p) - PLAYOUT_AV_MAX_US;
+	move_offset(s, best_offset(s) + (a > d ? a : d));
 }
 
 static void anchor(struct in_stream *s, uint32_t ts, int64_t now)
@@ -121,19 +146,26 @@ static void anchor(struct in_stream *s, uint32_t ts, int64_t now)
 	s->ext_ts = 0;
 	s->offset = s->off_cur = s->off_prev = now;
 	s->window_start = now;
-	s->late = false;
 }
 
 /* An in-order packet with RTP time ts arrived at room time now. */
-static void on_arrival(struct in_stream *s, const struct room *r, uint32_t ts, int64_t now,
-                       bool video, int audio_level)
+static void on_arrival(struct peer *p, struct in_stream *s, uint32_t ts, int64_t now, bool video,
+                       int audio_level)
 {
-	if (!s->base_set)
+	bool first = !s->base_set;
+	if (first)
 		anchor(s, ts, now);
 	s->ext_ts += (int32_t)(ts - s->last_ts);
 	s->last_ts = ts;
-	track_offset(s, s->ext_ts * 1000000 / s->clock, now, video ? INT64_MAX : r->delay_us / 2,
-	             video ? LEVEL_VIDEO : audio_level);
+	int64_t off = now - s->ext_ts * 1000000 / s->clock;
+	track_best(s, off, now);
+	playout_note(&p->po, video, off - best_offset(s), now);
+	if (video)
+		follow_video(p, s);
+	else if (first) /* nothing to keep contiguous yet */
+		s->offset = align_up(off + playout_target_audio(&p->po, now), AUDIO_GRID_US);
+	else
+		follow_audio(p, s, off, now, audio_level);
 }
 
 /* The room time of RTP time ts (of any packet, in order or not). */
@@ -290,7 +322,9 @@ static void on_rtp(struct peer *p, uint8_t *data, size_t len)
 		int level = !video && p->ext_audio_level
 		                ? rtp_audio_level(&h, p->ext_audio_level, NULL)
 		                : -1;
-		on_arrival(s, p->room, h.ts, now, video, level);
+		if (!video && s->packets > 0 && (uint16_t)(h.seq - s->max_seq) > 1)
+			playout_note_loss(&p->po, now);
+		on_arrival(p, s, h.ts, now, video, level);
 	}
 	update_stats(s, &h, now);
 	if (video)

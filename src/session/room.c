@@ -1,9 +1,11 @@
 /*
  * room.c - a room: peers, the media engine and the mixing timer (see room.h).
  *
- * The timer fires every 5 ms on the room's loop and advances the engine to the current media
- * time; the engine runs whatever 20 ms audio and 1/fps video ticks are due. Engine callbacks
- * route mixed packets to peers, keyframe requests to senders, and speaker changes to everyone.
+ * The timer fires when the engine's next tick is due (20 ms audio and 1/fps video ticks), and
+ * at least every 5 ms to poll the peers' reorder buffers, NACKs and keyframe requests; it runs
+ * the ticks that are due one by one and sends each tick's packets as soon as it has run, so
+ * audio does not wait for a video tick's encode. Engine callbacks route mixed packets to
+ * peers, keyframe requests to senders, and speaker changes to everyone.
  * Runs on its loop only (env->loop).
  */
 #include <errno.h>
@@ -30,7 +32,7 @@ int64_t room_now(const struct room *r)
 
 int64_t room_media_now(const struct room *r)
 {
-	return room_now(r) - r->delay_us;
+	return room_now(r); /* each participant's playout delay is in its mapping (peer_in.c) */
 }
 
 struct peer *room_peer_by_id(const struct room *r, uint32_t id)
@@ -99,11 +101,19 @@ static gboolean on_tick(gpointer data)
 			      r->name, (long long)(behind / 1000),
 			      (unsigned long long)r->lag_skips);
 	}
-	int rc = mix_engine_run_until(r->eng, target);
-	if (rc < 0)
-		LOG_E("room %s: engine error %d", r->name, rc);
-	/* The per-recipient send, over the pool (not with --netsim: its pipes are the loop's). */
-	outbox_flush(&r->out, r->env->cfg->netsim[0] ? NULL : r->env->pool);
+	/* Tick by tick (the same ticks in the same order as one run_until), each tick's packets
+	 * sent over the pool (not with --netsim: its pipes are the loop's). */
+	struct mix_pool *pool = r->env->cfg->netsim[0] ? NULL : r->env->pool;
+	for (int64_t t = mix_engine_now(r->eng); t < target; t = mix_engine_now(r->eng)) {
+		int rc = mix_engine_run_until(r->eng, t + 1);
+		outbox_flush(&r->out, pool);
+		if (rc < 0) {
+			LOG_E("room %s: engine error %d", r->name, rc);
+			break;
+		}
+	}
+	int64_t next = mix_engine_now(r->eng), poll = room_now(r) + ROOM_TICK_MS * 1000;
+	loop_deadline_set(r->env->loop, r->tick_id, r->t0_us + (next < poll ? next : poll));
 	return G_SOURCE_CONTINUE;
 }
 
@@ -136,7 +146,6 @@ int room_new(struct room **out, const struct env *env, const char *name)
 	snprintf(r->name, sizeof(r->name), "%s", name);
 	r->env = env;
 	r->t0_us = g_get_monotonic_time();
-	r->delay_us = (int64_t)env->cfg->playout_delay_ms * 1000;
 	r->active_speaker = MIX_NO_SOURCE;
 	r->rec_told = REC_FINISHED;
 	struct mix_engine_cfg ec;
@@ -147,7 +156,7 @@ int room_new(struct room **out, const struct env *env, const char *name)
 		free(r);
 		return rc;
 	}
-	r->tick_id = loop_timer_add(env->loop, ROOM_TICK_MS, G_PRIORITY_DEFAULT, on_tick, r);
+	r->tick_id = loop_deadline_add(env->loop, ROOM_TICK_MS, G_PRIORITY_DEFAULT, on_tick, r);
 	*out = r;
 	return 0;
 }

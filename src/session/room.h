@@ -2,9 +2,9 @@
  * room.h - a room: its participants (peers), its media engine and the timer that drives the
  * engine's clock.
  *
- * The engine's media time is the room's monotonic age minus the playout delay: a packet's
- * timestamp is mapped to the room age at which it arrived, and its tick runs playout_delay
- * later, which absorbs jitter and leaves time for NACK retransmissions.
+ * The engine's media time is the room's monotonic age: a packet's timestamp is mapped to the
+ * room age at which its stream's fastest recent packets arrived plus its participant's playout
+ * delay (session/playout.h), which absorbs the jitter measured on that participant's path.
  * Threads: its loop only (env->loop): a room and all its peers live on one loop. The loop's
  * shard (session/shard.c) owns its rooms; a room owns its engine and timer and holds its peers
  * (the shard frees them on leave). Created on the first join, freed when the last peer leaves.
@@ -32,7 +32,6 @@ struct room {
 	struct peer **peers; /* join order */
 	int npeers, cap_peers;
 	int64_t t0_us;    /* monotonic time of creation */
-	int64_t delay_us; /* playout delay */
 	unsigned tick_id; /* GLib source id of the mixing timer */
 	uint32_t active_speaker;
 	struct recorder *rec;    /* the active recording, or NULL (owned by the server) */
@@ -53,7 +52,7 @@ void room_free(struct room **r);
 
 /* The room's age in microseconds (the clock inbound timestamps are mapped to). */
 int64_t room_now(const struct room *r);
-/* The engine media time at wall time room_now(): room_now - delay. */
+/* The engine media time at wall time room_now() (the same clock: delays are per participant). */
 int64_t room_media_now(const struct room *r);
 
 /* Adds a peer and its engine source; tells the others. -ENOSPC if the room is full. */

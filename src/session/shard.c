@@ -63,7 +63,7 @@ static void log_leave(const struct peer *p)
 {
 	LOG_I("peer %u (%s) left room %s: in audio %llu pkts, video %llu pkts %llu frames; out "
 	      "audio %u, video %u pkts; srtp errors %llu, nacks %llu/%llu, plis %llu/%llu, "
-	      "retransmits %llu, re-anchors %llu/%llu, rtx in %llu",
+	      "retransmits %llu, re-anchors %llu/%llu, rtx in %llu, playout delay %lld/%lld ms",
 	      p->id, p->name, p->room ? p->room->name : "-",
 	      (unsigned long long)p->in_audio.packets, (unsigned long long)p->in_video.packets,
 	      (unsigned long long)p->st.frames_in, p->out_audio.packets, p->out_video.packets,
@@ -71,7 +71,9 @@ static void log_leave(const struct peer *p)
 	      (unsigned long long)p->st.nacks_received, (unsigned long long)p->st.plis_sent,
 	      (unsigned long long)p->st.plis_received, (unsigned long long)p->st.retransmits,
 	      (unsigned long long)p->in_audio.reanchors, (unsigned long long)p->in_video.reanchors,
-	      (unsigned long long)p->st.rtx_in);
+	      (unsigned long long)p->st.rtx_in,
+	      (long long)(playout_target_audio(&p->po, p->room ? room_now(p->room) : 0) / 1000),
+	      (long long)(playout_target_video(&p->po) / 1000));
 }
 
 /* Drops one reference of the slot; frees the room with the last. */
