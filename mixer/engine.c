@@ -573,10 +573,16 @@ void mix_engine_latency_sent(struct mix_engine *e, int64_t now_us)
 		source_lat_sent(e, e->src[i], now_us);
 }
 
+void mix_latency_merge(struct mix_latency *into, const struct mix_latency *from, int64_t now_us)
+{
+	for (int i = 0; i < MIX_LAT_COUNT; i++)
+		lat_hist_merge(&into->h[i], &from->h[i], now_us);
+}
+
 void mix_engine_latency_merge(const struct mix_engine *e, struct mix_latency *into, int64_t now_us)
 {
-	for (int i = 0; e->lat && i < MIX_LAT_COUNT; i++)
-		lat_hist_merge(&into->h[i], &e->lat->h[i], now_us);
+	if (e->lat)
+		mix_latency_merge(into, e->lat, now_us);
 }
 
 /* ---- introspection ---- */

@@ -84,6 +84,7 @@ static int live_halves(const struct lat_hist *h, int64_t now_us)
 void lat_hist_merge(struct lat_hist *into, const struct lat_hist *from, int64_t now_us)
 {
 	int live = live_halves(from, now_us);
+	lat_hist_rotate(into, now_us);
 	for (int k = 0; k < live; k++) {
 		if (!from->n[k])
 			continue;

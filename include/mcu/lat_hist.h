@@ -36,7 +36,8 @@ void lat_hist_init(struct lat_hist *h, int64_t half_us, int64_t now_us);
 void lat_hist_rotate(struct lat_hist *h, int64_t now_us);
 /* Adds one sample (negative ones count as 0). */
 void lat_hist_add(struct lat_hist *h, int64_t now_us, int64_t sample_us);
-/* Adds the samples from still covers at now_us (both halves) to into's current half. */
+/* Adds the samples from still covers at now_us (both halves) to into's current half (into
+ * turned over to now_us first). */
 void lat_hist_merge(struct lat_hist *into, const struct lat_hist *from, int64_t now_us);
 /* Samples in both halves (as of the last rotation). */
 uint64_t lat_hist_count(const struct lat_hist *h);

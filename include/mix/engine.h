@@ -289,6 +289,8 @@ struct mix_latency {
 
 /* Empty histograms (half_us 0: an accumulator without a window). */
 void mix_latency_init(struct mix_latency *l, int64_t half_us, int64_t now_us);
+/* Adds from's stages (their windows as of now_us) to into's. */
+void mix_latency_merge(struct mix_latency *into, const struct mix_latency *from, int64_t now_us);
 /* "reorder", "wait", "decode", "encode", "send", "total". */
 const char *mix_lat_stage_name(enum mix_lat_stage s);
 bool mix_lat_stage_is_video(enum mix_lat_stage s);

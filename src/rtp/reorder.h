@@ -56,6 +56,9 @@ int reorder_push(struct reorder *r, uint16_t seq, const uint8_t *pkt, size_t len
 int reorder_pop(struct reorder *r, int64_t now_us, uint16_t *seq, const uint8_t **pkt, size_t *len,
                 int *lost);
 
+/* The now_us the packet popped last was pushed with (its arrival), for latency stamps. */
+int64_t reorder_popped_arrival(const struct reorder *r);
+
 void reorder_get_stats(const struct reorder *r, struct reorder_stats *st);
 
 #endif

@@ -104,6 +104,7 @@ static gboolean on_tick(gpointer data)
 		LOG_E("room %s: engine error %d", r->name, rc);
 	/* The per-recipient send, over the pool (not with --netsim: its pipes are the loop's). */
 	outbox_flush(&r->out, r->env->cfg->netsim[0] ? NULL : r->env->pool);
+	mix_engine_latency_sent(r->eng, g_get_monotonic_time()); /* the tick's packets are out */
 	return G_SOURCE_CONTINUE;
 }
 
@@ -120,6 +121,7 @@ static int engine_cfg(const struct env *env, struct room *r, struct mix_engine_c
 	ec->max_mixed = c->max_mixed;
 	ec->opus_fec = true;
 	ec->tile_names = c->tile_names;
+	ec->latency = true; /* per-stage latency for /api/stats */
 	ec->pool = env->pool;
 	ec->cb = (struct mix_engine_callbacks){.opaque = r,
 	                                       .on_packet = on_packet,
