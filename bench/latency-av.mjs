@@ -17,6 +17,8 @@
 // Run (root; starts build/mcu in a loopback-only namespace):  bash bench/latency-av.sh
 // Newcomers: JOINS participants join a room one at a time; each is timed from its DTLS
 // completing to its first decoded mixed picture and to the first tone it hears.
+// Server stages: after the MCU path, GET /api/stats's "latency" (the server's own per-stage
+// p50/p95 over its last 10-20 s, i.e. mostly the MCU path's tone phase) is printed as a table.
 // Env: FLIPS (15), TONE_S (15), TONE_HZ (1000), JOINS (9), JSON=1 (the figures as JSON too),
 //      ONLY=direct|mcu|joins (one part only), MCU_URL (set by the wrapper).
 import { createRequire } from 'node:module';
@@ -316,6 +318,17 @@ export async function measureJoins(n = JOINS) {
   return { picture: pic, audio: aud };
 }
 
+// The server's per-stage latency ({video: {reorder: {p50_ms, p95_ms, n}, ...}, audio: ...}
+// from GET /api/stats), or null if it cannot be had.
+export async function serverStages(base = URL_BASE) {
+  try {
+    const r = await fetch(`${base}/api/stats`);
+    return r.ok ? (await r.json()).latency || null : null;
+  } catch {
+    return null;
+  }
+}
+
 // ---------- report ----------
 
 function stats(xs) {
@@ -326,7 +339,20 @@ function stats(xs) {
 
 const ms = (x) => (Number.isFinite(x) ? `${x.toFixed(0)}`.padStart(4) : '   -');
 
-function report(paths, joins) {
+const ms1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : '-').padStart(7);
+
+function reportStages(stages, out) {
+  if (!stages) return;
+  out.stages = stages;
+  console.log('server stages (GET /api/stats, last 10-20 s, ms)     p50     p95       n');
+  for (const kind of ['video', 'audio']) {
+    for (const [name, s] of Object.entries(stages[kind] || {})) {
+      console.log(`  ${kind} ${name.padEnd(8)}                              ${ms1(s.p50_ms)} ${ms1(s.p95_ms)} ${String(s.n).padStart(7)}`);
+    }
+  }
+}
+
+function report(paths, joins, stages) {
   const by = Object.fromEntries(paths.map((p) => [p.name, p]));
   const out = { flips: FLIPS, toneHz: TONE_HZ, toneS: TONE_S,
     tilePoints: Object.fromEntries(paths.map((p) => [p.name, p.points])) };
@@ -355,6 +381,7 @@ function report(paths, joins) {
     console.log(`  ${p.name.padEnd(7)} ${c.seconds} s: ${c.jumps} phase jumps, ${c.dips} dips (tone < 70 % of its median)` +
       (c.jumpDeg.length ? ` (jumps: ${c.jumpDeg.slice(0, 12).join(' ')} deg)` : ''));
   }
+  reportStages(stages, out);
   if (joins) {
     out.joins = {};
     console.log(`newcomers (ms from DTLS done, ${joins.picture.length} joins)   median   p95   min   max  missed`);
@@ -370,9 +397,13 @@ function report(paths, joins) {
 async function main() {
   const paths = [];
   if (!ONLY || ONLY === 'direct') paths.push(await measurePath('direct', connectDirect));
-  if (!ONLY || ONLY === 'mcu') paths.push(await measurePath('mcu', connectMcu));
+  let stages = null;
+  if (!ONLY || ONLY === 'mcu') {
+    paths.push(await measurePath('mcu', connectMcu));
+    stages = await serverStages(); // before the joins' rooms add theirs
+  }
   const joins = (!ONLY || ONLY === 'joins') && JOINS > 0 ? await measureJoins() : null;
-  report(paths, joins);
+  report(paths, joins, stages);
   process.exit(0);
 }
 

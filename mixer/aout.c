@@ -32,6 +32,7 @@ struct aout {
 	struct mix_aac_enc *aac;  /* AAC */
 	struct mix_limiter lim;
 	int matched;
+	int64_t lat_encoded_us; /* latency: its last packet's encode end, until sent (0: none) */
 };
 
 void aout_free(struct aout **ap)
@@ -246,8 +247,36 @@ static int encode_aac(struct aout *a, const int16_t *pcm, int64_t t_us, struct m
 	return rc;
 }
 
+/* Latency of a's packets encoded on the tick that started at wall_us (0: latency off). */
+static void lat_encoded(struct mix_engine *e, struct aout *a, int64_t wall_us)
+{
+	int64_t now = mix_mono_us();
+	engine_lat_add(e, MIX_LAT_AUDIO_ENCODE, now, now - wall_us);
+	a->lat_encoded_us = now;
+}
+
+void aouts_lat_sent(struct mix_engine *e, int64_t now_us)
+{
+	for (int i = 0; i < e->naout; i++) {
+		struct aout *a = e->aout[i];
+		if (a->lat_encoded_us)
+			engine_lat_add(e, MIX_LAT_AUDIO_SEND, now_us, now_us - a->lat_encoded_us);
+		a->lat_encoded_us = 0;
+	}
+}
+
+/* A mixed source's packet whose first sample is this tick's: its wait, its total to come. */
+static void lat_mixed(struct mix_engine *e, struct source *s, int64_t wall_us)
+{
+	if (!s->lat.a.handed_us)
+		return;
+	engine_lat_add(e, MIX_LAT_AUDIO_WAIT, wall_us, wall_us - s->lat.a.handed_us);
+	if (!s->lat.a_sent_arrived)
+		s->lat.a_sent_arrived = s->lat.a.arrived_us;
+}
+
 static int encode_and_send(struct mix_engine *e, struct aout *a, const int32_t *sum,
-                           const int16_t *own, int64_t t_us)
+                           const int16_t *own, int64_t t_us, int64_t wall_us)
 {
 	int16_t out[MIX_AUDIO_FRAME];
 	double t0 = engine_cpu_now();
@@ -258,6 +287,8 @@ static int encode_and_send(struct mix_engine *e, struct aout *a, const int32_t *
 	int n = 0;
 	int rc = a->aac ? encode_aac(a, out, t_us, p, &n) : encode_opus(a, out, t_us, p, &n);
 	engine_stage_add(e, MIX_STAGE_AUDIO_ENCODE, t0);
+	if (wall_us && n > 0)
+		lat_encoded(e, a, wall_us);
 	for (int i = 0; i < n; i++)
 		send_packet(e, a, &p[i]);
 	return rc;
@@ -271,6 +302,7 @@ int aouts_tick(struct mix_engine *e, int64_t t_us)
 	int16_t pcm[MAX_MIXED][MIX_AUDIO_FRAME];
 	const int16_t *ptr[MAX_MIXED];
 	int32_t sum[MIX_AUDIO_FRAME];
+	int64_t wall_us = e->lat ? mix_mono_us() : 0; /* the tick's start, for the latency */
 
 	update_levels(e, S, plc_max);
 	int n = select_speakers(e, mixed);
@@ -279,7 +311,9 @@ int aouts_tick(struct mix_engine *e, int64_t t_us)
 		struct source *s = engine_source(e, mixed[i]);
 		if (s)
 			source_audio_pcm(s, S, plc_max, pcm[i], &e->st);
-		else
+		if (s && wall_us)
+			lat_mixed(e, s, wall_us);
+		if (!s)
 			memcpy(pcm[i], zeros, sizeof(zeros));
 		ptr[i] = pcm[i];
 	}
@@ -297,7 +331,7 @@ int aouts_tick(struct mix_engine *e, int64_t t_us)
 		for (int k = 0; k < n; k++)
 			if (mixed[k] == a->minus)
 				own = pcm[k];
-		rc = encode_and_send(e, a, sum, own, t_us);
+		rc = encode_and_send(e, a, sum, own, t_us, wall_us);
 	}
 	return rc;
 }

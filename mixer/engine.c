@@ -6,7 +6,8 @@
  * time order, audio first on ties, so the video tick sees the speaker state of its instant.
  * Engine thread only (see mix/engine.h), except engine_cpu_now and engine_stats_stage, which
  * the video tick's pool items call on their own stats. The engine owns sources, recipients,
- * outputs and the video tick's scratch array; it borrows cfg.pool.
+ * outputs and the video tick's scratch array; it borrows cfg.pool. With cfg.latency it owns
+ * its per-stage latency histograms (engine thread only; see mix_engine_latency_merge).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -81,6 +82,13 @@ int mix_engine_alloc(struct mix_engine **out, const struct mix_engine_cfg *cfg)
 		return rc;
 	}
 	e->active_speaker = MIX_NO_SOURCE;
+	if (cfg->latency && !(e->lat = malloc(sizeof(*e->lat)))) {
+		mix_audio_free(&e->amix);
+		free(e);
+		return -ENOMEM;
+	}
+	if (e->lat)
+		mix_latency_init(e->lat, MIX_LAT_HALF_US, mix_mono_us());
 	*out = e;
 	return 0;
 }
@@ -103,6 +111,7 @@ void mix_engine_free(struct mix_engine **ep)
 	free(e->vout);
 	free(e->aout);
 	free(e->vjobs);
+	free(e->lat);
 	mix_audio_free(&e->amix);
 	free(e);
 	*ep = NULL;
@@ -139,6 +148,7 @@ int mix_engine_add_source(struct mix_engine *e, uint32_t src, const char *name)
 	struct source *s = source_new(src, name, ++e->join_seq);
 	if (!s)
 		return -ENOMEM;
+	s->lat.on = e->lat != NULL;
 	e->src[e->nsrc++] = s;
 	e->tiles_dirty = true;
 	return 0;
@@ -169,8 +179,19 @@ static int ensure_assigned(struct mix_engine *e)
 	return e->tiles_dirty ? vouts_assign(e, mix_engine_now(e)) : 0;
 }
 
-int mix_engine_push_video(struct mix_engine *e, uint32_t src, const uint8_t *data, size_t len,
-                          int64_t pts_us, bool loss_before)
+/* A pushed frame's stamps, its reorder stage recorded: none unless latency is on and it has
+ * an arrival time. */
+static struct lat_stamp stamp_push(struct mix_engine *e, enum mix_lat_stage st, int64_t arrived)
+{
+	if (!e->lat || arrived <= 0)
+		return (struct lat_stamp){0};
+	struct lat_stamp t = {arrived, mix_mono_us()};
+	engine_lat_add(e, st, t.handed_us, t.handed_us - arrived);
+	return t;
+}
+
+int mix_engine_push_video_at(struct mix_engine *e, uint32_t src, const uint8_t *data, size_t len,
+                             int64_t pts_us, bool loss_before, int64_t arrived_us)
 {
 	struct source *s = engine_source(e, src);
 	if (!s)
@@ -178,16 +199,30 @@ int mix_engine_push_video(struct mix_engine *e, uint32_t src, const uint8_t *dat
 	int rc = ensure_assigned(e);
 	if (rc < 0)
 		return rc;
-	return source_push_video(s, data, len, pts_us, loss_before, &e->st);
+	struct lat_stamp t = stamp_push(e, MIX_LAT_VIDEO_REORDER, arrived_us);
+	return source_push_video(s, data, len, pts_us, loss_before, t, &e->st);
+}
+
+int mix_engine_push_video(struct mix_engine *e, uint32_t src, const uint8_t *data, size_t len,
+                          int64_t pts_us, bool loss_before)
+{
+	return mix_engine_push_video_at(e, src, data, len, pts_us, loss_before, 0);
+}
+
+int mix_engine_push_audio_at(struct mix_engine *e, uint32_t src, const uint8_t *data, size_t len,
+                             int64_t pts_us, int level, bool loss_before, int64_t arrived_us)
+{
+	struct source *s = engine_source(e, src);
+	if (!s)
+		return -ENOENT;
+	struct lat_stamp t = stamp_push(e, MIX_LAT_AUDIO_REORDER, arrived_us);
+	return source_push_audio(s, data, len, pts_us, level, loss_before, t, &e->st);
 }
 
 int mix_engine_push_audio(struct mix_engine *e, uint32_t src, const uint8_t *data, size_t len,
                           int64_t pts_us, int level, bool loss_before)
 {
-	struct source *s = engine_source(e, src);
-	if (!s)
-		return -ENOENT;
-	return source_push_audio(s, data, len, pts_us, level, loss_before, &e->st);
+	return mix_engine_push_audio_at(e, src, data, len, pts_us, level, loss_before, 0);
 }
 
 int mix_engine_set_source_video_codec(struct mix_engine *e, uint32_t src,
@@ -481,6 +516,73 @@ void engine_request_keyframe_src(struct mix_engine *e, struct source *s, int64_t
 	e->st.keyframe_requests++;
 	if (e->cfg.cb.on_keyframe_request)
 		e->cfg.cb.on_keyframe_request(e->cfg.cb.opaque, s->id);
+}
+
+/* ---- per-stage latency ---- */
+
+int64_t mix_mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void mix_latency_init(struct mix_latency *l, int64_t half_us, int64_t now_us)
+{
+	for (int i = 0; i < MIX_LAT_COUNT; i++)
+		lat_hist_init(&l->h[i], half_us, now_us);
+}
+
+const char *mix_lat_stage_name(enum mix_lat_stage s)
+{
+	static const char *const names[MIX_LAT_COUNT] = {
+	    "reorder", "wait", "decode", "encode", "send",  "total",
+	    "reorder", "wait", "encode", "send",   "total",
+	};
+	return (unsigned)s < MIX_LAT_COUNT ? names[s] : "?";
+}
+
+bool mix_lat_stage_is_video(enum mix_lat_stage s)
+{
+	return s <= MIX_LAT_VIDEO_TOTAL;
+}
+
+void engine_lat_add(struct mix_engine *e, enum mix_lat_stage st, int64_t now_us, int64_t us)
+{
+	if (e->lat)
+		lat_hist_add(&e->lat->h[st], now_us, us);
+}
+
+/* A source's frame and packet composed or mixed since the last send: total. */
+static void source_lat_sent(struct mix_engine *e, struct source *s, int64_t now_us)
+{
+	if (s->lat.v_sent_arrived)
+		engine_lat_add(e, MIX_LAT_VIDEO_TOTAL, now_us, now_us - s->lat.v_sent_arrived);
+	if (s->lat.a_sent_arrived)
+		engine_lat_add(e, MIX_LAT_AUDIO_TOTAL, now_us, now_us - s->lat.a_sent_arrived);
+	s->lat.v_sent_arrived = s->lat.a_sent_arrived = 0;
+}
+
+void mix_engine_latency_sent(struct mix_engine *e, int64_t now_us)
+{
+	if (!e->lat)
+		return;
+	vouts_lat_sent(e, now_us);
+	aouts_lat_sent(e, now_us);
+	for (int i = 0; i < e->nsrc; i++)
+		source_lat_sent(e, e->src[i], now_us);
+}
+
+void mix_latency_merge(struct mix_latency *into, const struct mix_latency *from, int64_t now_us)
+{
+	for (int i = 0; i < MIX_LAT_COUNT; i++)
+		lat_hist_merge(&into->h[i], &from->h[i], now_us);
+}
+
+void mix_engine_latency_merge(const struct mix_engine *e, struct mix_latency *into, int64_t now_us)
+{
+	if (e->lat)
+		mix_latency_merge(into, e->lat, now_us);
 }
 
 /* ---- introspection ---- */

@@ -4,11 +4,11 @@
  * and aout.c (audio selection, mix-minus, Opus encoders).
  *
  * Threads: everything here runs on the engine's thread, except inside the video tick's fork
- * (vout.c, with cfg.pool): there each pool item owns one source (its decoder, queue and
- * picture) or one vout (its compositor and encoder), reads the sources' pictures and names
- * only after the decodes joined, and writes its counters, CPU times, keyframe requests and
- * packets to its own struct vjob; the engine's thread applies them after the join, in order.
- * The engine owns its sources, recipients, outputs and the vjob scratch array; a recipient
+ * (vout.c, with cfg.pool): there each pool item owns one source (its decoder, queue, picture
+ * and latency scratch, struct src_lat) or one vout (its compositor and encoder), reads the sources'
+ * pictures and names only after the decodes joined, and writes its counters, CPU times, keyframe
+ * requests and packets to its own struct vjob; the engine's thread applies them after the join, in
+ * order. The engine owns its sources, recipients, outputs and the vjob scratch array; a recipient
  * points at (does not own) the outputs it is assigned to.
  */
 #ifndef MIX_ENGINE_INT_H
@@ -29,9 +29,17 @@
 #define SRC_FIFO_CAP 16384 /* decoded samples per source */
 #define MAX_TILES    (MIX_LAYOUT_MAX_TILES + MIX_LAYOUT_MAX_STRIP)
 
+#define SRC_LAT_DECODES 8 /* decode times one video tick keeps per source for the latency */
+
+/* When a frame or packet reached the caller and when it was pushed (monotonic us), 0: none. */
+struct lat_stamp {
+	int64_t arrived_us, handed_us;
+};
+
 struct vq_item {
 	struct mix_packet *pkt;
 	bool loss_before;
+	struct lat_stamp stamp;
 };
 
 struct aq_item {
@@ -41,6 +49,22 @@ struct aq_item {
 	int level;        /* RFC 6464 level or -1 */
 	bool loss_before; /* packets were lost just before this one (a gap is loss, not DTX) */
 	bool dtx;         /* an Opus DTX frame (no audio data): silence, never decoded */
+	struct lat_stamp stamp;
+};
+
+/*
+ * A source's latency stamps (cfg.latency; monotonic microseconds, 0: none). The video decode
+ * writes pic_* and dec_us (a pool item owning the source); the engine's thread reads them after
+ * the join. The rest is the engine's thread's.
+ */
+struct src_lat {
+	bool on;                         /* cfg.latency */
+	struct lat_stamp pic;            /* the current picture's frame, until first composed */
+	int64_t dec_us[SRC_LAT_DECODES]; /* this tick's decode wall times */
+	int ndec;                        /* ... how many */
+	int64_t v_sent_arrived;          /* a composed frame's arrival, until sent */
+	struct lat_stamp a;              /* the packet whose first sample this audio tick takes */
+	int64_t a_sent_arrived;          /* a mixed packet's arrival, until sent */
 };
 
 /*
@@ -79,6 +103,7 @@ struct source {
 	bool last_quiet;        /* the last packet was quiet or DTX: a gap after it is silence */
 	float tick_level;
 	bool tick_filled; /* fifo filled for this tick */
+	struct src_lat lat;
 };
 
 /* lineup.c: who is shown in a large room, in stable positions (see lineup.c). */
@@ -130,15 +155,16 @@ struct mix_engine {
 	struct mix_engine_stats st;
 	struct vjob *vjobs; /* the video tick's per-item results, reused tick to tick */
 	int cap_vjobs;
+	struct mix_latency *lat; /* per-stage latency, with cfg.latency only */
 };
 
 /* source.c */
 struct source *source_new(uint32_t id, const char *name, uint64_t join_seq);
 void source_free(struct source **s);
 int source_push_video(struct source *s, const uint8_t *data, size_t len, int64_t pts_us,
-                      bool loss_before, struct mix_engine_stats *st);
+                      bool loss_before, struct lat_stamp stamp, struct mix_engine_stats *st);
 int source_push_audio(struct source *s, const uint8_t *data, size_t len, int64_t pts_us, int level,
-                      bool loss_before, struct mix_engine_stats *st);
+                      bool loss_before, struct lat_stamp stamp, struct mix_engine_stats *st);
 int source_set_visible(struct source *s, bool visible, int max_w, int max_h);
 /* Switches the codec of s's video: a visible source's decoder is recreated (waits for a
  * keyframe), its queued frames dropped. 0, -EINVAL (unknown codec), -ENOMEM. */
@@ -170,11 +196,15 @@ void vouts_release_recipient(struct mix_engine *e, struct recipient *r);
 int vout_tiles(const struct vout *v, uint32_t *out, int max);
 int vout_count(const struct mix_engine *e);
 void vout_request_keyframe(struct vout *v, int64_t min_gap_us);
+/* The outputs' frames encoded since the last call were sent at now_us: send stage. */
+void vouts_lat_sent(struct mix_engine *e, int64_t now_us);
 
 /* aout.c */
 int aouts_tick(struct mix_engine *e, int64_t t_us);
 void aout_free(struct aout **a);
 void aouts_release_recipient(struct mix_engine *e, struct recipient *r);
+/* The outputs' packets encoded since the last call were sent at now_us: send stage. */
+void aouts_lat_sent(struct mix_engine *e, int64_t now_us);
 
 /* engine.c */
 struct source *engine_source(const struct mix_engine *e, uint32_t id);
@@ -186,6 +216,8 @@ void engine_stats_stage(struct mix_engine_stats *st, enum mix_stage s, double t0
 void engine_stats_add(struct mix_engine_stats *into, const struct mix_engine_stats *from);
 void engine_emit(struct mix_engine *e, uint32_t rid, const struct mix_packet *p);
 void engine_request_keyframe_src(struct mix_engine *e, struct source *s, int64_t t_us);
+/* Records one latency sample of stage st at now_us (monotonic) if cfg.latency is on. */
+void engine_lat_add(struct mix_engine *e, enum mix_lat_stage st, int64_t now_us, int64_t us);
 
 static inline int64_t samples_of_us(int64_t us)
 {

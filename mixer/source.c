@@ -14,6 +14,11 @@
  * other gap (a reported loss, or a gap after a loud packet: a late packet or a step in the
  * caller's room-time mapping) is concealed up to plc_max: Opus PLC, then the next packet's
  * inband FEC for its last frame when it is queued.
+ *
+ * Latency (the engine's cfg.latency): queued items keep their stamps (struct lat_stamp); a
+ * decode notes its wall time and its frame's stamps in s->lat for the engine's thread to
+ * record (vout.c), and fill() notes the stamps of the packet whose first sample the tick
+ * takes (aout.c). Nothing the output depends on reads them.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -115,7 +120,7 @@ void source_free(struct source **sp)
 /* ---- video ---- */
 
 int source_push_video(struct source *s, const uint8_t *data, size_t len, int64_t pts_us,
-                      bool loss_before, struct mix_engine_stats *st)
+                      bool loss_before, struct lat_stamp stamp, struct mix_engine_stats *st)
 {
 	if (!s->visible) {
 		st->frames_dropped_invisible++;
@@ -134,6 +139,7 @@ int source_push_video(struct source *s, const uint8_t *data, size_t len, int64_t
 	struct vq_item *it = &s->vq[(s->vq_head + s->vq_len) % SRC_VQ_CAP];
 	it->pkt = p;
 	it->loss_before = loss_before || s->vq_loss;
+	it->stamp = stamp;
 	s->vq_loss = false;
 	s->vq_len++;
 	return 0;
@@ -145,6 +151,7 @@ int source_set_visible(struct source *s, bool visible, int max_w, int max_h)
 		return 0;
 	s->visible = visible;
 	s->have_pic = false;
+	s->lat.pic = (struct lat_stamp){0};
 	vq_clear(s);
 	vdec_free(s);
 	if (!visible)
@@ -165,6 +172,7 @@ int source_set_video_codec(struct source *s, int codec)
 		return 0;
 	s->vcodec = codec;
 	s->have_pic = false;
+	s->lat.pic = (struct lat_stamp){0};
 	vq_clear(s);
 	vdec_free(s);
 	if (!s->visible)
@@ -175,13 +183,24 @@ int source_set_video_codec(struct source *s, int codec)
 	return rc;
 }
 
+/* The wall time of one decode, kept for the engine's thread (latency on). */
+static void note_decode_time(struct source *s, int64_t t0)
+{
+	if (s->lat.ndec < SRC_LAT_DECODES)
+		s->lat.dec_us[s->lat.ndec++] = mix_mono_us() - t0;
+}
+
 static bool decode_one(struct source *s, struct vq_item *it, struct mix_engine_stats *st)
 {
 	if (it->loss_before)
 		vdec_mark_loss(s);
 	struct mix_picture pic;
+	int64_t t0 = s->lat.on ? mix_mono_us() : 0;
 	int rc = vdec_decode(s, it->pkt, &pic);
+	if (s->lat.on)
+		note_decode_time(s, t0);
 	if (rc == 0) {
+		s->lat.pic = it->stamp;
 		s->pic = pic;
 		s->have_pic = true;
 		s->serial++;
@@ -193,6 +212,7 @@ static bool decode_one(struct source *s, struct vq_item *it, struct mix_engine_s
 	if (rc != -EAGAIN) {
 		/* The decoder saw a corrupt frame: the previous picture may be gone too. */
 		s->have_pic = false;
+		s->lat.pic = (struct lat_stamp){0};
 		st->decode_errors++;
 	}
 	return true;
@@ -216,7 +236,7 @@ bool source_decode_video(struct source *s, int64_t t_us, struct mix_engine_stats
 /* ---- audio ---- */
 
 int source_push_audio(struct source *s, const uint8_t *data, size_t len, int64_t pts_us, int level,
-                      bool loss_before, struct mix_engine_stats *st)
+                      bool loss_before, struct lat_stamp stamp, struct mix_engine_stats *st)
 {
 	int n = mix_opus_packet_samples(data, len);
 	if (n <= 0) {
@@ -238,6 +258,7 @@ int source_push_audio(struct source *s, const uint8_t *data, size_t len, int64_t
 	it->samples = n;
 	it->level = level > 127 ? 127 : level;
 	it->loss_before = loss_before;
+	it->stamp = stamp;
 	it->dtx = len <= DTX_MAX_BYTES;
 	if (it->dtx && level >= 0) /* whatever the header says, a DTX frame is silent */
 		it->level = 127;
@@ -377,6 +398,8 @@ static void fill(struct source *s, int64_t end, int64_t plc_max, struct mix_engi
 		int64_t gap = s->fifo_started ? it->start - fifo_end(s) : 0;
 		if (gap > 0 && gap <= plc_max && gap_is_loss(s, it))
 			recover(s, it, st);
+		if (it->stamp.handed_us && it->start >= end - MIX_AUDIO_FRAME)
+			s->lat.a = it->stamp; /* its first sample is this tick's */
 		decode_packet(s, it, st);
 		aq_pop(s);
 	}
@@ -432,6 +455,7 @@ void source_audio_pcm(struct source *s, int64_t S, int64_t plc_max, int16_t *out
 void source_audio_done(struct source *s, int64_t S)
 {
 	int64_t end = S + MIX_AUDIO_FRAME;
+	s->lat.a = (struct lat_stamp){0};
 	/* Packets of an unmixed source that reports levels are skipped undecoded. */
 	while (s->aq_len > 0 && s->aq[s->aq_head].start + s->aq[s->aq_head].samples <= end) {
 		s->last_quiet = quiet(&s->aq[s->aq_head], NULL, 0);

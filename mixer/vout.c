@@ -48,6 +48,7 @@ struct vout {
 	struct mix_vp8_enc *enc;   /* VP8 key */
 	struct mix_h264_enc *h264; /* H.264 key */
 	int matched;               /* recipients assigned in the current assignment pass */
+	int64_t lat_encoded_us;    /* latency: its last frame's encode end, until sent (0: none) */
 };
 
 static bool key_eq(const struct vkey *a, const struct vkey *b)
@@ -320,6 +321,7 @@ struct vjob {
 	struct vout *v; /* compose + encode phase */
 	struct mix_packet *pkt;
 	int rc;
+	int64_t encoded_us;         /* latency: when its encode ended (monotonic) */
 	struct mix_engine_stats st; /* counters and CPU times of this item */
 };
 
@@ -327,6 +329,7 @@ struct vtick {
 	struct mix_engine *e;
 	int64_t t_us;
 	struct vjob *jobs;
+	int64_t wall_us; /* latency: the tick's start (monotonic), 0: latency off */
 };
 
 /* Room for n items, zeroed. */
@@ -359,8 +362,16 @@ static void decode_item(void *arg, int i)
 	engine_stats_stage(&j->st, MIX_STAGE_VIDEO_DECODE, t0);
 }
 
+/* The decode times a source's item kept (latency on), recorded by the engine's thread. */
+static void lat_decodes(struct mix_engine *e, struct source *s, int64_t wall_us)
+{
+	for (int i = 0; i < s->lat.ndec; i++)
+		engine_lat_add(e, MIX_LAT_VIDEO_DECODE, wall_us, s->lat.dec_us[i]);
+	s->lat.ndec = 0;
+}
+
 /* Decodes every visible source (in parallel with a pool), then requests keyframes in order. */
-static int decode_visible(struct mix_engine *e, int64_t t_us)
+static int decode_visible(struct mix_engine *e, int64_t t_us, int64_t wall_us)
 {
 	int n = 0;
 	for (int i = 0; i < e->nsrc; i++)
@@ -374,6 +385,7 @@ static int decode_visible(struct mix_engine *e, int64_t t_us)
 	mix_pool_run(e->cfg.pool, n, decode_item, &vt);
 	for (int i = 0; i < n; i++) {
 		engine_stats_add(&e->st, &e->vjobs[i].st);
+		lat_decodes(e, e->vjobs[i].s, wall_us);
 		if (e->vjobs[i].need_kf)
 			engine_request_keyframe_src(e, e->vjobs[i].s, t_us);
 	}
@@ -417,6 +429,8 @@ static void encode_item(void *arg, int i)
 		j->st.frames_encoded += j->rc == 0 && j->pkt;
 	}
 	engine_stats_stage(&j->st, MIX_STAGE_VIDEO_ENCODE, t0);
+	if (vt->wall_us)
+		j->encoded_us = mix_mono_us();
 }
 
 /* Sends v's packet p to v's recipients, but for those awaiting a keyframe while p is none. */
@@ -440,11 +454,40 @@ static bool vout_due(const struct mix_engine *e, const struct vout *v, int64_t t
 }
 
 /*
+ * Latency of an output frame encoded on the tick that started at wall_us: its encode stage,
+ * its send stage to come, and the wait of each tile's new picture (its first composition).
+ */
+static void lat_encoded(struct mix_engine *e, const struct vjob *j, int64_t wall_us)
+{
+	engine_lat_add(e, MIX_LAT_VIDEO_ENCODE, j->encoded_us, j->encoded_us - wall_us);
+	j->v->lat_encoded_us = j->encoded_us;
+	for (int t = 0; t < j->v->key.n; t++) {
+		struct source *s = engine_source(e, j->v->key.tiles[t]);
+		if (!s || !s->lat.pic.handed_us)
+			continue;
+		engine_lat_add(e, MIX_LAT_VIDEO_WAIT, wall_us, wall_us - s->lat.pic.handed_us);
+		if (!s->lat.v_sent_arrived)
+			s->lat.v_sent_arrived = s->lat.pic.arrived_us;
+		s->lat.pic = (struct lat_stamp){0};
+	}
+}
+
+void vouts_lat_sent(struct mix_engine *e, int64_t now_us)
+{
+	for (int i = 0; i < e->nvout; i++) {
+		struct vout *v = e->vout[i];
+		if (v->lat_encoded_us)
+			engine_lat_add(e, MIX_LAT_VIDEO_SEND, now_us, now_us - v->lat_encoded_us);
+		v->lat_encoded_us = 0;
+	}
+}
+
+/*
  * Composes and encodes every vout due at this tick (in parallel with a pool), then sends their
  * packets in vout order. The first vout that failed ends the tick there, as if the later ones
  * had not run: their packets are dropped unsent.
  */
-static int encode_outputs(struct mix_engine *e, int64_t t_us)
+static int encode_outputs(struct mix_engine *e, int64_t t_us, int64_t wall_us)
 {
 	int n = 0, rc = 0;
 	for (int i = 0; i < e->nvout; i++)
@@ -454,7 +497,7 @@ static int encode_outputs(struct mix_engine *e, int64_t t_us)
 	for (int i = 0, k = 0; i < e->nvout; i++)
 		if (vout_due(e, e->vout[i], t_us))
 			e->vjobs[k++].v = e->vout[i];
-	struct vtick vt = {.e = e, .t_us = t_us, .jobs = e->vjobs};
+	struct vtick vt = {.e = e, .t_us = t_us, .jobs = e->vjobs, .wall_us = wall_us};
 	mix_pool_run(e->cfg.pool, n, encode_item, &vt);
 	for (int i = 0; i < n; i++) {
 		struct vjob *j = &e->vjobs[i];
@@ -462,6 +505,8 @@ static int encode_outputs(struct mix_engine *e, int64_t t_us)
 			engine_stats_add(&e->st, &j->st);
 			rc = j->rc;
 		}
+		if (rc == 0 && j->pkt && wall_us)
+			lat_encoded(e, j, wall_us);
 		if (rc == 0 && j->pkt)
 			send_packet(e, j->v, j->pkt);
 		mix_packet_unref(&j->pkt);
@@ -471,11 +516,12 @@ static int encode_outputs(struct mix_engine *e, int64_t t_us)
 
 int vouts_tick(struct mix_engine *e, int64_t t_us)
 {
+	int64_t wall_us = e->lat ? mix_mono_us() : 0; /* the tick's start, for the latency */
 	if (e->tiles_dirty) {
 		int rc = vouts_assign(e, t_us);
 		if (rc < 0)
 			return rc;
 	}
-	int rc = decode_visible(e, t_us);
-	return rc < 0 ? rc : encode_outputs(e, t_us);
+	int rc = decode_visible(e, t_us, wall_us);
+	return rc < 0 ? rc : encode_outputs(e, t_us, wall_us);
 }

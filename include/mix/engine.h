@@ -52,6 +52,7 @@
 #include "mix/codec.h"
 #include "mix/layout.h"
 #include "mix/packet.h"
+#include "mcu/lat_hist.h"
 
 #define MIX_KF_GAP_US 1000000 /* keyframe requests (PLI/FIR): one per second per encoder */
 #define MIX_KF_JOIN_GAP_US                                                                         \
@@ -85,6 +86,7 @@ struct mix_engine_cfg {
 	int max_w, max_h;            /* inbound video size cap (VP8 and H.264), default 1920x1088 */
 	int64_t plc_max_us;          /* conceal a silent source's audio at most this long, 100 ms */
 	bool tile_names;             /* participants' names on their tiles, default false */
+	bool latency; /* record per-stage latency (mix_engine_latency_merge), default false */
 	/* Worker pool for the video tick (mix/pool.h), borrowed: it must outlive the engine and may
 	 * be shared by engines on several threads. NULL (default): the engine's thread does all. */
 	struct mix_pool *pool;
@@ -136,6 +138,16 @@ int mix_engine_push_video(struct mix_engine *e, uint32_t src, const uint8_t *dat
  */
 int mix_engine_push_audio(struct mix_engine *e, uint32_t src, const uint8_t *data, size_t len,
                           int64_t pts_us, int level, bool loss_before);
+
+/*
+ * The same, stamped for the latency stages (cfg.latency): arrived_us is when the frame's last
+ * packet (the packet) reached the caller, on the monotonic clock in microseconds
+ * (CLOCK_MONOTONIC, as g_get_monotonic_time); 0: not stamped (nothing recorded for it).
+ */
+int mix_engine_push_video_at(struct mix_engine *e, uint32_t src, const uint8_t *data, size_t len,
+                             int64_t pts_us, bool loss_before, int64_t arrived_us);
+int mix_engine_push_audio_at(struct mix_engine *e, uint32_t src, const uint8_t *data, size_t len,
+                             int64_t pts_us, int level, bool loss_before, int64_t arrived_us);
 
 /*
  * Discards this many leading decoded samples of src's audio stream (an Opus pre-skip); the
@@ -242,6 +254,53 @@ struct mix_engine_stats {
 
 void mix_engine_get_stats(const struct mix_engine *e, struct mix_engine_stats *st);
 const char *mix_stage_name(enum mix_stage s);
+
+/*
+ * Per-stage latency (cfg.latency), in real time on the monotonic clock (not the media clock,
+ * which runs a playout delay behind). Video: reorder (the frame's last packet arrived -> pushed),
+ * wait (pushed -> start of the first video tick that composes it: playout delay plus tick
+ * quantization), decode (wall time of its decode), encode (tick start -> that output's frame
+ * encoded, per output), send (encoded -> the caller's mix_engine_latency_sent after it sent the
+ * tick's packets), total (last packet arrived -> the first output frame showing it sent).
+ * Audio: reorder, wait (pushed -> start of the audio tick that mixes its first sample), encode,
+ * send, total, alike. Each stage is a lat_hist over a sliding window of MIX_LAT_HALF_US halves.
+ * Recording reads the clock and writes nothing the output depends on: the bytes are the same.
+ */
+enum mix_lat_stage {
+	MIX_LAT_VIDEO_REORDER,
+	MIX_LAT_VIDEO_WAIT,
+	MIX_LAT_VIDEO_DECODE,
+	MIX_LAT_VIDEO_ENCODE,
+	MIX_LAT_VIDEO_SEND,
+	MIX_LAT_VIDEO_TOTAL,
+	MIX_LAT_AUDIO_REORDER,
+	MIX_LAT_AUDIO_WAIT,
+	MIX_LAT_AUDIO_ENCODE,
+	MIX_LAT_AUDIO_SEND,
+	MIX_LAT_AUDIO_TOTAL,
+	MIX_LAT_COUNT
+};
+
+#define MIX_LAT_HALF_US 10000000 /* the window: the current and the previous 10 s */
+
+struct mix_latency {
+	struct lat_hist h[MIX_LAT_COUNT];
+};
+
+/* Empty histograms (half_us 0: an accumulator without a window). */
+void mix_latency_init(struct mix_latency *l, int64_t half_us, int64_t now_us);
+/* Adds from's stages (their windows as of now_us) to into's. */
+void mix_latency_merge(struct mix_latency *into, const struct mix_latency *from, int64_t now_us);
+/* "reorder", "wait", "decode", "encode", "send", "total". */
+const char *mix_lat_stage_name(enum mix_lat_stage s);
+bool mix_lat_stage_is_video(enum mix_lat_stage s);
+/* The engine's monotonic clock in microseconds (CLOCK_MONOTONIC). */
+int64_t mix_mono_us(void);
+/* The tick's packets were handed to the network at now_us (monotonic): send and total. */
+void mix_engine_latency_sent(struct mix_engine *e, int64_t now_us);
+/* Adds the engine's stages (their last window as of now_us) to into; nothing without
+ * cfg.latency. */
+void mix_engine_latency_merge(const struct mix_engine *e, struct mix_latency *into, int64_t now_us);
 
 /* For tests: the source shown in each tile of rid's current output; returns the tile count. */
 int mix_engine_recipient_tiles(const struct mix_engine *e, uint32_t rid, uint32_t *out, int max);

@@ -53,6 +53,7 @@ struct reorder {
 	int pending_lost; /* skipped since the last release, reported with the next one */
 	uint32_t bad_seq; /* RFC 3550 A.1 resync candidate, REORDER_NO_BAD if none */
 	uint8_t *lent; /* the buffer of the packet popped last, the caller's until the next call */
+	int64_t lent_arrival; /* ... and the time it was pushed */
 	uint8_t *spare[REORDER_SPARE];
 	int nspare;
 	struct reorder_stats st;
@@ -327,6 +328,7 @@ int reorder_pop(struct reorder *r, int64_t now_us, uint16_t *seq, const uint8_t 
 	if (seq)
 		*seq = (uint16_t)s->ext;
 	r->lent = s->data;
+	r->lent_arrival = s->arrival;
 	s->data = NULL;
 	if (pkt)
 		*pkt = r->lent;
@@ -336,4 +338,9 @@ int reorder_pop(struct reorder *r, int64_t now_us, uint16_t *seq, const uint8_t 
 		*lost = r->pending_lost;
 	r->pending_lost = 0;
 	return 1;
+}
+
+int64_t reorder_popped_arrival(const struct reorder *r)
+{
+	return r ? r->lent_arrival : 0;
 }

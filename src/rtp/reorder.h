@@ -59,6 +59,9 @@ int reorder_pop(struct reorder *r, int64_t now_us, uint16_t *seq, const uint8_t 
 /* Changes how long a gap may delay later packets (from the next pop on). */
 void reorder_set_wait(struct reorder *r, int64_t max_wait_us);
 
+/* The now_us the packet popped last was pushed with (its arrival), for latency stamps. */
+int64_t reorder_popped_arrival(const struct reorder *r);
+
 void reorder_get_stats(const struct reorder *r, struct reorder_stats *st);
 
 #endif

@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -629,19 +630,43 @@ struct stats_call {
 	int left; /* loops still to report */
 	bool partial;
 	struct peer_stats sum;
+	struct mix_latency lat; /* every room's stages, merged */
 };
+
+/* Milliseconds with one decimal, or null for an empty stage. */
+static json_t *ms_json(const struct lat_hist *h, double q)
+{
+	double us = lat_hist_quantile_us(h, q);
+	return us < 0 ? json_null() : json_real(round(us / 100.0) / 10.0);
+}
+
+/* {"video": {"reorder": {"p50_ms", "p95_ms", "n"}, ...}, "audio": {...}} */
+static json_t *latency_json(const struct mix_latency *l)
+{
+	json_t *kind[2] = {json_object(), json_object()}; /* audio, video */
+	for (int i = 0; i < MIX_LAT_COUNT; i++) {
+		const struct lat_hist *h = &l->h[i];
+		json_object_set_new(kind[mix_lat_stage_is_video(i)], mix_lat_stage_name(i),
+		                    json_pack("{s:o,s:o,s:I}", "p50_ms", ms_json(h, 0.5), "p95_ms",
+		                              ms_json(h, 0.95), "n",
+		                              (json_int_t)lat_hist_count(h)));
+	}
+	return json_pack("{s:o,s:o}", "video", kind[1], "audio", kind[0]);
+}
 
 static void stats_done(struct stats_call *c)
 {
 	struct server *s = c->srv;
-	json_t *o = json_pack("{s:o,s:o,s:o,s:o,s:o}", "server", server_json(s), "signaling",
-	                      signaling_json(s), "peers", peers_json(&c->sum), "loops",
-	                      loops_json(s), "process", process_json(s));
+	json_t *o =
+	    json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "server", server_json(s), "signaling",
+	              signaling_json(s), "peers", peers_json(&c->sum), "loops", loops_json(s),
+	              "process", process_json(s), "latency", latency_json(&c->lat));
 	struct ws_http_reply r = {0};
 	if (c->partial)
 		reply_error(&r, 503, "server-busy", "too many requests in flight, retry");
 	else
-		reply_owned(&r, o ? 200 : 500, o ? json_dumps(o, JSON_COMPACT) : NULL);
+		reply_owned(&r, o ? 200 : 500,
+		            o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL);
 	json_decref(o);
 	s->http_done(s->http_done_ctx, c->id, &r);
 	pthread_mutex_destroy(&c->lock);
@@ -652,9 +677,10 @@ static void stats_done(struct stats_call *c)
 static void stats_part(struct stats_call *c, struct shard *sh)
 {
 	pthread_mutex_lock(&c->lock);
-	if (sh)
+	if (sh) {
 		shard_peer_stats(sh, &c->sum);
-	else
+		shard_latency(sh, &c->lat, mix_mono_us());
+	} else
 		c->partial = true;
 	bool last = --c->left == 0;
 	pthread_mutex_unlock(&c->lock);
@@ -677,6 +703,7 @@ static void get_stats(struct server *s, uint64_t id, struct ws_http_reply *reply
 	c->srv = s;
 	c->id = id;
 	c->left = s->nshards;
+	mix_latency_init(&c->lat, 0, 0);
 	pthread_mutex_init(&c->lock, NULL);
 	reply->status = WS_HTTP_DEFER; /* set first: the last part may reply before we return */
 	int n = s->nshards;

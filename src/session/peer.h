@@ -97,6 +97,8 @@ struct in_stream {
 	int64_t last_sr_at;   /* room time it arrived */
 	uint64_t packets, bytes;
 	uint64_t reanchors; /* times the RTP->room mapping moved by more than 5 ms */
+	/* video: the latest arrival (monotonic) among the packets of the frame being assembled */
+	int64_t asm_arrival;
 };
 
 /* An outbound RTP stream. */

@@ -213,14 +213,16 @@ static void bind_ssrc(struct peer *p, struct in_stream *s, uint32_t ssrc)
 	s->packets = s->received = s->expected_prior = s->received_prior = 0;
 }
 
-static void deliver_audio(struct peer *p, const uint8_t *pkt, size_t len, int lost)
+/* arrived: when the packet reached us, monotonic (the latency stamp). */
+static void deliver_audio(struct peer *p, const uint8_t *pkt, size_t len, int lost, int64_t arrived)
 {
 	struct rtp_hdr h;
 	if (rtp_parse(pkt, len, &h) != RTP_OK || h.payload_len == 0)
 		return;
 	int level = p->ext_audio_level ? rtp_audio_level(&h, p->ext_audio_level, NULL) : -1;
 	int64_t pts = map_pts(&p->in_audio, p->room, h.ts);
-	mix_engine_push_audio(p->room->eng, p->id, h.payload, h.payload_len, pts, level, lost > 0);
+	mix_engine_push_audio_at(p->room->eng, p->id, h.payload, h.payload_len, pts, level,
+	                         lost > 0, arrived);
 }
 
 /* A complete frame of the negotiated codec (VP8 frame or H.264 access unit), or 0. */
@@ -240,20 +242,27 @@ static int assemble(struct peer *p, const struct rtp_hdr *h, struct vp8_frame *f
 	return rc;
 }
 
-static void deliver_video(struct peer *p, const uint8_t *pkt, size_t len, int lost)
+/* arrived: when the packet reached us, monotonic; a frame's stamp is its last packet's. */
+static void deliver_video(struct peer *p, const uint8_t *pkt, size_t len, int lost, int64_t arrived)
 {
 	struct rtp_hdr h;
 	struct vp8_frame f;
 	if (rtp_parse(pkt, len, &h) != RTP_OK)
 		return;
+	struct in_stream *s = &p->in_video;
+	s->asm_arrival = arrived > s->asm_arrival ? arrived : s->asm_arrival;
 	int rc = assemble(p, &h, &f);
 	if (rc < 0)
 		p->st.frames_dropped++;
-	if (rc != 1)
+	if (rc != 1) {
+		s->asm_arrival = rc < 0 ? 0 : s->asm_arrival;
 		return;
+	}
 	p->st.frames_in++;
-	int64_t pts = map_pts(&p->in_video, p->room, f.ts);
-	mix_engine_push_video(p->room->eng, p->id, f.data, f.size, pts, f.loss_before || lost);
+	int64_t pts = map_pts(s, p->room, f.ts);
+	mix_engine_push_video_at(p->room->eng, p->id, f.data, f.size, pts, f.loss_before || lost,
+	                         s->asm_arrival);
+	s->asm_arrival = 0;
 }
 
 /* Releases what the reorder buffer can release now. */
@@ -264,10 +273,11 @@ static void drain(struct peer *p, struct in_stream *s, bool video, int64_t now)
 	size_t len;
 	int lost;
 	while (s->ro && reorder_pop(s->ro, now, &seq, &pkt, &len, &lost) == 1) {
+		int64_t arrived = reorder_popped_arrival(s->ro) + p->room->t0_us; /* monotonic */
 		if (video)
-			deliver_video(p, pkt, len, lost);
+			deliver_video(p, pkt, len, lost, arrived);
 		else
-			deliver_audio(p, pkt, len, lost);
+			deliver_audio(p, pkt, len, lost, arrived);
 	}
 }
 

@@ -107,6 +107,7 @@ static gboolean on_tick(gpointer data)
 	for (int64_t t = mix_engine_now(r->eng); t < target; t = mix_engine_now(r->eng)) {
 		int rc = mix_engine_run_until(r->eng, t + 1);
 		outbox_flush(&r->out, pool);
+		mix_engine_latency_sent(r->eng, g_get_monotonic_time()); /* the tick's packets are out */
 		if (rc < 0) {
 			LOG_E("room %s: engine error %d", r->name, rc);
 			break;
@@ -130,6 +131,7 @@ static int engine_cfg(const struct env *env, struct room *r, struct mix_engine_c
 	ec->max_mixed = c->max_mixed;
 	ec->opus_fec = true;
 	ec->tile_names = c->tile_names;
+	ec->latency = true; /* per-stage latency for /api/stats */
 	ec->pool = env->pool;
 	ec->cb = (struct mix_engine_callbacks){.opaque = r,
 	                                       .on_packet = on_packet,

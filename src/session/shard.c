@@ -57,6 +57,13 @@ void shard_peer_stats(struct shard *sh, struct peer_stats *sum)
 			server_peer_stats_add(sum, &sh->rooms[i]->peers[j]->st);
 }
 
+void shard_latency(struct shard *sh, struct mix_latency *into, int64_t now_us)
+{
+	mix_latency_merge(into, &sh->lat_gone, now_us);
+	for (int i = 0; i < sh->nrooms_arr; i++)
+		mix_engine_latency_merge(sh->rooms[i]->eng, into, now_us);
+}
+
 /* ---- leaving ---- */
 
 static void log_leave(const struct peer *p)
@@ -87,6 +94,7 @@ static void release(struct shard *sh, struct slot *sl)
 		ptrarray_remove((void **)sh->rooms, &sh->nrooms_arr, r);
 		atomic_store(&sh->nrooms, sh->nrooms_arr);
 		atomic_fetch_add(&sh->srv->ctr.rooms_freed, 1);
+		mix_engine_latency_merge(r->eng, &sh->lat_gone, mix_mono_us());
 		room_free(&r);
 		/* A room's encoders and pictures are large blocks that glibc keeps in its arenas
 		 * (one per thread that allocated them): give them back to the system, so a server
@@ -382,6 +390,7 @@ int shard_new(struct shard **out, struct server *srv, int index)
 		return rc;
 	}
 	sh->srv = srv;
+	mix_latency_init(&sh->lat_gone, MIX_LAT_HALF_US, mix_mono_us());
 	sh->env = (struct env){.cfg = srv->cfg,
 	                       .cert = srv->cert,
 	                       .loop = sh->loop,

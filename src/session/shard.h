@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "mix/engine.h"
 #include "session/env.h"
 #include "session/peer.h"
 #include "signal/msg.h"
@@ -40,6 +41,7 @@ struct shard {
 	unsigned rec_timer;
 	int64_t rec_log_us;
 	struct peer_stats peers_gone; /* counters of the peers that have left, summed */
+	struct mix_latency lat_gone;  /* stages of the rooms that have closed (windowed) */
 	/* snapshots (server's snap_lock): JSON array elements, comma-separated, no brackets */
 	char *snap_rooms, *snap_recs;
 };
@@ -61,6 +63,9 @@ void shard_leave(struct shard *sh, struct slot *sl, uint32_t id);
 void shard_update_snapshot(struct shard *sh);
 /* Adds this loop's peers' counters (current and gone) to sum. */
 void shard_peer_stats(struct shard *sh, struct peer_stats *sum);
+/* Adds this loop's rooms' per-stage latency, closed rooms' too (their windows as of now_us,
+ * monotonic), to into. */
+void shard_latency(struct shard *sh, struct mix_latency *into, int64_t now_us);
 /* The room named `name` on this loop, or NULL. */
 struct room *shard_find_room(struct shard *sh, const char *name);
 

@@ -4,6 +4,8 @@
 // change, over a direct peer connection and through the server's mix. Then A sends a steady
 // 1 kHz tone and B counts phase jumps (over 45 degrees between 20 ms windows) and dips. Then
 // newcomers join A's room one by one: each must see the mix and hear A soon after its DTLS.
+// After the MCU run, GET /api/stats's per-stage latency must have every stage, with samples,
+// and no stage's median above the total's p95 (stamps taken out of order would break that).
 // The bounds are loose on purpose (this also runs under ASan, on two cores): they catch a
 // regression to far worse, not the figures. bench/latency-av.sh gives the figures
 // (docs/BENCHMARKS.md, "Latency and continuity").
@@ -13,7 +15,32 @@ import { asanBuild } from './wrtc-child.mjs';
 
 process.env.FLIPS ||= '9';
 process.env.TONE_S ||= '10';
-const { measurePath, measureJoins, connectDirect, connectMcu } = await import('../../bench/latency-av.mjs');
+const { measurePath, measureJoins, connectDirect, connectMcu, serverStages } =
+  await import('../../bench/latency-av.mjs');
+
+const STAGES = {
+  video: ['reorder', 'wait', 'decode', 'encode', 'send', 'total'],
+  audio: ['reorder', 'wait', 'encode', 'send', 'total'],
+};
+
+// Every stage present with samples, medians >= 0 and within the total's p95 (+ 1 ms: the
+// histogram's buckets). Loose: it runs under ASan and TSan too.
+function checkStages(lat) {
+  assert.ok(lat, 'GET /api/stats has no "latency"');
+  for (const [kind, names] of Object.entries(STAGES)) {
+    const total = lat[kind]?.total;
+    assert.ok(total && total.n > 0, `${kind} total: no samples`);
+    console.log(`${kind} stages (p50/p95 ms, n): ` +
+      names.map((n) => `${n} ${lat[kind][n]?.p50_ms}/${lat[kind][n]?.p95_ms} (${lat[kind][n]?.n})`).join(', '));
+    for (const name of names) {
+      const s = lat[kind][name];
+      assert.ok(s && s.n > 0, `${kind} ${name}: no samples (${JSON.stringify(s)})`);
+      assert.ok(s.p50_ms >= 0, `${kind} ${name}: p50 ${s.p50_ms} ms`);
+      assert.ok(s.p50_ms <= total.p95_ms + 1,
+        `${kind} ${name}: p50 ${s.p50_ms} ms above the total's p95 ${total.p95_ms} ms`);
+    }
+  }
+}
 
 // libwebrtc's threads keep Node alive after close(): exit once the results are out.
 after(() => setTimeout(() => process.exit(), 1000).unref());
@@ -27,6 +54,7 @@ test('the MCU adds little delay and keeps a steady tone whole', { timeout: 18000
   const slow = asanBuild() || /tsan/.test(process.env.BUILD || '');
   const direct = await measurePath('direct', connectDirect);
   const mcu = await measurePath('mcu', connectMcu);
+  const stages = await serverStages();
   for (const kind of ['video', 'audio']) {
     const d = median(direct[kind]), m = median(mcu[kind]);
     const missed = mcu[kind].filter((x) => !Number.isFinite(x)).length;
@@ -47,6 +75,7 @@ test('the MCU adds little delay and keeps a steady tone whole', { timeout: 18000
   assert.ok(c.seconds >= 9, `only ${c.seconds} s of tone received`);
   assert.ok(c.jumps <= (slow ? 3 : 1), `${c.jumps} phase jumps through the MCU`);
   assert.ok(c.dips <= (slow ? 5 : 2), `${c.dips} dips through the MCU`);
+  checkStages(stages);
 });
 
 test('a newcomer sees and hears the room soon after its DTLS handshake', { timeout: 60000 }, async () => {

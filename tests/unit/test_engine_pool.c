@@ -7,7 +7,8 @@
  * mid-run to another size and 10 fps (mix_engine_set_recipient_video: a fresh encoder, the
  * await-keyframe gate), an H.264 one and an H.264 participant (its decodes run in parallel with
  * the VP8 ones) when libx264 is there, a late joiner (visibility keyframe requests) and a loss
- * (decoder keyframe requests).
+ * (decoder keyframe requests). The pooled engine also records its per-stage latency
+ * (cfg.latency, stamped pushes), which must change no byte; every stage gets samples.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -133,6 +134,7 @@ static struct mix_engine *engine_new(struct log *l, struct mix_pool *pool)
 	cfg.video_bitrate = 300000;
 	cfg.exclude_self = true;
 	cfg.pool = pool;
+	cfg.latency = pool != NULL; /* stamping must not change the output */
 	cfg.cb = (struct mix_engine_callbacks){
 	    .opaque = l, .on_packet = on_packet, .on_keyframe_request = on_kf};
 	struct mix_engine *e = NULL;
@@ -182,21 +184,46 @@ static void step(struct mix_engine **e, struct fake *f, int nf, int64_t t, int64
 	for (int i = 0; i < nf; i++) {
 		struct mix_packet *a = fake_audio(&f[i], t);
 		for (int k = 0; k < 2; k++)
-			mix_engine_push_audio(e[k], f[i].id, a->data, a->size, t, -1, false);
+			mix_engine_push_audio_at(e[k], f[i].id, a->data, a->size, t, -1, false,
+			                         mix_mono_us());
 		mix_packet_unref(&a);
 		for (int64_t v = (t * 30 + 999999) / 1000000; v * 1000000 / 30 < t + 20000; v++) {
 			int64_t pts = v * 1000000 / 30;
 			struct mix_packet *p = fake_frame(&f[i], v, pts);
 			bool lost = i == 1 && pts >= lose_at && pts < lose_at + 100000;
 			for (int k = 0; k < 2 && p && !lost; k++)
-				mix_engine_push_video(e[k], f[i].id, p->data, p->size, pts,
-				                      i == 1 && pts >= lose_at + 100000 &&
-				                          pts < lose_at + 134000);
+				mix_engine_push_video_at(e[k], f[i].id, p->data, p->size, pts,
+				                         i == 1 && pts >= lose_at + 100000 &&
+				                             pts < lose_at + 134000,
+				                         mix_mono_us());
 			mix_packet_unref(&p);
 		}
 	}
-	for (int k = 0; k < 2; k++)
+	for (int k = 0; k < 2; k++) {
 		assert_int_equal(mix_engine_run_until(e[k], t + 20000), 0);
+		mix_engine_latency_sent(e[k], mix_mono_us());
+	}
+}
+
+/* Every stage of the engine with latency on has samples, in order of size: no stage's median
+ * above the total's 95th percentile; the one without has none. */
+static void check_latency(struct mix_engine *off, struct mix_engine *on)
+{
+	struct mix_latency l;
+	int64_t now = mix_mono_us();
+	mix_latency_init(&l, 0, now);
+	mix_engine_latency_merge(off, &l, now);
+	for (int i = 0; i < MIX_LAT_COUNT; i++)
+		assert_int_equal(lat_hist_count(&l.h[i]), 0);
+	mix_engine_latency_merge(on, &l, now);
+	for (int i = 0; i < MIX_LAT_COUNT; i++) {
+		enum mix_lat_stage total =
+		    mix_lat_stage_is_video(i) ? MIX_LAT_VIDEO_TOTAL : MIX_LAT_AUDIO_TOTAL;
+		double p50 = lat_hist_quantile_us(&l.h[i], 0.5);
+		assert_true(lat_hist_count(&l.h[i]) > 0);
+		assert_true(p50 >= 0);
+		assert_true(p50 <= lat_hist_quantile_us(&l.h[total], 0.95) + 1000);
+	}
 }
 
 static void compare_logs(const struct log *a, const struct log *b)
@@ -265,6 +292,7 @@ static void same_output_with_threads(int threads)
 	assert_true(st[1].stage_cpu_s[MIX_STAGE_VIDEO_ENCODE] > 0);
 	assert_true(st[1].stage_cpu_s[MIX_STAGE_VIDEO_DECODE] > 0);
 	compare_logs(&logs[0], &logs[1]);
+	check_latency(e[0], e[1]);
 	/* the rungs: 100 at 30 fps; 102 at 15 fps for 0.9 s (14 ticks), then 10 fps (6 ticks) */
 	int v100 = 0, v102 = 0;
 	for (int i = 0; i < logs[0].n; i++) {

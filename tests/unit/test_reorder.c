@@ -7,6 +7,7 @@
  * ahead (no per-packet loop, lost counted), a sender restart far behind, and the counters;
  * memory follows what is held: in order a stream reuses one or two buffers, a burst of
  * reordering takes one per packet held and does not keep them, a reset gives them back.
+ * Each popped packet tells its arrival (reorder_popped_arrival).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -76,6 +77,24 @@ static void test_in_order(void **state)
 	assert_int_equal(st.lost + st.duplicates + st.too_old + st.overflow, 0);
 	reorder_free(&r);
 	assert_null(r);
+}
+
+/* A packet held behind a gap keeps its own arrival time; the gap's filler has its own. */
+static void test_popped_arrival(void **state)
+{
+	struct reorder *r = new_reorder(32);
+	assert_int_equal(reorder_popped_arrival(r), 0);
+	assert_int_equal(push(r, 10, 1000), 0);
+	pop_expect(r, 1000, 10, 0);
+	assert_int_equal(reorder_popped_arrival(r), 1000);
+	assert_int_equal(push(r, 12, 2000), 0);
+	pop_none(r, 2000);
+	assert_int_equal(push(r, 11, 5000), 0); /* late: 12 waited for it */
+	pop_expect(r, 5000, 11, 0);
+	assert_int_equal(reorder_popped_arrival(r), 5000);
+	pop_expect(r, 5000, 12, 0);
+	assert_int_equal(reorder_popped_arrival(r), 2000);
+	reorder_free(&r);
 }
 
 static void test_reorder_window(void **state)
@@ -331,6 +350,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_in_order),
+	    cmocka_unit_test(test_popped_arrival),
 	    cmocka_unit_test(test_reorder_window),
 	    cmocka_unit_test(test_duplicate_and_old),
 	    cmocka_unit_test(test_gap_skipped_after_wait),
