@@ -443,26 +443,31 @@ void mix_engine_skip_to(struct mix_engine *e, int64_t t_us)
 	}
 }
 
+int mix_engine_run_one(struct mix_engine *e, int64_t t_us)
+{
+	int64_t ta = audio_tick_time(e->audio_tick);
+	int64_t tv = video_tick_time(e, e->video_tick);
+	int rc;
+	if (ta >= t_us && tv >= t_us)
+		return 0;
+	if (ta <= tv) {
+		rc = aouts_tick(e, ta);
+		e->audio_tick++;
+		e->st.audio_ticks++;
+	} else {
+		rc = vouts_tick(e, tv);
+		e->video_tick++;
+		e->st.video_ticks++;
+	}
+	return rc < 0 ? rc : 1;
+}
+
 int mix_engine_run_until(struct mix_engine *e, int64_t t_us)
 {
-	for (;;) {
-		int64_t ta = audio_tick_time(e->audio_tick);
-		int64_t tv = video_tick_time(e, e->video_tick);
-		int rc;
-		if (ta >= t_us && tv >= t_us)
-			return 0;
-		if (ta <= tv) {
-			rc = aouts_tick(e, ta);
-			e->audio_tick++;
-			e->st.audio_ticks++;
-		} else {
-			rc = vouts_tick(e, tv);
-			e->video_tick++;
-			e->st.video_ticks++;
-		}
-		if (rc < 0)
-			return rc;
-	}
+	int rc;
+	while ((rc = mix_engine_run_one(e, t_us)) == 1)
+		;
+	return rc;
 }
 
 /* ---- helpers shared by vout.c and aout.c ---- */

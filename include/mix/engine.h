@@ -222,6 +222,9 @@ void mix_engine_skip_to(struct mix_engine *e, int64_t t_us);
 
 /* Runs every tick with time < t_us. Ticks start at time 0. */
 int mix_engine_run_until(struct mix_engine *e, int64_t t_us);
+/* Runs the next tick (audio first on ties) if its time < t_us: 1 if one ran, 0 if none was due,
+ * or an error. A run of these is exactly run_until: a caller sends each tick's packets at once. */
+int mix_engine_run_one(struct mix_engine *e, int64_t t_us);
 /* The time of the next tick not yet run. */
 int64_t mix_engine_now(const struct mix_engine *e);
 

@@ -104,14 +104,15 @@ static gboolean on_tick(gpointer data)
 	/* Tick by tick (the same ticks in the same order as one run_until), each tick's packets
 	 * sent over the pool (not with --netsim: its pipes are the loop's). */
 	struct mix_pool *pool = r->env->cfg->netsim[0] ? NULL : r->env->pool;
-	for (int64_t t = mix_engine_now(r->eng); t < target; t = mix_engine_now(r->eng)) {
-		int rc = mix_engine_run_until(r->eng, t + 1);
+	int rc;
+	while ((rc = mix_engine_run_one(r->eng, target)) == 1) {
 		outbox_flush(&r->out, pool);
-		mix_engine_latency_sent(r->eng, g_get_monotonic_time()); /* the tick's packets are out */
-		if (rc < 0) {
-			LOG_E("room %s: engine error %d", r->name, rc);
-			break;
-		}
+		mix_engine_latency_sent(r->eng,
+		                        g_get_monotonic_time()); /* the tick's packets are out */
+	}
+	if (rc < 0) {
+		outbox_flush(&r->out, pool);
+		LOG_E("room %s: engine error %d", r->name, rc);
 	}
 	int64_t next = mix_engine_now(r->eng), poll = room_now(r) + ROOM_TICK_MS * 1000;
 	loop_deadline_set(r->env->loop, r->tick_id, r->t0_us + (next < poll ? next : poll));
