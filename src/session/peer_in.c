@@ -123,11 +123,9 @@ static void follow_audio(struct peer *p, struct in_stream *s, int64_t off, int64
 	bool down = want < s->offset && need + AUDIO_HYSTERESIS_US <= want;
 	if ((want > s->offset && (quiet || late)) ||
 	    (down && (quiet || want < s->offset - AUDIO_SLACK_US))) {
+		const char *why = quiet ? "quiet" : late ? "late" : "slack";
 		LOG_D("peer %u: audio playout %lld -> %lld ms above its best (%s)", p->id,
-		      (long long)(s->offset - best) / 1000, (long long)(want - best) / 1000,
-		      quiet  ? "quiet"
-		      : late ? "late"
-		             : "slack");
+		      (long long)(s->offset - best) / 1000, (long long)(want - best) / 1000, why);
 		move_offset(s, want);
 	}
 	audio_reorder_wait(s, s->offset - best);

@@ -96,8 +96,7 @@ static gboolean on_tick(gpointer data)
 		r->lag_skips++;
 		if (r->lag_skips == 1 || r->lag_skips % 100 == 0)
 			LOG_W("room %s: mixing fell %lld ms behind real time; skipped to catch up "
-			      "(%llu "
-			      "times)",
+			      "(%llu times)",
 			      r->name, (long long)(behind / 1000),
 			      (unsigned long long)r->lag_skips);
 	}
@@ -107,8 +106,8 @@ static gboolean on_tick(gpointer data)
 	int rc;
 	while ((rc = mix_engine_run_one(r->eng, target)) == 1) {
 		outbox_flush(&r->out, pool);
-		mix_engine_latency_sent(r->eng,
-		                        g_get_monotonic_time()); /* the tick's packets are out */
+		/* the tick's packets are out */
+		mix_engine_latency_sent(r->eng, g_get_monotonic_time());
 	}
 	if (rc < 0) {
 		outbox_flush(&r->out, pool);
