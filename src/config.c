@@ -33,7 +33,7 @@ static void defaults(struct mcu_config *c)
 	c->video_bitrate = 1500000;
 	c->audio_bitrate = 32000;
 	c->max_mixed = 4;
-	c->playout_delay_ms = 200;
+	c->playout_delay_ms = 80;
 	c->playout_delay_min_ms = 0;
 	c->uplink_bitrate = 1500000;
 	c->transport_cc = false;
@@ -84,7 +84,7 @@ static void usage(FILE *f, const struct mcu_config *c)
 	    "exclude_self (false),\n"
 	    "width (1280), height (720), fps (30), video_bitrate (1500000), audio_bitrate "
 	    "(32000),\n"
-	    "max_mixed (4), playout_delay_ms (200: the most the adaptive playout delay may grow "
+	    "max_mixed (4), playout_delay_ms (80: the most the adaptive playout delay may grow "
 	    "to),\n"
 	    "playout_delay_min_ms (0: the least; min = max gives a fixed delay), uplink_bitrate "
 	    "(1500000), ladder (as "

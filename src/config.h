@@ -38,7 +38,7 @@ struct mcu_config {
 	int video_bitrate, audio_bitrate;
 	int max_mixed;
 	/* each participant's playout delay adapts to its jitter within [min, max] (peer_in.c) */
-	int playout_delay_ms;     /* the most, default 200 */
+	int playout_delay_ms;     /* the most, default 80 */
 	int playout_delay_min_ms; /* the least, default 0 */
 	int uplink_bitrate;       /* REMB we send so browsers ramp their uplink, default 1500000 */
 	bool transport_cc; /* our downlink estimate from transport-cc feedback, default false */
