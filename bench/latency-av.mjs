@@ -370,6 +370,13 @@ function report(paths, joins, stages) {
       console.log(`  ${kind} added by the MCU (median):   ${ms(out[kind].added)}`);
     }
   }
+  // A/V offset: video delay - audio delay (medians; > 0: the picture comes after the sound).
+  // The raw sinks do not lip-sync, so each path's figure includes its clients' own buffers;
+  // the difference between the paths is the MCU's share.
+  out.avOffset = Object.fromEntries(paths.map((p) => [p.name, out.video[p.name].median - out.audio[p.name].median]));
+  console.log('A/V offset (ms, video - audio medians): ' +
+    paths.map((p) => `${p.name} ${ms(out.avOffset[p.name]).trim()}`).join(', ') +
+    (by.direct && by.mcu ? `; the MCU's share ${Math.round(out.avOffset.mcu - out.avOffset.direct) || 0}` : ''));
   out.receiver = Object.fromEntries(paths.map((p) => [p.name, p.receiver]));
   console.log('receiver jitter buffer (ms, mean): ' +
     paths.map((p) => `${p.name} video ${p.receiver.video ?? '-'} audio ${p.receiver.audio ?? '-'}`).join(', '));

@@ -46,9 +46,20 @@
  * shown (the engine decodes late frames at its next tick). Measured with --netsim
  * loss=5,delay=30,jitter=10,reorder=2 (RTT about 70 ms), per participant in a 20 s call: 150 ms
  * gave 3 to 7 keyframe requests (beyond the first) and tiles stalled up to 1.4 s; 400 ms gives 0
- * to 2 and tile stalls under 0.5 s (tests/e2e/impairment.test.mjs).
+ * to 2 and tile stalls under 0.5 s (tests/e2e/impairment.test.mjs). So the wait follows the
+ * measured RTT (peer_video_reorder_wait): 4 RTTs + 100 ms, at least 150 and at most 400 ms
+ * (380 ms at that RTT; 150 ms on a LAN, where a retransmission takes a few milliseconds).
  */
 #define VIDEO_REORDER_WAIT_US 400000
+#define VIDEO_REORDER_MIN_US  150000
+
+int64_t peer_video_reorder_wait(int64_t rtt_us)
+{
+	int64_t w = 4 * rtt_us + 100000;
+	return w < VIDEO_REORDER_MIN_US    ? VIDEO_REORDER_MIN_US
+	       : w > VIDEO_REORDER_WAIT_US ? VIDEO_REORDER_WAIT_US
+	                                   : w;
+}
 
 static uint32_t random_u32(void)
 {

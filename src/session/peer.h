@@ -229,6 +229,8 @@ void peer_in_datagram(struct peer *p, uint8_t *data, size_t len);
 void peer_in_poll(struct peer *p);
 /* The engine wants a keyframe from this sender. */
 void peer_request_keyframe(struct peer *p);
+/* How long a gap in inbound video waits for a retransmission at this RTT (see peer.c). */
+int64_t peer_video_reorder_wait(int64_t rtt_us);
 
 /* peer_out.c */
 /* Sends one mixed packet from the engine to this peer. */

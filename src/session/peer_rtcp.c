@@ -19,6 +19,7 @@
 
 #include "net/srtp.h"
 #include "rtp/rtcp.h"
+#include "rtp/reorder.h"
 #include "session/peer.h"
 #include "session/room.h"
 #include "config.h"
@@ -119,6 +120,7 @@ static void on_report(struct peer *p, const struct rtcp_report *rb)
 	if (rtt < 65536 * 5) {
 		p->rtt_us = (int64_t)rtt * 1000000 / 65536;
 		peer_cc_on_rtt(p, p->rtt_us);
+		reorder_set_wait(p->in_video.ro, peer_video_reorder_wait(p->rtt_us));
 	}
 }
 

@@ -6,7 +6,7 @@
  * one) but video ignores its own rare outliers (99th percentile); the window forgets after two
  * halves; a recent audio loss adds one packet time for FEC for PLAYOUT_LOSS_US; floor and
  * ceiling clamp; audio rises to within PLAYOUT_AV_MAX_US of video; reorder_set_wait changes
- * when a gap is skipped.
+ * when a gap is skipped; the video reorder wait follows the RTT.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "rtp/reorder.h"
+#include "session/peer.h"
 #include "session/playout.h"
 
 #define MS 1000
@@ -135,12 +136,23 @@ static void test_reorder_set_wait(void **state)
 	reorder_free(&r);
 }
 
+/* The video reorder wait follows the RTT within 150..400 ms. */
+static void test_video_reorder_wait(void **state)
+{
+	(void)state;
+	assert_int_equal(peer_video_reorder_wait(1 * MS), 150 * MS);
+	assert_int_equal(peer_video_reorder_wait(20 * MS), 180 * MS);
+	assert_int_equal(peer_video_reorder_wait(70 * MS), 380 * MS);
+	assert_int_equal(peer_video_reorder_wait(150 * MS), 400 * MS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_empty_and_steady), cmocka_unit_test(test_outliers),
-	    cmocka_unit_test(test_window_forgets),   cmocka_unit_test(test_loss_adds_fec_time),
-	    cmocka_unit_test(test_clamp_and_av),     cmocka_unit_test(test_reorder_set_wait),
+	    cmocka_unit_test(test_empty_and_steady),   cmocka_unit_test(test_outliers),
+	    cmocka_unit_test(test_window_forgets),     cmocka_unit_test(test_loss_adds_fec_time),
+	    cmocka_unit_test(test_clamp_and_av),       cmocka_unit_test(test_reorder_set_wait),
+	    cmocka_unit_test(test_video_reorder_wait),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
