@@ -7,8 +7,8 @@
  *
  * Playout timing is not done here: the room's mixing clock runs each participant's playout
  * delay behind arrival and the engine conceals what is late. One per inbound stream,
- * single-threaded; it owns copies of the packets it holds, and its memory follows how many it holds
- * (not cap): a stream that arrives in order costs a few KiB.
+ * single-threaded; it owns copies of the packets it holds, and its memory follows how many it
+ * holds (not cap): a stream that arrives in order costs a few KiB.
  */
 #ifndef MCU_REORDER_H
 #define MCU_REORDER_H

@@ -67,13 +67,13 @@ struct peer_cc {
 	} probe;
 };
 
-/* An inbound RTP stream (one SSRC). */
 /*
  * The most a gap in audio holds back the packets behind it (only reordering is waited for:
  * audio is not NACKed). peer_in.c shortens it to what the playout delay leaves.
  */
 #define AUDIO_REORDER_MAX_US 40000
 
+/* An inbound RTP stream (one SSRC). */
 struct in_stream {
 	bool active; /* negotiated as receiving */
 	int pt, clock;
