@@ -44,6 +44,7 @@ struct loop {
 	uint64_t posted;
 	/* load (written by the loop's thread, read by any) */
 	atomic_int load_permille;
+	atomic_llong beat_ns; /* monotonic time of its last load timer: it is not stalled */
 	int64_t last_cpu_ns, last_wall_ns;
 };
 
@@ -160,7 +161,13 @@ static gboolean on_load_timer(gpointer data)
 		atomic_store(&l->load_permille, (int)((cpu - l->last_cpu_ns) * 1000 / dw));
 	l->last_cpu_ns = cpu;
 	l->last_wall_ns = wall;
+	atomic_store(&l->beat_ns, wall);
 	return G_SOURCE_CONTINUE;
+}
+
+int64_t loop_beat_age_ms(const struct loop *l)
+{
+	return (clock_ns(CLOCK_MONOTONIC) - atomic_load(&l->beat_ns)) / 1000000;
 }
 
 int loop_load_permille(const struct loop *l)
@@ -210,6 +217,8 @@ static void *loop_main(void *arg)
 int loop_new(struct loop **out, int index)
 {
 	struct loop *l = calloc(1, sizeof(*l));
+	if (l)
+		atomic_store(&l->beat_ns, clock_ns(CLOCK_MONOTONIC));
 	if (!l)
 		return -ENOMEM;
 	l->index = index;

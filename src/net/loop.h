@@ -65,6 +65,8 @@ void loop_source_remove(struct loop *l, unsigned *id);
  * core (0..1000+), and the CPU time it has used in all (seconds).
  */
 int loop_load_permille(const struct loop *l);
+/* Any thread: milliseconds since the loop last ran its 1 s load timer (a stalled loop grows). */
+int64_t loop_beat_age_ms(const struct loop *l);
 double loop_cpu_seconds(const struct loop *l);
 /* Any thread: functions posted and run so far, and the most ever waiting at once. */
 void loop_post_stats(const struct loop *l, uint64_t *posted, int *max_waiting);

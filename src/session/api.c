@@ -712,6 +712,42 @@ static void get_stats(struct server *s, uint64_t id, struct ws_http_reply *reply
 			stats_part(c, NULL);
 }
 
+/* ---- GET /healthz and /readyz: open (no token), for load balancers and orchestrators ---- */
+
+#define LOOP_STALLED_MS 5000 /* a loop whose 1 s load timer has not run for this long */
+
+/* Each loop's heartbeat age (ms) as a JSON array; *stalled if one is over LOOP_STALLED_MS. */
+static json_t *loop_ages(struct server *s, bool *stalled)
+{
+	json_t *a = json_array();
+	for (int i = 0; a && i < s->nshards; i++) {
+		int64_t age = loop_beat_age_ms(s->shards[i]->loop);
+		*stalled = *stalled || age > LOOP_STALLED_MS;
+		json_array_append_new(a, json_integer((json_int_t)age));
+	}
+	return a;
+}
+
+/*
+ * /healthz: 200 while every loop runs (503 "loop-stalled" otherwise). /readyz: also 503
+ * "server-full" when no new room fits (joins to existing rooms may still work).
+ */
+static void health(struct server *s, bool ready, struct ws_http_reply *reply)
+{
+	bool stalled = false;
+	json_t *ages = loop_ages(s, &stalled);
+	int rooms, participants;
+	server_counts(s, &rooms, &participants);
+	const char *why = stalled                               ? "loop-stalled"
+	                  : ready && rooms >= s->cfg->max_rooms ? "server-full"
+	                                                        : NULL;
+	json_t *o = json_pack("{s:s,s:o*,s:i,s:i,s:i}", "status", why ? why : "ok",
+	                      "loop_beat_age_ms", ages, "rooms", rooms, "max_rooms",
+	                      s->cfg->max_rooms, "participants", participants);
+	reply_owned(reply, why ? 503 : 200, o ? json_dumps(o, JSON_COMPACT) : NULL);
+	json_decref(o);
+}
+
 /*
  * With a secret set, the request must carry "Authorization: Bearer TOKEN" allowing `need` on
  * room (see token_check). Replies 401 and returns false otherwise.
@@ -738,6 +774,11 @@ void server_on_http(void *opaque, const struct ws_http_request *req, struct ws_h
 	struct server *s = opaque;
 	const char *method = req->method, *path = req->path;
 	char room[SIG_MAX_ROOM + 1];
+	bool healthz = !strcmp(path, "/healthz"), readyz = !strcmp(path, "/readyz");
+	if ((healthz || readyz) && !strcmp(method, "GET")) {
+		health(s, readyz, reply);
+		return;
+	}
 	if (recording_path(path, room)) {
 		if (authorized(s, req, room, TOKEN_ADMIN, reply))
 			recording_api(s, req, room, reply);

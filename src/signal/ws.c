@@ -117,7 +117,7 @@ struct pss {
 struct ws_server {
 	struct lws_context *ctx;
 	struct lws_protocols protocols[3];
-	struct lws_http_mount mounts[2];
+	struct lws_http_mount mounts[4]; /* /api, /healthz, /readyz, then www at / */
 	lws_retry_bo_t retry;
 	struct ws_callbacks cb;
 	size_t max_message;
@@ -840,9 +840,11 @@ static int http_dispatch(struct ws_server *s, struct lws *wsi, struct pss *p)
 	return http_defer(s, wsi, p, d);
 }
 
+/* The paths on_http answers: /api/... and the health probes. */
 static bool is_api_path(const char *path)
 {
-	return !strcmp(path, "/api") || !strncmp(path, "/api/", 5);
+	return !strcmp(path, "/api") || !strncmp(path, "/api/", 5) || !strcmp(path, "/healthz") ||
+	       !strcmp(path, "/readyz");
 }
 
 /* Announced body length: 0 if none, SIZE_MAX if chunked or unparsable. */
@@ -976,14 +978,16 @@ static void setup_protocols(struct ws_server *s)
 
 static void setup_mounts(struct ws_server *s)
 {
-	s->mounts[0] = (struct lws_http_mount){
-	    .mountpoint = "/api",
-	    .mountpoint_len = 4,
-	    .origin = "http",
-	    .origin_protocol = LWSMPRO_CALLBACK,
-	    .mount_next = s->www_dir ? &s->mounts[1] : NULL,
-	};
-	s->mounts[1] = (struct lws_http_mount){
+	static const char *const points[] = {"/api", "/healthz", "/readyz"};
+	for (int i = 0; i < 3; i++)
+		s->mounts[i] = (struct lws_http_mount){
+		    .mountpoint = points[i],
+		    .mountpoint_len = (unsigned char)strlen(points[i]),
+		    .origin = "http",
+		    .origin_protocol = LWSMPRO_CALLBACK,
+		    .mount_next = i < 2 || s->www_dir ? &s->mounts[i + 1] : NULL,
+		};
+	s->mounts[3] = (struct lws_http_mount){
 	    .mountpoint = "/",
 	    .mountpoint_len = 1,
 	    .origin = s->www_dir,

@@ -132,6 +132,18 @@ test('every /api endpoint needs a Bearer token with the right role', async () =>
   assert.ok(st.server.api_auth_failures >= 10, `api refusals counted: ${st.server.api_auth_failures}`);
 });
 
+test('/healthz and /readyz answer without a token', async () => {
+  for (const p of ['/healthz', '/readyz']) {
+    const r = await get(p);
+    assert.equal(r.status, 200, `${p}: ${JSON.stringify(r.body)}`);
+    assert.equal(r.body.status, 'ok');
+    assert.ok(r.body.loop_beat_age_ms.length >= 1, p);
+    for (const age of r.body.loop_beat_age_ms) assert.ok(age >= 0 && age < 5000, `${p}: loop age ${age}`);
+    assert.ok(r.body.max_rooms > r.body.rooms, p);
+  }
+  assert.equal((await get('/healthzx')).status, 404);
+});
+
 test('mcu token rejects bad arguments', () => {
   const run = (...a) => spawnSync(`${BUILD}/mcu`, ['token', ...a],
     { env: { ...process.env, MCU_SECRET: SECRET }, encoding: 'utf8' }).status;
