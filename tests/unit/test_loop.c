@@ -179,6 +179,27 @@ static void test_load_follows_work(void **state)
 	loop_free(&l);
 }
 
+/* A loop busy for 2.5 s stops beating (what /healthz reads), and beats again after. */
+static void test_beat_shows_a_stall(void **state)
+{
+	(void)state;
+	struct loop *l;
+	assert_int_equal(loop_new(&l, 4), 0);
+	assert_int_equal(loop_start(l), 0);
+	assert_true(loop_beat_age_ms(l) < 1000);
+	assert_int_equal(loop_post(l, spin, NULL), 0);
+	usleep(2000000);
+	assert_true(loop_beat_age_ms(l) >= 1900);
+	int64_t age = INT64_MAX;
+	for (int i = 0; i < 300 && age >= 1100; i++) {
+		usleep(10000);
+		age = loop_beat_age_ms(l);
+	}
+	assert_true(age < 1100);
+	loop_quit(l, NULL, NULL);
+	loop_free(&l);
+}
+
 /* A loop that never ran still runs its posts (the quit function included) when freed. */
 static void test_never_started(void **state)
 {
@@ -194,10 +215,9 @@ static void test_never_started(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_posts_in_order),
-	    cmocka_unit_test(test_timer_runs_on_loop),
-	    cmocka_unit_test(test_load_follows_work),
-	    cmocka_unit_test(test_never_started),
+	    cmocka_unit_test(test_posts_in_order),     cmocka_unit_test(test_timer_runs_on_loop),
+	    cmocka_unit_test(test_load_follows_work),  cmocka_unit_test(test_never_started),
+	    cmocka_unit_test(test_beat_shows_a_stall),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@
 #include "log.h"
 #include "session/server.h"
 #include "session/shard.h"
+#include "signal/ws.h"
 
 static struct mcu_config cfg;
 static struct server srv;
@@ -61,6 +63,19 @@ static void join(uint64_t conn, const char *room)
 {
 	send_msg(conn, "{\"type\":\"join\",\"room\":\"%s\",\"name\":\"p%llu\"}", room,
 	         (unsigned long long)conn);
+}
+
+/* GET path through the HTTP API: its status, and whether its body contains want. */
+static int probe(const char *path, const char *want)
+{
+	struct ws_http_request req = {.id = 1, .method = "GET", .path = path, .authorization = ""};
+	struct ws_http_reply reply = {0};
+	server_on_http(&srv, &req, &reply);
+	assert_non_null(reply.body);
+	if (want && !strstr(reply.body, want))
+		fail_msg("%s: %s has no %s", path, reply.body, want);
+	free(reply.body);
+	return reply.status;
 }
 
 static int peers_on_loops(void)
@@ -105,6 +120,7 @@ static void test_rooms_spread_over_loops(void **state)
 static void test_room_shares_its_loop_and_limits_hold(void **state)
 {
 	(void)state;
+	assert_int_equal(probe("/readyz", "\"ok\""), 200);
 	join(1, "a");
 	wait_peers(1);
 	struct shard *sh = server_room_shard(&srv, "a");
@@ -127,6 +143,9 @@ static void test_room_shares_its_loop_and_limits_hold(void **state)
 	server_counts(&srv, &rooms, &people);
 	assert_int_equal(rooms, 5);
 	assert_null(server_room_shard(&srv, "r5"));
+	/* full: not ready for a new room, but alive */
+	assert_int_equal(probe("/readyz", "\"server-full\""), 503);
+	assert_int_equal(probe("/healthz", "\"ok\""), 200);
 	assert_true(atomic_load(&srv.ctr.errors_sent) >= 3);
 }
 
