@@ -19,7 +19,7 @@ DEB_PACKAGES = build-essential pkg-config libvpx-dev libopus-dev libavformat-dev
 	libavcodec-dev libavutil-dev libswscale-dev libcmocka-dev libjansson-dev ffmpeg \
 	clang-14 libclang-rt-14-dev time libnice-dev libglib2.0-dev libsrtp2-dev libssl-dev \
 	libwebsockets-dev chromium iproute2 util-linux gstreamer1.0-tools \
-	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gnuplot-nox jq
+	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gnuplot-nox jq prometheus
 
 MIX_SRCS   := $(wildcard mixer/*.c)
 MIX_OBJS   := $(MIX_SRCS:%.c=$(BUILD)/%.o)

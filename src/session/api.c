@@ -33,6 +33,7 @@
 
 #include "auth/token.h"
 #include "net/loop.h"
+#include "session/metrics.h"
 #include "session/peer.h"
 #include "session/recorder.h"
 #include "session/room.h"
@@ -631,6 +632,7 @@ struct stats_call {
 	bool partial;
 	struct peer_stats sum;
 	struct mix_latency lat; /* every room's stages, merged */
+	bool metrics;           /* GET /metrics: the Prometheus text of the same figures */
 };
 
 /* Milliseconds with one decimal, or null for an empty stage. */
@@ -662,11 +664,16 @@ static void stats_done(struct stats_call *c)
 	              signaling_json(s), "peers", peers_json(&c->sum), "loops", loops_json(s),
 	              "process", process_json(s), "latency", latency_json(&c->lat));
 	struct ws_http_reply r = {0};
-	if (c->partial)
+	if (c->partial) {
 		reply_error(&r, 503, "server-busy", "too many requests in flight, retry");
-	else
+	} else if (c->metrics) {
+		char *text = o ? metrics_render(o) : NULL;
+		reply_owned(&r, text ? 200 : 500, text);
+		r.content_type = METRICS_CONTENT_TYPE;
+	} else {
 		reply_owned(&r, o ? 200 : 500,
 		            o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL);
+	}
 	json_decref(o);
 	s->http_done(s->http_done_ctx, c->id, &r);
 	pthread_mutex_destroy(&c->lock);
@@ -693,7 +700,8 @@ static void do_stats(struct shard *sh, void *data)
 	stats_part(data, sh);
 }
 
-static void get_stats(struct server *s, uint64_t id, struct ws_http_reply *reply)
+/* GET /api/stats, or with metrics GET /metrics: asks every loop, the last one replies. */
+static void get_stats(struct server *s, uint64_t id, bool metrics, struct ws_http_reply *reply)
 {
 	struct stats_call *c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -702,6 +710,7 @@ static void get_stats(struct server *s, uint64_t id, struct ws_http_reply *reply
 	}
 	c->srv = s;
 	c->id = id;
+	c->metrics = metrics;
 	c->left = s->nshards;
 	mix_latency_init(&c->lat, 0, 0);
 	pthread_mutex_init(&c->lock, NULL);
@@ -800,7 +809,9 @@ void server_on_http(void *opaque, const struct ws_http_request *req, struct ws_h
 	} else if (!strcmp(path, "/api/rooms")) {
 		reply_owned(reply, 200, joined_parts(s, false));
 	} else if (!strcmp(path, "/api/stats")) {
-		get_stats(s, req->id, reply);
+		get_stats(s, req->id, false, reply);
+	} else if (!strcmp(path, "/metrics")) {
+		get_stats(s, req->id, true, reply);
 	} else if (!strcmp(path, "/api/recordings")) {
 		list_recordings(s, reply);
 	} else if (!strncmp(path, "/api/recordings/", 16)) {

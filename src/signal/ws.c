@@ -117,7 +117,7 @@ struct pss {
 struct ws_server {
 	struct lws_context *ctx;
 	struct lws_protocols protocols[3];
-	struct lws_http_mount mounts[4]; /* /api, /healthz, /readyz, then www at / */
+	struct lws_http_mount mounts[5]; /* /api, /healthz, /readyz, /metrics, then www at / */
 	lws_retry_bo_t retry;
 	struct ws_callbacks cb;
 	size_t max_message;
@@ -844,7 +844,7 @@ static int http_dispatch(struct ws_server *s, struct lws *wsi, struct pss *p)
 static bool is_api_path(const char *path)
 {
 	return !strcmp(path, "/api") || !strncmp(path, "/api/", 5) || !strcmp(path, "/healthz") ||
-	       !strcmp(path, "/readyz");
+	       !strcmp(path, "/readyz") || !strcmp(path, "/metrics");
 }
 
 /* Announced body length: 0 if none, SIZE_MAX if chunked or unparsable. */
@@ -978,16 +978,16 @@ static void setup_protocols(struct ws_server *s)
 
 static void setup_mounts(struct ws_server *s)
 {
-	static const char *const points[] = {"/api", "/healthz", "/readyz"};
-	for (int i = 0; i < 3; i++)
+	static const char *const points[] = {"/api", "/healthz", "/readyz", "/metrics"};
+	for (int i = 0; i < 4; i++)
 		s->mounts[i] = (struct lws_http_mount){
 		    .mountpoint = points[i],
 		    .mountpoint_len = (unsigned char)strlen(points[i]),
 		    .origin = "http",
 		    .origin_protocol = LWSMPRO_CALLBACK,
-		    .mount_next = i < 2 || s->www_dir ? &s->mounts[i + 1] : NULL,
+		    .mount_next = i < 3 || s->www_dir ? &s->mounts[i + 1] : NULL,
 		};
-	s->mounts[3] = (struct lws_http_mount){
+	s->mounts[4] = (struct lws_http_mount){
 	    .mountpoint = "/",
 	    .mountpoint_len = 1,
 	    .origin = s->www_dir,

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { waitFor } from './lib.mjs';
+import { checkMetrics } from './promtool.mjs';
 
 const PORT = 18084;
 const BASE = `http://127.0.0.1:${PORT}`;
@@ -142,6 +143,21 @@ test('/healthz and /readyz answer without a token', async () => {
     assert.ok(r.body.max_rooms > r.body.rooms, p);
   }
   assert.equal((await get('/healthzx')).status, 404);
+});
+
+test('/metrics needs an admin token and passes promtool', async () => {
+  const scrape = (tok) => fetch(`${BASE}/metrics`, tok ? { headers: { Authorization: `Bearer ${tok}` } } : {});
+  assert.equal((await scrape()).status, 401);
+  assert.equal((await scrape(token('room-a'))).status, 401);
+  const r = await scrape(token('*', '--role', 'admin'));
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /^text\/plain; version=0\.0\.4/);
+  const text = await r.text();
+  const lint = checkMetrics(text);
+  assert.ok(lint.ok, `promtool check metrics: ${lint.out}`);
+  assert.match(text, /^mcu_rooms \d+$/m);
+  assert.match(text, /^mcu_api_auth_failures_total [1-9]\d*$/m); // this test's refusals
+  assert.match(text, /^mcu_loop_cpu_seconds_total\{loop="0"\} [0-9.e+-]+$/m);
 });
 
 test('mcu token rejects bad arguments', () => {

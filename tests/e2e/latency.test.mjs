@@ -12,6 +12,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { asanBuild } from './wrtc-child.mjs';
+import { checkMetrics } from './promtool.mjs';
+import { URL_BASE } from './lib.mjs';
 
 process.env.FLIPS ||= '9';
 process.env.TONE_S ||= '10';
@@ -55,6 +57,12 @@ test('the MCU adds little delay and keeps a steady tone whole', { timeout: 18000
   const direct = await measurePath('direct', connectDirect);
   const mcu = await measurePath('mcu', connectMcu);
   const stages = await serverStages();
+  // The same figures for Prometheus: promtool accepts them, the stages are there.
+  const metrics = await (await fetch(`${URL_BASE}/metrics`)).text();
+  const lint = checkMetrics(metrics);
+  assert.ok(lint.ok, `promtool check metrics: ${lint.out}`);
+  assert.match(metrics, /^mcu_latency_seconds\{medium="audio",stage="total",percentile="50"\} [0-9.e+-]+$/m);
+  assert.match(metrics, /^mcu_latency_samples\{medium="video",stage="wait"\} [1-9]\d*$/m);
   const added = {};
   for (const kind of ['video', 'audio']) {
     const d = median(direct[kind]), m = median(mcu[kind]);
