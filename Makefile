@@ -10,16 +10,22 @@ CFLAGS_COMMON = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unuse
 MIX_PKGS   = vpx opus libavformat libavcodec libavutil libswscale
 MIX_CFLAGS := $(shell pkg-config --cflags $(MIX_PKGS) 2>/dev/null)
 MIX_LIBS   := $(shell pkg-config --libs $(MIX_PKGS) 2>/dev/null) -lm -lpthread
-SRV_PKGS   = nice glib-2.0 openssl libsrtp2 libwebsockets jansson
+SRV_PKGS   = nice glib-2.0 openssl libsrtp2 libwebsockets jansson libcurl hiredis
 SRV_CFLAGS := $(shell pkg-config --cflags $(SRV_PKGS) 2>/dev/null)
 SRV_LIBS   := $(shell pkg-config --libs $(SRV_PKGS) 2>/dev/null)
 TEST_LIBS  := $(shell pkg-config --libs cmocka 2>/dev/null)
 
+# gstreamer1.0-plugins-bad/-nice, python3-gi and the gir1.2-gst* typelibs: the webrtcbin client
+# of e2e/nobundle (tests/e2e/webrtcbin-client.py), which fails without them; libhiredis-dev
+# for the cluster (src/cluster/), redis-server for its test (e2e/cluster)
 DEB_PACKAGES = build-essential pkg-config libvpx-dev libopus-dev libavformat-dev \
 	libavcodec-dev libavutil-dev libswscale-dev libcmocka-dev libjansson-dev ffmpeg \
 	clang-14 libclang-rt-14-dev time libnice-dev libglib2.0-dev libsrtp2-dev libssl-dev \
 	libwebsockets-dev chromium iproute2 util-linux gstreamer1.0-tools \
-	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gnuplot-nox jq prometheus
+	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gnuplot-nox jq prometheus \
+	libcurl4-openssl-dev gstreamer1.0-plugins-bad gstreamer1.0-nice python3-gi \
+	gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0 \
+	libhiredis-dev redis-server
 
 MIX_SRCS   := $(wildcard mixer/*.c)
 MIX_OBJS   := $(MIX_SRCS:%.c=$(BUILD)/%.o)

@@ -4,7 +4,9 @@
  *
  * bench_media.c loads generated clips into memory (so file I/O is not measured);
  * bench_run.c drives the engine through one scenario and times the floor (decodes of
- * visible inputs + one encode per distinct output) in the same process;
+ * visible inputs + one encode per distinct output) in the same process; with sender "sim"
+ * (simulcast, issue 14) each participant holds its clip at 180p, 360p and 720p and pushes
+ * one layer, the one mix_layer_choose picks for its largest tile, switching at a keyframe;
  * bench_peers.c runs ffmpeg and gst-launch-1.0 on the same inputs and measures PSNR;
  * bench_report.c prints the table, writes JSON and the gnuplot chart.
  * Single-threaded, except a scenario with threads > 1: its engine runs with a worker pool
@@ -23,6 +25,7 @@
 
 #define BENCH_CLIPS    9
 #define BENCH_MAX_RUNS 9
+#define BENCH_LAYERS   3 /* a simulcast sender's layers: 180p, 360p, 720p (bench_layer_res) */
 
 /* One encoded packet of a clip; data lives in the clip's arena at `off`. */
 struct bench_pkt {
@@ -52,11 +55,12 @@ enum bench_mode { BENCH_RECORD = 0, BENCH_PER_RECIPIENT = 1 };
 struct bench_scenario {
 	char name[48];
 	int n;       /* participants */
-	char res[8]; /* sender resolution: 180p, 360p, 720p */
+	char res[8]; /* sender resolution: 180p, 360p, 720p, or sim (all three, simulcast) */
 	int width, height, fps, bitrate;
 	int layout; /* enum mix_layout_kind */
 	bool exclude_self;
 	int talkers; /* participants 1..talkers send a tone, the others silence */
+	int turn_ms; /* > 0: the talkers take turns of this long (the others' tones: silence) */
 	int visible; /* grid max_tiles (1..25) */
 	int mixed;   /* K loudest mixed */
 	enum bench_mode mode;
@@ -83,6 +87,10 @@ struct bench_run {
 	uint64_t frames_decoded, frames_encoded, audio_packets, frames_dropped_invisible;
 	uint64_t video_bytes, audio_bytes;
 	long rss_base_kib, rss_peak_kib; /* before the engine exists; peak of the run */
+	/* video frames pushed per layer (bench_layer_res) while their source was shown, layer
+	 * switches of simulcast senders, active-speaker changes (the first one included) */
+	uint64_t layer_frames[BENCH_LAYERS];
+	int layer_switches, speaker_changes;
 	struct bench_floor floor;
 };
 
@@ -111,6 +119,9 @@ int bench_media_load(struct bench_media *m, const char *dir, const char *res, ch
                      size_t errlen);
 void bench_media_free(struct bench_media *m);
 void bench_clip_path(const struct bench_paths *p, const char *res, int i, char *out, size_t n);
+/* "180p", "360p", "720p" for layer 0..2; the layer index of res, or -1 (e.g. for "sim"). */
+const char *bench_layer_res(int layer);
+int bench_layer_of(const char *res);
 
 /* bench_run.c: runs the scenario once (in this process); out_path: recording or NULL. */
 int bench_run_once(const struct bench_scenario *sc, const struct bench_paths *p,
@@ -118,6 +129,8 @@ int bench_run_once(const struct bench_scenario *sc, const struct bench_paths *p,
 /* Forks, runs bench_run_once in the child and returns its result (peak RSS isolated). */
 int bench_run_forked(const struct bench_scenario *sc, const struct bench_paths *p,
                      const char *out_path, bool progress, struct bench_run *r);
+/* CPU s per media s of decoding clips c1..c3 of res alone (in memory, libvpx only, the mean). */
+int bench_decode_cost(const char *media_dir, const char *res, double *cores);
 
 /* bench_peers.c */
 int bench_peer_ffmpeg(const struct bench_scenario *sc, const struct bench_paths *p,

@@ -138,6 +138,20 @@ void bench_clip_path(const struct bench_paths *p, const char *res, int i, char *
 	snprintf(out, n, "%s/%s/c%d.webm", p->media_dir, res, i % BENCH_CLIPS + 1);
 }
 
+const char *bench_layer_res(int layer)
+{
+	static const char *const res[BENCH_LAYERS] = {"180p", "360p", "720p"};
+	return layer >= 0 && layer < BENCH_LAYERS ? res[layer] : "?";
+}
+
+int bench_layer_of(const char *res)
+{
+	for (int i = 0; i < BENCH_LAYERS; i++)
+		if (!strcmp(res, bench_layer_res(i)))
+			return i;
+	return -1;
+}
+
 int bench_media_load(struct bench_media *m, const char *dir, const char *res, char *err,
                      size_t errlen)
 {

@@ -223,6 +223,13 @@ static void json_scenario(FILE *f, const struct bench_result *r)
 	    f, "\"peak_rss_kib\": %ld, \"base_rss_kib\": %ld, \"rss_per_participant_kib\": %.1f, ",
 	    m->rss_peak_kib, m->rss_base_kib, (double)(m->rss_peak_kib - m->rss_base_kib) / sc->n);
 	json_floor(f, r);
+	fprintf(
+	    f,
+	    "\"turn_ms\": %d, \"layer_frames\": {\"180p\": %llu, \"360p\": %llu, \"720p\": %llu}, "
+	    "\"layer_switches\": %d, \"speaker_changes\": %d, ",
+	    sc->turn_ms, (unsigned long long)m->layer_frames[0],
+	    (unsigned long long)m->layer_frames[1], (unsigned long long)m->layer_frames[2],
+	    m->layer_switches, m->speaker_changes);
 	json_num(f, "psnr_y", r->psnr_ours, sc->psnr);
 	fprintf(f, ", ");
 	json_peer(f, "ffmpeg", r, &r->ffmpeg);

@@ -8,6 +8,14 @@
  * The floor is then timed in the same process: each visible input decoded once and one VP8
  * encode per distinct video output (plus the mixed Opus decodes and one Opus encode per audio
  * output), with thread CPU clocks around the libvpx/libopus calls only.
+ * Simulcast senders (sender "sim"): every participant has its clip at 180p, 360p and 720p (the
+ * same content, keyframes aligned) and pushes one layer, as the server decodes one
+ * (session/peer_layers.c): every CHOICE_US of media time the layer mix_layer_choose picks for
+ * its largest tile (mix_engine_source_tile) becomes the target, and the participant moves to
+ * it at the target layer's next keyframe, pushing the current layer until then. The floor
+ * then decodes each tile's layer as of the end of the run. Turns (turn_ms): talker i sends
+ * its tone only in turns k with k % talkers == i, a silent packet (level 127) otherwise, so
+ * the active speaker moves.
  * bench_run_forked runs it in a child so each run's peak RSS is its own.
  * Single-threaded, but for a scenario's threads > 1: the engine then has a worker pool of
  * threads - 1 workers (getrusage counts their CPU; the wall clock shows the gain). Everything
@@ -25,6 +33,7 @@
 #include "bench.h"
 #include "mix/aac.h"
 #include "mix/compose.h"
+#include "mix/layers.h"
 #include "mix/media_file.h"
 #include "mix/opus.h"
 #include "mix/pool.h"
@@ -33,16 +42,21 @@
 
 #define LOOKAHEAD_US 200000
 #define STEP_US      20000
+#define CHOICE_US    200000 /* simulcast: the layer choice is made again this often */
 
 struct part {
 	uint32_t id;
-	const struct bench_clip *vclip, *aclip;
+	const struct bench_clip *vclip, *aclip;       /* vclip: the layer pushed now */
+	const struct bench_clip *layer[BENCH_LAYERS]; /* simulcast: each layer's clip, else NULL */
+	int cur, target; /* layer of vclip (-1: not one of the three), the one chosen */
 	int vi, ai;
 };
 
 struct drive {
 	const struct bench_scenario *sc;
-	const struct bench_media *m;
+	const struct bench_media *m;  /* the scenario's clips (simulcast: the 180p ones) */
+	const struct bench_media *lm; /* simulcast: BENCH_LAYERS media, one per layer; else NULL */
+	struct mix_layer sizes[BENCH_LAYERS];
 	struct mix_engine *eng;
 	struct mix_pool *pool; /* NULL unless sc->threads > 1 */
 	struct mix_writer *wr;
@@ -90,6 +104,13 @@ static void on_packet(void *opaque, uint32_t rid, const struct mix_packet *p)
 		d->write_rc = mix_writer_write(d->wr, p, d->err, sizeof(d->err));
 }
 
+static void on_active_speaker(void *opaque, uint32_t src)
+{
+	struct drive *d = opaque;
+	(void)src;
+	d->r->speaker_changes++;
+}
+
 static int engine_new(struct drive *d)
 {
 	const struct bench_scenario *sc = d->sc;
@@ -103,7 +124,8 @@ static int engine_new(struct drive *d)
 	cfg.exclude_self = sc->exclude_self;
 	cfg.max_tiles = sc->visible;
 	cfg.max_mixed = sc->mixed;
-	cfg.cb = (struct mix_engine_callbacks){.opaque = d, .on_packet = on_packet};
+	cfg.cb = (struct mix_engine_callbacks){
+	    .opaque = d, .on_packet = on_packet, .on_active_speaker = on_active_speaker};
 	if (sc->threads > 1) {
 		int rc = mix_pool_new(&d->pool, sc->threads - 1);
 		if (rc < 0)
@@ -127,6 +149,13 @@ static int add_parts(struct drive *d)
 		p->id = (uint32_t)i + 1;
 		p->vclip = &d->m->clip[i % BENCH_CLIPS];
 		p->aclip = i < sc->talkers ? p->vclip : &d->m->silence;
+		p->cur = p->target = bench_layer_of(sc->res);
+		for (int l = 0; d->lm && l < BENCH_LAYERS; l++)
+			p->layer[l] = &d->lm[l].clip[i % BENCH_CLIPS];
+		if (d->lm) { /* shown nowhere yet: the smallest layer, as mix_layer_choose says */
+			p->cur = p->target = mix_layer_choose(d->sizes, BENCH_LAYERS, 0, 0);
+			p->vclip = p->layer[p->cur];
+		}
 		rc = mix_engine_add_source(d->eng, p->id, name);
 		if (rc == 0 && i < sc->talkers)
 			rc = mix_engine_set_audio_preskip(d->eng, p->id, p->vclip->preskip);
@@ -207,21 +236,99 @@ static int open_writer(struct drive *d, const char *path)
 	return mix_writer_open(&d->wr, &wc, d->err, sizeof(d->err));
 }
 
-/* Pushes every participant's packets with pts <= until. */
-static void feed(struct drive *d, int64_t until)
+/* The size of each layer, from its first keyframe (every layer is known from the start). */
+static int layer_sizes(struct drive *d)
+{
+	for (int l = 0; l < BENCH_LAYERS; l++) {
+		const struct bench_clip *c = &d->lm[l].clip[0];
+		struct mix_vp8_info in;
+		if (mix_vp8_peek(c->arena + c->video[0].off, c->video[0].size, &in) < 0 ||
+		    !in.keyframe)
+			return -EINVAL;
+		d->sizes[l] = (struct mix_layer){in.width, in.height, true};
+	}
+	return 0;
+}
+
+/* Simulcast: each sender's layer for its largest tile now (mix_layer_choose), as the server. */
+static void choose_layers(struct drive *d)
 {
 	for (int i = 0; i < d->sc->n; i++) {
 		struct part *p = &d->parts[i];
-		const struct bench_clip *v = p->vclip, *a = p->aclip;
-		for (; p->vi < v->nvideo && v->video[p->vi].pts_us <= until; p->vi++) {
-			const struct bench_pkt *k = &v->video[p->vi];
-			mix_engine_push_video(d->eng, p->id, v->arena + k->off, k->size, k->pts_us,
-			                      false);
-		}
+		int tw, th;
+		if (mix_engine_source_tile(d->eng, p->id, &tw, &th) < 0)
+			continue;
+		int k = mix_layer_choose(d->sizes, BENCH_LAYERS, tw, th);
+		if (k >= 0)
+			p->target = k;
+	}
+}
+
+/* Moves p to its target layer if that layer's frame at p's next time is a keyframe. */
+static void maybe_switch(struct drive *d, struct part *p)
+{
+	const struct bench_clip *t = p->layer[p->target];
+	if (p->vi >= p->vclip->nvideo)
+		return;
+	int64_t pts = p->vclip->video[p->vi].pts_us;
+	int j = p->vi < t->nvideo ? p->vi : t->nvideo - 1; /* the layers' frames are aligned */
+	while (j > 0 && t->video[j - 1].pts_us >= pts)
+		j--;
+	while (j < t->nvideo && t->video[j].pts_us < pts)
+		j++;
+	struct mix_vp8_info in;
+	if (j >= t->nvideo || mix_vp8_peek(t->arena + t->video[j].off, t->video[j].size, &in) < 0 ||
+	    !in.keyframe)
+		return;
+	p->vclip = t;
+	p->vi = j;
+	p->cur = p->target;
+	d->r->layer_switches++;
+}
+
+static void feed_video(struct drive *d, struct part *p, int64_t until)
+{
+	for (;;) {
+		if (p->target != p->cur)
+			maybe_switch(d, p);
+		const struct bench_clip *v = p->vclip;
+		if (p->vi >= v->nvideo || v->video[p->vi].pts_us > until)
+			return;
+		const struct bench_pkt *k = &v->video[p->vi++];
+		if (p->cur >= 0 && mix_engine_source_visible(d->eng, p->id))
+			d->r->layer_frames[p->cur]++;
+		mix_engine_push_video(d->eng, p->id, v->arena + k->off, k->size, k->pts_us, false);
+	}
+}
+
+/* With turns, talker i speaks only in turns k with k % talkers == i: silent otherwise. */
+static bool off_turn(const struct bench_scenario *sc, int i, int64_t pts)
+{
+	if (sc->turn_ms <= 0 || i >= sc->talkers)
+		return false;
+	int64_t k = (pts > 0 ? pts : 0) / ((int64_t)sc->turn_ms * 1000);
+	return k % sc->talkers != i;
+}
+
+/* Pushes every participant's packets with pts <= until. */
+static void feed(struct drive *d, int64_t until)
+{
+	const struct bench_clip *sil = &d->m->silence;
+	for (int i = 0; i < d->sc->n; i++) {
+		struct part *p = &d->parts[i];
+		const struct bench_clip *a = p->aclip;
+		feed_video(d, p, until);
 		for (; p->ai < a->naudio && a->audio[p->ai].pts_us <= until; p->ai++) {
 			const struct bench_pkt *k = &a->audio[p->ai];
-			mix_engine_push_audio(d->eng, p->id, a->arena + k->off, k->size, k->pts_us,
-			                      k->level, false);
+			const uint8_t *data = a->arena + k->off;
+			size_t size = k->size;
+			int level = k->level;
+			if (off_turn(d->sc, i, k->pts_us)) { /* the silent packet in its place */
+				data = sil->arena + sil->audio[0].off;
+				size = sil->audio[0].size;
+				level = 127;
+			}
+			mix_engine_push_audio(d->eng, p->id, data, size, k->pts_us, level, false);
 		}
 	}
 }
@@ -239,6 +346,8 @@ static int mix_loop(struct drive *d, bool progress)
 	rusage_cpu(&u0, &s0);
 	int rc = 0;
 	for (int64_t t = 0; t < d->m->dur_us && rc >= 0; t += STEP_US) {
+		if (d->lm && t % CHOICE_US == 0)
+			choose_layers(d);
 		feed(d, t + LOOKAHEAD_US);
 		rc = mix_engine_run_until(d->eng, t + STEP_US);
 		if (rc >= 0 && d->write_rc < 0)
@@ -282,6 +391,7 @@ static void take_stats(struct drive *d)
 struct floor_job {
 	const struct bench_scenario *sc;
 	const struct bench_media *m;
+	const struct part *parts; /* each tile's clip: its source's layer at the end of the run */
 	uint32_t tiles[MIX_LAYOUT_MAX_TILES + MIX_LAYOUT_MAX_STRIP];
 	int ntiles;
 	int video_outputs, audio_outputs;
@@ -303,7 +413,7 @@ static double timed_decode(struct mix_vp8_dec *dec, const struct bench_clip *c, 
 static int floor_frame(struct floor_job *j, int fi, int64_t pts)
 {
 	for (int t = 0; t < j->ntiles; t++) {
-		const struct bench_clip *c = &j->m->clip[(j->tiles[t] - 1) % BENCH_CLIPS];
+		const struct bench_clip *c = j->parts[j->tiles[t] - 1].vclip;
 		if (fi >= c->nvideo)
 			continue;
 		struct mix_picture pic;
@@ -402,7 +512,7 @@ static int floor_audio(struct floor_job *j)
 
 static int measure_floor(struct drive *d)
 {
-	struct floor_job j = {.sc = d->sc, .m = d->m, .f = &d->r->floor};
+	struct floor_job j = {.sc = d->sc, .m = d->m, .parts = d->parts, .f = &d->r->floor};
 	j.ntiles = mix_engine_recipient_tiles(d->eng, 1, j.tiles,
 	                                      MIX_LAYOUT_MAX_TILES + MIX_LAYOUT_MAX_STRIP);
 	j.video_outputs = d->r->video_encoders > 0 ? d->r->video_encoders : 1;
@@ -428,20 +538,41 @@ static void drive_free(struct drive *d)
 	d->parts = NULL;
 }
 
+/* The scenario's clips: one resolution, or (sender "sim") every layer's, in m[0..2]. */
+static int load_media(const struct bench_scenario *sc, const struct bench_paths *p,
+                      struct bench_media *m, int *nm)
+{
+	char err[512];
+	bool sim = !strcmp(sc->res, "sim");
+	int rc = 0;
+	for (*nm = 0; *nm < (sim ? BENCH_LAYERS : 1) && rc == 0; (*nm)++) {
+		rc = bench_media_load(&m[*nm], p->media_dir, sim ? bench_layer_res(*nm) : sc->res,
+		                      err, sizeof(err));
+		if (rc < 0)
+			fprintf(stderr, "mcu-bench: %s\n", err);
+		else if (m[*nm].dur_us < m[0].dur_us) /* every layer's media: the shortest */
+			m[0].dur_us = m[*nm].dur_us;
+	}
+	if (rc < 0)
+		while (--(*nm) >= 0)
+			bench_media_free(&m[*nm]);
+	return rc;
+}
+
 int bench_run_once(const struct bench_scenario *sc, const struct bench_paths *p,
                    const char *out_path, bool progress, struct bench_run *r)
 {
-	struct bench_media m;
-	char err[512];
+	struct bench_media m[BENCH_LAYERS];
+	int nm = 0;
 	memset(r, 0, sizeof(*r));
-	int rc = bench_media_load(&m, p->media_dir, sc->res, err, sizeof(err));
-	if (rc < 0) {
-		fprintf(stderr, "mcu-bench: %s\n", err);
+	int rc = load_media(sc, p, m, &nm);
+	if (rc < 0)
 		return rc;
-	}
-	struct drive d = {.sc = sc, .m = &m, .r = r};
+	struct drive d = {.sc = sc, .m = &m[0], .lm = nm > 1 ? m : NULL, .r = r};
 	r->rss_base_kib = rss_now_kib();
-	rc = engine_new(&d);
+	rc = d.lm ? layer_sizes(&d) : 0;
+	if (rc == 0)
+		rc = engine_new(&d);
 	if (rc == 0)
 		rc = add_parts(&d);
 	if (rc == 0)
@@ -460,8 +591,35 @@ int bench_run_once(const struct bench_scenario *sc, const struct bench_paths *p,
 	if (rc < 0)
 		fprintf(stderr, "mcu-bench: %s: run failed (%d) %s\n", sc->name, rc,
 		        d.write_rc < 0 ? d.err : "");
-	bench_media_free(&m);
+	for (int i = 0; i < nm; i++)
+		bench_media_free(&m[i]);
 	r->ok = rc == 0;
+	return rc;
+}
+
+int bench_decode_cost(const char *media_dir, const char *res, double *cores)
+{
+	struct bench_media m;
+	char err[512];
+	int rc = bench_media_load(&m, media_dir, res, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "mcu-bench: %s\n", err);
+		return rc;
+	}
+	double cpu = 0, media = 0;
+	for (int c = 0; c < 3 && rc == 0; c++) {
+		struct mix_vp8_dec *dec = NULL;
+		rc = mix_vp8_dec_alloc(&dec, 0, 0);
+		for (int i = 0; i < m.clip[c].nvideo && rc == 0; i++) {
+			struct mix_picture pic;
+			bool have = false;
+			cpu += timed_decode(dec, &m.clip[c], i, &pic, &have);
+		}
+		media += m.clip[c].dur_us / 1e6;
+		mix_vp8_dec_free(&dec);
+	}
+	bench_media_free(&m);
+	*cores = media > 0 ? cpu / media : 0;
 	return rc;
 }
 

@@ -8,7 +8,8 @@ fields='name ok participants sender width height fps bitrate layout exclude_self
 max_visible mixed mode runs recipients media_s cpu_s user_s sys_s wall_s cores realtime_factor
 cpu_s_runs stage_cores video_encoders audio_encoders visible_sources video_decoders
 frames_decoded frames_encoded audio_packets_encoded frames_dropped_invisible
-video_kbps_per_recipient peak_rss_kib base_rss_kib rss_per_participant_kib floor psnr_y ffmpeg
+video_kbps_per_recipient peak_rss_kib base_rss_kib rss_per_participant_kib floor turn_ms
+layer_frames layer_switches speaker_changes psnr_y ffmpeg
 gstreamer'
 n=$(jq '.scenarios | length' "$f")
 [ "$n" -gt 0 ] || { echo "no scenarios in $f"; exit 1; }

@@ -1,12 +1,18 @@
 /*
  * mcu_bench.c - mcu-bench: what a participant costs the media engine, against ffmpeg/GStreamer.
  *
- *   mcu-bench --suite full|quick [--json PATH] [--plot PATH.svg]     (the scenario lists below)
- *   mcu-bench -n 9 [--sender 360p] [--size 1280x720] [--fps 30] [--layout grid|speaker]
- *             [--exclude-self] [--talkers 4] [--visible 25] [--mixed 4] [--per-recipient]
+ *   mcu-bench --suite full|quick|simulcast [--json PATH] [--plot PATH.svg]  (the lists below)
+ *   mcu-bench -n 9 [--sender 180p|360p|720p|sim] [--size 1280x720] [--fps 30]
+ *             [--layout grid|speaker] [--exclude-self] [--talkers 4] [--turns MS]
+ *             [--visible 25] [--mixed 4] [--per-recipient]
  *             [--runs 3] [--peers] [--psnr] [--threads N]               (one scenario)
  *
- * Each run of our engine happens in a forked child (its own peak RSS); peers are child
+ * Sender "sim": simulcast senders (issue 14), every participant sends 180p, 360p and 720p of
+ * its clip and one layer is decoded, as the server does (bench_run.c). The simulcast suite
+ * (also part of full) compares them with single-layer 720p and 180p senders.
+ *
+ * Each run of our engine happens in a forked child (its own peak RSS), the runs of all
+ * scenarios interleaved (run 1 of each, then run 2, ...); peers are child
  * processes too (wait4 gives their CPU). Prints a table, ratios, a summary of the issue's
  * targets, and optionally JSON and an SVG chart. Progress goes to stderr. --threads N (N > 1)
  * runs the one scenario twice, without and with an engine worker pool (N threads in all), and
@@ -27,6 +33,7 @@
 #include "session/ladder.h"
 
 #define MAX_SCEN 32
+#define TURN_MS  2500 /* the simulcast suite's speaker layouts: talkers take turns this long */
 
 struct opts {
 	struct bench_paths paths;
@@ -59,10 +66,12 @@ static void usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: mcu-bench --suite full|quick | -n N [scenario options] [options]\n"
-	    "  --suite full|quick     the built-in scenario list (docs/BENCHMARKS.md)\n"
+	    "usage: mcu-bench --suite full|quick|simulcast | -n N [scenario options] [options]\n"
+	    "  --suite full|quick|simulcast   the built-in scenario lists (docs/BENCHMARKS.md)\n"
 	    "  -n, --participants N   one scenario with N participants\n"
-	    "  --sender 180p|360p|720p  sender resolution (default 360p)\n"
+	    "  --sender 180p|360p|720p|sim  sender resolution (default 360p); sim: simulcast,\n"
+	    "                         all three sent, the one the largest tile needs decoded\n"
+	    "  --turns MS             the talkers take turns of MS ms (default: all talk)\n"
 	    "  --size WxH --fps N --bitrate BPS   output (default 1280x720, 30, 2000000)\n"
 	    "  --layout grid|speaker  --exclude-self  (one encoder per recipient)\n"
 	    "  --talkers T --visible V --mixed K   (defaults 4, 25, 4)\n"
@@ -123,11 +132,36 @@ static void sweep(struct bench_scenario *l, int *k, const int *ns, int count, in
 	}
 }
 
+/*
+ * Issue 14: a grid and a speaker layout of n per-recipient participants (mix-minus, as the
+ * server), each with simulcast senders, single-layer 720p and single-layer 180p senders. In the
+ * speaker layout the talkers take turns, so the active speaker (and its layer) changes.
+ */
+static void simulcast_suite(struct bench_scenario *l, int *k, int n, int runs)
+{
+	static const char *const res[] = {"sim", "720p", "180p"};
+	for (int lay = 0; lay < 2; lay++)
+		for (int i = 0; i < 3; i++) {
+			char name[48];
+			snprintf(name, sizeof(name), "sc-%s-%d-%s", lay ? "speaker" : "grid", n,
+			         res[i]);
+			struct bench_scenario *s = add(l, k, name, n, res[i], BENCH_PER_RECIPIENT);
+			s->layout = lay ? MIX_LAYOUT_SPEAKER : MIX_LAYOUT_GRID;
+			s->turn_ms = lay ? TURN_MS : 0;
+			s->runs = runs;
+		}
+}
+
 /* The headline scenarios; quick uses small sizes and one run but the same kinds. */
 static int suite(const char *which, struct bench_scenario *l)
 {
+	int k = 0;
+	if (!strcmp(which, "simulcast")) {
+		simulcast_suite(l, &k, 25, 5);
+		return k;
+	}
 	bool full = !strcmp(which, "full");
-	int k = 0, runs = full ? 3 : 1, n9 = full ? 9 : 4;
+	int runs = full ? 3 : 1, n9 = full ? 9 : 4;
 	struct bench_scenario *s;
 	char name[48];
 	snprintf(name, sizeof(name), "record-%d", n9);
@@ -148,14 +182,20 @@ static int suite(const char *which, struct bench_scenario *l)
 	s = add(l, &k, name, full ? 25 : 9, "360p", BENCH_PER_RECIPIENT);
 	s->layout = MIX_LAYOUT_SPEAKER;
 	s->runs = runs;
-	if (!full)
+	if (!full) { /* simulcast senders: the code path only (1 s clips have one keyframe) */
+		add(l, &k, "sc-grid-9-sim", 9, "sim", BENCH_PER_RECIPIENT);
+		s = add(l, &k, "sc-speaker-9-sim", 9, "sim", BENCH_PER_RECIPIENT);
+		s->layout = MIX_LAYOUT_SPEAKER;
+		s->turn_ms = TURN_MS;
 		return k;
+	}
 	s = add(l, &k, "sender-180p-9", 9, "180p", BENCH_RECORD);
 	s->peers = true;
 	s = add(l, &k, "sender-720p-9", 9, "720p", BENCH_RECORD);
 	s->peers = true;
 	static const int ns[] = {2, 4, 9, 16, 25};
 	sweep(l, &k, ns, 5, 9, true);
+	simulcast_suite(l, &k, 25, runs);
 	return k;
 }
 
@@ -183,7 +223,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		O_SUITE,
 		O_THREADS,
 		O_CODEC,
-		O_RUNGS
+		O_RUNGS,
+		O_TURNS
 	};
 	static const struct option lo[] = {{"participants", 1, 0, 'n'},
 	                                   {"sender", 1, 0, O_SENDER},
@@ -208,6 +249,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	                                   {"threads", 1, 0, O_THREADS},
 	                                   {"codec", 1, 0, O_CODEC},
 	                                   {"rungs", 1, 0, O_RUNGS},
+	                                   {"turns", 1, 0, O_TURNS},
 	                                   {"quiet", 0, 0, 'q'},
 	                                   {"help", 0, 0, 'h'},
 	                                   {0, 0, 0, 0}};
@@ -284,6 +326,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_THREADS:
 			s->threads = atoi(optarg);
 			break;
+		case O_TURNS:
+			s->turn_ms = atoi(optarg);
+			break;
 		case O_RUNGS:
 			if (parse_rungs(optarg, o) < 0)
 				return -EINVAL;
@@ -308,13 +353,17 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	s->talkers = talkers >= 0 ? talkers : s->n < 4 ? s->n : 4;
 	s->psnr = s->psnr && s->peers;
-	bool bad_suite = o->suite && strcmp(o->suite, "full") && strcmp(o->suite, "quick");
-	if (bad_suite || (!o->suite && !o->have_one) || s->n < 1 || s->runs < 1 ||
-	    s->runs > BENCH_MAX_RUNS || s->talkers > s->n || optind != argc || s->threads < 0 ||
-	    s->threads > MIX_POOL_MAX_THREADS + 1 || (o->suite && s->threads > 1))
+	bool bad_suite = o->suite && strcmp(o->suite, "full") && strcmp(o->suite, "quick") &&
+	                 strcmp(o->suite, "simulcast");
+	bool bad_res = bench_layer_of(s->res) < 0 && strcmp(s->res, "sim");
+	if (bad_suite || bad_res || s->turn_ms < 0 || (!o->suite && !o->have_one) || s->n < 1 ||
+	    s->runs < 1 || s->runs > BENCH_MAX_RUNS || s->talkers > s->n || optind != argc ||
+	    s->threads < 0 || s->threads > MIX_POOL_MAX_THREADS + 1 || (o->suite && s->threads > 1))
 		return -EINVAL;
 	if (o->nrung_list &&
 	    (s->mode != BENCH_PER_RECIPIENT || o->suite || o->both_codecs || s->threads > 1))
+		return -EINVAL;
+	if (!strcmp(s->res, "sim") && s->peers) /* the peers read one file per participant */
 		return -EINVAL;
 	bool h264 = s->vcodec == MIX_VCODEC_H264 || o->both_codecs;
 	if (h264 && (o->suite || s->peers || s->threads > 1)) /* peers and suites are VP8 */
@@ -349,23 +398,34 @@ static void peer_run(struct bench_result *r, const struct bench_paths *p, bool g
 		        gst ? "gst-launch-1.0" : "ffmpeg", p->out_dir, gst ? "gst" : "ffmpeg");
 }
 
-/* Runs one scenario: our engine `runs` times (forked), then the peers. false on failure. */
-static bool run_scenario(struct bench_result *r, const struct opts *o, int idx, int total)
+static void out_path(const struct bench_result *r, const struct opts *o, char *out, size_t n)
+{
+	snprintf(out, n, "%s/%s-ours.%s", o->paths.out_dir, r->sc.name,
+	         r->sc.vcodec == MIX_VCODEC_H264 ? "mp4" : "webm");
+}
+
+/* Run i of our engine on one scenario (forked). false on failure. */
+static bool run_ours(struct bench_result *r, const struct opts *o, int idx, int total, int i)
 {
 	const struct bench_scenario *sc = &r->sc;
 	char out[1024];
-	snprintf(out, sizeof(out), "%s/%s-ours.%s", o->paths.out_dir, sc->name,
-	         sc->vcodec == MIX_VCODEC_H264 ? "mp4" : "webm");
-	bool ok = true;
-	for (int i = 0; i < sc->runs; i++) {
-		if (!o->quiet)
-			fprintf(stderr, "\rmcu-bench: [%d/%d] %s run %d/%d%30s", idx + 1, total,
-			        sc->name, i + 1, sc->runs, "");
-		int rc = bench_run_forked(sc, &o->paths, sc->mode == BENCH_RECORD ? out : NULL,
-		                          !o->quiet, &r->run[i]);
-		ok = ok && rc == 0;
-		r->nrun = i + 1;
-	}
+	out_path(r, o, out, sizeof(out));
+	if (!o->quiet)
+		fprintf(stderr, "\rmcu-bench: [%d/%d] %s run %d/%d%30s", idx + 1, total, sc->name,
+		        i + 1, sc->runs, "");
+	int rc = bench_run_forked(sc, &o->paths, sc->mode == BENCH_RECORD ? out : NULL, !o->quiet,
+	                          &r->run[i]);
+	r->nrun = i + 1;
+	return rc == 0;
+}
+
+/* After our runs (ok: all succeeded): their medians, PSNR, then the peers. false on failure. */
+static bool finish_scenario(struct bench_result *r, const struct opts *o, int idx, int total,
+                            bool ok)
+{
+	const struct bench_scenario *sc = &r->sc;
+	char out[1024];
+	out_path(r, o, out, sizeof(out));
 	bench_median_run(r);
 	if (ok && sc->psnr)
 		ok = bench_psnr_y(sc, &o->paths, out, &r->psnr_ours) == 0;
@@ -524,6 +584,90 @@ static void codecs_summary(FILE *f, const struct bench_result *res, int n)
 	    cores_of(a) > 0 ? cores_of(b) / cores_of(a) : 0);
 }
 
+/* The simulcast suite's run with this layout and sender resolution, if it ran. */
+static const struct bench_result *find_sc(const struct bench_result *res, int n, int layout,
+                                          const char *sres)
+{
+	for (int i = 0; i < n; i++)
+		if (!strncmp(res[i].sc.name, "sc-", 3) && res[i].sc.layout == layout &&
+		    !strcmp(res[i].sc.res, sres) && res[i].med.ok)
+			return &res[i];
+	return NULL;
+}
+
+static void sc_row(FILE *f, const struct bench_result *r)
+{
+	const struct bench_run *m = &r->med;
+	double ms = m->media_s > 0 ? m->media_s : 1, st = 0;
+	for (int s = 0; s < MIX_STAGE_COUNT; s++)
+		st += m->stage_s[s];
+	double au = m->stage_s[MIX_STAGE_AUDIO_DECODE] + m->stage_s[MIX_STAGE_AUDIO_MIX] +
+	            m->stage_s[MIX_STAGE_AUDIO_ENCODE];
+	fprintf(f, "  %-20s %6llu %6llu %6llu %4d %4d  %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f\n",
+	        r->sc.name, (unsigned long long)m->layer_frames[0],
+	        (unsigned long long)m->layer_frames[1], (unsigned long long)m->layer_frames[2],
+	        m->layer_switches, m->speaker_changes, m->cpu_s / ms,
+	        m->stage_s[MIX_STAGE_VIDEO_DECODE] / ms, m->stage_s[MIX_STAGE_COMPOSE] / ms,
+	        m->stage_s[MIX_STAGE_VIDEO_ENCODE] / ms, au / ms, (m->cpu_s - st) / ms,
+	        m->floor.video_decode_s / ms);
+}
+
+/* Issue 14's targets, from the simulcast suite's runs; dec720: one 720p decode (cores, or < 0) */
+static void simulcast_summary(FILE *f, const struct bench_result *res, int n, double dec720)
+{
+	int shown = 0;
+	for (int i = 0; i < n; i++) {
+		if (strncmp(res[i].sc.name, "sc-", 3) && strcmp(res[i].sc.res, "sim"))
+			continue;
+		if (!shown++)
+			fprintf(
+			    f,
+			    "\nsimulcast senders (issue 14): video frames pushed while shown, per "
+			    "layer; layer switches; active-speaker changes; cores in all and by "
+			    "engine stage (audio: decode+mix+encode; other: outside the stages); "
+			    "floor-dec: the floor's video decodes\n  %-20s %6s %6s %6s %4s %4s  "
+			    "%6s %6s %6s %6s %6s %6s %6s\n",
+			    "scenario", "180p", "360p", "720p", "sw", "spk", "cores", "v-dec",
+			    "compo", "v-enc", "audio", "other", "fl-dec");
+		sc_row(f, &res[i]);
+	}
+	const struct bench_result *g = find_sc(res, n, MIX_LAYOUT_GRID, "sim"),
+	                          *g180 = find_sc(res, n, MIX_LAYOUT_GRID, "180p"),
+	                          *g720 = find_sc(res, n, MIX_LAYOUT_GRID, "720p"),
+	                          *s = find_sc(res, n, MIX_LAYOUT_SPEAKER, "sim"),
+	                          *s180 = find_sc(res, n, MIX_LAYOUT_SPEAKER, "180p"),
+	                          *s720 = find_sc(res, n, MIX_LAYOUT_SPEAKER, "720p");
+	if (g && g180)
+		fprintf(
+		    f,
+		    "  grid: simulcast / 180p senders = %.3f / %.3f cores = %.2f (target <= 1.1)%s",
+		    cores_of(g), cores_of(g180), cores_of(g) / cores_of(g180), g720 ? "" : "\n");
+	if (g && g180 && g720)
+		fprintf(f, "; simulcast / 720p senders = %.2f\n", cores_of(g) / cores_of(g720));
+	if (dec720 >= 0)
+		fprintf(f,
+		        "  one 720p decode (clips c1..c3 decoded alone, in memory): %.3f cores\n",
+		        dec720);
+	if (s && s180 && dec720 >= 0)
+		fprintf(f,
+		        "  speaker: simulcast / (180p senders + one 720p decode) = %.3f / (%.3f + "
+		        "%.3f) cores = %.2f (target <= 1.1)%s",
+		        cores_of(s), cores_of(s180), dec720,
+		        cores_of(s) / (cores_of(s180) + dec720), s720 ? "" : "\n");
+	if (s && s180 && s720 && dec720 >= 0)
+		fprintf(f, "; simulcast / 720p senders = %.2f\n", cores_of(s) / cores_of(s720));
+	if (s && s180 && s720 && s720->med.visible_sources > 0) { /* 720p decodes in a room */
+		double d =
+		    s720->med.floor.video_decode_s / s720->med.media_s / s720->med.visible_sources;
+		fprintf(f,
+		        "  one 720p decode from the 720p speaker run's floor (its %d decodes, "
+		        "per decode): %.3f cores; speaker: simulcast / (180p senders + that) = "
+		        "%.2f (target <= "
+		        "1.1)\n",
+		        s720->med.visible_sources, d, cores_of(s) / (cores_of(s180) + d));
+	}
+}
+
 static int report(const struct opts *o, struct bench_result *res, int n)
 {
 	printf("\n");
@@ -537,6 +681,11 @@ static int report(const struct opts *o, struct bench_result *res, int n)
 	summary(stdout, res, n);
 	threads_summary(stdout, res, n);
 	codecs_summary(stdout, res, n);
+	double dec720 = -1;
+	if (find_sc(res, n, MIX_LAYOUT_SPEAKER, "sim") &&
+	    bench_decode_cost(o->paths.media_dir, "720p", &dec720) < 0)
+		dec720 = -1;
+	simulcast_summary(stdout, res, n, dec720);
 	char m[256];
 	machine(m, sizeof(m));
 	int rc = 0;
@@ -560,13 +709,27 @@ int main(int argc, char **argv)
 	int n = o.suite ? suite(o.suite, list) : one_scenario(&o, &o.one, list);
 	mkdir(o.paths.out_dir, 0755);
 	struct bench_result *res = calloc((size_t)n, sizeof(*res));
-	if (!res)
+	bool ok = true, *ran = calloc((size_t)n, sizeof(*ran)); /* our runs all succeeded */
+	if (!res || !ran) {
+		free(res);
+		free(ran);
 		return 1;
-	bool ok = true;
+	}
+	/* Runs interleaved (run 1 of every scenario, then run 2, ...), so that other load on the
+	 * machine falls on all scenarios alike rather than on one of a compared pair. */
+	int most = 0;
 	for (int i = 0; i < n; i++) {
 		res[i].sc = list[i];
-		ok = run_scenario(&res[i], &o, i, n) && ok;
+		ran[i] = true;
+		most = list[i].runs > most ? list[i].runs : most;
 	}
+	for (int k = 0; k < most; k++)
+		for (int i = 0; i < n; i++)
+			if (k < res[i].sc.runs)
+				ran[i] = run_ours(&res[i], &o, i, n, k) && ran[i];
+	for (int i = 0; i < n; i++)
+		ok = finish_scenario(&res[i], &o, i, n, ran[i]) && ok;
+	free(ran);
 	if (!o.quiet)
 		fprintf(stderr, "\rmcu-bench: %d scenarios done%50s\n", n, "");
 	ok = report(&o, res, n) == 0 && ok;

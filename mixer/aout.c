@@ -188,7 +188,9 @@ static void update_levels(struct mix_engine *e, int64_t S, int64_t plc_max)
 	double t0 = engine_cpu_now();
 	for (int i = 0; i < e->nsrc; i++) {
 		struct source *s = e->src[i];
-		mix_audio_set_level(e->amix, s->id, source_audio_level(s, S, plc_max, &e->st));
+		float level =
+		    s->audio_muted ? MIX_SILENCE_DBOV : source_audio_level(s, S, plc_max, &e->st);
+		mix_audio_set_level(e->amix, s->id, level);
 	}
 	engine_stage_add(e, MIX_STAGE_AUDIO_DECODE, t0);
 }
@@ -309,6 +311,8 @@ int aouts_tick(struct mix_engine *e, int64_t t_us)
 	double t0 = engine_cpu_now();
 	for (int i = 0; i < n; i++) {
 		struct source *s = engine_source(e, mixed[i]);
+		if (s && s->audio_muted) /* still in the set for its hangover: silent */
+			s = NULL;
 		if (s)
 			source_audio_pcm(s, S, plc_max, pcm[i], &e->st);
 		if (s && wall_us)

@@ -10,6 +10,7 @@
  * its per-stage latency histograms (engine thread only; see mix_engine_latency_merge).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -45,6 +46,7 @@ void mix_recipient_opts_default(struct mix_recipient_opts *o)
 	o->video = o->audio = true;
 	o->layout = -1;
 	o->exclude_self = -1;
+	o->pin = MIX_NO_SOURCE;
 }
 
 static int check_cfg(const struct mix_engine_cfg *c)
@@ -82,6 +84,7 @@ int mix_engine_alloc(struct mix_engine **out, const struct mix_engine_cfg *cfg)
 		return rc;
 	}
 	e->active_speaker = MIX_NO_SOURCE;
+	e->pin = MIX_NO_SOURCE;
 	if (cfg->latency && !(e->lat = malloc(sizeof(*e->lat)))) {
 		mix_audio_free(&e->amix);
 		free(e);
@@ -199,6 +202,10 @@ int mix_engine_push_video_at(struct mix_engine *e, uint32_t src, const uint8_t *
 	int rc = ensure_assigned(e);
 	if (rc < 0)
 		return rc;
+	if (s->video_muted) {
+		e->st.frames_dropped_muted++;
+		return 0;
+	}
 	struct lat_stamp t = stamp_push(e, MIX_LAT_VIDEO_REORDER, arrived_us);
 	return source_push_video(s, data, len, pts_us, loss_before, t, &e->st);
 }
@@ -215,6 +222,10 @@ int mix_engine_push_audio_at(struct mix_engine *e, uint32_t src, const uint8_t *
 	struct source *s = engine_source(e, src);
 	if (!s)
 		return -ENOENT;
+	if (s->audio_muted) {
+		e->st.audio_dropped_muted++;
+		return 0;
+	}
 	struct lat_stamp t = stamp_push(e, MIX_LAT_AUDIO_REORDER, arrived_us);
 	return source_push_audio(s, data, len, pts_us, level, loss_before, t, &e->st);
 }
@@ -235,6 +246,41 @@ int mix_engine_set_source_video_codec(struct mix_engine *e, uint32_t src,
 	if (rc < 0 && rc != -EINVAL)
 		e->tiles_dirty = true; /* the source lost its decoder: the next assign retries */
 	return rc;
+}
+
+int mix_engine_set_source_muted(struct mix_engine *e, uint32_t src, bool audio, bool video)
+{
+	struct source *s = engine_source(e, src);
+	if (!s)
+		return -ENOENT;
+	if (video != s->video_muted)
+		e->tiles_dirty = true; /* visibility follows (vout.c) */
+	s->audio_muted = audio;
+	s->video_muted = video;
+	return 0;
+}
+
+int mix_engine_set_source_name(struct mix_engine *e, uint32_t src, const char *name)
+{
+	struct source *s = engine_source(e, src);
+	if (!s)
+		return -ENOENT;
+	snprintf(s->name, sizeof(s->name), "%s", name ? name : "");
+	return 0;
+}
+
+bool mix_engine_source_visible(const struct mix_engine *e, uint32_t src)
+{
+	const struct source *s = engine_source(e, src);
+	return s && s->visible;
+}
+
+int mix_engine_source_tile(const struct mix_engine *e, uint32_t src, int *w, int *h)
+{
+	const struct source *s = engine_source(e, src);
+	*w = s ? s->tile_w : 0;
+	*h = s ? s->tile_h : 0;
+	return s ? 0 : -ENOENT;
 }
 
 int mix_engine_set_audio_preskip(struct mix_engine *e, uint32_t src, int samples)
@@ -324,6 +370,7 @@ int mix_engine_add_recipient(struct mix_engine *e, uint32_t rid,
 	if (!r)
 		return -ENOMEM;
 	r->id = rid;
+	r->own_layout = opts->layout >= 0;
 	int rc = resolve_opts(e, opts, &r->opts);
 	if (rc == 0)
 		rc = ptrarray_reserve((void ***)&e->rcp, e->nrcp, &e->cap_rcp);
@@ -399,6 +446,50 @@ int mix_engine_set_recipient_video(struct mix_engine *e, uint32_t rid, bool on, 
 		return rc;
 	r->opts = o;
 	e->tiles_dirty = true; /* the next tick's assignment moves it (vout.c gates the move) */
+	return 0;
+}
+
+int mix_engine_set_layout(struct mix_engine *e, enum mix_layout_kind layout)
+{
+	if (layout != MIX_LAYOUT_GRID && layout != MIX_LAYOUT_SPEAKER)
+		return -EINVAL;
+	e->cfg.layout = layout;
+	for (int i = 0; i < e->nrcp; i++)
+		if (!e->rcp[i]->own_layout)
+			e->rcp[i]->opts.layout = (int)layout;
+	e->tiles_dirty = true;
+	return 0;
+}
+
+void mix_engine_set_pin(struct mix_engine *e, uint32_t src)
+{
+	e->pin = src;
+	e->tiles_dirty = true;
+}
+
+enum mix_layout_kind mix_engine_layout(const struct mix_engine *e)
+{
+	return e->cfg.layout;
+}
+
+uint32_t mix_engine_pin(const struct mix_engine *e)
+{
+	return e->pin;
+}
+
+int mix_engine_set_recipient_view(struct mix_engine *e, uint32_t rid, int layout, int exclude_self,
+                                  uint32_t pin)
+{
+	struct recipient *r = find_rcp(e, rid, NULL);
+	if (!r)
+		return -ENOENT;
+	if (layout > MIX_LAYOUT_SPEAKER || layout < -1 || exclude_self < -1 || exclude_self > 1)
+		return -EINVAL;
+	r->own_layout = layout >= 0;
+	r->opts.layout = layout >= 0 ? layout : (int)e->cfg.layout;
+	r->opts.exclude_self = exclude_self >= 0 ? exclude_self : e->cfg.exclude_self;
+	r->opts.pin = pin;
+	e->tiles_dirty = true;
 	return 0;
 }
 
@@ -494,7 +585,8 @@ void engine_stage_add(struct mix_engine *e, enum mix_stage s, double t0)
 	X(frames_decoded) X(frames_dropped_invisible) X(frames_dropped_queue) X(decode_errors) \
 	X(keyframe_requests) X(frames_encoded) X(audio_packets_encoded) X(plc_samples) \
 	X(audio_decoded_packets) X(audio_decode_errors) X(audio_bad_packets) \
-	X(audio_dropped_queue) X(audio_late_packets)
+	X(audio_dropped_queue) X(audio_late_packets) X(frames_dropped_muted) \
+	X(audio_dropped_muted)
 /* clang-format on */
 
 void engine_stats_add(struct mix_engine_stats *into, const struct mix_engine_stats *from)
@@ -512,10 +604,15 @@ void engine_emit(struct mix_engine *e, uint32_t rid, const struct mix_packet *p)
 		e->cfg.cb.on_packet(e->cfg.cb.opaque, rid, p);
 }
 
-/* Keyframe requests to a source are rate limited to one per second of media time. */
+/*
+ * Keyframe requests to a source: at most one per SRC_KF_REQ_GAP_US of media time, repeated at
+ * that pace while the decoder still waits (a request or the keyframe itself can be lost: at
+ * 5 % loss, one in twenty; libwebrtc's receiver repeats every 200 ms). The peer's PLI limiter
+ * has the same gap.
+ */
 void engine_request_keyframe_src(struct mix_engine *e, struct source *s, int64_t t_us)
 {
-	if (t_us - s->last_kf_req_us < 1000000)
+	if (t_us - s->last_kf_req_us < SRC_KF_REQ_GAP_US)
 		return;
 	s->last_kf_req_us = t_us;
 	e->st.keyframe_requests++;

@@ -24,10 +24,11 @@
 #include "mix/opus.h"
 #include "mix/vp8.h"
 
-#define SRC_VQ_CAP   64    /* queued video frames per source (about 2 s at 30 fps) */
-#define SRC_AQ_CAP   64    /* queued Opus packets per source */
-#define SRC_FIFO_CAP 16384 /* decoded samples per source */
-#define MAX_TILES    (MIX_LAYOUT_MAX_TILES + MIX_LAYOUT_MAX_STRIP)
+#define SRC_VQ_CAP        64     /* queued video frames per source (about 2 s at 30 fps) */
+#define SRC_AQ_CAP        64     /* queued Opus packets per source */
+#define SRC_FIFO_CAP      16384  /* decoded samples per source */
+#define SRC_KF_REQ_GAP_US 500000 /* keyframe requests to one source, while its decoder waits */
+#define MAX_TILES         (MIX_LAYOUT_MAX_TILES + MIX_LAYOUT_MAX_STRIP)
 
 #define SRC_LAT_DECODES 8 /* decode times one video tick keeps per source for the latency */
 
@@ -77,6 +78,8 @@ struct source {
 	uint64_t join_seq;
 	uint64_t last_spoke; /* audio tick number when last mixed above silence, 0 = never */
 	bool visible;
+	int tile_w, tile_h;            /* its largest tile in any output (0: in none) */
+	bool audio_muted, video_muted; /* mix_engine_set_source_muted */
 	int64_t last_kf_req_us; /* media time of the last keyframe request, for rate limiting */
 	/* video */
 	struct vq_item vq[SRC_VQ_CAP];
@@ -128,6 +131,7 @@ struct aout; /* an audio output: limiter + Opus encoder, shared by equal keys */
 struct recipient {
 	uint32_t id;
 	struct mix_recipient_opts opts; /* resolved: no -1/0 defaults left */
+	bool own_layout;                /* opts.layout was asked for, not the engine's */
 	int bitrate_cap;                /* 0 = none */
 	struct vout *vout;
 	struct aout *aout;
@@ -150,6 +154,7 @@ struct mix_engine {
 	uint64_t join_seq;
 	uint64_t audio_tick, video_tick; /* next tick numbers */
 	uint32_t active_speaker;
+	uint32_t pin;     /* mix_engine_set_pin, MIX_NO_SOURCE: none */
 	bool tiles_dirty; /* visibility must be recomputed */
 	struct lineup lineup;
 	struct mix_engine_stats st;
@@ -186,6 +191,10 @@ int lineup_update(struct lineup *st, struct source *const *src, int nsrc, int ma
                   uint32_t active_speaker);
 /* The tiles of a view with `self` excluded (MIX_NO_SOURCE: none); returns the count. */
 int lineup_view(const struct lineup *st, int layout, uint32_t self, uint32_t *tiles);
+/* The speaker view with pin in tile 0 and the rest of the speaker view after it (at most
+ * 1 + strip tiles); returns the count. */
+int lineup_pinned_view(const struct lineup *st, uint32_t pin, uint32_t self, int strip,
+                       uint32_t *tiles);
 
 /* vout.c */
 int vouts_tick(struct mix_engine *e, int64_t t_us);

@@ -173,3 +173,15 @@ int lineup_view(const struct lineup *st, int layout, uint32_t self, uint32_t *ti
 		return speaker_view(st, self, tiles);
 	return without(&st->grid, self, st->grid_next, tiles);
 }
+
+int lineup_pinned_view(const struct lineup *st, uint32_t pin, uint32_t self, int strip,
+                       uint32_t *tiles)
+{
+	uint32_t view[MAX_TILES];
+	int n = speaker_view(st, self, view), k = 0;
+	tiles[k++] = pin;
+	for (int i = 0; i < n && k < 1 + strip; i++)
+		if (view[i] != pin)
+			tiles[k++] = view[i];
+	return k;
+}

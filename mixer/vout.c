@@ -133,6 +133,16 @@ int vout_count(const struct mix_engine *e)
 	return e->nvout;
 }
 
+int mix_engine_video_outputs(const struct mix_engine *e, struct mix_output_info *out, int max)
+{
+	for (int i = 0; i < e->nvout && i < max; i++) {
+		const struct vkey *k = &e->vout[i]->key;
+		out[i] = (struct mix_output_info){(enum mix_video_codec)k->codec, k->w, k->h,
+		                                  k->fps, k->bitrate};
+	}
+	return e->nvout;
+}
+
 int vout_tiles(const struct vout *v, uint32_t *out, int max)
 {
 	int n = v->key.n < max ? v->key.n : max;
@@ -148,16 +158,27 @@ void vout_request_keyframe(struct vout *v, int64_t min_gap_us)
 /* ---- which sources a recipient sees ---- */
 
 /* The sources in r's tiles, in tile order (the engine's lineup must be current). */
+/* The pin r sees: its own, else the room's; MIX_NO_SOURCE if none applies. */
+static uint32_t pin_of(const struct mix_engine *e, const struct recipient *r, uint32_t self)
+{
+	uint32_t pin = r->opts.pin != MIX_NO_SOURCE ? r->opts.pin : e->pin;
+	return pin != self && engine_source(e, pin) ? pin : MIX_NO_SOURCE;
+}
+
 static int tile_sources(const struct mix_engine *e, const struct recipient *r, uint32_t *tiles)
 {
 	uint32_t self = r->opts.exclude_self ? r->opts.self : MIX_NO_SOURCE;
+	uint32_t pin = pin_of(e, r, self);
+	if (pin != MIX_NO_SOURCE)
+		return lineup_pinned_view(&e->lineup, pin, self, e->cfg.speaker_strip, tiles);
 	return lineup_view(&e->lineup, r->opts.layout, self, tiles);
 }
 
 static void recipient_key(const struct mix_engine *e, const struct recipient *r, struct vkey *k)
 {
 	memset(k, 0, sizeof(*k));
-	k->layout = r->opts.layout;
+	uint32_t self = r->opts.exclude_self ? r->opts.self : MIX_NO_SOURCE;
+	k->layout = pin_of(e, r, self) != MIX_NO_SOURCE ? MIX_LAYOUT_SPEAKER : r->opts.layout;
 	k->codec = r->opts.video_codec;
 	k->w = r->opts.width;
 	k->h = r->opts.height;
@@ -250,14 +271,32 @@ static void move_to(struct recipient *r, struct vout *v, bool fresh)
 	r->await_kf = true;
 }
 
+/* Each source's largest tile in any output (tile_w, tile_h; 0 in none). */
+static void update_tile_sizes(struct mix_engine *e)
+{
+	for (int i = 0; i < e->nsrc; i++)
+		e->src[i]->tile_w = e->src[i]->tile_h = 0;
+	for (int j = 0; j < e->nvout; j++) {
+		const struct vout *v = e->vout[j];
+		struct mix_rect rects[MAX_TILES];
+		int n = mix_layout_compute(v->key.layout, v->key.n, v->key.w, v->key.h, rects,
+		                           MAX_TILES);
+		for (int t = 0; t < n; t++) {
+			struct source *s = engine_source(e, v->key.tiles[t]);
+			if (s && rects[t].w * rects[t].h > s->tile_w * s->tile_h) {
+				s->tile_w = rects[t].w;
+				s->tile_h = rects[t].h;
+			}
+		}
+	}
+}
+
 static void update_visibility(struct mix_engine *e, int64_t t_us)
 {
+	update_tile_sizes(e);
 	for (int i = 0; i < e->nsrc; i++) {
 		struct source *s = e->src[i];
-		bool vis = false;
-		for (int j = 0; j < e->nvout && !vis; j++)
-			for (int t = 0; t < e->vout[j]->key.n && !vis; t++)
-				vis = e->vout[j]->key.tiles[t] == s->id;
+		bool vis = s->tile_w > 0 && !s->video_muted;
 		if (vis == s->visible)
 			continue;
 		if (source_set_visible(s, vis, e->cfg.max_w, e->cfg.max_h) == 0 && vis)

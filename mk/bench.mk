@@ -1,12 +1,13 @@
 # mk/bench.mk - mcu-bench (issue 4): the engine's CPU per participant against ffmpeg/GStreamer.
 #   make bench        full run (minutes): table, build/bench.json, build/bench.svg
 #   make bench-quick  smoke run (seconds): every scenario and peer must run, JSON complete
+#   make bench-simulcast  simulcast senders against 720p and 180p ones (issue 14, minutes)
 BENCH_SRCS  := $(wildcard bench/*.c)
 BENCH_OBJS  := $(BENCH_SRCS:%.c=$(BUILD)/%.o)
 BENCH_MEDIA := $(BUILD)/bench-media
 BENCH_QUICK_MEDIA := $(BUILD)/bench-media-quick
 
-.PHONY: bench bench-quick
+.PHONY: bench bench-quick bench-simulcast
 
 $(BUILD)/bench/%.o: bench/%.c
 	@mkdir -p $(dir $@)
@@ -22,13 +23,18 @@ $(BENCH_MEDIA)/.stamp: bench/gen-bench-media.sh
 	bash bench/gen-bench-media.sh $(BENCH_MEDIA) 10 "180p 360p 720p"
 	touch $@
 
-$(BENCH_QUICK_MEDIA)/.stamp: bench/gen-bench-media.sh
-	bash bench/gen-bench-media.sh $(BENCH_QUICK_MEDIA) 1 360p
+# Every resolution: the quick suite's simulcast senders send all three.
+$(BENCH_QUICK_MEDIA)/.stamp: bench/gen-bench-media.sh mk/bench.mk
+	bash bench/gen-bench-media.sh $(BENCH_QUICK_MEDIA) 1 "180p 360p 720p"
 	touch $@
 
 bench: $(BUILD)/mcu-bench $(BENCH_MEDIA)/.stamp
 	$(BUILD)/mcu-bench --suite full --media $(BENCH_MEDIA) --out $(BUILD)/bench-out \
 		--json $(BUILD)/bench.json --plot $(BUILD)/bench.svg
+
+bench-simulcast: $(BUILD)/mcu-bench $(BENCH_MEDIA)/.stamp
+	$(BUILD)/mcu-bench --suite simulcast --media $(BENCH_MEDIA) --out $(BUILD)/bench-out \
+		--json $(BUILD)/bench-simulcast.json
 
 bench-quick: $(BUILD)/mcu-bench $(BENCH_QUICK_MEDIA)/.stamp
 	$(BUILD)/mcu-bench --suite quick --media $(BENCH_QUICK_MEDIA) \

@@ -72,4 +72,4 @@ fuzz-seeds: $(BUILD)/tests/fuzz/gen_seeds
 	mkdir -p tests/fuzz/corpus/sdp
 	for f in assets/sdp/*.sdp; do cp $$f tests/fuzz/corpus/sdp/seed-$$(basename $$f); done
 
--include $(FUZZ_OBJS:.o=.d) $(FUZZ_FAILOBJ:.o=.d) $(FUZZ_BINS:%=%.d)
+-include $(FUZZ_OBJS:.o=.d) $(FUZZ_SRVOBJS:.o=.d) $(FUZZ_FAILOBJ:.o=.d) $(FUZZ_BINS:%=%.d)

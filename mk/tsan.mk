@@ -11,10 +11,11 @@
 # g_main_context_invoke() hand-off, which Debian's futex-based GLib hides from it.
 # `make tsan TSAN_E2E="wrtc churn"` runs other end-to-end tests. tsan-stress (errors counted on
 # the signaling thread and a loop at once) reproduced the errors_sent race of the single media
-# thread; access exercises the deferred HTTP replies (/api/stats gathered from every loop).
+# thread; access exercises the deferred HTTP replies (/api/stats gathered from every loop);
+# webhook, the webhook sender thread fed by the loops.
 TSAN_BUILD ?= build-tsan
 TSAN_CC    ?= gcc
-TSAN_E2E   ?= wrtc signaling record churn load tsan-stress access
+TSAN_E2E   ?= wrtc signaling record churn load tsan-stress access webhook control cluster
 TSAN_WRAP  := -Wl,--wrap=g_main_context_invoke,--wrap=g_main_context_invoke_full \
 		-Wl,--wrap=g_source_set_callback
 

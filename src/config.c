@@ -1,10 +1,19 @@
 /*
  * config.c - defaults, the JSON config file and the command-line flags (see config.h).
- * Main thread, at start-up only.
+ *
+ * One table (keys[]) names every config file key, the flag that sets it (if any), its type,
+ * its field and what values it takes; the file parser, the flags and --help all go through it,
+ * so a key cannot be parsed without being checked. Unknown keys and bad values are refused with
+ * a message on stderr that names the key (or flag), the value and the reason; the cross-key
+ * rules (pairs, the ladder) are checked once everything is in. docs/CONFIG.md documents each
+ * key; test_config keeps the two in step. Main thread, at start-up only.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +22,19 @@
 
 #include <jansson.h>
 
+#include "cluster/redis.h"
 #include "config.h"
+#include "log.h"
+#include "mix/layout.h"
+#include "net/netsim.h"
+
+/* ---- defaults ---- */
+
+static int online_cores(void)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	return cores < 1 ? 1 : cores > 64 ? 64 : (int)cores;
+}
 
 static void defaults(struct mcu_config *c)
 {
@@ -24,8 +45,8 @@ static void defaults(struct mcu_config *c)
 	snprintf(c->log_level, sizeof(c->log_level), "info");
 	c->max_rooms = 64;
 	c->max_participants = 100;
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	c->loops = cores < 1 ? 1 : cores > 64 ? 64 : (int)cores;
+	c->room_idle_timeout_s = 300;
+	c->loops = 0; /* one per core, resolved by finish() */
 	snprintf(c->layout, sizeof(c->layout), "grid");
 	c->width = 1280;
 	c->height = 720;
@@ -39,6 +60,7 @@ static void defaults(struct mcu_config *c)
 	c->transport_cc = false;
 	c->uplink_transport_cc = false;
 	c->rtx = true;
+	c->simulcast = true;
 	c->opus_dtx = false;
 	snprintf(c->ice_servers_json, sizeof(c->ice_servers_json), "[]");
 	snprintf(c->recordings_dir, sizeof(c->recordings_dir), "recordings");
@@ -47,14 +69,447 @@ static void defaults(struct mcu_config *c)
 	c->ws_msg_burst = 50;
 }
 
-static void usage(FILE *f, const struct mcu_config *c)
+/* ---- value checks: 0, or -EINVAL with the reason in why ---- */
+
+static int check_ip(const char *v, char *why, size_t n)
+{
+	unsigned char buf[16];
+	if (inet_pton(AF_INET, v, buf) == 1 || inet_pton(AF_INET6, v, buf) == 1)
+		return 0;
+	snprintf(why, n, "not a numeric IPv4 or IPv6 address");
+	return -EINVAL;
+}
+
+static int check_ip_or_empty(const char *v, char *why, size_t n)
+{
+	return v[0] ? check_ip(v, why, n) : 0;
+}
+
+static int check_log_level(const char *v, char *why, size_t n)
+{
+	enum mcu_log_level l;
+	if (mcu_log_parse_level(v, &l) == 0)
+		return 0;
+	snprintf(why, n, "must be error, warn, info or debug");
+	return -EINVAL;
+}
+
+static int check_layout(const char *v, char *why, size_t n)
+{
+	enum mix_layout_kind k;
+	if (mix_layout_parse(v, &k) == 0)
+		return 0;
+	snprintf(why, n, "must be grid or speaker");
+	return -EINVAL;
+}
+
+static int check_netsim(const char *v, char *why, size_t n)
+{
+	struct netsim_cfg ns;
+	return v[0] ? netsim_parse(v, &ns, why, n) : 0;
+}
+
+static int check_url_or_empty(const char *v, char *why, size_t n)
+{
+	if (!v[0] || !strncmp(v, "http://", 7) || !strncmp(v, "https://", 8))
+		return 0;
+	snprintf(why, n, "must be an http:// or https:// URL");
+	return -EINVAL;
+}
+
+static int check_cluster(const char *v, char *why, size_t n)
+{
+	char host[256];
+	int port;
+	return v[0] ? redis_parse_url(v, host, sizeof(host), &port, why, n) : 0;
+}
+
+/* Letters, digits and ._:- (a Redis key part and a log word), or empty. */
+static int check_node_id(const char *v, char *why, size_t n)
+{
+	for (const char *p = v; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("._:-", *p)) {
+			snprintf(why, n, "may hold letters, digits and . _ : - only");
+			return -EINVAL;
+		}
+	return 0;
+}
+
+static int check_not_empty(const char *v, char *why, size_t n)
+{
+	if (v[0])
+		return 0;
+	snprintf(why, n, "must not be empty");
+	return -EINVAL;
+}
+
+/* ---- the keys ---- */
+
+enum key_type { K_STR, K_INT, K_BOOL, K_ICE_SERVERS };
+
+struct key {
+	const char *name; /* in the config file */
+	const char *flag; /* the command-line flag that sets it too (without "--"), or NULL */
+	enum key_type type;
+	size_t off, size; /* the field in struct mcu_config, and its size */
+	int lo, hi;       /* K_INT: the range */
+	bool even;        /* K_INT: even values only */
+	int (*check)(const char *v, char *why, size_t n); /* K_STR: NULL, or what it takes */
+};
+
+#define FIELD(f) .off = offsetof(struct mcu_config, f), .size = sizeof(((struct mcu_config *)0)->f)
+
+/* The ranges are the ones the code behind each key takes (the engine: mixer/engine.c
+ * check_cfg and mix_layout_parse; the ladder: session/ladder.c). */
+static const struct key keys[] = {
+    {.name = "bind", .flag = "bind", .type = K_STR, FIELD(bind), .check = check_ip},
+    {.name = "port", .flag = "port", .type = K_INT, FIELD(port), .lo = 1, .hi = 65535},
+    {.name = "www", .flag = "www", .type = K_STR, FIELD(www)},
+    {.name = "public_ip",
+     .flag = "public-ip",
+     .type = K_STR,
+     FIELD(public_ip),
+     .check = check_ip_or_empty},
+    {.name = "tls_cert", .flag = "tls-cert", .type = K_STR, FIELD(tls_cert)},
+    {.name = "tls_key", .flag = "tls-key", .type = K_STR, FIELD(tls_key)},
+    {.name = "dtls_cert", .type = K_STR, FIELD(dtls_cert)},
+    {.name = "dtls_key", .type = K_STR, FIELD(dtls_key)},
+    {.name = "log_level",
+     .flag = "log-level",
+     .type = K_STR,
+     FIELD(log_level),
+     .check = check_log_level},
+    {.name = "max_rooms", .type = K_INT, FIELD(max_rooms), .lo = 1, .hi = 10000},
+    {.name = "max_participants", .type = K_INT, FIELD(max_participants), .lo = 1, .hi = 1000},
+    {.name = "loops", .flag = "loops", .type = K_INT, FIELD(loops), .lo = 0, .hi = 64},
+    {.name = "layout", .type = K_STR, FIELD(layout), .check = check_layout},
+    {.name = "exclude_self", .type = K_BOOL, FIELD(exclude_self)},
+    {.name = "width", .type = K_INT, FIELD(width), .lo = 16, .hi = 4096, .even = true},
+    {.name = "height", .type = K_INT, FIELD(height), .lo = 16, .hi = 4096, .even = true},
+    {.name = "fps", .type = K_INT, FIELD(fps), .lo = 1, .hi = 60},
+    {.name = "video_bitrate", .type = K_INT, FIELD(video_bitrate), .lo = 30000, .hi = 50000000},
+    {.name = "audio_bitrate", .type = K_INT, FIELD(audio_bitrate), .lo = 6000, .hi = 510000},
+    {.name = "max_mixed", .type = K_INT, FIELD(max_mixed), .lo = 1, .hi = 64},
+    {.name = "playout_delay_ms", .type = K_INT, FIELD(playout_delay_ms), .lo = 0, .hi = 1000},
+    {.name = "playout_delay_min_ms",
+     .type = K_INT,
+     FIELD(playout_delay_min_ms),
+     .lo = 0,
+     .hi = 1000},
+    {.name = "uplink_bitrate", .type = K_INT, FIELD(uplink_bitrate), .lo = 30000, .hi = 50000000},
+    {.name = "transport_cc", .type = K_BOOL, FIELD(transport_cc)},
+    {.name = "uplink_transport_cc", .type = K_BOOL, FIELD(uplink_transport_cc)},
+    {.name = "rtx", .type = K_BOOL, FIELD(rtx)},
+    {.name = "simulcast", .type = K_BOOL, FIELD(simulcast)},
+    {.name = "opus_dtx", .type = K_BOOL, FIELD(opus_dtx)},
+    {.name = "ladder", .flag = "ladder", .type = K_STR, FIELD(ladder_spec)},
+    {.name = "recordings_dir",
+     .flag = "recordings-dir",
+     .type = K_STR,
+     FIELD(recordings_dir),
+     .check = check_not_empty},
+    {.name = "participant_recording", .type = K_BOOL, FIELD(participant_recording)},
+    {.name = "ice_servers", .type = K_ICE_SERVERS, FIELD(ice_servers_json)},
+    {.name = "tile_names", .type = K_BOOL, FIELD(tile_names)},
+    {.name = "ws_msg_rate", .type = K_INT, FIELD(ws_msg_rate), .lo = 1, .hi = 100000},
+    {.name = "ws_msg_burst", .type = K_INT, FIELD(ws_msg_burst), .lo = 1, .hi = 100000},
+    {.name = "secret", .type = K_STR, FIELD(secret)},
+    {.name = "netsim", .flag = "netsim", .type = K_STR, FIELD(netsim), .check = check_netsim},
+    {.name = "webhook_url",
+     .flag = "webhook-url",
+     .type = K_STR,
+     FIELD(webhook_url),
+     .check = check_url_or_empty},
+    {.name = "webhook_secret", .type = K_STR, FIELD(webhook_secret)},
+    {.name = "cluster", .flag = "cluster", .type = K_STR, FIELD(cluster), .check = check_cluster},
+    {.name = "node_id", .flag = "node-id", .type = K_STR, FIELD(node_id), .check = check_node_id},
+    {.name = "room_idle_timeout_s",
+     .type = K_INT,
+     FIELD(room_idle_timeout_s),
+     .lo = 0,
+     .hi = 86400},
+};
+#define NKEYS ((int)(sizeof(keys) / sizeof(keys[0])))
+
+const char *mcu_config_key(int i)
+{
+	return i >= 0 && i < NKEYS ? keys[i].name : NULL;
+}
+
+static const struct key *key_named(const char *name)
+{
+	for (int i = 0; i < NKEYS; i++)
+		if (!strcmp(keys[i].name, name))
+			return &keys[i];
+	return NULL;
+}
+
+/* ---- where a value came from, for the messages ---- */
+
+struct src {
+	const char *file; /* the config file, or NULL for a flag */
+	const struct key *k;
+	const char *value; /* as given: the flag's argument, or the JSON text */
+};
+
+static void bad(const struct src *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* "mcu: config FILE: KEY VALUE: why" or "mcu: --FLAG VALUE: why" */
+static void bad(const struct src *s, const char *fmt, ...)
+{
+	if (s->file)
+		fprintf(stderr, "mcu: config %s: %s %s: ", s->file, s->k->name, s->value);
+	else
+		fprintf(stderr, "mcu: --%s %s: ", s->k->flag, s->value);
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* ---- setting a key ---- */
+
+static int set_str(struct mcu_config *c, const struct src *s, const char *v)
+{
+	char why[256] = "";
+	if (strlen(v) >= s->k->size) {
+		bad(s, "longer than %zu bytes", s->k->size - 1);
+		return -EINVAL;
+	}
+	if (s->k->check && s->k->check(v, why, sizeof(why)) < 0) {
+		bad(s, "%s", why);
+		return -EINVAL;
+	}
+	memcpy((char *)c + s->k->off, v, strlen(v) + 1);
+	return 0;
+}
+
+static int set_int(struct mcu_config *c, const struct src *s, long long v)
+{
+	const struct key *k = s->k;
+	if (v < k->lo || v > k->hi || (k->even && v % 2)) {
+		bad(s, "must be %s%d..%d", k->even ? "even, " : "", k->lo, k->hi);
+		return -EINVAL;
+	}
+	*(int *)((char *)c + k->off) = (int)v;
+	return 0;
+}
+
+/* Whether o has only the keys named in allowed (NULL-terminated); the first other in *other. */
+static bool only_keys(json_t *o, const char *const *allowed, const char **other)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(o, key, v)
+	{
+		const char *const *a = allowed;
+		while (*a && strcmp(*a, key))
+			a++;
+		if (!*a) {
+			*other = key;
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool ice_url_ok(json_t *u)
+{
+	static const char *const schemes[] = {"stun:", "stuns:", "turn:", "turns:"};
+	const char *url = json_string_value(u);
+	for (size_t i = 0; url && i < sizeof(schemes) / sizeof(schemes[0]); i++)
+		if (!strncmp(url, schemes[i], strlen(schemes[i])) && url[strlen(schemes[i])])
+			return true;
+	return false;
+}
+
+/* One RTCIceServer: {"urls": URL or [URL, ...], "username", "credential"}, as browsers take
+ * it (stun:, stuns:, turn:, turns: URLs; a TURN server needs both credentials). */
+static int check_ice_server(json_t *srv, char *why, size_t n)
+{
+	static const char *const allowed[] = {"urls", "username", "credential", NULL};
+	const char *other = NULL;
+	if (!json_is_object(srv)) {
+		snprintf(why, n, "must be an object");
+		return -EINVAL;
+	}
+	if (!only_keys(srv, allowed, &other)) {
+		snprintf(why, n, "unknown key \"%s\" (urls, username, credential)", other);
+		return -EINVAL;
+	}
+	json_t *urls = json_object_get(srv, "urls"), *u;
+	size_t i, nurls = json_is_array(urls) ? json_array_size(urls) : 1;
+	bool ok = nurls > 0, turn = false;
+	for (i = 0; ok && i < nurls; i++) {
+		u = json_is_array(urls) ? json_array_get(urls, i) : urls;
+		ok = ice_url_ok(u);
+		turn = turn || (ok && !strncmp(json_string_value(u), "turn", 4));
+	}
+	if (!ok) {
+		snprintf(why, n,
+		         "urls must be a stun:, stuns:, turn: or turns: URL, or an array of them");
+		return -EINVAL;
+	}
+	if (turn && !(json_is_string(json_object_get(srv, "username")) &&
+	              json_is_string(json_object_get(srv, "credential")))) {
+		snprintf(why, n, "a TURN server needs username and credential strings");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int set_ice_servers(struct mcu_config *c, const struct src *s, json_t *v)
+{
+	char why[160] = "";
+	size_t i;
+	json_t *srv;
+	if (!json_is_array(v)) {
+		bad(s, "must be an array of RTCIceServer objects");
+		return -EINVAL;
+	}
+	json_array_foreach(v, i, srv)
+	{
+		if (check_ice_server(srv, why, sizeof(why)) < 0) {
+			bad(s, "element %zu: %s", i, why);
+			return -EINVAL;
+		}
+	}
+	char *text = json_dumps(v, JSON_COMPACT);
+	int rc = text ? set_str(c, s, text) : -ENOMEM;
+	free(text);
+	return rc;
+}
+
+/* A config file value, by the key's type. */
+static int set_json(struct mcu_config *c, const struct src *s, json_t *v)
+{
+	switch (s->k->type) {
+	case K_STR:
+		if (json_is_string(v))
+			return set_str(c, s, json_string_value(v));
+		bad(s, "must be a string");
+		return -EINVAL;
+	case K_INT:
+		if (json_is_integer(v))
+			return set_int(c, s, json_integer_value(v));
+		bad(s, "must be an integer");
+		return -EINVAL;
+	case K_BOOL:
+		if (json_is_boolean(v)) {
+			*(bool *)((char *)c + s->k->off) = json_is_true(v);
+			return 0;
+		}
+		bad(s, "must be true or false");
+		return -EINVAL;
+	case K_ICE_SERVERS:
+		return set_ice_servers(c, s, v);
+	}
+	return -EINVAL;
+}
+
+/* A flag's value (the keys flags set are strings and integers). */
+static int set_flag(struct mcu_config *c, const struct key *k, const char *v)
+{
+	struct src s = {NULL, k, v};
+	if (k->type != K_INT)
+		return set_str(c, &s, v);
+	char *end;
+	long long n = strtoll(v, &end, 10);
+	if (!v[0] || *end || isspace((unsigned char)v[0])) {
+		bad(&s, "not a number");
+		return -EINVAL;
+	}
+	return set_int(c, &s, n); /* an overflow (LLONG_MAX/MIN) is out of range too */
+}
+
+/* ---- the config file ---- */
+
+/* One key of the config file at path: known, and its value one it takes. */
+static int load_key(struct mcu_config *c, const char *path, const char *name, json_t *v)
+{
+	const struct key *k = key_named(name);
+	if (!k) {
+		fprintf(stderr, "mcu: config %s: unknown key \"%s\" (see docs/CONFIG.md)\n", path,
+		        name);
+		return -EINVAL;
+	}
+	char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	struct src s = {path, k, text ? text : "?"};
+	int rc = set_json(c, &s, v);
+	free(text);
+	return rc;
+}
+
+static int load_file(struct mcu_config *c, const char *path)
+{
+	json_error_t je;
+	json_t *o = json_load_file(path, JSON_REJECT_DUPLICATES, &je), *v;
+	if (!o || !json_is_object(o)) {
+		if (o || je.line < 1)
+			fprintf(stderr, "mcu: config %s: %s\n", path,
+			        o ? "not a JSON object" : je.text);
+		else
+			fprintf(stderr, "mcu: config %s:%d: %s\n", path, je.line, je.text);
+		json_decref(o);
+		return -EINVAL;
+	}
+	const char *name;
+	int rc = 0;
+	json_object_foreach(o, name, v)
+	{
+		if ((rc = load_key(c, path, name, v)) < 0)
+			break;
+	}
+	json_decref(o);
+	return rc;
+}
+
+/* ---- --help ---- */
+
+/* A key's value in c as JSON text ("grid", 1280, true, []). */
+static void value_text(const struct mcu_config *c, const struct key *k, char *buf, size_t n)
+{
+	const char *p = (const char *)c + k->off;
+	if (k->type == K_INT)
+		snprintf(buf, n, "%d", *(const int *)p);
+	else if (k->type == K_BOOL)
+		snprintf(buf, n, "%s", *(const bool *)p ? "true" : "false");
+	else if (k->type == K_ICE_SERVERS)
+		snprintf(buf, n, "%s", p);
+	else
+		snprintf(buf, n, "\"%s\"", p);
+}
+
+/* The keys with their defaults, several to a line. */
+static void usage_keys(FILE *f)
+{
+	struct mcu_config d;
+	defaults(&d);
+	int col = 0;
+	for (int i = 0; i < NKEYS; i++) {
+		char v[1100], item[1200];
+		value_text(&d, &keys[i], v, sizeof(v));
+		int w = snprintf(item, sizeof(item), "%s (%s)%s", keys[i].name, v,
+		                 i + 1 < NKEYS ? "," : "");
+		if (col && col + w + 1 > 92) {
+			fputc('\n', f);
+			col = 0;
+		}
+		col += fprintf(f, "%s%s", col ? " " : "  ", item);
+	}
+	fputc('\n', f);
+}
+
+static void usage(FILE *f)
 {
 	fprintf(
 	    f,
 	    "usage: mcu [options]\n"
 	    "A WebRTC MCU: browsers join rooms and get one mixed video and audio stream back.\n\n"
-	    "  --bind ADDR          address for HTTP/WebSocket and media (default 127.0.0.1)\n"
-	    "  --port N             HTTP/WebSocket port (default 8080)\n"
+	    "  --bind ADDR          address for HTTP/WebSocket and media (default 127.0.0.1);\n"
+	    "                       0.0.0.0: every interface, ICE candidates on each IPv4 one\n"
+	    "  --port N             HTTP/WebSocket port, 1..65535 (default 8080)\n"
 	    "  --config FILE        JSON config file with any of the keys below\n"
 	    "  --public-ip ADDR     address to advertise in ICE candidates (behind NAT)\n"
 	    "  --www DIR            demo page directory (default assets/www)\n"
@@ -65,199 +520,41 @@ static void usage(FILE *f, const struct mcu_config *c)
 	    "                       .mkv or .mp4); may be repeated for other rooms\n"
 	    "  --secret-file FILE   shared secret for access tokens (or MCU_SECRET in the\n"
 	    "                       environment); with a secret, joins and /api need a token\n"
-	    "  --ladder SPEC        the video outputs recipients are placed on, best first, by\n"
-	    "                       their device's receive profile and their link:\n"
+	    "  --ladder SPEC        the video outputs recipients are placed on, best first:\n"
 	    "                       WxH@FPS:KBITS[:AUDIO_KBITS],... (default from width, height,\n"
 	    "                       fps, video_bitrate, audio_bitrate: 1280x720@30:1500:32,\n"
-	    "                       640x360@30:600:32,640x360@15:375:24,320x180@15:150:16);\n"
-	    "                       AUDIO_KBITS is the rung's Opus bitrate, 6 up to\n"
-	    "                       audio_bitrate / 1000 (default audio_bitrate on the top two\n"
-	    "                       rungs, 24 between, 16 on the lowest, which audio only uses)\n"
-	    "  --loops N            event loops (threads running rooms; default: one per core,\n"
-	    "                       here %d); 1 runs every room on one media thread\n"
+	    "                       640x360@30:600:32,640x360@15:375:24,320x180@15:150:16)\n"
+	    "  --loops N            event loops (threads running rooms), 1..64; 0 (default):\n"
+	    "                       one per core, here %d\n"
 	    "  --netsim SPEC        test option: impair media packets on every peer, both ways,\n"
 	    "                       e.g. loss=5,delay=30,jitter=10,reorder=2 (percent, ms)\n"
 	    "  -h, --help           this help\n\n"
-	    "Config file keys (JSON object): bind, port, www, public_ip, tls_cert, tls_key,\n"
-	    "dtls_cert, dtls_key (PEM; generated at start if absent), log_level, max_rooms (64),\n"
-	    "max_participants (100), loops (one per core), layout (\"grid\" | \"speaker\"), "
-	    "exclude_self (false),\n"
-	    "width (1280), height (720), fps (30), video_bitrate (1500000), audio_bitrate "
-	    "(32000),\n"
-	    "max_mixed (4), playout_delay_ms (80: the most the adaptive playout delay may grow "
-	    "to),\n"
-	    "playout_delay_min_ms (0: the least; min = max gives a fixed delay), uplink_bitrate "
-	    "(1500000), ladder (as "
-	    "--ladder),\n"
-	    "uplink_transport_cc (false; true, experimental: where the browser offers "
-	    "transport-wide\n"
-	    "congestion control on video, take it and send feedback on what it sends, for its own\n"
-	    "uplink estimate; the browser keeps sending REMB for our downlink),\n"
-	    "transport_cc (false: the browser's REMB estimates our downlink; true, experimental: "
-	    "our\n"
-	    "packets carry transport-wide seqs and our own estimate from its feedback moves the\n"
-	    "ladder, with padding probes before each step up),\n"
-	    "rtx (true: retransmissions on an RTX stream, RFC 4588, where the browser offers it),\n"
-	    "opus_dtx (false: true asks browsers for Opus DTX, usedtx=1: a silent one sends a "
-	    "packet\n"
-	    "every 400 ms, but a tone-like voice loses more under packet loss),\n"
-	    "recordings_dir (\"recordings\"), participant_recording (false: whether participants\n"
-	    "may start and stop recordings with a \"record\" message),\n"
-	    "ice_servers (array of RTCIceServer objects handed to the demo page, e.g.\n"
-	    "[{\"urls\":\"stun:stun.example.org:3478\"}]),\n"
-	    "tile_names (true), ws_msg_rate (20 messages/s per connection), ws_msg_burst (50),\n"
-	    "secret (shared secret for access tokens, \"\" = open), netsim (as --netsim).\n"
-	    "\n"
-	    "  mcu token ROOM [--role participant|admin] [--ttl SECONDS] prints a token signed\n"
-	    "  with the secret (--secret-file or MCU_SECRET); admin tokens allow every /api "
-	    "call.\n",
-	    c->loops);
+	    "Config file keys (a JSON object; flags win over it) and their defaults; each key's\n"
+	    "type, range and meaning are in docs/CONFIG.md, docs/mcu.example.json has them all:\n",
+	    online_cores());
+	usage_keys(f);
+	fprintf(f, "\n  mcu token ROOM [--role participant|admin] [--ttl SECONDS] prints a token "
+	           "signed\n  with the secret (--secret-file or MCU_SECRET); admin tokens allow "
+	           "every /api call.\n");
 }
 
-static int set_str(char *dst, size_t n, const char *v, const char *key)
+/* ---- flags ---- */
+
+enum { OPT_CONFIG = 1000, OPT_RECORD, OPT_SECRET_FILE, OPT_KEY = 2000 };
+
+/* getopt's table: the keys' flags (OPT_KEY + index) and the flags that are not keys. */
+static void long_opts(struct option *o)
 {
-	if (strlen(v) >= n) {
-		fprintf(stderr, "mcu: value of %s is too long\n", key);
-		return -EINVAL;
-	}
-	memcpy(dst, v, strlen(v) + 1);
-	return 0;
+	int n = 0;
+	for (int i = 0; i < NKEYS; i++)
+		if (keys[i].flag)
+			o[n++] = (struct option){keys[i].flag, required_argument, 0, OPT_KEY + i};
+	o[n++] = (struct option){"config", required_argument, 0, OPT_CONFIG};
+	o[n++] = (struct option){"record", required_argument, 0, OPT_RECORD};
+	o[n++] = (struct option){"secret-file", required_argument, 0, OPT_SECRET_FILE};
+	o[n++] = (struct option){"help", no_argument, 0, 'h'};
+	o[n] = (struct option){0, 0, 0, 0};
 }
-
-static int file_str(json_t *o, const char *key, char *dst, size_t n)
-{
-	json_t *v = json_object_get(o, key);
-	if (!v)
-		return 0;
-	if (!json_is_string(v)) {
-		fprintf(stderr, "mcu: config: %s must be a string\n", key);
-		return -EINVAL;
-	}
-	return set_str(dst, n, json_string_value(v), key);
-}
-
-static int file_int(json_t *o, const char *key, int *dst, int lo, int hi)
-{
-	json_t *v = json_object_get(o, key);
-	if (!v)
-		return 0;
-	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
-		fprintf(stderr, "mcu: config: %s must be an integer in %d..%d\n", key, lo, hi);
-		return -EINVAL;
-	}
-	*dst = (int)json_integer_value(v);
-	return 0;
-}
-
-static int file_bool(json_t *o, const char *key, bool *dst)
-{
-	json_t *v = json_object_get(o, key);
-	if (!v)
-		return 0;
-	if (!json_is_boolean(v)) {
-		fprintf(stderr, "mcu: config: %s must be true or false\n", key);
-		return -EINVAL;
-	}
-	*dst = json_is_true(v);
-	return 0;
-}
-
-static int file_ice_servers(json_t *o, struct mcu_config *c)
-{
-	json_t *v = json_object_get(o, "ice_servers");
-	if (!v)
-		return 0;
-	char *s = json_is_array(v) ? json_dumps(v, JSON_COMPACT) : NULL;
-	int rc = s ? set_str(c->ice_servers_json, sizeof(c->ice_servers_json), s, "ice_servers")
-	           : -EINVAL;
-	if (!s)
-		fprintf(stderr, "mcu: config: ice_servers must be an array\n");
-	free(s);
-	return rc;
-}
-
-static int load_file(struct mcu_config *c, const char *path)
-{
-	json_error_t je;
-	json_t *o = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-	if (!o || !json_is_object(o)) {
-		fprintf(stderr, "mcu: %s:%d: %s\n", path, je.line, o ? "not an object" : je.text);
-		json_decref(o);
-		return -EINVAL;
-	}
-	int rc = file_str(o, "bind", c->bind, sizeof(c->bind));
-	rc = rc ?: file_int(o, "port", &c->port, 0, 65535);
-	rc = rc ?: file_str(o, "www", c->www, sizeof(c->www));
-	rc = rc ?: file_str(o, "public_ip", c->public_ip, sizeof(c->public_ip));
-	rc = rc ?: file_str(o, "tls_cert", c->tls_cert, sizeof(c->tls_cert));
-	rc = rc ?: file_str(o, "tls_key", c->tls_key, sizeof(c->tls_key));
-	rc = rc ?: file_str(o, "dtls_cert", c->dtls_cert, sizeof(c->dtls_cert));
-	rc = rc ?: file_str(o, "dtls_key", c->dtls_key, sizeof(c->dtls_key));
-	rc = rc ?: file_str(o, "log_level", c->log_level, sizeof(c->log_level));
-	rc = rc ?: file_int(o, "max_rooms", &c->max_rooms, 1, 10000);
-	rc = rc ?: file_int(o, "max_participants", &c->max_participants, 1, 1000);
-	rc = rc ?: file_int(o, "loops", &c->loops, 1, 64);
-	rc = rc ?: file_str(o, "layout", c->layout, sizeof(c->layout));
-	rc = rc ?: file_bool(o, "exclude_self", &c->exclude_self);
-	rc = rc ?: file_int(o, "width", &c->width, 16, 4096);
-	rc = rc ?: file_int(o, "height", &c->height, 16, 4096);
-	rc = rc ?: file_int(o, "fps", &c->fps, 1, 60);
-	rc = rc ?: file_int(o, "video_bitrate", &c->video_bitrate, 30000, 50000000);
-	rc = rc ?: file_int(o, "audio_bitrate", &c->audio_bitrate, 6000, 510000);
-	rc = rc ?: file_int(o, "max_mixed", &c->max_mixed, 1, 64);
-	rc = rc ?: file_int(o, "playout_delay_ms", &c->playout_delay_ms, 0, 1000);
-	rc = rc ?: file_int(o, "playout_delay_min_ms", &c->playout_delay_min_ms, 0, 1000);
-	rc = rc ?: file_int(o, "uplink_bitrate", &c->uplink_bitrate, 30000, 50000000);
-	rc = rc ?: file_str(o, "recordings_dir", c->recordings_dir, sizeof(c->recordings_dir));
-	rc = rc ?: file_bool(o, "participant_recording", &c->participant_recording);
-	rc = rc ?: file_ice_servers(o, c);
-	rc = rc ?: file_bool(o, "tile_names", &c->tile_names);
-	rc = rc ?: file_int(o, "ws_msg_rate", &c->ws_msg_rate, 1, 100000);
-	rc = rc ?: file_int(o, "ws_msg_burst", &c->ws_msg_burst, 1, 100000);
-	rc = rc ?: file_str(o, "secret", c->secret, sizeof(c->secret));
-	rc = rc ?: file_str(o, "netsim", c->netsim, sizeof(c->netsim));
-	rc = rc ?: file_str(o, "ladder", c->ladder_spec, sizeof(c->ladder_spec));
-	rc = rc ?: file_bool(o, "transport_cc", &c->transport_cc);
-	rc = rc ?: file_bool(o, "uplink_transport_cc", &c->uplink_transport_cc);
-	rc = rc ?: file_bool(o, "rtx", &c->rtx);
-	rc = rc ?: file_bool(o, "opus_dtx", &c->opus_dtx);
-	json_decref(o);
-	return rc;
-}
-
-enum {
-	OPT_BIND = 256,
-	OPT_PORT,
-	OPT_CONFIG,
-	OPT_PUBLIC_IP,
-	OPT_WWW,
-	OPT_TLS_CERT,
-	OPT_TLS_KEY,
-	OPT_LOG_LEVEL,
-	OPT_RECORDINGS_DIR,
-	OPT_RECORD,
-	OPT_SECRET_FILE,
-	OPT_NETSIM,
-	OPT_LOOPS,
-	OPT_LADDER
-};
-
-static const struct option long_opts[] = {{"bind", 1, 0, OPT_BIND},
-                                          {"port", 1, 0, OPT_PORT},
-                                          {"config", 1, 0, OPT_CONFIG},
-                                          {"public-ip", 1, 0, OPT_PUBLIC_IP},
-                                          {"www", 1, 0, OPT_WWW},
-                                          {"tls-cert", 1, 0, OPT_TLS_CERT},
-                                          {"tls-key", 1, 0, OPT_TLS_KEY},
-                                          {"log-level", 1, 0, OPT_LOG_LEVEL},
-                                          {"recordings-dir", 1, 0, OPT_RECORDINGS_DIR},
-                                          {"record", 1, 0, OPT_RECORD},
-                                          {"secret-file", 1, 0, OPT_SECRET_FILE},
-                                          {"netsim", 1, 0, OPT_NETSIM},
-                                          {"loops", 1, 0, OPT_LOOPS},
-                                          {"ladder", 1, 0, OPT_LADDER},
-                                          {"help", 0, 0, 'h'},
-                                          {0, 0, 0, 0}};
 
 /* The config file is read first, so flags given anywhere override it. */
 static const char *find_config_flag(int argc, char **argv)
@@ -271,7 +568,7 @@ static const char *find_config_flag(int argc, char **argv)
 	return NULL;
 }
 
-/* ROOM=PATH with a valid room name and a .webm/.mkv path. */
+/* ROOM=PATH with a valid room name and a .webm/.mkv/.mp4 path. */
 static int add_record(struct mcu_config *c, const char *v)
 {
 	const char *eq = strchr(v, '=');
@@ -282,17 +579,16 @@ static int add_record(struct mcu_config *c, const char *v)
 	const char *dot = ok ? strrchr(eq + 1, '.') : NULL;
 	ok = ok && dot &&
 	     (!strcasecmp(dot, ".webm") || !strcasecmp(dot, ".mkv") || !strcasecmp(dot, ".mp4"));
-	if (!ok || c->nrecord == CFG_MAX_RECORD) {
-		fprintf(stderr, "mcu: --record wants ROOM=PATH.webm, .mkv or .mp4 (at most %d)\n",
+	if (!ok || c->nrecord == CFG_MAX_RECORD || strlen(eq + 1) >= sizeof(c->record[0].path)) {
+		fprintf(stderr,
+		        "mcu: --record %s: wants ROOM=PATH.webm, .mkv or .mp4 (at most %d)\n", v,
 		        CFG_MAX_RECORD);
 		return -EINVAL;
 	}
-	struct cfg_record *r = &c->record[c->nrecord];
+	struct cfg_record *r = &c->record[c->nrecord++];
 	memcpy(r->room, v, n);
 	r->room[n] = '\0';
-	if (set_str(r->path, sizeof(r->path), eq + 1, "--record") < 0)
-		return -EINVAL;
-	c->nrecord++;
+	snprintf(r->path, sizeof(r->path), "%s", eq + 1);
 	return 0;
 }
 
@@ -308,48 +604,107 @@ static int read_secret(struct mcu_config *c, const char *path)
 	bool ok = fgets(line, sizeof(line), f) != NULL;
 	fclose(f);
 	line[strcspn(line, "\r\n")] = '\0';
-	if (!ok || !line[0]) {
-		fprintf(stderr, "mcu: --secret-file %s: empty\n", path);
+	if (!ok || !line[0] || strlen(line) >= sizeof(c->secret)) {
+		fprintf(stderr, "mcu: --secret-file %s: %s\n", path,
+		        line[0] ? "longer than 255 bytes" : "empty");
 		return -EINVAL;
 	}
-	return set_str(c->secret, sizeof(c->secret), line, "--secret-file");
+	memcpy(c->secret, line, strlen(line) + 1);
+	return 0;
 }
 
 static int apply_flag(struct mcu_config *c, int opt, const char *v)
 {
-	char *end;
-	switch (opt) {
-	case OPT_BIND:
-		return set_str(c->bind, sizeof(c->bind), v, "--bind");
-	case OPT_PORT:
-		c->port = (int)strtol(v, &end, 10);
-		return (*end || c->port < 0 || c->port > 65535) ? -EINVAL : 0;
-	case OPT_PUBLIC_IP:
-		return set_str(c->public_ip, sizeof(c->public_ip), v, "--public-ip");
-	case OPT_WWW:
-		return set_str(c->www, sizeof(c->www), v, "--www");
-	case OPT_TLS_CERT:
-		return set_str(c->tls_cert, sizeof(c->tls_cert), v, "--tls-cert");
-	case OPT_TLS_KEY:
-		return set_str(c->tls_key, sizeof(c->tls_key), v, "--tls-key");
-	case OPT_LOG_LEVEL:
-		return set_str(c->log_level, sizeof(c->log_level), v, "--log-level");
-	case OPT_RECORDINGS_DIR:
-		return set_str(c->recordings_dir, sizeof(c->recordings_dir), v, "--recordings-dir");
-	case OPT_RECORD:
+	if (opt >= OPT_KEY)
+		return set_flag(c, &keys[opt - OPT_KEY], v);
+	if (opt == OPT_RECORD)
 		return add_record(c, v);
-	case OPT_SECRET_FILE:
+	if (opt == OPT_SECRET_FILE)
 		return read_secret(c, v);
-	case OPT_NETSIM:
-		return set_str(c->netsim, sizeof(c->netsim), v, "--netsim");
-	case OPT_LOOPS:
-		c->loops = (int)strtol(v, &end, 10);
-		return (*end || c->loops < 1 || c->loops > 64) ? -EINVAL : 0;
-	case OPT_LADDER:
-		return set_str(c->ladder_spec, sizeof(c->ladder_spec), v, "--ladder");
-	default:
+	return 0; /* --config: read first */
+}
+
+/* getopt's complaint, in our words: ':' a flag without its value, '?' an unknown one. */
+static void flag_error(int opt, char **argv)
+{
+	const char *arg = argv[optind - 1];
+	if (opt == ':')
+		fprintf(stderr, "mcu: %s: needs a value (see --help)\n", arg);
+	else
+		fprintf(stderr, "mcu: unknown flag '%s' (see --help)\n", arg);
+}
+
+static int parse_flags(struct mcu_config *c, int argc, char **argv)
+{
+	struct option opts[NKEYS + 5];
+	long_opts(opts);
+	int opt;
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (opt == 'h') {
+			usage(stdout);
+			return 1;
+		}
+		if (opt == '?' || opt == ':') {
+			flag_error(opt, argv);
+			return -EINVAL;
+		}
+		if (apply_flag(c, opt, optarg) < 0)
+			return -EINVAL;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "mcu: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- after the file and the flags: the rules between keys ---- */
+
+/* Two keys that are set together or not at all: the cert and key of TLS or DTLS. */
+static int check_pair(const char *a, const char *b, const char *name_a, const char *name_b,
+                      const char *flags)
+{
+	if (!a[0] == !b[0])
+		return 0;
+	fprintf(stderr, "mcu: %s and %s%s go together: only %s is set\n", name_a, name_b, flags,
+	        a[0] ? name_a : name_b);
+	return -EINVAL;
+}
+
+/* The ladder: parsed from ladder_spec, else the default for the configured output; the rungs'
+ * Opus bitrates at most audio_bitrate. */
+static int load_ladder(struct mcu_config *c)
+{
+	char err[256];
+	if (!c->ladder_spec[0]) {
+		ladder_default(&c->ladder, c->width, c->height, c->fps, c->video_bitrate,
+		               c->audio_bitrate);
 		return 0;
 	}
+	int rc =
+	    ladder_parse(c->ladder_spec, c->fps, c->audio_bitrate, &c->ladder, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "mcu: %s (config key ladder or --ladder)\n", err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int finish(struct mcu_config *c)
+{
+	if (c->loops == 0)
+		c->loops = online_cores();
+	int rc =
+	    check_pair(c->tls_cert, c->tls_key, "tls_cert", "tls_key", " (--tls-cert, --tls-key)");
+	rc = rc ?: check_pair(c->dtls_cert, c->dtls_key, "dtls_cert", "dtls_key", "");
+	if (rc == 0 && c->playout_delay_min_ms > c->playout_delay_ms) {
+		fprintf(stderr, "mcu: playout_delay_min_ms %d is above playout_delay_ms %d\n",
+		        c->playout_delay_min_ms, c->playout_delay_ms);
+		rc = -EINVAL;
+	}
+	return rc ?: load_ladder(c);
 }
 
 /* Defaults, then the environment (MCU_SECRET), then the config file if any. */
@@ -357,8 +712,13 @@ static int load_base(struct mcu_config *cfg, const char *file)
 {
 	defaults(cfg);
 	const char *env = getenv("MCU_SECRET");
-	if (env && set_str(cfg->secret, sizeof(cfg->secret), env, "MCU_SECRET") < 0)
+	if (env && strlen(env) >= sizeof(cfg->secret)) {
+		fprintf(stderr, "mcu: MCU_SECRET: longer than %zu bytes\n",
+		        sizeof(cfg->secret) - 1);
 		return -EINVAL;
+	}
+	if (env)
+		snprintf(cfg->secret, sizeof(cfg->secret), "%s", env);
 	return file ? load_file(cfg, file) : 0;
 }
 
@@ -374,48 +734,12 @@ int mcu_config_secret(const char *config_file, const char *secret_file, char *ou
 	return rc;
 }
 
-/* The ladder: parsed from ladder_spec, else the default for the configured output; the rungs'
- * Opus bitrates at most audio_bitrate. */
-static int load_ladder(struct mcu_config *c)
-{
-	char err[160];
-	if (!c->ladder_spec[0]) {
-		ladder_default(&c->ladder, c->width, c->height, c->fps, c->video_bitrate,
-		               c->audio_bitrate);
-		return 0;
-	}
-	int rc =
-	    ladder_parse(c->ladder_spec, c->fps, c->audio_bitrate, &c->ladder, err, sizeof(err));
-	if (rc < 0) {
-		fprintf(stderr, "mcu: %s\n", err);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 int mcu_config_load(struct mcu_config *cfg, int argc, char **argv)
 {
 	if (load_base(cfg, find_config_flag(argc, argv)) < 0)
 		return -EINVAL;
-	int opt;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
-		if (opt == 'h') {
-			usage(stdout, cfg);
-			return 1;
-		}
-		if (opt == '?' || apply_flag(cfg, opt, optarg) < 0) {
-			fprintf(stderr, "mcu: bad option (see --help)\n");
-			return -EINVAL;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "mcu: unexpected argument '%s'\n", argv[optind]);
-		return -EINVAL;
-	}
-	if (!!cfg->tls_cert[0] != !!cfg->tls_key[0]) {
-		fprintf(stderr, "mcu: --tls-cert and --tls-key go together\n");
-		return -EINVAL;
-	}
-	return load_ladder(cfg);
+	int rc = parse_flags(cfg, argc, argv);
+	if (rc != 0)
+		return rc;
+	return finish(cfg) < 0 ? -EINVAL : 0;
 }

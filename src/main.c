@@ -17,11 +17,14 @@
 #include <glib.h>
 
 #include "auth/token_cli.h"
+#include "cluster/cluster.h"
 #include "config.h"
 #include "log.h"
 #include "net/dtls.h"
+#include "net/ifaddr.h"
 #include "net/loop.h"
 #include "net/netsim.h"
+#include "session/room.h"
 #include "session/server.h"
 #include "session/shard.h"
 #include "signal/ws.h"
@@ -80,26 +83,44 @@ static int start_ws(struct server *s, const struct mcu_config *c)
 	return rc;
 }
 
-static int check_netsim(const struct mcu_config *c)
+/* --netsim: checked by config.c, applied per peer (session/peer.c); said loudly here. */
+static void warn_netsim(const struct mcu_config *c)
 {
 	char err[256] = "";
-	if (!c->netsim[0]) /* --netsim: checked here, applied per peer (session/peer.c) */
-		return 0;
 	struct netsim_cfg ns;
-	if (netsim_parse(c->netsim, &ns, err, sizeof(err)) < 0) {
-		LOG_E("netsim spec '%s': %s", c->netsim, err);
-		return -EINVAL;
-	}
+	if (!c->netsim[0] || netsim_parse(c->netsim, &ns, err, sizeof(err)) < 0)
+		return;
 	netsim_describe(&ns, err, sizeof(err));
 	LOG_W("netsim: impairing every peer's SRTP/SRTCP both ways (test option): %s", err);
+}
+
+/* A wildcard --bind: ICE gathers on the interfaces' IPv4 addresses (net/ifaddr.h); say which,
+ * and refuse to start with none (every peer's ICE would fail). */
+static int check_ice_addresses(const struct mcu_config *c)
+{
+	char ips[IFADDR_MAX][IFADDR_LEN], list[IFADDR_MAX * (IFADDR_LEN + 2)] = "";
+	if (!ifaddr_is_wildcard(c->bind))
+		return 0;
+	int n = ifaddr_ipv4(ips, IFADDR_MAX);
+	for (int i = 0; i < n; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
+		         ips[i]);
+	if (n <= 0) {
+		LOG_E("--bind %s: no interface with an IPv4 address is up, ICE has nothing to "
+		      "gather on; bind a specific address",
+		      c->bind);
+		return -EADDRNOTAVAIL;
+	}
+	LOG_I("--bind %s: ICE host candidates on %s", c->bind, list);
 	return 0;
 }
 
 static int init(struct server *s, struct dtls_cert **cert, const struct mcu_config *c)
 {
 	char err[256] = "";
-	if (check_netsim(c) < 0)
-		return -EINVAL;
+	warn_netsim(c);
+	if (check_ice_addresses(c) < 0)
+		return -EADDRNOTAVAIL;
 	int rc = dtls_cert_new(cert, c->dtls_cert[0] ? c->dtls_cert : NULL,
 	                       c->dtls_key[0] ? c->dtls_key : NULL, err, sizeof(err));
 	if (rc < 0) {
@@ -124,11 +145,14 @@ int main(int argc, char **argv)
 	int rc = mcu_config_load(&cfg, argc, argv);
 	if (rc != 0)
 		return rc > 0 ? 0 : 2;
-	enum mcu_log_level lvl;
-	if (mcu_log_parse_level(cfg.log_level, &lvl) < 0) {
-		fprintf(stderr, "mcu: unknown log level '%s'\n", cfg.log_level);
+	if ((rc = room_config_check(&cfg)) < 0) { /* config.c's ranges are the engine's: a net */
+		fprintf(stderr,
+		        "mcu: the media engine refuses this layout, size, rate or bitrate: %s\n",
+		        strerror(-rc));
 		return 2;
 	}
+	enum mcu_log_level lvl = MCU_LOG_INFO;
+	mcu_log_parse_level(cfg.log_level, &lvl); /* checked by config.c */
 	mcu_log_set_level(lvl);
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
@@ -138,6 +162,8 @@ int main(int argc, char **argv)
 		watch_signal(&srv, SIGTERM);
 		rc = server_start(&srv);
 	}
+	if (rc == 0 && cfg.cluster[0])
+		rc = cluster_new(&srv.cluster, &srv);
 	if (rc == 0) {
 		LOG_I("mcu listening on %s://%s:%d/ (WebSocket /ws), %d event loop%s, DTLS "
 		      "fingerprint sha-256 %s",
@@ -145,7 +171,8 @@ int main(int argc, char **argv)
 		      srv.nshards, srv.nshards == 1 ? "" : "s", dtls_cert_fingerprint(cert));
 		ws_server_run(srv.ws);
 	}
-	server_fini(&srv); /* the loops tear down their rooms and finish the recordings */
+	cluster_free(&srv.cluster); /* it reads the server's counters */
+	server_fini(&srv);          /* the loops tear down their rooms and finish the recordings */
 	ws_server_free(&srv.ws);
 	dtls_cert_free(&cert);
 	return rc == 0 ? 0 : 1;

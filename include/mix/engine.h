@@ -153,7 +153,36 @@ int mix_engine_push_audio_at(struct mix_engine *e, uint32_t src, const uint8_t *
  * Discards this many leading decoded samples of src's audio stream (an Opus pre-skip); the
  * first kept sample is placed at first pts + samples.
  */
+/*
+ * Mutes src's audio and/or video (a moderator's or the participant's own mute), or unmutes it.
+ * Muted audio is dropped at push, undecoded, and src is silent in every mix from the next tick
+ * (never the active speaker). Muted video is not decoded: src keeps its place and its tile,
+ * drawn as its placeholder (initials), and when its video is unmuted while shown it is asked
+ * for a keyframe as when it becomes visible. -ENOENT.
+ */
+int mix_engine_set_source_muted(struct mix_engine *e, uint32_t src, bool audio, bool video);
+/* Renames src: its placeholder initials and name label follow from the next video tick. */
+int mix_engine_set_source_name(struct mix_engine *e, uint32_t src, const char *name);
+/* Whether src is shown on some output now (and its video decoded). */
+bool mix_engine_source_visible(const struct mix_engine *e, uint32_t src);
+/* The size of src's largest tile in any output as of the last lineup (*w = *h = 0 when it is
+ * in none): the picture size worth decoding (a simulcast sender's layer). 0 or -ENOENT. */
+int mix_engine_source_tile(const struct mix_engine *e, uint32_t src, int *w, int *h);
+
 int mix_engine_set_audio_preskip(struct mix_engine *e, uint32_t src, int samples);
+
+/* --- the room's view --- */
+
+/*
+ * The layout of every recipient that has none of its own (opts.layout -1 at add, or reset by
+ * mix_engine_set_recipient_view): from the next video tick. -EINVAL for an unknown kind.
+ */
+int mix_engine_set_layout(struct mix_engine *e, enum mix_layout_kind layout);
+/* Shows src large for every recipient without a pin of its own (MIX_NO_SOURCE: nobody). */
+void mix_engine_set_pin(struct mix_engine *e, uint32_t src);
+/* The room's layout and pin now. */
+enum mix_layout_kind mix_engine_layout(const struct mix_engine *e);
+uint32_t mix_engine_pin(const struct mix_engine *e);
 
 /* --- recipients --- */
 
@@ -169,6 +198,10 @@ struct mix_recipient_opts {
 	/* enum mix_video_codec / mix_audio_codec (mix/codec.h); 0 = VP8 / Opus. A codec is part
 	 * of the output key: H.264 and AAC outputs have encoders of their own. */
 	int video_codec, audio_codec;
+	/* A source shown large (the speaker layout with it in tile 0, whatever the layout), or
+	 * MIX_NO_SOURCE (the default): the engine's pin (mix_engine_set_pin), if any. A pin that
+	 * is not in the room, or is the recipient's own excluded self, is ignored. */
+	uint32_t pin;
 };
 
 void mix_recipient_opts_default(struct mix_recipient_opts *o);
@@ -210,6 +243,14 @@ int mix_engine_set_recipient_video(struct mix_engine *e, uint32_t rid, bool on, 
  * else a new encoder starts. 0, -ENOENT (no such recipient), -EINVAL (not 0 or 6000..510000).
  */
 int mix_engine_set_recipient_audio_bitrate(struct mix_engine *e, uint32_t rid, int bps);
+/*
+ * rid's own view: layout (-1: the room's, following mix_engine_set_layout), exclude_self (-1:
+ * the engine's default), pin (MIX_NO_SOURCE: the room's). Recipients with equal views still
+ * share an encoder. From the next video tick (a move to another output waits for its
+ * keyframe, as any move). -ENOENT, -EINVAL.
+ */
+int mix_engine_set_recipient_view(struct mix_engine *e, uint32_t rid, int layout, int exclude_self,
+                                  uint32_t pin);
 
 /* --- clock --- */
 
@@ -250,6 +291,7 @@ struct mix_engine_stats {
 	uint64_t keyframe_requests, frames_encoded, audio_packets_encoded;
 	uint64_t plc_samples, audio_decoded_packets, audio_decode_errors;
 	uint64_t audio_bad_packets, audio_dropped_queue, audio_late_packets;
+	uint64_t frames_dropped_muted, audio_dropped_muted; /* pushed while muted */
 	uint32_t active_speaker;
 	/* thread CPU time spent per stage, summed over the threads that ran it */
 	double stage_cpu_s[MIX_STAGE_COUNT];
@@ -306,6 +348,13 @@ void mix_engine_latency_sent(struct mix_engine *e, int64_t now_us);
 void mix_engine_latency_merge(const struct mix_engine *e, struct mix_latency *into, int64_t now_us);
 
 /* For tests: the source shown in each tile of rid's current output; returns the tile count. */
+/* One live video encoder: its output's codec, size and rate (mix_engine_video_outputs). */
+struct mix_output_info {
+	enum mix_video_codec codec;
+	int width, height, fps, bitrate;
+};
+/* The live video encoders (at most max into out); returns how many there are. */
+int mix_engine_video_outputs(const struct mix_engine *e, struct mix_output_info *out, int max);
 int mix_engine_recipient_tiles(const struct mix_engine *e, uint32_t rid, uint32_t *out, int max);
 
 #endif

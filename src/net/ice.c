@@ -4,7 +4,8 @@
  * libnice runs on the GMainContext given at creation (the media loop); its signals and the
  * receive callback are delivered there. The agent is controlled (we answer; ice_new_opts can
  * make it controlling for an offering client), in full mode with trickle and consent
- * freshness, gathering host candidates on one address only.
+ * freshness, gathering host candidates on the bind address only, or with a wildcard bind
+ * (0.0.0.0, ::) on each IPv4 address of the interfaces that are up (net/ifaddr.h).
  * Media loop thread only. Owns the NiceAgent; freed with nice_agent_close_async.
  */
 #include <errno.h>
@@ -16,6 +17,7 @@
 
 #include "log.h"
 #include "net/ice.h"
+#include "net/ifaddr.h"
 
 struct ice {
 	NiceAgent *agent;
@@ -80,13 +82,25 @@ static void on_recv(NiceAgent *agent, guint stream, guint comp, guint len, gchar
 	ice->cb.on_recv(ice->cb.opaque, (uint8_t *)buf, len);
 }
 
-static int add_bind_address(struct ice *ice, const char *bind_ip)
+static int add_local_address(struct ice *ice, const char *ip)
 {
 	NiceAddress addr;
 	nice_address_init(&addr);
-	if (!nice_address_set_from_string(&addr, bind_ip))
+	if (!nice_address_set_from_string(&addr, ip))
 		return -EINVAL;
 	return nice_agent_add_local_address(ice->agent, &addr) ? 0 : -EINVAL;
+}
+
+/* The bind address, or for a wildcard one (0.0.0.0, ::) the interfaces' IPv4 addresses. */
+static int add_bind_address(struct ice *ice, const char *bind_ip)
+{
+	char ips[IFADDR_MAX][IFADDR_LEN];
+	if (!ifaddr_is_wildcard(bind_ip))
+		return add_local_address(ice, bind_ip);
+	int n = ifaddr_ipv4(ips, IFADDR_MAX), rc = n == 0 ? -EADDRNOTAVAIL : n;
+	for (int i = 0; i < n && rc >= 0; i++)
+		rc = add_local_address(ice, ips[i]);
+	return rc < 0 ? rc : 0;
 }
 
 static int setup_stream(struct ice *ice, GMainContext *ctx)

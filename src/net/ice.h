@@ -1,7 +1,8 @@
 /*
  * ice.h - one peer's ICE transport (RFC 8445) with libnice: full ICE, controlled (the browser
  * offers and controls), one stream with one component (BUNDLE + rtcp-mux), host candidates on
- * the configured address only, trickle both ways, RFC 7675 consent freshness (libnice 0.1.21
+ * the configured address only (a wildcard one: each up interface's IPv4 address, loopback only
+ * when it is the only one), trickle both ways, RFC 7675 consent freshness (libnice 0.1.21
  * checks every 5 s +-20% and fails 10 s after the last answer, so a peer that stops answering
  * goes to ICE_FAILED 4-10 s after it vanished; RFC 7675 allows up to 30 s).
  * ice_new_opts() makes the other side too: a controlling agent (aggressive nomination), as an
@@ -45,7 +46,8 @@ struct ice_callbacks {
 struct ice;
 typedef struct _GMainContext GMainContext;
 
-/* bind_ip: the local address to gather on; public_ip: advertised instead ("" = none). */
+/* bind_ip: the local address to gather on (a wildcard, "0.0.0.0" or "::", means the interfaces'
+ * IPv4 addresses: -EADDRNOTAVAIL if none is up); public_ip: advertised instead ("" = none). */
 int ice_new(struct ice **out, GMainContext *ctx, const char *bind_ip, const char *public_ip,
             const struct ice_callbacks *cb);
 /* The same with options (NULL: defaults): ice_new() is ice_new_opts(..., NULL, cb). */

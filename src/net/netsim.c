@@ -161,7 +161,7 @@ static int parse_item(struct netsim_cfg *c, char *item, unsigned *seen, char *er
 	if (k < 0)
 		return fail(err, errlen,
 		            "unknown key '%s' (keys: loss, delay, jitter, reorder, reorder_ms, "
-		            "queue, seed)",
+		            "queue, seed, rate)",
 		            key);
 	if (*seen & (1u << k))
 		return fail(err, errlen, "%s: given twice", key);

@@ -12,6 +12,7 @@
  */
 #include "net/srtp.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -241,6 +242,17 @@ int srtp_sess_unprotect_rtp(struct srtp_sess *s, uint8_t *buf, size_t *len)
 int srtp_sess_unprotect_rtcp(struct srtp_sess *s, uint8_t *buf, size_t *len)
 {
 	return unprotect(s, buf, len, true);
+}
+
+void srtp_sess_forget_ssrc(struct srtp_sess *s, uint32_t ssrc)
+{
+	for (size_t i = 0; s && i < s->n_ssrcs; i++) {
+		if (s->ssrcs[i] != ssrc)
+			continue;
+		srtp_remove_stream(s->in, htonl(ssrc));
+		s->ssrcs[i] = s->ssrcs[--s->n_ssrcs];
+		return;
+	}
 }
 
 void srtp_sess_get_stats(const struct srtp_sess *s, struct srtp_sess_stats *st)

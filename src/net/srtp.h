@@ -15,8 +15,10 @@
 #include <stdint.h>
 
 #define SRTP_MAX_TRAILER 148 /* libsrtp2's SRTP_MAX_TRAILER_LEN (144) + SRTCP's 4-byte index */
-#define SRTP_MAX_SSRCS   8
-#define SRTP_MASTER_MAX  46 /* key + salt, bytes */
+/* inbound SSRCs at once: audio, three simulcast layers and a screen, each video with its RTX
+ * stream, is 9; a stopped stream's SSRC is given back (srtp_sess_forget_ssrc) */
+#define SRTP_MAX_SSRCS  16
+#define SRTP_MASTER_MAX 46 /* key + salt, bytes */
 
 enum srtp_profile {
 	SRTP_PROFILE_AES128_CM_SHA1_80 = 1, /* RFC 5764 4.1.2 profile ids */
@@ -48,6 +50,9 @@ int srtp_sess_protect_rtcp(struct srtp_sess *s, uint8_t *buf, size_t *len, size_
 /* In place; *len shrinks. 0, or -EACCES (auth), -EALREADY (replay), -ENOSPC (SSRC cap), ... */
 int srtp_sess_unprotect_rtp(struct srtp_sess *s, uint8_t *buf, size_t *len);
 int srtp_sess_unprotect_rtcp(struct srtp_sess *s, uint8_t *buf, size_t *len);
+/* Drops the inbound stream of ssrc (a stream that stopped): its slot under SRTP_MAX_SSRCS is
+ * free again; a later packet of it starts a new stream. Nothing if unknown (or s NULL). */
+void srtp_sess_forget_ssrc(struct srtp_sess *s, uint32_t ssrc);
 
 void srtp_sess_get_stats(const struct srtp_sess *s, struct srtp_sess_stats *st);
 

@@ -90,6 +90,22 @@ int vp8_desc_parse(const uint8_t *p, size_t len, struct vp8_desc *d)
 	return 0;
 }
 
+int vp8_rtp_keyframe_size(const uint8_t *p, size_t len, int *w, int *h)
+{
+	struct vp8_desc d;
+	if (vp8_desc_parse(p, len, &d) < 0 || !d.start || d.partition != 0 || len - d.size < 10)
+		return 0;
+	const uint8_t *f = p + d.size;
+	if ((f[0] & 1) || f[3] != 0x9d || f[4] != 0x01 || f[5] != 0x2a)
+		return 0;
+	int fw = (f[6] | f[7] << 8) & 0x3fff, fh = (f[8] | f[9] << 8) & 0x3fff;
+	if (fw == 0 || fh == 0)
+		return 0;
+	*w = fw;
+	*h = fh;
+	return 1;
+}
+
 int vp8_asm_alloc(struct vp8_asm **out, size_t max_frame)
 {
 	if (!out || max_frame == 0)

@@ -30,6 +30,13 @@ struct vp8_desc {
 /* Parses the payload descriptor (RFC 7741 4.2). 0, or -EBADMSG (also for an empty payload). */
 int vp8_desc_parse(const uint8_t *p, size_t len, struct vp8_desc *d);
 
+/*
+ * Whether an RTP payload (descriptor included) starts a VP8 keyframe (S=1, PID=0, the frame
+ * tag's P bit 0, the start code), and the size its header announces (RFC 6386 9.1-9.2), read
+ * from this one packet without reassembly: 1 and *w, *h (1..16383), else 0.
+ */
+int vp8_rtp_keyframe_size(const uint8_t *p, size_t len, int *w, int *h);
+
 struct vp8_frame {
 	const uint8_t *data; /* borrowed from the assembler, valid until its next push */
 	size_t size;

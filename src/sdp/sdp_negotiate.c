@@ -10,9 +10,15 @@
  * Our direction mirrors the offer (RFC 3264 6.1). Header extensions: ssrc-audio-level
  * (RFC 6464) on audio, abs-send-time on video, ids 1..14 only (one-byte form, RFC 8285).
  * Feedback on video: nack, nack pli, ccm fir, goog-remb if offered; transport-cc (with its header
- * extension, on video only) when the policy allows it and the m-line offers both.
+ * extension, on video only) when the policy allows it and the m-line offers both. The sdes:mid
+ * extension (RFC 8843 15.2) where offered, and on video rtp-stream-id / repaired-rtp-stream-id
+ * (RFC 8852). Simulcast (RFC 8853, RFC 8851 rids) on the camera m-line only, where the policy
+ * allows it, the codec is VP8 and the offer has the rid extension (choose_simulcast).
  * ICE credentials (RFC 8839) and the DTLS fingerprint/setup (RFC 8122, RFC 8842) come from
- * the BUNDLE-tagged accepted m-line, else the session level.
+ * the BUNDLE-tagged accepted m-line, else the session level. An offer without a=group:BUNDLE gets
+ * one transport per accepted m-line (neg->bundle false): each accepted m-line's own ICE/DTLS
+ * parameters, checked, and no transport-cc (one sequence space per peer, not per transport); a
+ * port 0 m-line is then rejected even with a=bundle-only (RFC 8843 6: only in a BUNDLE group).
  * Pure function, any thread; reads *offer, fills the caller's *neg.
  */
 #include <errno.h>
@@ -83,7 +89,9 @@ static bool usable_transport(const struct sdp_session *o, const struct sdp_media
 		return false;
 	if (m->port == 0 && !m->bundle_only)
 		return false;
-	return o->nbundle == 0 || in_bundle(o, m->mid);
+	if (o->nbundle == 0) /* a=bundle-only outside any BUNDLE group: port 0 rejects it */
+		return m->port != 0;
+	return in_bundle(o, m->mid);
 }
 
 /* The offerer's first payload type carrying name/clock, or NULL. */
@@ -240,10 +248,13 @@ static void accept_media(const struct sdp_media *m, const struct sdp_codec *c,
 	nm->channels = c->channels;
 	nm->nssrcs = m->nssrcs;
 	memcpy(nm->ssrcs, m->ssrcs, sizeof(nm->ssrcs));
+	nm->ext_mid = find_ext(m, SDP_URI_MID);
 	if (m->kind == SDP_AUDIO) {
 		nm->ext_audio_level = find_ext(m, URI_AUDIO_LEVEL);
 	} else {
 		nm->ext_abs_send_time = find_ext(m, URI_ABS_SEND_TIME);
+		nm->ext_rid = find_ext(m, SDP_URI_RID);
+		nm->ext_rrid = find_ext(m, SDP_URI_RRID);
 		nm->nack = c->fb_nack;
 		nm->pli = c->fb_pli;
 		nm->fir = c->fb_fir;
@@ -251,7 +262,74 @@ static void accept_media(const struct sdp_media *m, const struct sdp_codec *c,
 	}
 }
 
-/* Picks at most one audio (Opus) and one video (VP8 or H.264) m-line. */
+static bool has_send_rid(const struct sdp_media *m, const char *id)
+{
+	for (int i = 0; i < m->nrids && i < SDP_MAX_RIDS; i++)
+		if (m->rids[i].dir == SDP_SENDONLY && strcmp(m->rids[i].id, id) == 0)
+			return true;
+	return false;
+}
+
+/* RFC 8853 5.3: the simulcast we receive on the camera m-line (nm accepted, its codec chosen):
+ * every send stream of its a=simulcast, in that order, paused ones too, when there are at least
+ * two, each has an a=rid:<id> send, the client sends on the m-line, the rid extension is
+ * negotiated and the codec is VP8 (the ingest reads VP8 keyframe sizes; not H.264 yet). Else none:
+ * the answer has no a=simulcast and the browser sends its first encoding only. */
+static void choose_simulcast(const struct sdp_media *m, const struct sdp_policy *pol,
+                             struct sdp_neg_media *nm)
+{
+	nm->nrids = 0;
+	if (!pol || !pol->simulcast || nm->vcodec != SDP_VCODEC_VP8 || !nm->ext_rid ||
+	    (m->dir != SDP_SENDRECV && m->dir != SDP_SENDONLY) || m->nsim_send < 2 ||
+	    m->nsim_send > SDP_MAX_RIDS)
+		return;
+	for (int i = 0; i < m->nsim_send; i++)
+		if (!has_send_rid(m, m->sim_send[i].id))
+			return;
+	for (int i = 0; i < m->nsim_send; i++)
+		memcpy(nm->rids[i], m->sim_send[i].id, sizeof(nm->rids[i]));
+	nm->nrids = m->nsim_send;
+}
+
+/* The video m-line the policy names as the client's screen. */
+static bool is_screen(const struct sdp_media *m, const struct sdp_policy *pol)
+{
+	return pol && pol->screen_mid[0] && m->kind == SDP_VIDEO &&
+	       !strcmp(m->mid, pol->screen_mid);
+}
+
+/* The screen m-line, receive-only, with the camera's codec if it has a camera (the codec it
+ * already sends; another is refused), else with the policy's choice. */
+static void choose_screen(const struct sdp_session *o, const struct sdp_policy *pol,
+                          struct sdp_negotiated *neg)
+{
+	const struct sdp_neg_media *cam =
+	    neg->video_index >= 0 ? &neg->media[neg->video_index] : NULL;
+	for (int i = 0; i < o->nmedia; i++) {
+		const struct sdp_media *m = &o->media[i];
+		if (!is_screen(m, pol) || !usable_transport(o, m) ||
+		    (m->dir != SDP_SENDONLY && m->dir != SDP_SENDRECV))
+			continue;
+		struct sdp_policy only = *pol;
+		if (cam) {
+			only.prefer_set = true;
+			only.prefer = cam->vcodec;
+		}
+		const struct sdp_codec *c = choose_video(m, &only);
+		bool h264 = c && strcasecmp(c->name, "H264") == 0;
+		if (!c || (cam && h264 != (cam->vcodec == SDP_VCODEC_H264)))
+			return;
+		accept_media(m, c, pol, &neg->media[i]);
+		neg->media[i].dir = SDP_RECVONLY;
+		neg->media[i].vcodec = h264 ? SDP_VCODEC_H264 : SDP_VCODEC_VP8;
+		if (h264)
+			h264_answer_fmtp(c, neg->media[i].fmtp, sizeof(neg->media[i].fmtp));
+		neg->screen_index = i;
+		return;
+	}
+}
+
+/* Picks at most one audio (Opus) and one video (VP8 or H.264) m-line, and the screen. */
 static void choose_media(const struct sdp_session *o, const struct sdp_policy *pol,
                          struct sdp_negotiated *neg)
 {
@@ -265,6 +343,8 @@ static void choose_media(const struct sdp_session *o, const struct sdp_policy *p
 		if (!usable_transport(o, m))
 			continue;
 		const struct sdp_codec *c = NULL;
+		if (is_screen(m, pol))
+			continue; /* after the camera (choose_screen) */
 		if (m->kind == SDP_AUDIO && neg->audio_index < 0)
 			c = find_codec(m, "opus", 48000);
 		else if (m->kind == SDP_VIDEO && neg->video_index < 0)
@@ -282,10 +362,23 @@ static void choose_media(const struct sdp_session *o, const struct sdp_policy *p
 			nm->vcodec = SDP_VCODEC_H264;
 			h264_answer_fmtp(c, nm->fmtp, sizeof(nm->fmtp));
 		}
-		if (m->kind == SDP_AUDIO)
+		if (m->kind == SDP_AUDIO) {
 			neg->audio_index = i;
-		else
+		} else {
 			neg->video_index = i;
+			choose_simulcast(m, pol, nm);
+		}
+	}
+	choose_screen(o, pol, neg);
+}
+
+/* Without BUNDLE: no transport-wide congestion control on any m-line (the transport-cc feedback
+ * keeps one sequence number space per peer, and each m-line has its own transport). */
+static void drop_twcc(struct sdp_negotiated *neg)
+{
+	for (int i = 0; i < neg->nmedia; i++) {
+		neg->media[i].twcc = false;
+		neg->media[i].ext_twcc = 0;
 	}
 }
 
@@ -311,9 +404,14 @@ static int check_media(const struct sdp_session *o, const struct sdp_negotiated 
 			continue;
 		naccepted++;
 		const struct sdp_media *m = &o->media[i];
-		if (!m->rtcp_mux)
+		if (!m->rtcp_mux && o->nbundle)
 			return nfail(err, errlen, "m-line %d (%s) lacks a=rtcp-mux (required)", i,
 			             m->media);
+		if (!m->rtcp_mux)
+			return nfail(
+			    err, errlen,
+			    "m-line %d (%s, mid %s, no BUNDLE) lacks a=rtcp-mux (required)", i,
+			    m->media, m->mid);
 		if (!m->mid[0])
 			return nfail(err, errlen, "m-line %d (%s) has no a=mid", i, m->media);
 	}
@@ -322,10 +420,6 @@ static int check_media(const struct sdp_session *o, const struct sdp_negotiated 
 		             "offer has no audio m-line with opus/48000 and no video "
 		             "m-line with VP8/90000 or H264/90000 packetization-mode=1 we can "
 		             "take (on UDP/TLS/RTP/SAVPF)");
-	if (naccepted > 1 && o->nbundle == 0)
-		return nfail(
-		    err, errlen,
-		    "offer has no a=group:BUNDLE; audio and video must share one transport");
 	return 0;
 }
 
@@ -356,30 +450,88 @@ static bool fingerprint_ok(const char *alg, const char *fp)
 
 #define PICK(field) (m->field[0] ? m->field : o->field)
 
-/* ICE and DTLS parameters of the transport m-line, media level over session level. */
+/* ICE and DTLS parameters of m-line m, media level over session level, checked, into nm; where
+ * prefixes the messages ("" for the bundle's transport). */
 static int take_transport(const struct sdp_session *o, const struct sdp_media *m,
-                          struct sdp_negotiated *neg, char *err, size_t errlen)
+                          struct sdp_neg_media *nm, const char *where, char *err, size_t errlen)
 {
 	if (!PICK(ice_ufrag)[0] || !PICK(ice_pwd)[0])
-		return nfail(err, errlen, "offer lacks a=ice-ufrag/a=ice-pwd");
+		return nfail(err, errlen, "%soffer lacks a=ice-ufrag/a=ice-pwd", where);
 	if (strlen(PICK(ice_ufrag)) < 4 || strlen(PICK(ice_pwd)) < 22)
-		return nfail(err, errlen, "ICE ufrag/pwd too short (min 4/22 chars, RFC 8839)");
+		return nfail(err, errlen, "%sICE ufrag/pwd too short (min 4/22 chars, RFC 8839)",
+		             where);
 	if (!PICK(fp)[0])
-		return nfail(err, errlen, "offer lacks a=fingerprint");
+		return nfail(err, errlen, "%soffer lacks a=fingerprint", where);
 	if (!fingerprint_ok(PICK(fp_alg), PICK(fp)))
-		return nfail(err, errlen, "malformed or unsupported a=fingerprint (%s)",
+		return nfail(err, errlen, "%smalformed or unsupported a=fingerprint (%s)", where,
 		             PICK(fp_alg));
 	const char *setup = PICK(setup)[0] ? PICK(setup) : "active"; /* RFC 4145 4.1 default */
-	if (strcmp(setup, "actpass") != 0 && strcmp(setup, "active") != 0)
+	/* roles are case-insensitive (RFC 4145 4, ABNF literals); kept in lower case */
+	bool active = strcasecmp(setup, "active") == 0;
+	if (strcasecmp(setup, "actpass") != 0 && !active)
 		return nfail(err, errlen,
-		             "offer has a=setup:%s; we answer passive, so it must be actpass or "
+		             "%soffer has a=setup:%s; we answer passive, so it must be actpass or "
 		             "active",
-		             setup);
-	memcpy(neg->ice_ufrag, PICK(ice_ufrag), sizeof(neg->ice_ufrag));
-	memcpy(neg->ice_pwd, PICK(ice_pwd), sizeof(neg->ice_pwd));
-	memcpy(neg->fp_alg, PICK(fp_alg), sizeof(neg->fp_alg));
-	memcpy(neg->fp, PICK(fp), sizeof(neg->fp));
-	snprintf(neg->setup, sizeof(neg->setup), "%s", setup);
+		             where, setup);
+	memcpy(nm->ice_ufrag, PICK(ice_ufrag), sizeof(nm->ice_ufrag));
+	memcpy(nm->ice_pwd, PICK(ice_pwd), sizeof(nm->ice_pwd));
+	memcpy(nm->fp_alg, PICK(fp_alg), sizeof(nm->fp_alg));
+	memcpy(nm->fp, PICK(fp), sizeof(nm->fp));
+	snprintf(nm->setup, sizeof(nm->setup), "%s", active ? "active" : "actpass");
+	return 0;
+}
+
+/* The ICE/DTLS fields of one structure into another (sdp_neg_media and sdp_negotiated declare
+ * them alike). */
+#define COPY_TRANSPORT(dst, src)                                                                   \
+	do {                                                                                       \
+		_Static_assert(sizeof((dst)->ice_ufrag) == sizeof((src)->ice_ufrag) &&             \
+		                   sizeof((dst)->ice_pwd) == sizeof((src)->ice_pwd) &&             \
+		                   sizeof((dst)->fp_alg) == sizeof((src)->fp_alg) &&               \
+		                   sizeof((dst)->fp) == sizeof((src)->fp) &&                       \
+		                   sizeof((dst)->setup) == sizeof((src)->setup),                   \
+		               "transport fields differ");                                         \
+		memcpy((dst)->ice_ufrag, (src)->ice_ufrag, sizeof((dst)->ice_ufrag));              \
+		memcpy((dst)->ice_pwd, (src)->ice_pwd, sizeof((dst)->ice_pwd));                    \
+		memcpy((dst)->fp_alg, (src)->fp_alg, sizeof((dst)->fp_alg));                       \
+		memcpy((dst)->fp, (src)->fp, sizeof((dst)->fp));                                   \
+		memcpy((dst)->setup, (src)->setup, sizeof((dst)->setup));                          \
+	} while (0)
+
+/* BUNDLE: the transport m-line's parameters, for the session and every accepted m-line. */
+static int take_bundle_transport(const struct sdp_session *o, struct sdp_negotiated *neg, char *err,
+                                 size_t errlen)
+{
+	int t = transport_index(o, neg);
+	int r = take_transport(o, &o->media[t], &neg->media[t], "", err, errlen);
+	if (r)
+		return r;
+	COPY_TRANSPORT(neg, &neg->media[t]);
+	for (int i = 0; i < o->nmedia; i++)
+		if (neg->media[i].accepted && i != t)
+			COPY_TRANSPORT(&neg->media[i], neg);
+	return 0;
+}
+
+/* No BUNDLE: every accepted m-line's own parameters; the session's are the first one's. */
+static int take_media_transports(const struct sdp_session *o, struct sdp_negotiated *neg, char *err,
+                                 size_t errlen)
+{
+	int first = -1;
+	for (int i = 0; i < o->nmedia; i++) {
+		if (!neg->media[i].accepted)
+			continue;
+		const struct sdp_media *m = &o->media[i];
+		char where[SDP_MAX_MID + 64];
+		snprintf(where, sizeof(where), "m-line %d (%s, mid %s, no BUNDLE): ", i, m->media,
+		         m->mid);
+		int r = take_transport(o, m, &neg->media[i], where, err, errlen);
+		if (r)
+			return r;
+		if (first < 0)
+			first = i;
+	}
+	COPY_TRANSPORT(neg, &neg->media[first]);
 	return 0;
 }
 
@@ -391,14 +543,18 @@ int sdp_negotiate(const struct sdp_session *offer, const struct sdp_policy *poli
 	if (!offer || !neg)
 		return -EINVAL;
 	memset(neg, 0, sizeof(*neg));
-	neg->audio_index = neg->video_index = neg->video_refused_index = -1;
+	neg->audio_index = neg->video_index = neg->video_refused_index = neg->screen_index = -1;
 	if (offer->nmedia < 0 || offer->nmedia > SDP_MAX_MEDIA || offer->nbundle < 0 ||
 	    offer->nbundle > SDP_MAX_MEDIA)
 		return nfail(err, errlen, "corrupt sdp_session");
 	neg->nmedia = offer->nmedia;
+	neg->bundle = offer->nbundle > 0;
 	choose_media(offer, policy, neg);
+	if (!neg->bundle)
+		drop_twcc(neg);
 	int r = check_media(offer, neg, err, errlen);
 	if (r)
 		return r;
-	return take_transport(offer, &offer->media[transport_index(offer, neg)], neg, err, errlen);
+	return neg->bundle ? take_bundle_transport(offer, neg, err, errlen)
+	                   : take_media_transports(offer, neg, err, errlen);
 }

@@ -4,16 +4,22 @@
  * Reads the parts WebRTC needs: m= lines, a=mid (RFC 5888), a=group:BUNDLE (RFC 8843),
  * a=rtcp-mux (RFC 5761), a=ice-ufrag/ice-pwd/candidate (RFC 8839), a=fingerprint/setup
  * (RFC 8122, RFC 8842), a=rtpmap/fmtp, a=rtcp-fb (RFC 4585), a=extmap (RFC 8285), a=ssrc
- * (RFC 5576) and the direction attributes. Unknown lines and attributes are ignored.
+ * (RFC 5576), a=rid (RFC 8851), a=simulcast (RFC 8853) and the direction attributes. Unknown
+ * lines and attributes are ignored.
  * The input is a byte range, not a C string: every read is checked against len; lines end in
  * LF or CRLF; NUL and other control bytes are rejected. Every cap of sdp.h is an error with a
  * message ("line 40: too many m-lines (max 16)"), never a silent truncation.
+ * Simulcast is optional, so an a=rid or a=simulcast we cannot read (a malformed line, an id longer
+ * than SDP_MAX_RID or with other characters than RFC 8851's) is skipped, not an error: the m-line
+ * then gets no simulcast (its streams match no rid). Caps, duplicate rids and a second
+ * a=simulcast in one m-line are errors, as elsewhere.
  * Pure function, any thread; the caller owns text and *out, nothing is allocated.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "sdp/sdp.h"
 
@@ -30,6 +36,7 @@ struct parser {
 	bool seen_v;
 	enum sdp_dir sess_dir;
 	bool sess_dir_set, dir_set;
+	bool sim_seen;         /* the current m-line had an a=simulcast (read or skipped) */
 	struct sdp_codec star; /* a=rtcp-fb:* flags of the current m-line */
 	char *err;
 	size_t errlen;
@@ -173,7 +180,9 @@ static int parse_fingerprint(struct parser *ps, struct span v, char *alg, char *
 	struct span a, f;
 	if (!next_tok(&v, &a) || !next_tok(&v, &f))
 		return fail(ps, -EINVAL, "malformed a=fingerprint");
-	if (fp[0] && (strcmp(alg, "sha-256") == 0 || !span_eq(a, "sha-256")))
+	/* hash names are case-insensitive (RFC 8122 5, ABNF literals); kept in lower case */
+	bool sha256 = a.n == 7 && strncasecmp(a.p, "sha-256", 7) == 0;
+	if (fp[0] && (strcmp(alg, "sha-256") == 0 || !sha256))
 		return 0;
 	char a2[16] = "", f2[SDP_MAX_TOKEN + 1] = "";
 	int r = copy_tok(ps, a2, sizeof(a2), a, "fingerprint algorithm");
@@ -413,6 +422,160 @@ static int parse_candidate(struct parser *ps, struct span whole)
 	return r;
 }
 
+/* RFC 8851 10: rid-id = 1*(alpha-numeric / "-" / "_"), and at most SDP_MAX_RID bytes. */
+static bool rid_id_ok(struct span t)
+{
+	if (t.n == 0 || t.n > SDP_MAX_RID)
+		return false;
+	for (size_t i = 0; i < t.n; i++) {
+		char c = t.p[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+/* A max-width/max-height restriction's value; 0 (none) if it is not a plain number. */
+static int restriction(struct span v)
+{
+	unsigned long long n;
+	return parse_num(v, 1000000, &n) ? (int)n : 0;
+}
+
+/* RFC 8851 10: "a=rid:<rid-id> send|recv [pt=<fmt>,...;<key>=<value>;...]"; of the
+ * restrictions only max-width and max-height are kept. A rid-id we cannot hold or another
+ * direction skips the line (see the top of the file). */
+static int parse_rid(struct parser *ps, struct span v)
+{
+	struct sdp_media *m = ps->m;
+	struct span id, dir, params, kv, key;
+	next_tok(&v, &id);
+	next_tok(&v, &dir);
+	bool send = span_eq(dir, "send");
+	if (!rid_id_ok(id) || (!send && !span_eq(dir, "recv")))
+		return 0;
+	for (int i = 0; i < m->nrids; i++)
+		if (span_eq(id, m->rids[i].id))
+			return fail(ps, -EINVAL, "duplicate a=rid '%.*s'", (int)id.n, id.p);
+	if (m->nrids == SDP_MAX_RIDS)
+		return fail(ps, -E2BIG, "too many a=rid in m-line %d (max %d)", ps->s->nmedia - 1,
+		            SDP_MAX_RIDS);
+	struct sdp_rid *r = &m->rids[m->nrids++];
+	memcpy(r->id, id.p, id.n);
+	r->id[id.n] = '\0';
+	r->dir = send ? SDP_SENDONLY : SDP_RECVONLY;
+	next_tok(&v, &params);
+	while (params.n > 0) {
+		split_at(&params, ';', &kv);
+		split_at(&kv, '=', &key); /* kv: the value */
+		if (span_eq(key, "max-width"))
+			r->max_w = restriction(kv);
+		else if (span_eq(key, "max-height"))
+			r->max_h = restriction(kv);
+	}
+	return 0;
+}
+
+static bool span_prefix(struct span *t, const char *lit)
+{
+	size_t n = strlen(lit);
+	if (t->n < n || memcmp(t->p, lit, n) != 0)
+		return false;
+	t->p += n;
+	t->n -= n;
+	return true;
+}
+
+/* One RFC 8853 5.1 sc-str-list: streams separated by ';', each a ','-separated list of
+ * alternatives "[~]rid-id". With out, the first alternative of each stream is appended to
+ * out[*n]. 1 if malformed (the attribute is then skipped), 0, or an error (a cap, a duplicate). */
+static int sim_list(struct parser *ps, struct span list, struct sdp_sim_stream *out, int *n)
+{
+	struct span stream, alt;
+	for (bool more = true; more;) {
+		more = split_at(&list, ';', &stream); /* an empty stream: "", "a;", ";a", "a;;b" */
+		if (stream.n == 0)
+			return 1;
+		bool first = true;
+		for (bool alts = true; alts; first = false) {
+			alts = split_at(&stream, ',', &alt);
+			bool paused = alt.n > 0 && alt.p[0] == '~';
+			struct span id = {alt.p + paused, alt.n - paused};
+			if (!rid_id_ok(id)) /* also "", "~" alone */
+				return 1;
+			if (!first || !out)
+				continue;
+			for (int i = 0; i < *n; i++)
+				if (span_eq(id, out[i].id))
+					return fail(ps, -EINVAL, "a=simulcast lists '%.*s' twice",
+					            (int)id.n, id.p);
+			if (*n == SDP_MAX_RIDS)
+				return fail(ps, -E2BIG,
+				            "too many a=simulcast streams in m-line %d (max %d)",
+				            ps->s->nmedia - 1, SDP_MAX_RIDS);
+			memcpy(out[*n].id, id.p, id.n);
+			out[*n].id[id.n] = '\0';
+			out[*n].paused = paused;
+			(*n)++;
+		}
+	}
+	return 0;
+}
+
+/* draft-ietf-mmusic-sdp-simulcast-03 (older Firefox): "paused=<id>,<id>" after a rid list. */
+static void sim_draft_paused(struct span *v, struct sdp_sim_stream *s, int n)
+{
+	struct span rest = *v, t, id;
+	if (!next_tok(&rest, &t) || !span_prefix(&t, "paused="))
+		return;
+	*v = rest;
+	while (t.n > 0) {
+		split_at(&t, ',', &id);
+		for (int i = 0; i < n; i++)
+			if (span_eq(id, s[i].id))
+				s[i].paused = true;
+	}
+}
+
+/* RFC 8853 5.1: "a=simulcast:send <list>[ recv <list>]" or "recv <list>[ send <list>]"; keeps
+ * the send streams. Also the draft-03 form older Firefox wrote, "a=simulcast: send rid=h;m;l"
+ * (a "pt=" list there names formats, not rids: skipped). Unreadable: skipped, no simulcast. */
+static int parse_simulcast(struct parser *ps, struct span v)
+{
+	struct sdp_media *m = ps->m;
+	struct sdp_sim_stream send[SDP_MAX_RIDS];
+	struct span dir, list;
+	int nsend = 0;
+	bool seen[2] = {false, false};
+	if (ps->sim_seen)
+		return fail(ps, -EINVAL, "more than one a=simulcast in m-line %d",
+		            ps->s->nmedia - 1);
+	ps->sim_seen = true;
+	memset(send, 0, sizeof(send));
+	if (!next_tok(&v, &dir))
+		return 0;
+	do {
+		bool is_send = span_eq(dir, "send");
+		if ((!is_send && !span_eq(dir, "recv")) || seen[is_send] || !next_tok(&v, &list))
+			return 0;
+		seen[is_send] = true;
+		bool draft = span_prefix(&list, "rid=");
+		if (!draft && list.n >= 3 && memcmp(list.p, "pt=", 3) == 0)
+			return 0;
+		int r = sim_list(ps, list, is_send ? send : NULL, &nsend);
+		if (r)
+			return r < 0 ? r : 0;
+		if (draft && is_send)
+			sim_draft_paused(&v, send, nsend);
+		else if (draft)
+			sim_draft_paused(&v, NULL, 0);
+	} while (next_tok(&v, &dir));
+	memcpy(m->sim_send, send, sizeof(send));
+	m->nsim_send = nsend;
+	return 0;
+}
+
 static int media_attr(struct parser *ps, struct span name, struct span v, struct span whole)
 {
 	struct sdp_media *m = ps->m;
@@ -433,6 +596,10 @@ static int media_attr(struct parser *ps, struct span name, struct span v, struct
 		return parse_ssrc(ps, v);
 	if (span_eq(name, "candidate"))
 		return parse_candidate(ps, whole);
+	if (span_eq(name, "rid"))
+		return parse_rid(ps, v);
+	if (span_eq(name, "simulcast"))
+		return parse_simulcast(ps, v);
 	if (span_eq(name, "rtcp-mux"))
 		m->rtcp_mux = true;
 	else if (span_eq(name, "bundle-only"))
@@ -519,6 +686,7 @@ static int parse_m(struct parser *ps, struct span v)
 	struct sdp_media *m = &s->media[s->nmedia++];
 	ps->m = m;
 	ps->dir_set = false;
+	ps->sim_seen = false;
 	memset(&ps->star, 0, sizeof(ps->star));
 	m->dir = ps->sess_dir;
 	if (!next_tok(&v, &media) || !next_tok(&v, &port) || !next_tok(&v, &proto))

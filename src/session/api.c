@@ -32,7 +32,11 @@
 #include <jansson.h>
 
 #include "auth/token.h"
+#include "cluster/cluster.h"
 #include "net/loop.h"
+#include "net/webhook.h"
+#include "session/api_int.h"
+#include "session/live.h"
 #include "session/metrics.h"
 #include "session/peer.h"
 #include "session/recorder.h"
@@ -42,6 +46,10 @@
 #include "signal/ws.h"
 
 #define API_MAX_FILE_NAME 200
+/* Durations and rates with three decimals at most: rounded with ROUND3 and dumped with
+ * API_JSON (jansson writes 17 significant digits otherwise: 0.14000000000000001). */
+#define ROUND3(x) (round((x)*1000.0) / 1000.0)
+#define API_JSON  (JSON_COMPACT | JSON_REAL_PRECISION(15))
 
 /* ---- status JSON (any thread) ---- */
 
@@ -63,7 +71,7 @@ static json_t *rec_json(const struct rec_status *st)
 	    "{s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:I,s:f,s:s,s:I,s:I}", "room", st->room, "state",
 	    rec_state_name(st->state), "path", st->path, "file", file, "format", st->format,
 	    "width", st->width, "height", st->height, "video_bitrate", st->video_bitrate, "bytes",
-	    (json_int_t)st->bytes, "duration_s", st->duration_s, "started", when, "packets",
+	    (json_int_t)st->bytes, "duration_s", ROUND3(st->duration_s), "started", when, "packets",
 	    (json_int_t)st->packets, "dropped", (json_int_t)st->dropped);
 	if (o && st->first_write_ms)
 		json_object_set_new(o, "first_write_ms", json_integer(st->first_write_ms));
@@ -75,7 +83,7 @@ static json_t *rec_json(const struct rec_status *st)
 static char *rec_text(const struct rec_status *st)
 {
 	json_t *o = rec_json(st);
-	char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	char *t = o ? json_dumps(o, API_JSON) : NULL;
 	json_decref(o);
 	return t;
 }
@@ -109,7 +117,7 @@ static json_t *room_json(const struct room *r)
 /* The elements of a JSON array, without the brackets ("" for none). */
 static char *elements(json_t *a)
 {
-	char *t = json_dumps(a, JSON_COMPACT);
+	char *t = json_dumps(a, API_JSON);
 	json_decref(a);
 	if (!t)
 		return NULL;
@@ -197,6 +205,13 @@ static void reply_owned(struct ws_http_reply *r, int status, char *text)
 	r->content_type = "application/json";
 }
 
+/* Replies with o (taken over). */
+static void reply_json(struct ws_http_reply *r, int status, json_t *o)
+{
+	reply_owned(r, status, o ? json_dumps(o, API_JSON) : NULL);
+	json_decref(o);
+}
+
 static void reply_error(struct ws_http_reply *r, int status, const char *code, const char *msg)
 {
 	json_t *o = json_pack("{s:s,s:s}", "error", code, "message", msg);
@@ -234,7 +249,7 @@ static void call_finish(struct api_call *c, int status, char *body)
 {
 	struct ws_http_reply r = {0};
 	reply_owned(&r, status, body);
-	c->srv->http_done(c->srv->http_done_ctx, c->id, &r);
+	server_http_done(c->srv, c->id, &r);
 	free(c->pending_body);
 	free(c);
 }
@@ -244,7 +259,7 @@ static char *error_text(const char *code, const char *msg, const struct rec_stat
 	json_t *o = json_pack("{s:s,s:s}", "error", code, "message", msg);
 	if (o && st)
 		json_object_set_new(o, "recording", rec_json(st));
-	char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	char *t = o ? json_dumps(o, API_JSON) : NULL;
 	json_decref(o);
 	return t;
 }
@@ -399,7 +414,7 @@ static void get_recording(struct server *s, const char *room, struct ws_http_rep
 			found = v;
 	}
 	if (found)
-		reply_owned(reply, 200, json_dumps(found, JSON_COMPACT));
+		reply_owned(reply, 200, json_dumps(found, API_JSON));
 	else
 		reply_error(reply, 404, "not-recording", "no recording of this room");
 	json_decref(a);
@@ -411,6 +426,10 @@ static void recording_api(struct server *s, const struct ws_http_request *req, c
 	const char *method = req->method;
 	if (!strcmp(method, "GET")) {
 		get_recording(s, room, reply);
+		return;
+	}
+	if (strcmp(method, "POST") && strcmp(method, "DELETE")) {
+		reply_text(reply, 405, "{\"error\":\"method-not-allowed\"}");
 		return;
 	}
 	struct api_call *c = call_new(s, room, req->id);
@@ -535,7 +554,8 @@ static void download(struct server *s, const char *file, struct ws_http_reply *r
 	X(rtp_in) X(rtcp_in) X(srtp_errors) X(rtp_dropped) X(unknown_ssrc) X(dtls_in) \
 	X(nacks_sent) X(nacks_received) X(retransmits) X(retransmits_limited) X(plis_sent) \
 	X(plis_received) X(plis_limited) X(remb_received) X(frames_in) X(frames_dropped) \
-	X(twcc_sent) X(twcc_received) X(rtx_in) X(rtx_padding) X(padding_sent)
+	X(twcc_sent) X(twcc_received) X(rtx_in) X(rtx_padding) X(padding_sent) \
+	X(packets_lost_in) X(packets_lost_out)
 /* clang-format on */
 
 void server_peer_stats_add(struct peer_stats *sum, const struct peer_stats *st)
@@ -552,6 +572,33 @@ static json_t *peers_json(const struct peer_stats *t)
 	PEER_STAT_FIELDS
 #undef X
 	return o;
+}
+
+/* ---- shared with api_rooms.c (api_int.h) ---- */
+
+void api_reply_owned(struct ws_http_reply *r, int status, char *text)
+{
+	reply_owned(r, status, text);
+}
+
+void api_reply_error(struct ws_http_reply *r, int status, const char *code, const char *msg)
+{
+	reply_error(r, status, code, msg);
+}
+
+json_t *api_rec_json(const struct rec_status *st)
+{
+	return rec_json(st);
+}
+
+json_t *api_peer_stats_json(const struct peer_stats *t)
+{
+	return peers_json(t);
+}
+
+double api_round3(double v)
+{
+	return round(v * 1000) / 1000;
 }
 
 #define C(f) (json_int_t) atomic_load(&t->f)
@@ -590,9 +637,10 @@ static json_t *loops_json(struct server *s)
 		uint64_t posted;
 		int maxq;
 		loop_post_stats(sh->loop, &posted, &maxq);
+		double cpu_seconds_to_millisecond = ROUND3(loop_cpu_seconds(sh->loop));
 		json_array_append_new(a, json_pack("{s:i,s:f,s:f,s:i,s:i,s:I,s:i}", "index", i,
 		                                   "load", loop_load_permille(sh->loop) / 1000.0,
-		                                   "cpu_s", loop_cpu_seconds(sh->loop), "rooms",
+		                                   "cpu_s", cpu_seconds_to_millisecond, "rooms",
 		                                   atomic_load(&sh->nrooms), "participants",
 		                                   atomic_load(&sh->npeers), "posted",
 		                                   (json_int_t)posted, "max_queued", maxq));
@@ -619,9 +667,10 @@ static json_t *process_json(struct server *s)
 	server_counts(s, &rooms, &participants);
 	struct rlimit rl = {0};
 	getrlimit(RLIMIT_NOFILE, &rl);
+	double per = ROUND3(participants ? (double)fds / participants : 0.0);
 	return json_pack("{s:i,s:I,s:f,s:I}", "fds", fds, "fd_limit", (json_int_t)rl.rlim_cur,
-	                 "fds_per_participant", participants ? (double)fds / participants : 0.0,
-	                 "rss_kib", (json_int_t)(rss * (sysconf(_SC_PAGESIZE) / 1024)));
+	                 "fds_per_participant", per, "rss_kib",
+	                 (json_int_t)(rss * (sysconf(_SC_PAGESIZE) / 1024)));
 }
 
 struct stats_call {
@@ -633,6 +682,7 @@ struct stats_call {
 	struct peer_stats sum;
 	struct mix_latency lat; /* every room's stages, merged */
 	bool metrics;           /* GET /metrics: the Prometheus text of the same figures */
+	struct live live;       /* the figures of the moment */
 };
 
 /* Milliseconds with one decimal, or null for an empty stage. */
@@ -659,10 +709,15 @@ static json_t *latency_json(const struct mix_latency *l)
 static void stats_done(struct stats_call *c)
 {
 	struct server *s = c->srv;
-	json_t *o =
-	    json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "server", server_json(s), "signaling",
-	              signaling_json(s), "peers", peers_json(&c->sum), "loops", loops_json(s),
-	              "process", process_json(s), "latency", latency_json(&c->lat));
+	json_t *o = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "server", server_json(s),
+	                      "signaling", signaling_json(s), "peers", peers_json(&c->sum), "loops",
+	                      loops_json(s), "process", process_json(s), "latency",
+	                      latency_json(&c->lat), "webhooks", webhook_stats_json(s->webhook));
+	if (o) {
+		json_object_set_new(o, "media", live_json(&c->live));
+		live_loops_json(&c->live, json_object_get(o, "loops"));
+		live_server_json(s, &c->live, json_object_get(o, "server"));
+	}
 	struct ws_http_reply r = {0};
 	if (c->partial) {
 		reply_error(&r, 503, "server-busy", "too many requests in flight, retry");
@@ -675,7 +730,7 @@ static void stats_done(struct stats_call *c)
 		            o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL);
 	}
 	json_decref(o);
-	s->http_done(s->http_done_ctx, c->id, &r);
+	server_http_done(s, c->id, &r);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
@@ -687,6 +742,7 @@ static void stats_part(struct stats_call *c, struct shard *sh)
 	if (sh) {
 		shard_peer_stats(sh, &c->sum);
 		shard_latency(sh, &c->lat, mix_mono_us());
+		live_add_shard(&c->live, sh);
 	} else
 		c->partial = true;
 	bool last = --c->left == 0;
@@ -778,9 +834,47 @@ static bool authorized(struct server *s, const struct ws_http_request *req, cons
 	return false;
 }
 
-void server_on_http(void *opaque, const struct ws_http_request *req, struct ws_http_reply *reply)
+char *server_rooms_json(struct server *s)
 {
-	struct server *s = opaque;
+	return joined_parts(s, false);
+}
+
+/* GET /api/rooms in a cluster: ours and, as of the last beat, the other nodes', each with its
+ * node. */
+static void cluster_rooms_reply(struct server *s, struct ws_http_reply *reply)
+{
+	char *text = joined_parts(s, false);
+	json_t *a = text ? json_loads(text, 0, NULL) : NULL, *r;
+	free(text);
+	size_t i;
+	json_array_foreach(a, i, r)
+	{
+		json_object_set_new(r, "node", json_string(cluster_id(s->cluster)));
+	}
+	json_t *others = a ? cluster_rooms(s->cluster) : NULL;
+	if (others)
+		json_array_extend(a, others); /* copies its items' references */
+	json_decref(others);
+	reply_json(reply, a ? 200 : 500, a);
+}
+
+/*
+ * A call about one room: in a cluster, one running on another node is forwarded there (the
+ * reply comes back later), unless `here` (it was forwarded to us, or placed here).
+ */
+static bool forwarded(struct server *s, const struct ws_http_request *req, const char *room,
+                      bool here, struct ws_http_reply *reply)
+{
+	if (!s->cluster || here || server_room_shard(s, room) ||
+	    !cluster_take_http(s->cluster, req, room))
+		return false;
+	reply->status = WS_HTTP_DEFER;
+	return true;
+}
+
+static void on_http(struct server *s, const struct ws_http_request *req,
+                    struct ws_http_reply *reply, bool here)
+{
 	const char *method = req->method, *path = req->path;
 	char room[SIG_MAX_ROOM + 1];
 	bool healthz = !strcmp(path, "/healthz"), readyz = !strcmp(path, "/readyz");
@@ -789,8 +883,15 @@ void server_on_http(void *opaque, const struct ws_http_request *req, struct ws_h
 		return;
 	}
 	if (recording_path(path, room)) {
-		if (authorized(s, req, room, TOKEN_ADMIN, reply))
+		if (authorized(s, req, room, TOKEN_ADMIN, reply) &&
+		    !forwarded(s, req, room, here, reply))
 			recording_api(s, req, room, reply);
+		return;
+	}
+	if (api_rooms_path(path, room)) {
+		if (authorized(s, req, room, TOKEN_ADMIN, reply) &&
+		    !forwarded(s, req, room, here, reply))
+			api_rooms(s, req, room, reply);
 		return;
 	}
 	if (strcmp(method, "GET") != 0) {
@@ -802,16 +903,29 @@ void server_on_http(void *opaque, const struct ws_http_request *req, struct ws_h
 	if (!authorized(s, req, config ? "" : NULL, config ? TOKEN_PARTICIPANT : TOKEN_ADMIN,
 	                reply))
 		return;
-	if (config) {
+	if (config && s->cluster) { /* the page reconnects to another node when its node dies */
+		json_t *o = json_pack("{s:o,s:o}", "iceServers",
+		                      json_loads(s->cfg->ice_servers_json, 0, NULL), "nodes",
+		                      cluster_urls(s->cluster));
+		reply_json(reply, 200, o);
+	} else if (config) {
 		char buf[1200];
 		snprintf(buf, sizeof(buf), "{\"iceServers\":%s}", s->cfg->ice_servers_json);
 		reply_text(reply, 200, buf);
+	} else if (!strcmp(path, "/api/rooms") && s->cluster) {
+		cluster_rooms_reply(s, reply);
 	} else if (!strcmp(path, "/api/rooms")) {
 		reply_owned(reply, 200, joined_parts(s, false));
 	} else if (!strcmp(path, "/api/stats")) {
 		get_stats(s, req->id, false, reply);
 	} else if (!strcmp(path, "/metrics")) {
 		get_stats(s, req->id, true, reply);
+	} else if (!strcmp(path, "/api/cluster")) {
+		if (s->cluster)
+			reply_json(reply, 200, cluster_json(s->cluster));
+		else
+			reply_error(reply, 404, "not-found",
+			            "this node is not in a cluster (--cluster)");
 	} else if (!strcmp(path, "/api/recordings")) {
 		list_recordings(s, reply);
 	} else if (!strncmp(path, "/api/recordings/", 16)) {
@@ -819,4 +933,15 @@ void server_on_http(void *opaque, const struct ws_http_request *req, struct ws_h
 	} else {
 		reply_text(reply, 404, "{\"error\":\"not-found\"}");
 	}
+}
+
+void server_on_http(void *opaque, const struct ws_http_request *req, struct ws_http_reply *reply)
+{
+	on_http(opaque, req, reply, false);
+}
+
+void server_http_here(struct server *s, const struct ws_http_request *req,
+                      struct ws_http_reply *reply)
+{
+	on_http(s, req, reply, true);
 }

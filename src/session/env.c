@@ -8,6 +8,6 @@
 void env_send_error(const struct env *e, uint64_t conn, const char *code, const char *msg)
 {
 	LOG_D("conn %llu: error %s: %s", (unsigned long long)conn, code, msg);
-	e->ops->count(e->up, ENV_ERRORS_SENT);
+	e->ops->error_sent(e->up, code);
 	env_send(e, conn, sig_error(code, msg));
 }

@@ -20,8 +20,9 @@ struct peer;
 struct room;
 struct recorder;
 struct mix_pool;
+struct json_t;
 
-enum env_counter { ENV_ICE_FAILED, ENV_DTLS_FAILED, ENV_ERRORS_SENT, ENV_COUNTERS };
+enum env_counter { ENV_ICE_FAILED, ENV_DTLS_FAILED, ENV_COUNTERS };
 
 struct env_ops {
 	/* Sends a JSON text to a connection; takes ownership of text (NULL is ignored). */
@@ -30,12 +31,16 @@ struct env_ops {
 	 */
 	void (*peer_ended)(void *up, struct peer *p);
 	void (*count)(void *up, enum env_counter c);
+	/* An error message with this code was sent (counted by code). */
+	void (*error_sent)(void *up, const char *code);
 	/* A new participant or recipient id, unique in the process. */
 	uint32_t (*new_id)(void *up);
 	/* Takes ownership of a started recorder (reaped when its writer has finished). */
 	int (*add_recorder)(void *up, struct recorder *rec);
 	/* Something the API's snapshot shows has changed (e.g. a participant's output). */
 	void (*changed)(void *up);
+	/* A webhook event about room (server_event); takes fields over (NULL: none). */
+	void (*event)(void *up, const char *event, const char *room, struct json_t *fields);
 };
 
 struct env {
@@ -43,6 +48,7 @@ struct env {
 	struct dtls_cert *cert;
 	struct loop *loop;
 	struct mix_pool *pool; /* the engines' worker pool, shared by every loop; NULL = none */
+	int64_t handshake_us;  /* how long ICE + DTLS may take after the offer; 0: 20 s (tests) */
 	const struct env_ops *ops;
 	void *up; /* the ops' context */
 };

@@ -1,14 +1,11 @@
 /*
- * peer.c - a participant's life cycle, offer/answer and transport events (see peer.h).
+ * peer.c - a participant's life cycle and offer/answer (see peer.h).
  *
- * Offer: parse and negotiate (sdp), create the ICE agent and the DTLS association (we answer
- * a=setup:passive, so the browser is the DTLS client), reply with the answer, then trickle our
- * candidates. When DTLS completes, SRTP keys are installed and media may flow; the engine gets
- * a recipient for this peer with the directions the offer asked for.
- * Incoming datagrams are demultiplexed by their first byte (RFC 7983): 20..63 DTLS,
- * 128..191 RTP/RTCP; STUN never reaches us (libnice consumes it).
- * With --netsim (a test option), SRTP/SRTCP datagrams pass through an impairment pipe each way
- * (net/netsim.h) between ICE and the demux or the sender; DTLS passes unimpaired.
+ * Offer: parse and negotiate (sdp), set up the streams, start the transports (peer_transport.c:
+ * ICE agents and DTLS associations; we answer a=setup:passive, so the browser is the DTLS
+ * client), reply with the answer, then trickle our candidates. When DTLS completes, SRTP keys
+ * are installed and media may flow; the engine gets a recipient for this peer with the
+ * directions the offer asked for.
  * Runs on its room's loop only (net/loop.h); what it needs from above comes in p->env.
  */
 #include <errno.h>
@@ -22,9 +19,6 @@
 #include "log.h"
 #include "mix/h264.h"
 #include "net/dtls.h"
-#include "net/ice.h"
-#include "net/netsim.h"
-#include "net/srtp.h"
 #include "rtp/nack.h"
 #include "rtp/reorder.h"
 #include "rtp/h264_rtp.h"
@@ -35,8 +29,7 @@
 #include "net/loop.h"
 #include "session/env.h"
 
-#define ANSWER_MAX           16384
-#define HANDSHAKE_TIMEOUT_US (20 * 1000000LL) /* half-open sessions are dropped after this */
+#define ANSWER_MAX 16384
 /*
  * How long a missing packet holds back the packets behind it (audio: AUDIO_REORDER_MAX_US in
  * peer.h, shortened to what the playout delay leaves). Video waits for NACK retransmissions:
@@ -50,15 +43,14 @@
  * measured RTT (peer_video_reorder_wait): 4 RTTs + 100 ms, at least 150 and at most 400 ms
  * (380 ms at that RTT; 150 ms on a LAN, where a retransmission takes a few milliseconds).
  */
-#define VIDEO_REORDER_WAIT_US 400000
-#define VIDEO_REORDER_MIN_US  150000
+#define VIDEO_REORDER_MIN_US 150000
 
 int64_t peer_video_reorder_wait(int64_t rtt_us)
 {
 	int64_t w = 4 * rtt_us + 100000;
-	return w < VIDEO_REORDER_MIN_US    ? VIDEO_REORDER_MIN_US
-	       : w > VIDEO_REORDER_WAIT_US ? VIDEO_REORDER_WAIT_US
-	                                   : w;
+	return w < VIDEO_REORDER_MIN_US        ? VIDEO_REORDER_MIN_US
+	       : w > PEER_VIDEO_REORDER_MAX_US ? PEER_VIDEO_REORDER_MAX_US
+	                                       : w;
 }
 
 static uint32_t random_u32(void)
@@ -78,11 +70,15 @@ int peer_new(struct peer **out, const struct env *env, uint64_t conn, uint32_t i
 	p->conn = conn;
 	p->id = id;
 	p->prefer_vcodec = -1;
+	p->view.layout = p->view.exclude_self = -1;
+	p->view.pin = SIG_NO_ID;
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	p->rtt_us = 50000;
 	playout_init(&p->po, (int64_t)env->cfg->playout_delay_min_ms * 1000,
 	             (int64_t)env->cfg->playout_delay_ms * 1000);
 	kf_limiter_init(&p->pli, 500000);
+	kf_limiter_init(&p->screen.pli, 500000);
+	p->screen.s.rtx_pt = -1;
 	p->out_audio.ssrc = random_u32();
 	p->out_video.ssrc = random_u32();
 	do
@@ -98,46 +94,23 @@ int peer_new(struct peer **out, const struct env *env, uint64_t conn, uint32_t i
 	return 0;
 }
 
-/* Logs what the impairment pipes did to this peer's packets. */
-static void log_netsim(const struct peer *p)
-{
-	struct netsim_stats in, out;
-	if (!p->ns_in && !p->ns_out)
-		return;
-	netsim_get_stats(p->ns_in, &in);
-	netsim_get_stats(p->ns_out, &out);
-	LOG_I("peer %u (%s): netsim in: %llu packets, %llu lost, %llu reordered, %llu over the "
-	      "queue, %llu delivered; out: %llu packets, %llu lost, %llu reordered, %llu over the "
-	      "queue, %llu delivered",
-	      p->id, p->name, (unsigned long long)in.in, (unsigned long long)in.dropped,
-	      (unsigned long long)in.reordered, (unsigned long long)in.overflow,
-	      (unsigned long long)in.delivered, (unsigned long long)out.in,
-	      (unsigned long long)out.dropped, (unsigned long long)out.reordered,
-	      (unsigned long long)out.overflow, (unsigned long long)out.delivered);
-}
-
 void peer_free(struct peer **pp)
 {
 	struct peer *p = *pp;
 	if (!p)
 		return;
-	log_netsim(p);
-	netsim_free(&p->ns_in); /* first: their timers deliver into the peer */
-	netsim_free(&p->ns_out);
-	loop_source_remove(p->env->loop, &p->dtls_timer);
+	peer_transports_free(p); /* first: its --netsim timers deliver into the peer */
 	loop_source_remove(p->env->loop, &p->rtcp_timer);
 	peer_cc_free(p);
-	ice_free(&p->ice);
-	dtls_conn_free(&p->dtls);
-	srtp_sess_free(&p->srtp);
 	reorder_free(&p->in_audio.ro);
 	reorder_free(&p->in_video.ro);
 	vp8_asm_free(&p->vasm);
 	h264_asm_free(&p->hasm);
+	reorder_free(&p->screen.s.ro);
+	vp8_asm_free(&p->screen.vasm);
+	h264_asm_free(&p->screen.hasm);
 	nack_gen_free(&p->nack);
 	rtx_history_free(&p->rtx);
-	for (int i = 0; i < p->npending; i++)
-		free(p->pending[i]);
 	free(p);
 	*pp = NULL;
 }
@@ -152,179 +125,66 @@ bool peer_wants_audio(const struct peer *p)
 	return p->out_audio.active;
 }
 
-/* SRTP and SRTCP (RFC 7983: first byte 128..191): what --netsim impairs. */
-static bool is_srtp(const uint8_t *data, size_t len)
-{
-	return len > 0 && data[0] >= 128 && data[0] <= 191;
-}
-
-void peer_transport_send(struct peer *p, const uint8_t *data, size_t len)
-{
-	if (!p->ice)
-		return;
-	if (p->ns_out && is_srtp(data, len))
-		netsim_push(p->ns_out, data, len); /* sent by on_netsim_out when due, or dropped */
-	else
-		ice_send(p->ice, data, len);
-}
-
-/* ---- transport events ---- */
-
-static void fail(struct peer *p, const char *code, const char *msg)
+void peer_fail(struct peer *p, const char *code, const char *msg)
 {
 	LOG_W("peer %u (%s): %s", p->id, p->name, msg);
 	env_send_error(p->env, p->conn, code, msg);
 }
 
-/* A dead transport: report it and take the peer out of its room. */
-static void fail_transport(struct peer *p, const char *code, const char *msg)
+const struct ladder *peer_ladder(const struct peer *p)
 {
-	fail(p, code, msg);
-	p->env->ops->peer_ended(p->env->up, p);
+	return p->room ? &p->room->set.ladder : &p->env->cfg->ladder;
 }
 
-static void on_candidate(void *opaque, const char *candidate)
+bool peer_audio_muted(const struct peer *p)
 {
-	struct peer *p = opaque;
-	const char *mid =
-	    p->neg.media[p->neg.audio_index >= 0 ? p->neg.audio_index : p->neg.video_index].mid;
-	int mline = p->neg.audio_index >= 0 ? p->neg.audio_index : p->neg.video_index;
-	env_send(p->env, p->conn, sig_candidate(candidate, mid, mline));
+	return p->mutes[PEER_MUTE_SELF].audio || p->mutes[PEER_MUTE_MODERATOR].audio;
 }
 
-static void on_ice_state(void *opaque, enum ice_state st)
+bool peer_video_muted(const struct peer *p)
 {
-	struct peer *p = opaque;
-	if (st == ICE_CONNECTED) {
-		LOG_I("peer %u (%s): ICE connected", p->id, p->name);
-	} else if (st == ICE_FAILED) {
-		p->env->ops->count(p->env->up, ENV_ICE_FAILED);
-		fail_transport(p, "ice-failed", "ICE failed or consent expired; you left the room");
+	return p->mutes[PEER_MUTE_SELF].video || p->mutes[PEER_MUTE_MODERATOR].video;
+}
+
+enum peer_state peer_state(const struct peer *p)
+{
+	return p->dtls_dead          ? PEER_FAILED
+	       : peer_media_ready(p) ? PEER_CONNECTED
+	       : p->have_offer       ? PEER_CONNECTING
+	                             : PEER_JOINED;
+}
+
+const char *peer_state_name(enum peer_state st)
+{
+	static const char *const names[PEER_STATES] = {"joined", "connecting", "connected",
+	                                               "failed"};
+	return st >= 0 && st < PEER_STATES ? names[st] : "unknown";
+}
+
+static int bps_of(uint64_t bytes, int64_t us)
+{
+	return us > 0 ? (int)(bytes * 8000000 / (uint64_t)us) : 0;
+}
+
+void peer_rates_update(struct peer *p, int64_t now_us)
+{
+	struct peer_rates *r = &p->rates;
+	uint64_t in[2] = {p->in_audio.bytes, p->in_video.bytes};
+	uint64_t out[2] = {p->out_audio.octets, p->out_video.octets};
+	for (int k = 0; k < 2 && r->at; k++) {
+		r->in_bps[k] = bps_of(in[k] - r->in_bytes[k], now_us - r->at);
+		r->out_bps[k] = bps_of((uint32_t)(out[k] - r->out_bytes[k]), now_us - r->at);
 	}
-}
-
-static void install_srtp(struct peer *p)
-{
-	struct srtp_keys keys;
-	if (dtls_conn_srtp_keys(p->dtls, &keys) < 0 || srtp_sess_new(&p->srtp, &keys) < 0) {
-		fail_transport(p, "dtls-failed", "could not set up SRTP keys; you left the room");
-		return;
-	}
-	LOG_I("peer %u (%s): DTLS done, SRTP profile %d", p->id, p->name, keys.profile);
-	peer_request_keyframe(p);
-	if (p->room)
-		mix_engine_request_join_keyframe(p->room->eng, p->id);
-}
-
-static void on_dtls_datagram(struct peer *p, const uint8_t *data, size_t len)
-{
-	int rc = dtls_conn_recv(p->dtls, data, len);
-	if (rc == 1) {
-		install_srtp(p);
-	} else if (rc == -ECONNRESET && !p->dtls_dead) { /* close_notify: the peer hung up */
-		p->dtls_dead = true;
-		LOG_I("peer %u (%s): DTLS closed by the peer", p->id, p->name);
-		p->env->ops->peer_ended(p->env->up, p);
-	} else if (rc < 0 && !p->dtls_dead) { /* errors are sticky: report once */
-		p->dtls_dead = true;
-		p->env->ops->count(p->env->up, ENV_DTLS_FAILED);
-		fail_transport(p, "dtls-failed",
-		               rc == -EPERM
-		                   ? "the DTLS certificate does not match the SDP fingerprint"
-		                   : "the DTLS association failed; you left the room");
-	}
-}
-
-/* One datagram from the transport (through the impairment pipe, if any). */
-static void demux(void *opaque, uint8_t *data, size_t len)
-{
-	struct peer *p = opaque;
-	if (len == 0)
-		return;
-	if (data[0] >= 20 && data[0] <= 63) {
-		p->st.dtls_in++;
-		if (p->dtls)
-			on_dtls_datagram(p, data, len);
-	} else if (data[0] >= 128 && data[0] <= 191 && p->srtp) {
-		peer_in_datagram(p, data, len);
-	} else {
-		p->st.rtp_dropped++;
-	}
-}
-
-static void on_recv(void *opaque, uint8_t *data, size_t len)
-{
-	struct peer *p = opaque;
-	if (p->ns_in && is_srtp(data, len))
-		netsim_push(p->ns_in, data, len); /* handed to demux() when due, or dropped */
-	else
-		demux(p, data, len);
-}
-
-static void on_netsim_out(void *opaque, uint8_t *data, size_t len)
-{
-	struct peer *p = opaque;
-	if (p->ice)
-		ice_send(p->ice, data, len);
-}
-
-/*
- * --netsim: one pipe for what this peer receives and one for what it sends, each with its own
- * PRNG seeded from the spec's seed, the peer id and the direction (reproducible per peer).
- * The spec was checked at start-up (main.c), so a parse error here is not expected.
- */
-static int setup_netsim(struct peer *p)
-{
-	const char *spec = p->env->cfg->netsim;
-	struct netsim_cfg c;
-	char err[256];
-	if (!spec[0])
-		return 0;
-	int rc = netsim_parse(spec, &c, err, sizeof(err));
-	if (rc < 0) {
-		LOG_E("netsim: %s", err);
-		return rc;
-	}
-	uint64_t seed = c.seed;
-	c.seed = seed ^ ((uint64_t)p->id << 1);
-	rc = netsim_new(&p->ns_in, loop_ctx(p->env->loop), &c, demux, p);
-	c.seed = seed ^ ((uint64_t)p->id << 1 | 1);
-	return rc ?: netsim_new(&p->ns_out, loop_ctx(p->env->loop), &c, on_netsim_out, p);
-}
-
-static void dtls_send(void *opaque, const uint8_t *data, size_t len)
-{
-	peer_transport_send(opaque, data, len);
-}
-
-/* Retransmits DTLS flights and gives up on half-open sessions. */
-static gboolean on_dtls_timer(gpointer data)
-{
-	struct peer *p = data;
-	if (!p->dtls || dtls_conn_done(p->dtls)) {
-		p->dtls_timer = 0;
-		return G_SOURCE_REMOVE;
-	}
-	int64_t due = dtls_conn_timeout_us(p->dtls);
-	if (due == 0 && dtls_conn_on_timeout(p->dtls) == -ETIMEDOUT)
-		goto give_up;
-	if (g_get_monotonic_time() - p->offer_us > HANDSHAKE_TIMEOUT_US)
-		goto give_up;
-	return G_SOURCE_CONTINUE;
-give_up:
-	if (!p->dtls_dead) {
-		p->dtls_dead = true;
-		p->env->ops->count(p->env->up, ENV_DTLS_FAILED);
-		fail_transport(p, "dtls-failed", "the DTLS handshake did not complete in time");
-	}
-	p->dtls_timer = 0;
-	return G_SOURCE_REMOVE;
+	memcpy(r->in_bytes, in, sizeof(in));
+	memcpy(r->out_bytes, out, sizeof(out));
+	r->at = now_us;
 }
 
 static gboolean on_rtcp_timer(gpointer data)
 {
 	struct peer *p = data;
-	if (p->srtp)
+	peer_rates_update(p, g_get_monotonic_time());
+	if (peer_media_ready(p))
 		peer_rtcp_report(p);
 	return G_SOURCE_CONTINUE;
 }
@@ -358,58 +218,32 @@ static int setup_streams(struct peer *p)
 		p->in_video.clock = p->out_video.clock = 90000;
 		p->out_video.ext_abs_send_time = m->ext_abs_send_time;
 		p->vcodec = m->vcodec;
-		rc = rc ?: reorder_alloc(&p->in_video.ro, 512, VIDEO_REORDER_WAIT_US);
+		rc = rc
+		         ?: reorder_alloc(&p->in_video.ro, PEER_VIDEO_REORDER_CAP,
+		                          PEER_VIDEO_REORDER_MAX_US);
 		if (p->vcodec == SDP_VCODEC_H264)
-			rc = rc ?: h264_asm_alloc(&p->hasm, 4 << 20);
+			rc = rc ?: h264_asm_alloc(&p->hasm, PEER_MAX_FRAME);
 		else
-			rc = rc ?: vp8_asm_alloc(&p->vasm, 4 << 20);
+			rc = rc ?: vp8_asm_alloc(&p->vasm, PEER_MAX_FRAME);
 		if (p->vcodec == SDP_VCODEC_H264 && p->in_video.active)
 			rc = rc
 			         ?: mix_engine_set_source_video_codec(p->room->eng, p->id,
 			                                              MIX_VCODEC_H264);
 		rc = rc ?: nack_gen_alloc(&p->nack);
 		rc = rc ?: rtx_history_alloc(&p->rtx, 1024);
+		peer_layers_setup(p);
 	}
-	return rc;
+	return rc ?: peer_screen_setup(p);
 }
 
-static int start_transport(struct peer *p, const struct sdp_session *offer)
-{
-	const struct mcu_config *c = p->env->cfg;
-	struct ice_callbacks cb = {.opaque = p,
-	                           .on_candidate = on_candidate,
-	                           .on_state = on_ice_state,
-	                           .on_recv = on_recv};
-	p->offer_us = g_get_monotonic_time();
-	int rc = setup_netsim(p);
-	rc = rc ?: ice_new(&p->ice, loop_ctx(p->env->loop), c->bind, c->public_ip, &cb);
-	rc = rc ?: ice_set_remote_credentials(p->ice, p->neg.ice_ufrag, p->neg.ice_pwd);
-	rc = rc
-	         ?: dtls_conn_new(&p->dtls, p->env->cert, DTLS_SERVER, p->neg.fp_alg, p->neg.fp,
-	                          dtls_send, p);
-	if (rc < 0)
-		return rc;
-	for (int i = 0; i < offer->nmedia; i++)
-		for (int k = 0; k < offer->media[i].ncandidates; k++)
-			ice_add_remote_candidate(p->ice, offer->media[i].candidates[k]);
-	for (int i = 0; i < p->npending; i++) {
-		ice_add_remote_candidate(p->ice, p->pending[i]);
-		free(p->pending[i]);
-	}
-	p->npending = 0;
-	p->dtls_timer = add_timer(p, 50, on_dtls_timer);
-	p->rtcp_timer = add_timer(p, 1000, on_rtcp_timer);
-	return 0;
-}
-
-static int send_answer(struct peer *p, const struct sdp_session *offer)
+int peer_send_answer(struct peer *p, const struct sdp_session *offer)
 {
 	char cname[32], stream[32];
 	snprintf(cname, sizeof(cname), "mcu-%u", p->id);
 	snprintf(stream, sizeof(stream), "mcu-mix-%u", p->id);
 	struct sdp_answer_params ap = {
-	    .ice_ufrag = ice_local_ufrag(p->ice),
-	    .ice_pwd = ice_local_pwd(p->ice),
+	    .ice_ufrag = peer_tp_ufrag(p, -1),
+	    .ice_pwd = peer_tp_pwd(p, -1),
 	    .fingerprint = dtls_cert_fingerprint(p->env->cert),
 	    .audio_ssrc = p->out_audio.ssrc,
 	    .video_ssrc = p->out_video.ssrc,
@@ -419,6 +253,10 @@ static int send_answer(struct peer *p, const struct sdp_session *offer)
 	    .ip = "0.0.0.0",
 	    .port = 9,
 	};
+	for (int i = 0; i < p->neg.nmedia && !p->neg.bundle; i++) {
+		ap.media_ice_ufrag[i] = peer_tp_ufrag(p, i);
+		ap.media_ice_pwd[i] = peer_tp_pwd(p, i);
+	}
 	char *text = malloc(ANSWER_MAX);
 	if (!text)
 		return -ENOMEM;
@@ -439,7 +277,7 @@ static int add_recipient(struct peer *p)
 {
 	if (!p->in_audio.active && !p->in_video.active)
 		mix_engine_remove_source(p->room->eng, p->id);
-	const struct ladder *l = &p->env->cfg->ladder;
+	const struct ladder *l = peer_ladder(p);
 	rung_ctl_init(&p->rung, ladder_ceiling(l, &p->profile), g_get_monotonic_time());
 	const struct rung *r = &l->r[p->rung.cur];
 	struct mix_recipient_opts o;
@@ -453,6 +291,9 @@ static int add_recipient(struct peer *p)
 	o.fps = r->fps;
 	o.video_bitrate = r->bitrate;
 	o.audio_bitrate = peer_audio_bitrate(p);
+	o.layout = p->view.layout;
+	o.exclude_self = p->view.exclude_self;
+	o.pin = p->view.pin == SIG_NO_ID ? MIX_NO_SOURCE : p->view.pin;
 	if (!o.video && !o.audio)
 		return 0;
 	int rc = mix_engine_add_recipient(p->room->eng, p->id, &o);
@@ -469,7 +310,7 @@ const char *peer_vcodec_name(const struct peer *p)
 /* The rung p receives now, or NULL for audio only. */
 static const struct rung *current_rung(const struct peer *p)
 {
-	const struct ladder *l = &p->env->cfg->ladder;
+	const struct ladder *l = peer_ladder(p);
 	return p->rung.cur < l->n ? &l->r[p->rung.cur] : NULL;
 }
 
@@ -479,7 +320,7 @@ int peer_audio_bitrate(const struct peer *p)
 		return 0;
 	if (!p->out_video.active)
 		return p->env->cfg->audio_bitrate;
-	return ladder_abitrate(&p->env->cfg->ladder, p->rung.cur);
+	return ladder_abitrate(peer_ladder(p), p->rung.cur);
 }
 
 /* {"type":"output"} to the participant: the video and audio bitrate it now receives. */
@@ -504,7 +345,7 @@ void peer_rung_name(const struct peer *p, char *buf, size_t n)
 
 void peer_apply_rung(struct peer *p, const char *reason)
 {
-	const struct ladder *l = &p->env->cfg->ladder;
+	const struct ladder *l = peer_ladder(p);
 	if (!p->room || !p->out_video.active)
 		return;
 	bool on = p->rung.cur < l->n;
@@ -529,74 +370,76 @@ static void tell_video_refused(struct peer *p)
 {
 	if (p->neg.video_refused_index < 0 || p->neg.video_index >= 0)
 		return;
-	fail(p, "video-codec-unsupported",
-	     p->neg.video_refused_h264
-	         ? "video offered only as H.264, and this server's FFmpeg has no libx264 encoder: "
-	           "joined without video (offer VP8 to send and receive video)"
-	         : "video offered without VP8 or H.264 (packetization-mode 1, Constrained "
-	           "Baseline or Baseline): joined without video");
+	peer_fail(
+	    p, "video-codec-unsupported",
+	    p->neg.video_refused_h264
+	        ? "video offered only as H.264, and this server's FFmpeg has no libx264 encoder: "
+	          "joined without video (offer VP8 to send and receive video)"
+	        : "video offered without VP8 or H.264 (packetization-mode 1, Constrained "
+	          "Baseline or Baseline): joined without video");
 }
 
-void peer_on_offer(struct peer *p, const char *sdp)
+/* Our policy for p's offers: the codecs and feedback this server takes, and the screen. */
+static void offer_policy(const struct peer *p, const char *screen_mid, struct sdp_policy *pol)
 {
-	char err[256];
-	if (p->have_offer) {
-		fail(p, "offer-failed", "renegotiation is not supported: leave and join again");
-		return;
-	}
-	struct sdp_session *offer = calloc(1, sizeof(*offer));
-	if (!offer) {
-		fail(p, "offer-failed", "out of memory");
-		return;
-	}
-	struct sdp_policy pol = {
-	    .h264 = mix_h264_available(),
-	    .transport_cc = p->env->cfg->transport_cc || p->env->cfg->uplink_transport_cc,
-	    .rtx = p->env->cfg->rtx,
-	    .opus_dtx = p->env->cfg->opus_dtx,
-	    .prefer_set = p->prefer_vcodec >= 0,
-	    .prefer = p->prefer_vcodec == SDP_VCODEC_H264 ? SDP_VCODEC_H264 : SDP_VCODEC_VP8};
-	int rc = sdp_parse(sdp, strlen(sdp), offer, err, sizeof(err));
-	if (rc == 0)
-		rc = sdp_negotiate(offer, &pol, &p->neg, err, sizeof(err));
-	if (rc < 0) {
-		fail(p, "bad-sdp", err);
-		free(offer);
-		return;
-	}
+	const struct mcu_config *c = p->env->cfg;
+	*pol = (struct sdp_policy){.h264 = mix_h264_available(),
+	                           .transport_cc = c->transport_cc || c->uplink_transport_cc,
+	                           .rtx = c->rtx,
+	                           .opus_dtx = c->opus_dtx,
+	                           .simulcast = c->simulcast,
+	                           .prefer_set = p->prefer_vcodec >= 0,
+	                           .prefer = p->prefer_vcodec == SDP_VCODEC_H264 ? SDP_VCODEC_H264
+	                                                                         : SDP_VCODEC_VP8};
+	snprintf(pol->screen_mid, sizeof(pol->screen_mid), "%s", screen_mid ? screen_mid : "");
+}
+
+/* The first offer: streams, transport, answer, the engine's recipient, then gathering. */
+static void first_offer(struct peer *p, const struct sdp_session *offer)
+{
 	tell_video_refused(p);
 	p->have_offer = true;
-	rc = setup_streams(p);
+	int rc = setup_streams(p);
 	rc = rc ?: peer_cc_setup(p);
-	rc = rc ?: start_transport(p, offer);
-	rc = rc ?: send_answer(p, offer);
+	rc = rc ?: peer_transports_start(p, offer);
+	if (rc == 0)
+		p->rtcp_timer = add_timer(p, 1000, on_rtcp_timer);
+	rc = rc ?: peer_send_answer(p, offer);
 	rc = rc ?: add_recipient(p);
-	rc = rc ?: ice_gather(p->ice);
+	rc = rc ?: peer_transports_gather(p);
 	if (rc < 0)
-		fail(p, "offer-failed", "could not set up the media session");
+		peer_fail(p, "offer-failed", "could not set up the media session");
 	else
 		LOG_I("peer %u (%s): answered (audio %s, video %s)", p->id, p->name,
 		      p->neg.audio_index >= 0 ? sdp_dir_name(p->neg.media[p->neg.audio_index].dir)
 		                              : "none",
 		      p->neg.video_index >= 0 ? sdp_dir_name(p->neg.media[p->neg.video_index].dir)
 		                              : "none");
-	free(offer);
 }
 
-void peer_on_candidate(struct peer *p, const char *candidate)
+void peer_on_offer(struct peer *p, const char *sdp, const char *screen_mid)
 {
-	if (!candidate || !candidate[0])
-		return; /* end of candidates: libnice keeps checking what it has */
-	if (p->ice) {
-		if (ice_add_remote_candidate(p->ice, candidate) == -ENOSPC)
-			fail(p, "too-many-candidates", "candidate limit reached");
-		return;
+	char err[256];
+	struct sdp_session *offer = calloc(1, sizeof(*offer));
+	struct sdp_negotiated *neg = malloc(sizeof(*neg));
+	if (!offer || !neg) {
+		peer_fail(p, "offer-failed", "out of memory");
+		goto out;
 	}
-	if (p->npending == PEER_MAX_PENDING_CANDIDATES) {
-		fail(p, "too-many-candidates", "candidate limit reached");
-		return;
+	struct sdp_policy pol;
+	offer_policy(p, screen_mid, &pol);
+	int rc = sdp_parse(sdp, strlen(sdp), offer, err, sizeof(err));
+	if (rc == 0)
+		rc = sdp_negotiate(offer, &pol, neg, err, sizeof(err));
+	if (rc < 0)
+		peer_fail(p, "bad-sdp", err);
+	else if (p->have_offer)
+		peer_reoffer(p, offer, neg);
+	else {
+		p->neg = *neg;
+		first_offer(p, offer);
 	}
-	p->pending[p->npending] = strdup(candidate);
-	if (p->pending[p->npending])
-		p->npending++;
+out:
+	free(neg);
+	free(offer);
 }

@@ -62,7 +62,7 @@ static void to_rung(struct peer *p, uint64_t bps, int64_t now_us);
 static void feed_without_feedback(struct peer *p)
 {
 	int64_t now = g_get_monotonic_time();
-	if (p->cc.bwe && p->rung.cur >= p->env->cfg->ladder.n &&
+	if (p->cc.bwe && p->rung.cur >= peer_ladder(p)->n &&
 	    now - p->cc.rung_fed_us >= PEER_CC_RUNG_MS * 1000) {
 		p->cc.rung_fed_us = now;
 		to_rung(p, p->cc.estimate, now);
@@ -77,9 +77,11 @@ static gboolean on_feedback_timer(gpointer data)
 	uint32_t media = p->in_video.bound ? p->in_video.ssrc : p->in_audio.ssrc;
 	uint32_t ours = p->out_video.active ? p->out_video.ssrc : p->out_audio.ssrc;
 	int n;
-	while (p->srtp && (n = twcc_recv_build(p->cc.in, ours, media, buf, PEER_CC_FB_LEN)) > 0) {
+	/* transport-cc is negotiated with BUNDLE only (sdp.h): one transport */
+	while (peer_media_ready(p) &&
+	       (n = twcc_recv_build(p->cc.in, ours, media, buf, PEER_CC_FB_LEN)) > 0) {
 		p->st.twcc_sent++;
-		peer_rtcp_send(p, buf, (size_t)n);
+		peer_rtcp_send(&p->tp[0], buf, (size_t)n);
 	}
 	return G_SOURCE_CONTINUE;
 }
@@ -96,7 +98,7 @@ int peer_cc_setup(struct peer *p)
 		return 0;
 	int rc = twcc_recv_alloc(&p->cc.in);
 	if (rc == 0 && p->cc.ext_video && p->out_video.active && p->env->cfg->transport_cc) {
-		const struct ladder *l = &p->env->cfg->ladder;
+		const struct ladder *l = peer_ladder(p);
 		struct bwe_cfg bc = {
 		    .start_bps = 300000, .min_bps = 30000, .max_bps = l->r[0].bitrate * 2 + 200000};
 		rc = bwe_alloc(&p->cc.bwe, &bc);
@@ -200,7 +202,7 @@ static gboolean on_probe_timer(gpointer data)
  */
 static void probe_start(struct peer *p, int64_t now)
 {
-	const struct ladder *l = &p->env->cfg->ladder;
+	const struct ladder *l = peer_ladder(p);
 	double want = l->r[p->rung.cur - 1].bitrate;
 	double pad = want - p->cc.sent_bps;
 	p->cc.probe.pad_bps = pad > want / 3 ? pad : want / 3;
@@ -226,7 +228,7 @@ static void to_rung(struct peer *p, uint64_t bps, int64_t now_us)
 	LOG_D("peer %u: link %llu bit/s, receiver-report loss %.0f %%", p->id,
 	      (unsigned long long)bps, p->rr_loss * 100);
 	p->rung.probe_first = p->cc.bwe != NULL; /* padding needs transport-cc to be judged */
-	enum rung_why w = rung_ctl_estimate(&p->rung, &p->env->cfg->ladder, bps, now_us);
+	enum rung_why w = rung_ctl_estimate(&p->rung, peer_ladder(p), bps, now_us);
 	if (w == RUNG_PROBE) {
 		probe_start(p, now_us);
 		return;
@@ -261,7 +263,7 @@ static uint64_t link_rate(struct peer *p, int64_t now_us)
 	p->cc.delivered = 0.7 * p->cc.delivered + 0.3 * (ratio < 1.0 ? ratio : 1.0);
 	bool delivered = st.loss < PEER_CC_MAX_LOSS && p->cc.delivered >= PEER_CC_DELIVERED;
 	uint64_t v = p->cc.estimate > st.acked_bps ? p->cc.estimate : st.acked_bps;
-	const struct ladder *l = &p->env->cfg->ladder;
+	const struct ladder *l = peer_ladder(p);
 	if (delivered && p->rung.cur < l->n) {
 		uint64_t need = ladder_need(l, p->rung.cur);
 		v = v > need ? v : need;
@@ -282,7 +284,7 @@ static bool link_falls(struct peer *p)
 {
 	struct bwe_stats st;
 	bwe_get_stats(p->cc.bwe, &st);
-	return p->rung.cur < p->env->cfg->ladder.n && st.loss >= PEER_CC_MAX_LOSS;
+	return p->rung.cur < peer_ladder(p)->n && st.loss >= PEER_CC_MAX_LOSS;
 }
 
 void peer_cc_on_feedback(struct peer *p, const struct rtcp_item *it)
@@ -325,7 +327,7 @@ void peer_cc_on_remb(struct peer *p, uint64_t bps)
 	if (p->rr_loss > PEER_CC_RR_LOSS && now - p->rr_at < PEER_CC_RR_FRESH_US) {
 		uint64_t through = (uint64_t)(p->rr_sent_bps * (1.0 - p->rr_loss));
 		/* not below the lowest rung: one report's window can hold a rung switch's burst */
-		const struct ladder *l = &p->env->cfg->ladder;
+		const struct ladder *l = peer_ladder(p);
 		uint64_t lowest = ladder_need(l, l->n - 1);
 		through = through > lowest ? through : lowest;
 		bps = through < bps ? through : bps;

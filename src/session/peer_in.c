@@ -224,13 +224,13 @@ static void deliver_audio(struct peer *p, const uint8_t *pkt, size_t len, int lo
 }
 
 /* A complete frame of the negotiated codec (VP8 frame or H.264 access unit), or 0. */
-static int assemble(struct peer *p, const struct rtp_hdr *h, struct vp8_frame *f)
+static int assemble(struct vp8_asm *vasm, struct h264_asm *hasm, const struct rtp_hdr *h,
+                    struct vp8_frame *f)
 {
-	if (!p->hasm)
-		return vp8_asm_push(p->vasm, h->seq, h->ts, h->marker, h->payload, h->payload_len,
-		                    f);
+	if (!hasm)
+		return vp8_asm_push(vasm, h->seq, h->ts, h->marker, h->payload, h->payload_len, f);
 	struct h264_frame hf;
-	int rc = h264_asm_push(p->hasm, h->seq, h->ts, h->marker, h->payload, h->payload_len, &hf);
+	int rc = h264_asm_push(hasm, h->seq, h->ts, h->marker, h->payload, h->payload_len, &hf);
 	if (rc == 1)
 		*f = (struct vp8_frame){.data = hf.data,
 		                        .size = hf.size,
@@ -240,16 +240,19 @@ static int assemble(struct peer *p, const struct rtp_hdr *h, struct vp8_frame *f
 	return rc;
 }
 
-/* arrived: when the packet reached us, monotonic; a frame's stamp is its last packet's. */
-static void deliver_video(struct peer *p, const uint8_t *pkt, size_t len, int lost, int64_t arrived)
+/* arrived: when the packet reached us, monotonic; a frame's stamp is its last packet's. The
+ * camera's frames go to the peer's source, the screen's to its own. */
+static void deliver_video(struct peer *p, const uint8_t *pkt, size_t len, int lost, int64_t arrived,
+                          bool screen)
 {
 	struct rtp_hdr h;
 	struct vp8_frame f;
 	if (rtp_parse(pkt, len, &h) != RTP_OK)
 		return;
-	struct in_stream *s = &p->in_video;
+	struct in_stream *s = screen ? &p->screen.s : &p->in_video;
 	s->asm_arrival = arrived > s->asm_arrival ? arrived : s->asm_arrival;
-	int rc = assemble(p, &h, &f);
+	int rc = screen ? assemble(p->screen.vasm, p->screen.hasm, &h, &f)
+	                : assemble(p->vasm, p->hasm, &h, &f);
 	if (rc < 0)
 		p->st.frames_dropped++;
 	if (rc != 1) {
@@ -258,8 +261,8 @@ static void deliver_video(struct peer *p, const uint8_t *pkt, size_t len, int lo
 	}
 	p->st.frames_in++;
 	int64_t pts = map_pts(s, p->room, f.ts);
-	mix_engine_push_video_at(p->room->eng, p->id, f.data, f.size, pts, f.loss_before || lost,
-	                         s->asm_arrival);
+	mix_engine_push_video_at(p->room->eng, screen ? p->screen.src : p->id, f.data, f.size, pts,
+	                         f.loss_before || lost, s->asm_arrival);
 	s->asm_arrival = 0;
 }
 
@@ -273,7 +276,7 @@ static void drain(struct peer *p, struct in_stream *s, bool video, int64_t now)
 	while (s->ro && reorder_pop(s->ro, now, &seq, &pkt, &len, &lost) == 1) {
 		int64_t arrived = reorder_popped_arrival(s->ro) + p->room->t0_us; /* monotonic */
 		if (video)
-			deliver_video(p, pkt, len, lost, arrived);
+			deliver_video(p, pkt, len, lost, arrived, s == &p->screen.s);
 		else
 			deliver_audio(p, pkt, len, lost, arrived);
 	}
@@ -301,7 +304,59 @@ static bool rtx_in(struct peer *p, uint8_t **data, size_t *len, struct rtp_hdr *
 	return true;
 }
 
-static void on_rtp(struct peer *p, uint8_t *data, size_t len)
+/*
+ * A screen whose m-line lists no a=ssrc: whether h, from an SSRC not seen yet, is one of its
+ * streams (then learnt): it names the screen's mid (sdes:mid, which libwebrtc sends until we
+ * report on the SSRC; we never report on the screen's) or, without BUNDLE, came on the screen's
+ * own transport.
+ */
+static bool learn_screen_ssrc(struct peer *p, struct peer_tp *tp, const struct rtp_hdr *h)
+{
+	struct screen_in *sc = &p->screen;
+	if (!sc->on || !sc->learn || sc->nssrcs == SDP_MAX_SSRCS || p->neg.screen_index < 0)
+		return false;
+	const struct sdp_neg_media *m = &p->neg.media[p->neg.screen_index];
+	const uint8_t *d;
+	size_t n;
+	bool ours = p->neg.bundle ? m->ext_mid && rtp_ext_find(h, m->ext_mid, &d, &n) == 0 &&
+	                                n == strlen(m->mid) && !memcmp(d, m->mid, n)
+	                          : tp == peer_tp_screen(p);
+	if (!ours)
+		return false;
+	sc->ssrcs[sc->nssrcs++] = h->ssrc;
+	LOG_I("peer %u (%s): the screen's SSRC %08x learnt (%s)", p->id, p->name, h->ssrc,
+	      p->neg.bundle ? "sdes:mid" : "its transport");
+	return true;
+}
+
+/* A packet of the screen's m-line (by its SSRC), while it is shared. */
+static bool is_screen_packet(struct peer *p, struct peer_tp *tp, const struct rtp_hdr *h)
+{
+	for (int i = 0; i < p->screen.nssrcs; i++)
+		if (h->ssrc == p->screen.ssrcs[i])
+			return true;
+	return learn_screen_ssrc(p, tp, h);
+}
+
+/* The stream an RTP packet (not an RTX repair) belongs to, or NULL: the screen's by its SSRCs
+ * (its RTX and a stopped screen's packets: NULL), else audio or camera by payload type. */
+static struct in_stream *stream_of(struct peer *p, const struct rtp_hdr *h, bool screen)
+{
+	if (screen)
+		return p->screen.on && h->pt == p->screen.s.pt ? &p->screen.s : NULL;
+	if (p->in_audio.active && h->pt == p->in_audio.pt)
+		return &p->in_audio;
+	if (p->in_video.active && h->pt == p->in_video.pt)
+		return &p->in_video;
+	return NULL;
+}
+
+/*
+ * Every packet goes through one path. The screen's packets are told by their SSRCs before
+ * anything else, so that its RTX (which shares the camera's payload types) never repairs the
+ * camera; they get no NACK (a loss waits for a keyframe).
+ */
+static void on_rtp(struct peer *p, struct peer_tp *tp, uint8_t *data, size_t len)
 {
 	struct rtp_hdr h;
 	enum rtp_drop why = rtp_parse(data, len, &h);
@@ -309,44 +364,48 @@ static void on_rtp(struct peer *p, uint8_t *data, size_t len)
 		p->st.rtp_dropped++;
 		return;
 	}
-	bool repair = p->in_video.active && p->in_video.rtx_pt >= 0 && h.pt == p->in_video.rtx_pt;
+	bool screen = is_screen_packet(p, tp, &h);
+	bool camera = h.pt == p->in_video.pt || h.pt == p->in_video.rtx_pt;
+	if (!screen && camera && p->in_video.active && p->layers.n && !peer_layers_admit(p, &h))
+		return; /* another simulcast layer than the one decoded */
+	bool repair =
+	    !screen && p->in_video.active && p->in_video.rtx_pt >= 0 && h.pt == p->in_video.rtx_pt;
 	if (repair && !rtx_in(p, &data, &len, &h))
 		return;
-	struct in_stream *s = NULL;
-	bool video = false;
-	if (p->in_audio.active && h.pt == p->in_audio.pt)
-		s = &p->in_audio;
-	else if (p->in_video.active && h.pt == p->in_video.pt)
-		s = &p->in_video, video = true;
+	struct in_stream *s = stream_of(p, &h, screen);
+	bool audio = s == &p->in_audio;
+	if (!repair && (s || screen)) /* an RTX repair was noted by rtx_in */
+		peer_cc_on_rtp(p, &h, !audio, g_get_monotonic_time());
 	if (!s) {
-		p->st.unknown_ssrc++;
+		if (screen)
+			p->st.rtp_dropped++;
+		else
+			p->st.unknown_ssrc++;
 		return;
 	}
 	int64_t now = room_now(p->room);
 	bind_ssrc(p, s, h.ssrc);
-	if (!repair)
-		peer_cc_on_rtp(p, &h, video, g_get_monotonic_time());
 	if (s->packets == 0 || seq_newer(h.seq, s->max_seq)) {
-		int level = !video && p->ext_audio_level
+		int level = audio && p->ext_audio_level
 		                ? rtp_audio_level(&h, p->ext_audio_level, NULL)
 		                : -1;
-		if (!video && s->packets > 0 && (uint16_t)(h.seq - s->max_seq) > 1)
+		if (audio && s->packets > 0 && (uint16_t)(h.seq - s->max_seq) > 1)
 			playout_note_loss(&p->po, now);
-		on_arrival(p, s, h.ts, now, video, level);
+		on_arrival(p, s, h.ts, now, !audio, level);
 	}
 	update_stats(s, &h, now);
-	if (video)
+	if (s == &p->in_video)
 		nack_gen_on_packet(p->nack, h.seq, now);
 	if (reorder_push(s->ro, h.seq, data, len, now) < 0)
 		p->st.rtp_dropped++;
-	drain(p, s, video, now);
+	drain(p, s, !audio, now);
 }
 
-void peer_in_datagram(struct peer *p, uint8_t *data, size_t len)
+void peer_in_datagram(struct peer *p, struct peer_tp *tp, uint8_t *data, size_t len)
 {
 	size_t n = len;
 	if (rtp_is_rtcp(data, len)) {
-		if (srtp_sess_unprotect_rtcp(p->srtp, data, &n) < 0) {
+		if (srtp_sess_unprotect_rtcp(tp->srtp, data, &n) < 0) {
 			p->st.srtp_errors++;
 			return;
 		}
@@ -354,12 +413,36 @@ void peer_in_datagram(struct peer *p, uint8_t *data, size_t len)
 		peer_rtcp_in(p, data, n);
 		return;
 	}
-	if (srtp_sess_unprotect_rtp(p->srtp, data, &n) < 0) {
+	if (srtp_sess_unprotect_rtp(tp->srtp, data, &n) < 0) {
 		p->st.srtp_errors++;
 		return;
 	}
 	p->st.rtp_in++;
-	on_rtp(p, data, n);
+	on_rtp(p, tp, data, n);
+}
+
+int peer_in_restart_video(struct peer *p)
+{
+	struct reorder *ro = NULL;
+	struct vp8_asm *vasm = NULL;
+	struct nack_gen *nack = NULL;
+	int rc = reorder_alloc(&ro, PEER_VIDEO_REORDER_CAP, peer_video_reorder_wait(p->rtt_us));
+	rc = rc ?: vp8_asm_alloc(&vasm, PEER_MAX_FRAME);
+	rc = rc ?: nack_gen_alloc(&nack);
+	if (rc < 0) {
+		reorder_free(&ro);
+		vp8_asm_free(&vasm);
+		nack_gen_free(&nack);
+		return rc;
+	}
+	reorder_free(&p->in_video.ro);
+	vp8_asm_free(&p->vasm);
+	nack_gen_free(&p->nack);
+	p->in_video.ro = ro;
+	p->vasm = vasm;
+	p->nack = nack;
+	p->in_video.bound = false; /* bound again, with fresh statistics, by the next packet */
+	return 0;
 }
 
 void peer_request_keyframe(struct peer *p)
@@ -367,9 +450,14 @@ void peer_request_keyframe(struct peer *p)
 	kf_limiter_request(&p->pli);
 }
 
+void peer_request_screen_keyframe(struct peer *p)
+{
+	kf_limiter_request(&p->screen.pli);
+}
+
 void peer_in_poll(struct peer *p)
 {
-	if (!p->srtp || !p->room)
+	if (!peer_media_ready(p) || !p->room)
 		return;
 	int64_t now = room_now(p->room);
 	drain(p, &p->in_audio, false, now);
@@ -381,5 +469,11 @@ void peer_in_poll(struct peer *p)
 			peer_rtcp_send_nack(p, seqs, n);
 	}
 	if (p->in_video.bound && kf_limiter_poll(&p->pli, now))
-		peer_rtcp_send_pli(p);
+		peer_rtcp_send_pli(p, p->in_video.ssrc);
+	peer_layers_poll(p, now);
+	if (p->screen.on) {
+		drain(p, &p->screen.s, true, now);
+		if (p->screen.s.bound && kf_limiter_poll(&p->screen.pli, now))
+			peer_rtcp_send_pli(p, p->screen.s.ssrc);
+	}
 }

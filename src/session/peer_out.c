@@ -47,10 +47,11 @@ static void abs_send_time(int64_t now_us, uint8_t out[3])
 	out[2] = (uint8_t)t;
 }
 
-static void protect_and_send(struct peer *p, uint8_t *buf, size_t len)
+/* On the transport of o's m-line (the only one with BUNDLE). */
+static void protect_and_send(struct peer *p, const struct out_stream *o, uint8_t *buf, size_t len)
 {
-	if (srtp_sess_protect_rtp(p->srtp, buf, &len, RTP_MAX_PACKET + SRTP_MAX_TRAILER) == 0)
-		peer_transport_send(p, buf, len);
+	struct peer_tp *tp = o == &p->out_audio ? peer_tp_audio(p) : peer_tp_video(p);
+	peer_tp_send_rtp(tp, buf, len, RTP_MAX_PACKET + SRTP_MAX_TRAILER);
 }
 
 /* The fields every packet of one frame on stream o shares (the part carried comes later). */
@@ -97,7 +98,7 @@ static int send_rtp(struct peer *p, struct out_stream *o, const struct rtx_pkt *
 	o->packets++;
 	o->octets += (uint32_t)(rp->prefix_len + rp->len);
 	o->last_ts = rp->ts;
-	protect_and_send(p, buf, (size_t)n);
+	protect_and_send(p, o, buf, (size_t)n);
 	return 0;
 }
 
@@ -118,7 +119,7 @@ static int emit_video(void *opaque, const uint8_t *desc, size_t desc_len, size_t
 
 void peer_out_packet(struct peer *p, const struct mix_packet *pkt)
 {
-	if (!p->srtp)
+	if (!peer_media_ready(p))
 		return;
 	/* The history takes references: the engine's packets are refcounted (mix/engine.h). */
 	struct mix_packet *frame = (struct mix_packet *)pkt;
@@ -166,7 +167,7 @@ static bool rtx_wrap(const struct out_stream *o, const struct rtx_pkt *rp, uint1
 void peer_out_retransmit(struct peer *p, uint16_t seq)
 {
 	const struct rtx_pkt *rp;
-	if (!p->rtx || !p->srtp)
+	if (!p->rtx || !peer_media_ready(p))
 		return;
 	/* The budget: half a packet earned per media packet sent, at most RTX_BUDGET_MAX banked,
 	 * so retransmissions never exceed half the media sent plus a burst. */
@@ -189,7 +190,7 @@ void peer_out_retransmit(struct peer *p, uint16_t seq)
 		return;
 	p->rtx_tokens -= 1.0;
 	p->st.retransmits++;
-	protect_and_send(p, buf, (size_t)n);
+	protect_and_send(p, &p->out_video, buf, (size_t)n);
 }
 
 /*
@@ -203,7 +204,7 @@ size_t peer_out_padding(struct peer *p, size_t bytes, int64_t now)
 {
 	struct out_stream *o = &p->out_video;
 	size_t sent = 0;
-	while (p->srtp && o->active && sent < bytes) {
+	while (peer_media_ready(p) && o->active && sent < bytes) {
 		bool rtx = o->rtx_pt >= 0;
 		uint16_t *seq = rtx ? &o->rtx_seq : &o->seq;
 		struct rtp_hdr h = {.pt = (uint8_t)(rtx ? o->rtx_pt : o->pt),
@@ -224,7 +225,7 @@ size_t peer_out_padding(struct peer *p, size_t bytes, int64_t now)
 		(*seq)++;
 		sent += (size_t)n + PAD_BYTES;
 		p->st.padding_sent++;
-		protect_and_send(p, buf, (size_t)n + PAD_BYTES);
+		protect_and_send(p, o, buf, (size_t)n + PAD_BYTES);
 	}
 	return sent;
 }

@@ -30,10 +30,9 @@
 #define RTCP_BUF      1500
 #define MAX_NACK_SEQS 256
 
-void peer_rtcp_send(struct peer *p, uint8_t *buf, size_t len)
+void peer_rtcp_send(struct peer_tp *tp, uint8_t *buf, size_t len)
 {
-	if (p->srtp && srtp_sess_protect_rtcp(p->srtp, buf, &len, RTCP_BUF + SRTP_MAX_TRAILER) == 0)
-		peer_transport_send(p, buf, len);
+	peer_tp_send_rtcp(tp, buf, len, RTCP_BUF + SRTP_MAX_TRAILER);
 }
 
 static uint32_t our_ssrc(const struct peer *p)
@@ -99,6 +98,7 @@ static void on_video_loss(struct peer *p, const struct rtcp_report *rb)
 		int64_t lost = (int64_t)rb->cumulative_lost - p->rr_lost;
 		lost = lost < 0 ? 0 : lost > expected ? expected : lost;
 		p->rr_loss = (double)lost / (double)expected;
+		p->st.packets_lost_out += (uint64_t)lost;
 		p->rr_sent_bps =
 		    (double)(uint32_t)(octets - p->rr_octets) * 8e6 / (double)(now - p->rr_from);
 		p->rr_at = now;
@@ -197,6 +197,8 @@ static int report_block(struct peer *p, struct in_stream *s, struct rtcp_report 
 	int64_t lost_int = (int64_t)exp_int - rec_int;
 	s->expected_prior = expected;
 	s->received_prior = s->received;
+	s->loss = exp_int && lost_int > 0 ? (double)lost_int / exp_int : 0;
+	p->st.packets_lost_in += lost_int > 0 ? (uint64_t)lost_int : 0;
 	*rb = (struct rtcp_report){
 	    .ssrc = s->ssrc,
 	    .fraction_lost = (uint8_t)(exp_int && lost_int > 0 ? (lost_int << 8) / exp_int : 0),
@@ -232,13 +234,15 @@ static int append_sdes_remb(struct peer *p, uint32_t ssrc, uint8_t *buf, size_t 
 	if (n < 0 || !remb || !p->in_video.bound)
 		return n;
 	uint32_t ssrcs[1] = {p->in_video.ssrc};
-	int m = rtcp_write_remb(buf + n, cap - (size_t)n, ssrc,
-	                        (uint64_t)p->env->cfg->uplink_bitrate, ssrcs, 1);
+	int m =
+	    rtcp_write_remb(buf + n, cap - (size_t)n, ssrc,
+	                    peer_layers_remb(p, (uint64_t)p->env->cfg->uplink_bitrate), ssrcs, 1);
 	return m < 0 ? m : n + m;
 }
 
-static void send_compound(struct peer *p, struct out_stream *o, const struct rtcp_report *rep,
-                          int nrep, bool remb)
+/* An SR for o (NULL: an RR) with rep, SDES and maybe a REMB, on tp. */
+static void send_compound(struct peer *p, struct peer_tp *tp, struct out_stream *o,
+                          const struct rtcp_report *rep, int nrep, bool remb)
 {
 	uint8_t buf[RTCP_BUF + SRTP_MAX_TRAILER];
 	uint32_t ssrc = o ? o->ssrc : our_ssrc(p);
@@ -248,7 +252,41 @@ static void send_compound(struct peer *p, struct out_stream *o, const struct rtc
 		return;
 	int m = append_sdes_remb(p, ssrc, buf + n, RTCP_BUF - (size_t)n, remb);
 	if (m > 0)
-		peer_rtcp_send(p, buf, (size_t)(n + m));
+		peer_rtcp_send(tp, buf, (size_t)(n + m));
+}
+
+/* Whether o has sent something to report on. */
+static bool sending(const struct out_stream *o)
+{
+	return o->active && o->packets;
+}
+
+/* One transport for everything (BUNDLE): the report blocks go in the first SR (or an RR). */
+static void report_bundled(struct peer *p, const struct rtcp_report *rep, int nrep)
+{
+	struct peer_tp *tp = &p->tp[0];
+	bool sent = false;
+	if (sending(&p->out_video)) {
+		send_compound(p, tp, &p->out_video, rep, nrep, true);
+		sent = true;
+	}
+	if (sending(&p->out_audio)) {
+		send_compound(p, tp, &p->out_audio, sent ? NULL : rep, sent ? 0 : nrep, !sent);
+		sent = true;
+	}
+	if (!sent)
+		send_compound(p, tp, NULL, rep, nrep, true);
+}
+
+/* One transport per m-line: each reports its own streams (the REMB goes with the video). */
+static void report_split(struct peer *p, const struct rtcp_report *rv, int nv,
+                         const struct rtcp_report *ra, int na)
+{
+	struct peer_tp *v = peer_tp_video(p), *a = peer_tp_audio(p);
+	if (v && (sending(&p->out_video) || nv))
+		send_compound(p, v, sending(&p->out_video) ? &p->out_video : NULL, rv, nv, true);
+	if (a && (sending(&p->out_audio) || na))
+		send_compound(p, a, sending(&p->out_audio) ? &p->out_audio : NULL, ra, na, !v);
 }
 
 void peer_rtcp_report(struct peer *p)
@@ -256,20 +294,12 @@ void peer_rtcp_report(struct peer *p)
 	if (!p->room)
 		return;
 	struct rtcp_report rep[2];
-	int nrep = 0;
-	nrep += report_block(p, &p->in_video, &rep[nrep]);
-	nrep += report_block(p, &p->in_audio, &rep[nrep]);
-	bool sent = false;
-	if (p->out_video.active && p->out_video.packets) {
-		send_compound(p, &p->out_video, rep, nrep, true);
-		sent = true;
-	}
-	if (p->out_audio.active && p->out_audio.packets) {
-		send_compound(p, &p->out_audio, sent ? NULL : rep, sent ? 0 : nrep, !sent);
-		sent = true;
-	}
-	if (!sent)
-		send_compound(p, NULL, rep, nrep, true);
+	int nv = report_block(p, &p->in_video, &rep[0]);
+	int na = report_block(p, &p->in_audio, &rep[nv]);
+	if (p->neg.bundle)
+		report_bundled(p, rep, nv + na);
+	else
+		report_split(p, rep, nv, rep + nv, na);
 }
 
 void peer_rtcp_send_nack(struct peer *p, const uint16_t *seqs, int n)
@@ -283,18 +313,19 @@ void peer_rtcp_send_nack(struct peer *p, const uint16_t *seqs, int n)
 	if (m < 0)
 		return;
 	p->st.nacks_sent++;
-	peer_rtcp_send(p, buf, (size_t)(len + m));
+	peer_rtcp_send(peer_tp_video(p), buf, (size_t)(len + m));
 }
 
-void peer_rtcp_send_pli(struct peer *p)
+void peer_rtcp_send_pli(struct peer *p, uint32_t media_ssrc)
 {
 	uint8_t buf[RTCP_BUF + SRTP_MAX_TRAILER];
 	int len = rtcp_write_rr(buf, RTCP_BUF, our_ssrc(p), NULL, 0);
 	if (len < 0)
 		return;
-	int m = rtcp_write_pli(buf + len, RTCP_BUF - (size_t)len, our_ssrc(p), p->in_video.ssrc);
+	int m = rtcp_write_pli(buf + len, RTCP_BUF - (size_t)len, our_ssrc(p), media_ssrc);
 	if (m < 0)
 		return;
 	p->st.plis_sent++;
-	peer_rtcp_send(p, buf, (size_t)(len + m));
+	bool screen = p->screen.on && p->screen.s.bound && media_ssrc == p->screen.s.ssrc;
+	peer_rtcp_send(screen ? peer_tp_screen(p) : peer_tp_video(p), buf, (size_t)(len + m));
 }

@@ -44,6 +44,7 @@ struct recorder {
 	struct mix_engine *eng; /* NULL once stopped */
 	uint32_t rid;
 	bool got_key, stopped;
+	bool opened_told; /* recorder_take_opened has said true */
 	int64_t last_kf_us;
 	/* fixed at start */
 	char room[SIG_MAX_ROOM + 1];
@@ -61,6 +62,7 @@ struct recorder {
 	int qhead, qn;
 	bool stop_req, video_gap;
 	bool fin_taken; /* the writer has read on_finished: later stoppers notify themselves */
+	bool opened;    /* the writer created the file (it may have failed since) */
 	rec_notify_fn on_finished;
 	void *fin_opaque;
 	struct rec_status st;
@@ -132,6 +134,7 @@ static void set_state(struct recorder *r, enum rec_state s, const char *error)
 	pthread_mutex_lock(&r->lock);
 	if (r->st.state != REC_FAILED || s == REC_FAILED)
 		r->st.state = s;
+	r->opened |= s == REC_RECORDING;
 	if (error && !r->st.error[0])
 		snprintf(r->st.error, sizeof(r->st.error), "%s", error);
 	pthread_mutex_unlock(&r->lock);
@@ -588,14 +591,30 @@ bool recorder_done(const struct recorder *r)
 	return atomic_load(&r->done);
 }
 
+bool recorder_take_opened(struct recorder *r)
+{
+	if (r->opened_told)
+		return false;
+	pthread_mutex_lock(&r->lock);
+	r->opened_told = r->opened;
+	pthread_mutex_unlock(&r->lock);
+	return r->opened_told;
+}
+
+void recorder_wait(struct recorder *r)
+{
+	recorder_stop(r, NULL, NULL);
+	if (r->thread_started)
+		pthread_join(r->thread, NULL);
+	r->thread_started = false;
+}
+
 void recorder_free(struct recorder **rp)
 {
 	struct recorder *r = *rp;
 	if (!r)
 		return;
-	recorder_stop(r, NULL, NULL);
-	if (r->thread_started)
-		pthread_join(r->thread, NULL);
+	recorder_wait(r);
 	for (int i = 0; i < r->qn; i++)
 		mix_packet_unref(&r->q[(r->qhead + i) % REC_QUEUE_MAX]);
 	pthread_mutex_destroy(&r->lock);

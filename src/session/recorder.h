@@ -75,6 +75,10 @@ void recorder_stop(struct recorder *r, rec_notify_fn on_finished, void *opaque);
 bool recorder_stopped(const struct recorder *r);
 /* Whether the writer thread has finished (then recorder_free does not wait). */
 bool recorder_done(const struct recorder *r);
+/* Stops if needed and waits for the writer thread to finish the file (the status is final). */
+void recorder_wait(struct recorder *r);
+/* Media thread: true once, at the first call after the writer has created the file. */
+bool recorder_take_opened(struct recorder *r);
 /* Stops if needed, waits for the writer thread, frees. Sets *r to NULL. */
 void recorder_free(struct recorder **r);
 

@@ -9,6 +9,10 @@
  * new rooms, which no load figure has seen yet, is spread by room count). A join holds a
  * reference on its slot from the moment it is accepted, so the room cannot be freed while the
  * join is in flight. In-flight commands are capped; closes bypass the cap.
+ * Webhook events (server_event) go to the server's webhook from whichever thread sees them
+ * (the loops, for rooms, participants and recordings); it is created at init when webhook_url
+ * is set and freed after the loops have stopped, so their last events (rooms ending at
+ * shutdown, recordings finished) still go out, for at most its drain time.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,11 +20,16 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "auth/token.h"
+#include "cluster/cluster.h"
+#include "cluster/relay.h"
 #include "log.h"
 #include "mix/pool.h"
 #include "mcu/ptrarray.h"
 #include "net/loop.h"
+#include "net/webhook.h"
 #include "session/recorder.h"
 #include "session/server.h"
 #include "session/shard.h"
@@ -47,16 +56,89 @@ struct cmd {
 
 void server_send(struct server *s, uint64_t conn, char *text)
 {
-	if (text && s->ws)
+	if (text && relay_is_vconn(conn)) /* a client of another node (cluster/relay.h) */
+		cluster_send(s->cluster, conn, text);
+	else if (text && s->ws)
 		ws_send(s->ws, conn, text);
 	free(text);
+}
+
+void server_http_done(struct server *s, uint64_t id, struct ws_http_reply *reply)
+{
+	if (relay_is_vconn(id)) /* a call forwarded by another node (cluster/relay.h) */
+		cluster_http_reply(s->cluster, id, reply);
+	else
+		s->http_done(s->http_done_ctx, id, reply);
+}
+
+void server_close(struct server *s, uint64_t conn)
+{
+	if (relay_is_vconn(conn))
+		cluster_close(s->cluster, conn);
+	else if (s->ws)
+		ws_close(s->ws, conn, 1000);
+}
+
+/* clang-format off */
+const char *const server_error_codes[SERVER_ERROR_CODES] = {
+    "bad-json", "unknown-type", "missing-field", "bad-field", "not-joined", "already-joined",
+    "room-full", "server-full", "server-busy", "bad-sdp", "video-codec-unsupported",
+    "offer-failed", "too-many-candidates", "ice-failed", "dtls-failed", "not-allowed",
+    "no-such-participant", "already-recording", "not-recording", "record-failed",
+    "unsupported-format", "rate-limited", "unauthorized", "cluster-unavailable", "node-lost",
+    "too-many-views", "other",
+};
+/* clang-format on */
+
+void server_count_error(struct server *s, const char *code)
+{
+	int i = 0;
+	while (i < SERVER_ERROR_CODES - 1 && strcmp(server_error_codes[i], code ? code : ""))
+		i++;
+	atomic_fetch_add(&s->ctr.errors_sent, 1);
+	atomic_fetch_add(&s->ctr.errors_by_code[i], 1);
 }
 
 void server_send_error(struct server *s, uint64_t conn, const char *code, const char *msg)
 {
 	LOG_D("conn %llu: error %s: %s", (unsigned long long)conn, code, msg);
-	atomic_fetch_add(&s->ctr.errors_sent, 1);
+	server_count_error(s, code);
 	server_send(s, conn, sig_error(code, msg));
+}
+
+/* ---- webhook events (any thread) ---- */
+
+void server_event(struct server *s, const char *event, const char *room, json_t *fields)
+{
+	if (!s->webhook) {
+		json_decref(fields);
+		return;
+	}
+	json_t *o = json_pack("{s:s}", "room", room ? room : "");
+	if (o && fields)
+		json_object_update_missing(o, fields);
+	json_decref(fields);
+	if (o)
+		webhook_post(s->webhook, event, o); /* a full queue drops it and counts */
+}
+
+/* Main thread, at init: the webhook if webhook_url is set. 0 or -errno (logged). */
+static int webhook_start(struct server *s)
+{
+	const struct mcu_config *c = s->cfg;
+	if (!c->webhook_url[0])
+		return 0;
+	const char *key = c->webhook_secret[0] ? c->webhook_secret : c->secret;
+	int rc = webhook_new(&s->webhook, c->webhook_url, key, NULL);
+	if (rc < 0)
+		LOG_E("webhook_url %s: %s", c->webhook_url,
+		      rc == -EINVAL ? "not an http:// or https:// URL" : strerror(-rc));
+	else if (!key[0])
+		LOG_W("webhooks are on but not signed: set webhook_secret (or secret)");
+	else
+		LOG_I("webhooks are on, signed with %s",
+		      c->webhook_secret[0] ? "webhook_secret" : "the secret");
+	return rc;
 }
 
 /* ---- the registry (reg_lock held by the caller where marked) ---- */
@@ -104,7 +186,8 @@ static struct slot *slot_for_join(struct server *s, const char *name, const char
 {
 	struct slot *sl = find_slot(s, name);
 	if (sl) {
-		if (sl->refs >= s->cfg->max_participants)
+		int max = sl->set ? sl->set->max_participants : s->cfg->max_participants;
+		if (sl->refs - sl->held >= max)
 			*code = "room-full";
 		return *code ? NULL : sl;
 	}
@@ -143,6 +226,58 @@ static int bind_conn(struct server *s, uint64_t conn, uint32_t id, struct slot *
 static void remove_binding(struct server *s, struct binding *b)
 {
 	*b = s->binds[--s->nbinds];
+}
+
+int server_room_put(struct server *s, const char *name, const struct room_settings *set,
+                    struct slot **out)
+{
+	struct slot *sl = calloc(1, sizeof(*sl));
+	struct room_settings *copy = malloc(sizeof(*copy));
+	int rc = sl && copy ? 0 : -ENOMEM;
+	pthread_mutex_lock(&s->reg_lock);
+	if (rc == 0 && find_slot(s, name))
+		rc = -EEXIST;
+	else if (rc == 0 && s->nslots >= s->cfg->max_rooms)
+		rc = -ENOSPC;
+	else if (rc == 0)
+		rc = ptrarray_reserve((void ***)&s->slots, s->nslots, &s->cap_slots);
+	if (rc == 0) {
+		*copy = *set;
+		snprintf(sl->name, sizeof(sl->name), "%s", name);
+		sl->set = copy;
+		sl->refs = 1;
+		sl->held = true;
+		sl->sh = least_loaded(s);
+		s->slots[s->nslots++] = sl;
+		*out = sl;
+	}
+	pthread_mutex_unlock(&s->reg_lock);
+	if (rc < 0) {
+		free(sl);
+		free(copy);
+	}
+	return rc;
+}
+
+bool server_slot_unhold(struct server *s, struct slot *sl)
+{
+	pthread_mutex_lock(&s->reg_lock);
+	bool last = false;
+	if (sl->held) {
+		sl->held = false;
+		last = --sl->refs == 0;
+		if (last)
+			ptrarray_remove((void **)s->slots, &s->nslots, sl);
+	}
+	pthread_mutex_unlock(&s->reg_lock);
+	return last;
+}
+
+void server_slot_free(struct slot *sl)
+{
+	if (sl)
+		free(sl->set);
+	free(sl);
 }
 
 void server_slot_ref(struct server *s, struct slot *sl)
@@ -188,6 +323,16 @@ void server_counts(struct server *s, int *rooms, int *participants)
 	pthread_mutex_unlock(&s->reg_lock);
 }
 
+int server_room_names(struct server *s, char (*names)[SIG_MAX_ROOM + 1], int max)
+{
+	pthread_mutex_lock(&s->reg_lock);
+	int n = s->nslots < max ? s->nslots : max;
+	for (int i = 0; i < n; i++)
+		memcpy(names[i], s->slots[i]->name, sizeof(names[i]));
+	pthread_mutex_unlock(&s->reg_lock);
+	return n;
+}
+
 const char *server_claim_record(struct server *s, const char *room)
 {
 	const struct mcu_config *c = s->cfg;
@@ -207,6 +352,9 @@ const char *server_claim_record(struct server *s, const char *room)
 
 void server_remember_recording(struct server *s, const struct rec_status *st)
 {
+	atomic_fetch_add(
+	    st->state == REC_FAILED ? &s->ctr.recordings_failed : &s->ctr.recordings_finished, 1);
+	atomic_fetch_add(&s->ctr.recording_bytes_done, (uint64_t)(st->bytes > 0 ? st->bytes : 0));
 	pthread_mutex_lock(&s->snap_lock);
 	if (!s->hist)
 		s->hist = calloc(SERVER_REC_HISTORY, sizeof(*s->hist));
@@ -322,7 +470,7 @@ static int accept_join(struct server *s, struct cmd *c)
 	if (code) {
 		pthread_mutex_unlock(&s->reg_lock);
 		if (sl && sl->refs == 0)
-			free(sl);
+			server_slot_free(sl);
 		server_send_error(s, c->conn, code, join_error(code));
 		return -EINVAL;
 	}
@@ -353,7 +501,7 @@ static void unjoin(struct server *s, struct cmd *c)
 {
 	server_unbind(s, c->conn, c->peer_id);
 	if (server_slot_release(s, c->slot))
-		free(c->slot); /* no room yet: the join never reached the loop */
+		server_slot_free(c->slot); /* no room yet: the join never reached the loop */
 }
 
 static void dispatch(struct server *s, struct cmd *c)
@@ -369,6 +517,9 @@ static void dispatch(struct server *s, struct cmd *c)
 			cmd_free(c);
 			return;
 		}
+		c->msg.admin =
+		    s->cfg->secret[0] && token_check(s->cfg->secret, c->msg.token, c->msg.room,
+		                                     TOKEN_ADMIN, (int64_t)time(NULL), NULL) == 0;
 		c->kind = CMD_JOIN;
 		c->peer_id = atomic_fetch_add(&s->next_id, 1) + 1;
 		if (accept_join(s, c) < 0) {
@@ -393,9 +544,15 @@ static void dispatch(struct server *s, struct cmd *c)
 	cmd_free(c);
 }
 
-void server_on_message(void *opaque, uint64_t conn, const char *text, size_t len)
+/*
+ * A message from a connection. In a cluster (cluster/cluster.h), a client of ours whose room
+ * runs on another node has its messages relayed there, and a join for a room not running here
+ * is placed first (here or elsewhere) unless `here`.
+ */
+static void on_message(struct server *s, uint64_t conn, const char *text, size_t len, bool here)
 {
-	struct server *s = opaque;
+	if (s->cluster && !here && cluster_take_message(s->cluster, conn, text, len))
+		return;
 	struct cmd *c = calloc(1, sizeof(*c));
 	if (!c)
 		return;
@@ -408,7 +565,24 @@ void server_on_message(void *opaque, uint64_t conn, const char *text, size_t len
 		cmd_free(c);
 		return;
 	}
+	if (s->cluster && !here && c->msg.type == SIG_JOIN && !relay_is_vconn(conn) &&
+	    !server_room_shard(s, c->msg.room) &&
+	    (!token_ok(s, conn, &c->msg) || /* checked before placing: no claim for a stranger */
+	     cluster_take_join(s->cluster, conn, c->msg.room, text, len))) {
+		cmd_free(c);
+		return;
+	}
 	dispatch(s, c);
+}
+
+void server_on_message(void *opaque, uint64_t conn, const char *text, size_t len)
+{
+	on_message(opaque, conn, text, len, false);
+}
+
+void server_join_here(struct server *s, uint64_t conn, const char *text, size_t len)
+{
+	on_message(s, conn, text, len, true);
 }
 
 void server_on_rate_limited(void *opaque, uint64_t conn)
@@ -420,6 +594,8 @@ void server_on_rate_limited(void *opaque, uint64_t conn)
 void server_on_close(void *opaque, uint64_t conn)
 {
 	struct server *s = opaque;
+	if (s->cluster && cluster_take_close(s->cluster, conn))
+		return;
 	struct cmd *c = calloc(1, sizeof(*c));
 	if (!c)
 		return;
@@ -461,7 +637,7 @@ int server_init(struct server *s, const struct mcu_config *cfg, struct dtls_cert
 	}
 	if (!s->http_done)
 		s->http_done = server_http_complete;
-	return 0;
+	return webhook_start(s);
 }
 
 int server_start(struct server *s)
@@ -484,7 +660,8 @@ void server_fini(struct server *s)
 	free(s->shards);
 	s->shards = NULL;
 	s->nshards = 0;
-	mix_pool_free(&s->pool); /* after the loops: no engine is left */
+	mix_pool_free(&s->pool);   /* after the loops: no engine is left */
+	webhook_free(&s->webhook); /* after the loops too: their last events go out first */
 	for (int i = 0; i < s->nslots; i++)
 		free(s->slots[i]);
 	free(s->slots);

@@ -39,9 +39,11 @@ struct shard {
 	struct recorder **recs;
 	int nrecs, cap_recs;
 	unsigned rec_timer;
+	unsigned idle_timer; /* while held rooms (PUT) are on this loop */
 	int64_t rec_log_us;
 	struct peer_stats peers_gone; /* counters of the peers that have left, summed */
 	struct mix_latency lat_gone;  /* stages of the rooms that have closed (windowed) */
+	uint64_t lag_skips_gone;      /* the closed rooms' room->lag_skips, summed */
 	/* snapshots (server's snap_lock): JSON array elements, comma-separated, no brackets */
 	char *snap_rooms, *snap_recs;
 };
@@ -58,6 +60,24 @@ void shard_join(struct shard *sh, struct slot *sl, uint64_t conn, uint32_t id,
 void shard_message(struct shard *sh, struct slot *sl, uint32_t id, const struct sig_msg *m);
 /* The connection closed or the peer's session ended: the peer leaves its room. */
 void shard_leave(struct shard *sh, struct slot *sl, uint32_t id);
+
+/*
+ * Removes participant id from room r: it gets {"type":"removed","reason"}, then its socket is
+ * closed; the others get participant-left. r is freed if id was its last participant.
+ * -ENOENT if id is not in r.
+ */
+int shard_kick(struct shard *sh, struct room *r, uint32_t id, const char *reason);
+
+/*
+ * PUT: creates the room of a slot registered by server_room_put (on the slot's loop) and
+ * watches it for its idle timeout. The room, or NULL (the slot was released).
+ */
+struct room *shard_room_put(struct shard *sh, struct slot *sl);
+/*
+ * Ends room r: every participant is removed with reason (as shard_kick), its recording is
+ * finished, the API's hold is dropped; r is freed. How many participants were removed.
+ */
+int shard_room_end(struct shard *sh, struct room *r, const char *reason);
 
 /* Rebuilds this loop's part of the /api/rooms and recordings snapshots. */
 void shard_update_snapshot(struct shard *sh);

@@ -73,6 +73,18 @@ static bool has_ctrl(const char *s, size_t n)
 	return false;
 }
 
+bool sig_name_ok(const char *s, size_t n)
+{
+	return n >= 1 && n <= SIG_MAX_NAME && !has_ctrl(s, n);
+}
+
+uint32_t sig_id_parse(const char *s)
+{
+	char *end = NULL;
+	unsigned long long n = *s >= '0' && *s <= '9' ? strtoull(s, &end, 10) : 0;
+	return end && !*end && strlen(s) <= 10 && n < SIG_NO_ID ? (uint32_t)n : 0;
+}
+
 bool sig_room_name_ok(const char *s, size_t n)
 {
 	if (n < 1 || n > SIG_MAX_ROOM)
@@ -108,6 +120,20 @@ static const char *get_str(json_t *obj, const char *key, size_t max, size_t *len
 		return NULL;
 	}
 	return json_string_value(v);
+}
+
+/* A required string field of 1..max bytes without control characters, copied to dst (max + 1
+ * bytes). 0 or -EINVAL (recorded). */
+static int copy_text(json_t *obj, const char *key, size_t max, char *dst, struct perr *e)
+{
+	size_t n;
+	const char *v = get_str(obj, key, max, &n, e);
+	if (!v)
+		return -EINVAL;
+	if (has_ctrl(v, n))
+		return fail(e, "bad-field", "control character in field", key);
+	memcpy(dst, v, n + 1);
+	return 0;
 }
 
 /* An optional integer key of receive in lo..hi into *dst (left 0 if absent). */
@@ -154,6 +180,8 @@ static int parse_receive(json_t *r, struct sig_msg *m, struct perr *e)
 	return 0;
 }
 
+static int parse_flag(json_t *o, const char *key, int *dst, struct perr *e);
+
 static int parse_join(json_t *o, struct sig_msg *m, struct perr *e)
 {
 	size_t n;
@@ -163,14 +191,14 @@ static int parse_join(json_t *o, struct sig_msg *m, struct perr *e)
 	if (!sig_room_name_ok(room, n))
 		return fail(e, "bad-field", "room name must be 1-64 of A-Z a-z 0-9 _ . -", "room");
 	memcpy(m->room, room, n + 1);
-	const char *name = get_str(o, "name", SIG_MAX_NAME, &n, e);
-	if (!name)
+	if (copy_text(o, "name", SIG_MAX_NAME, m->name, e) < 0)
 		return -EINVAL;
-	if (has_ctrl(name, n))
-		return fail(e, "bad-field", "control character in field", "name");
-	memcpy(m->name, name, n + 1);
 	if (parse_receive(json_object_get(o, "receive"), m, e) < 0)
 		return -EINVAL;
+	int lc;
+	if (parse_flag(o, "layer_control", &lc, e) < 0)
+		return -EINVAL;
+	m->layer_control = lc == 1;
 	if (!json_object_get(o, "token"))
 		return 0;
 	const char *token = get_str(o, "token", SIG_MAX_TOKEN, &n, e);
@@ -180,9 +208,25 @@ static int parse_join(json_t *o, struct sig_msg *m, struct perr *e)
 	return 0;
 }
 
+/* "screen": absent or null (""), or a mid of 1..32 printable bytes into m->mid. */
+static int parse_screen_mid(json_t *o, struct sig_msg *m, struct perr *e)
+{
+	json_t *v = json_object_get(o, "screen");
+	if (!v || json_is_null(v))
+		return 0;
+	size_t n = json_string_length(v);
+	if (!json_is_string(v) || n < 1 || n > SIG_MAX_MID || has_ctrl(json_string_value(v), n))
+		return fail(e, "bad-field", "must be an m-line's mid (1-32 bytes) or null",
+		            "screen");
+	memcpy(m->mid, json_string_value(v), n + 1);
+	return 0;
+}
+
 static int parse_offer(json_t *o, struct sig_msg *m, struct perr *e)
 {
 	size_t n;
+	if (parse_screen_mid(o, m, e) < 0)
+		return -EINVAL;
 	const char *sdp = get_str(o, "sdp", SIG_MAX_SDP, &n, e);
 	if (!sdp)
 		return -EINVAL;
@@ -263,6 +307,171 @@ static int parse_record(json_t *o, struct sig_msg *m, struct perr *e)
 	return 0;
 }
 
+/* An id field: "123" (a joined message's id) into *id, or with all "all"; absent: SIG_NO_ID. */
+static int parse_id(json_t *o, const char *key, bool all, uint32_t *id, bool *is_all,
+                    struct perr *e)
+{
+	json_t *v = json_object_get(o, key);
+	*id = SIG_NO_ID;
+	if (!v)
+		return 0;
+	const char *s = json_is_string(v) ? json_string_value(v) : "";
+	if (all && !strcmp(s, "all")) {
+		*is_all = true;
+		return 0;
+	}
+	*id = sig_id_parse(s);
+	if (*id == 0) {
+		*id = SIG_NO_ID;
+		return fail(
+		    e, "bad-field",
+		    all ? "must be a participant id or \"all\"" : "must be a participant id", key);
+	}
+	return 0;
+}
+
+/* An optional boolean: -1 absent, 0, 1. */
+static int parse_flag(json_t *o, const char *key, int *dst, struct perr *e)
+{
+	json_t *v = json_object_get(o, key);
+	*dst = -1;
+	if (!v)
+		return 0;
+	if (!json_is_boolean(v))
+		return fail(e, "bad-field", "field must be true or false", key);
+	*dst = json_is_true(v);
+	return 0;
+}
+
+/* {"type":"mute","id"?: "N" | "all","except"?: "N","audio"?: bool,"video"?: bool} */
+static int parse_mute(json_t *o, struct sig_msg *m, struct perr *e)
+{
+	bool unused = false;
+	if (parse_id(o, "id", true, &m->target, &m->target_all, e) < 0 ||
+	    parse_id(o, "except", false, &m->except, &unused, e) < 0 ||
+	    parse_flag(o, "audio", &m->mute_audio, e) < 0 ||
+	    parse_flag(o, "video", &m->mute_video, e) < 0)
+		return -EINVAL;
+	if (m->mute_audio < 0 && m->mute_video < 0)
+		return fail(e, "missing-field", "missing field", "audio or video");
+	if (m->except != SIG_NO_ID && !m->target_all)
+		return fail(e, "bad-field", "only with \"id\": \"all\"", "except");
+	return 0;
+}
+
+/* {"type":"kick","id":"N","reason"?: "..."} */
+static int parse_kick(json_t *o, struct sig_msg *m, struct perr *e)
+{
+	bool unused = false;
+	if (parse_id(o, "id", false, &m->target, &unused, e) < 0)
+		return -EINVAL;
+	if (m->target == SIG_NO_ID)
+		return fail(e, "missing-field", "missing field", "id");
+	if (!json_object_get(o, "reason"))
+		return 0;
+	return copy_text(o, "reason", SIG_MAX_REASON, m->reason, e);
+}
+
+/* {"type":"rename","name":"...","id"?: "N"} */
+static int parse_rename(json_t *o, struct sig_msg *m, struct perr *e)
+{
+	bool unused = false;
+	if (parse_id(o, "id", false, &m->target, &unused, e) < 0)
+		return -EINVAL;
+	return copy_text(o, "name", SIG_MAX_NAME, m->name, e);
+}
+
+/* "layout": absent (-1), "grid" (0), "speaker" (1), or with room_ok "room" (-1). */
+static int parse_layout_field(json_t *o, bool room_ok, struct sig_msg *m, struct perr *e)
+{
+	json_t *v = json_object_get(o, "layout");
+	const char *l = json_string_value(v);
+	m->layout = -1;
+	if (!v || (room_ok && l && !strcmp(l, "room")))
+		return 0;
+	if (l && !strcmp(l, "grid"))
+		m->layout = 0;
+	else if (l && !strcmp(l, "speaker"))
+		m->layout = 1;
+	else
+		return fail(e, "bad-field",
+		            room_ok ? "must be \"grid\", \"speaker\" or \"room\""
+		                    : "must be \"grid\" or \"speaker\"",
+		            "layout");
+	return 0;
+}
+
+/* "pin": absent, null (SIG_NO_ID) or a participant id. */
+static int parse_pin(json_t *o, struct sig_msg *m, struct perr *e)
+{
+	json_t *v = json_object_get(o, "pin");
+	bool unused = false;
+	m->pin_set = v != NULL;
+	if (v && json_is_null(v))
+		return 0;
+	return parse_id(o, "pin", false, &m->pin, &unused, e);
+}
+
+/* {"type":"view","layout"?: "grid"|"speaker"|"room","pin"?: "N"|null,"exclude_self"?: bool} */
+static int parse_view(json_t *o, struct sig_msg *m, struct perr *e)
+{
+	if (parse_layout_field(o, true, m, e) < 0 || parse_pin(o, m, e) < 0)
+		return -EINVAL;
+	return parse_flag(o, "exclude_self", &m->exclude_self, e);
+}
+
+/* {"type":"screen","mid": null}: stop sharing (sharing starts with an offer naming the screen) */
+static int parse_screen(json_t *o, struct sig_msg *m, struct perr *e)
+{
+	json_t *v = json_object_get(o, "mid");
+	if (!v)
+		return fail(e, "missing-field", "missing field", "mid");
+	if (!json_is_null(v))
+		return fail(e, "bad-field",
+		            "only null (stop sharing): share with an offer naming the screen",
+		            "mid");
+	(void)m;
+	return 0;
+}
+
+/* {"type":"layout","layout"?: "grid"|"speaker","pin"?: "N"|null}, at least one */
+static int parse_room_layout(json_t *o, struct sig_msg *m, struct perr *e)
+{
+	if (parse_layout_field(o, false, m, e) < 0 || parse_pin(o, m, e) < 0)
+		return -EINVAL;
+	if (m->layout < 0 && !m->pin_set)
+		return fail(e, "missing-field", "missing field", "layout or pin");
+	return 0;
+}
+
+static int parse_nothing(json_t *o, struct sig_msg *m, struct perr *e)
+{
+	(void)o;
+	(void)m;
+	(void)e;
+	return 0;
+}
+
+/* The client messages: type name, enum, and the parser of its fields. */
+static const struct {
+	const char *name;
+	enum sig_type type;
+	int (*parse)(json_t *o, struct sig_msg *m, struct perr *e);
+} msg_types[] = {
+    {"join", SIG_JOIN, parse_join},
+    {"offer", SIG_OFFER, parse_offer},
+    {"candidate", SIG_CANDIDATE, parse_candidate},
+    {"leave", SIG_LEAVE, parse_nothing},
+    {"ping", SIG_PING, parse_nothing},
+    {"record", SIG_RECORD, parse_record},
+    {"mute", SIG_MUTE, parse_mute},
+    {"kick", SIG_KICK, parse_kick},
+    {"rename", SIG_RENAME, parse_rename},
+    {"view", SIG_VIEW, parse_view},
+    {"layout", SIG_LAYOUT, parse_room_layout},
+    {"screen", SIG_SCREEN, parse_screen},
+};
+
 static int parse_object(json_t *o, struct sig_msg *m, struct perr *e)
 {
 	json_t *t = json_object_get(o, "type");
@@ -271,24 +480,11 @@ static int parse_object(json_t *o, struct sig_msg *m, struct perr *e)
 	if (!json_is_string(t))
 		return fail(e, "bad-field", "field must be a string", "type");
 	const char *type = json_string_value(t);
-	if (!strcmp(type, "join")) {
-		m->type = SIG_JOIN;
-		return parse_join(o, m, e);
-	} else if (!strcmp(type, "offer")) {
-		m->type = SIG_OFFER;
-		return parse_offer(o, m, e);
-	} else if (!strcmp(type, "candidate")) {
-		m->type = SIG_CANDIDATE;
-		return parse_candidate(o, m, e);
-	} else if (!strcmp(type, "leave")) {
-		m->type = SIG_LEAVE;
-		return 0;
-	} else if (!strcmp(type, "ping")) {
-		m->type = SIG_PING;
-		return 0;
-	} else if (!strcmp(type, "record")) {
-		m->type = SIG_RECORD;
-		return parse_record(o, m, e);
+	for (size_t i = 0; i < sizeof(msg_types) / sizeof(msg_types[0]); i++) {
+		if (strcmp(type, msg_types[i].name))
+			continue;
+		m->type = msg_types[i].type;
+		return msg_types[i].parse(o, m, e);
 	}
 	return fail(e, "unknown-type", "unknown message type", NULL);
 }
@@ -301,6 +497,10 @@ int sig_parse(const char *text, size_t len, struct sig_msg *out, const char **co
 	memset(out, 0, sizeof(*out));
 	out->recv_codec = -1;
 	out->mline = -1;
+	out->target = out->except = SIG_NO_ID;
+	out->mute_audio = out->mute_video = -1;
+	out->layout = out->exclude_self = -1;
+	out->pin = SIG_NO_ID;
 	if (code)
 		*code = NULL;
 	if (msg && msglen)
@@ -448,4 +648,51 @@ char *sig_recording(const char *state, const char *file, const char *error)
 		return NULL;
 	}
 	return dump(o);
+}
+
+char *sig_muted(uint32_t id, bool audio, bool video, const char *by)
+{
+	char ids[11];
+	id_str(id, ids);
+	return dump(json_pack("{s:s,s:s,s:b,s:b,s:s}", "type", "muted", "id", ids, "audio", audio,
+	                      "video", video, "by", by ? by : "self"));
+}
+
+char *sig_renamed(uint32_t id, const char *name)
+{
+	char ids[11];
+	id_str(id, ids);
+	return dump(
+	    json_pack("{s:s,s:s,s:s}", "type", "renamed", "id", ids, "name", name ? name : ""));
+}
+
+char *sig_removed(const char *reason)
+{
+	return dump(json_pack("{s:s,s:s}", "type", "removed", "reason", reason ? reason : ""));
+}
+
+char *sig_layout(const char *layout, uint32_t pin)
+{
+	char ids[11];
+	id_str(pin, ids);
+	return dump(json_pack("{s:s,s:s,s:o}", "type", "layout", "layout", layout, "pin",
+	                      pin == SIG_NO_ID ? json_null() : json_string(ids)));
+}
+
+char *sig_layers(const char *const *rids, int n)
+{
+	json_t *a = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(a, json_string(rids[i]));
+	return dump(json_pack("{s:s,s:o}", "type", "layers", "active", a));
+}
+
+char *sig_presentation(uint32_t id, uint32_t source)
+{
+	char a[11], b[11];
+	id_str(id, a);
+	id_str(source, b);
+	return dump(json_pack("{s:s,s:o,s:o}", "type", "presentation", "id",
+	                      id == SIG_NO_ID ? json_null() : json_string(a), "source",
+	                      source == SIG_NO_ID ? json_null() : json_string(b)));
 }

@@ -522,6 +522,8 @@ static const char *method_name(int m)
 		return "POST";
 	case LWSHUMETH_DELETE:
 		return "DELETE";
+	case LWSHUMETH_PUT:
+		return "PUT";
 	default:
 		return NULL;
 	}
@@ -559,11 +561,12 @@ static int http_reply(struct lws *wsi, struct pss *p, int status, const char *ty
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-/* An error reply before the request body (if any) was read: the connection closes after it. */
-static int http_error(struct lws *wsi, struct pss *p, int status, const char *msg)
+/* An error reply before the request body (if any) was read: the connection closes after it.
+ * code is a slug, as every {"error": code} of the API (docs/PROTOCOL.md, HTTP). */
+static int http_error(struct lws *wsi, struct pss *p, int status, const char *code)
 {
 	char body[128];
-	int n = snprintf(body, sizeof(body), "{\"error\":\"%s\"}", msg);
+	int n = snprintf(body, sizeof(body), "{\"error\":\"%s\"}", code);
 	http_reset(p);
 	http_write(wsi, status, "application/json", body, (size_t)n);
 	return -1;
@@ -586,7 +589,7 @@ static int serve_file(struct lws *wsi, struct pss *p, const char *path, const ch
 	                                (const unsigned char *)disp, n, &pos, end) ||
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
 	                                 (const unsigned char *)"no-store", 8, &pos, end))
-		return http_error(wsi, p, 500, "cannot build headers");
+		return http_error(wsi, p, 500, "internal-error");
 	int rc = lws_serve_http_file(wsi, path, type ? type : "application/octet-stream",
 	                             (const char *)hdr, (int)(pos - hdr));
 	if (rc < 0)
@@ -821,10 +824,10 @@ static int http_dispatch(struct ws_server *s, struct lws *wsi, struct pss *p)
 {
 	struct ws_http_reply r = {.status = 404};
 	if (!s->cb.on_http)
-		return http_error(wsi, p, 404, "not found");
+		return http_error(wsi, p, 404, "not-found");
 	struct dfr *d = dfr_new(s, wsi);
 	if (!d)
-		return http_error(wsi, p, 500, "out of memory");
+		return http_error(wsi, p, 503, "server-busy");
 	struct ws_http_request req = {.id = d->id,
 	                              .method = p->method,
 	                              .path = p->path,
@@ -868,34 +871,35 @@ static int on_http(struct ws_server *s, struct lws *wsi, struct pss *p)
 	dfr_drop(s, p); /* none expected: rx is paused while a request waits */
 	const char *method = method_name(lws_http_get_uri_and_method(wsi, &uri, &ulen));
 	if (!method)
-		return http_error(wsi, p, 405, "method not allowed");
+		return http_error(wsi, p, 405, "method-not-allowed");
 	if (ulen < 0 || (size_t)ulen >= sizeof(p->path))
-		return http_error(wsi, p, 414, "uri too long");
+		return http_error(wsi, p, 414, "uri-too-long");
 	if (!is_api_path(uri))
-		return http_error(wsi, p, 404, "not found");
+		return http_error(wsi, p, 404, "not-found");
 	size_t blen = body_length(wsi);
 	if (blen == SIZE_MAX)
-		return http_error(wsi, p, 413, "body too large or chunked");
-	bool post = !strcmp(method, "POST");
+		return http_error(wsi, p, 413, "body-too-large");
+	bool post = !strcmp(method, "POST") || !strcmp(method, "PUT");
 	if (!post && blen)
-		return http_error(wsi, p, 400, "unexpected body");
+		return http_error(wsi, p, 400, "unexpected-body");
 	memcpy(p->path, uri, (size_t)ulen);
 	p->path[ulen] = '\0';
 	if (lws_hdr_copy(wsi, p->auth, sizeof(p->auth), WSI_TOKEN_HTTP_AUTHORIZATION) <= 0)
 		p->auth[0] = '\0';
 	snprintf(p->method, sizeof(p->method), "%s", method);
-	if (!post)
-		return http_dispatch(s, wsi, p);
-	/* A POST, even with an empty body, is answered at HTTP_BODY_COMPLETION: lws enters its
-	 * body state for it either way, and a reply deferred from here would be cut by the
-	 * BODY_COMPLETION that follows it. */
+	/* lws 4.1 enters its body state for a body, and for a POST with "Content-Length: 0" */
+	bool has_cl = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0;
+	if (!post || !(blen > 0 || (has_cl && !strcmp(method, "POST"))))
+		return http_dispatch(s, wsi, p); /* no body will follow */
+	/* Such a request is answered at HTTP_BODY_COMPLETION: a reply deferred from here would
+	 * be cut by the BODY_COMPLETION that follows it. */
 	return 0; /* the body follows: HTTP_BODY ... HTTP_BODY_COMPLETION */
 }
 
-/* True while a POST body is expected. */
+/* True while a POST or PUT body is expected. */
 static bool wants_body(const struct pss *p)
 {
-	return !strcmp(p->method, "POST");
+	return !strcmp(p->method, "POST") || !strcmp(p->method, "PUT");
 }
 
 static int on_http_body(struct pss *p, const void *in, size_t len)

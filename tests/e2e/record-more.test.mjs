@@ -1,5 +1,6 @@
 // record-more.test.mjs - recording started and stopped by a participant's "record" message
-// (allowed by the config's participant_recording), refused where the config does not allow it,
+// (allowed by the config's participant_recording; the participants are told "finished" when the
+// file is), refused where the config does not allow it,
 // and a recording that runs out of disk: a server of its own records into a 400 KiB tmpfs
 // (mounted in a private mount namespace with unshare -m), the recording must turn "failed"
 // with the reason (No space left on device) in the API status and in the participants'
@@ -9,7 +10,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, api, probe, fullDecode, sleep, tmp, PORT } from './record-lib.mjs';
+import { startServer, api, probe, fullDecode, sleep, tmp, PORT, BASE } from './record-lib.mjs';
 
 const { participant } = await import('./wrtc-client.mjs');
 const { waitFor } = await import('./lib.mjs');
@@ -60,11 +61,20 @@ test('a participant starts and stops a recording when the config allows it', { t
   await waitFor(() => a.errors.some((e) => e.code === 'already-recording'), { what: 'already-recording' });
   await sleep(4000);
   a.send({ type: 'record', action: 'stop' });
-  // "stopping", or "finished" if the writer was quicker than the announcement.
-  await waitFor(() => recordingMsgs(a).some((m) => ['stopping', 'finished'].includes(m.state)),
-    { timeout: 10000, what: 'stopping message' });
-  await waitFor(async () => (await api('GET', '/api/rooms/prec/recording')).data.state === 'finished',
-    { timeout: 10000, what: 'the file finished' });
+  // "stopping" at once, then "finished" when the writer has finished the file, naming it (the
+  // writer may be done first: "finished" still comes after "stopping", never instead).
+  await waitFor(() => recordingMsgs(a).some((m) => m.state === 'finished'),
+    { timeout: 10000, what: 'the finished message' });
+  const states = recordingMsgs(a).map((m) => m.state);
+  console.log(`recording messages: ${states.join(', ')}`);
+  assert.deepEqual(states.slice(-3), ['recording', 'stopping', 'finished']);
+  assert.equal(states.filter((x) => x === 'finished').length, 1, states.join(','));
+  assert.equal(recordingMsgs(a).at(-1).file, rec.file);
+  const st = await api('GET', '/api/rooms/prec/recording');
+  assert.equal(st.data.state, 'finished', 'the API agrees once the message came');
+  // Durations are printed with three decimals at most (not 4.0200000000000005).
+  const raw = await (await fetch(`${BASE}/api/rooms/prec/recording`)).text();
+  assert.match(raw, /"duration_s":\d+(\.\d{1,3})?[,}]/, raw);
   a.send({ type: 'record', action: 'stop' });
   await waitFor(() => a.errors.some((e) => e.code === 'not-recording'), { what: 'not-recording' });
   const file = path.join(recDir, rec.file);
@@ -82,6 +92,8 @@ test('a participant starts and stops a recording when the config allows it', { t
   await sleep(2000);
   a.send({ type: 'record', action: 'stop' });
   const mkv = recordingMsgs(a).find((m) => /\.mkv$/.test(m.file)).file;
+  await waitFor(() => recordingMsgs(a).some((m) => m.state === 'finished' && m.file === mkv),
+    { timeout: 10000, what: 'the mkv finished message' });
   await waitFor(async () => (await api('GET', '/api/rooms/prec/recording')).data.file === mkv &&
     (await api('GET', '/api/rooms/prec/recording')).data.state === 'finished',
   { timeout: 10000, what: 'the mkv finished' });

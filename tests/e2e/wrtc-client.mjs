@@ -12,14 +12,16 @@ export const W = 640, H = 360;
 // One participant: signaling over ws, media from nonstandard sources, the mix into sinks.
 // opts.mode: 'sendrecv' (default), 'recvonly' (a viewer: receives audio and video, sends
 // nothing), 'sendonly' (sends, receives nothing) or 'audio-only' (sends and receives audio
-// only); opts.receive: the join's receive
-// profile.
+// only); opts.receive: the join's receive profile; opts.token: its access token; opts.screen:
+// the colour of a second video track, offered as its screen (the offer's "screen");
+// opts.base: the server's URL (default MCU_URL); opts.bundlePolicy: the RTCPeerConnection's (default 'max-bundle'); opts.mungeOffer(sdp): the
+// offer SDP to set and send instead of createOffer()'s (see wireSignaling).
 export function participant(name, yuv, tone, room = 'wrtc', opts = {}) {
   const mode = opts.mode || 'sendrecv';
   // c.silent: send digital silence instead of the tone (from the next 10 ms).
   const c = { name, tracks: [], frames: 0, lastFrame: null, audio: [], errors: [], silent: false };
-  const ws = new WebSocket(URL_BASE.replace('http', 'ws') + '/ws');
-  const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+  const ws = new WebSocket((opts.base || URL_BASE).replace('http', 'ws') + '/ws');
+  const pc = new RTCPeerConnection({ bundlePolicy: opts.bundlePolicy || 'max-bundle' });
   const vsrc = new nonstandard.RTCVideoSource();
   const asrc = new nonstandard.RTCAudioSource();
   if (mode === 'recvonly') {
@@ -32,6 +34,18 @@ export function participant(name, yuv, tone, room = 'wrtc', opts = {}) {
     pc.addTrack(asrc.createTrack());
     if (mode !== 'audio-only') pc.addTrack(vsrc.createTrack());
   }
+  // opts.screen: [Y, U, V] of a second video track, offered as the participant's screen
+  let ssrc = null;
+  let screenFrame = null;
+  const addScreen = (yuv) => {
+    ssrc = new nonstandard.RTCVideoSource();
+    c.screenTransceiver = pc.addTransceiver(ssrc.createTrack(), { direction: 'sendonly' });
+    screenFrame = new Uint8Array(W * H * 1.5);
+    screenFrame.fill(yuv[0], 0, W * H);
+    screenFrame.fill(yuv[1], W * H, W * H * 1.25);
+    screenFrame.fill(yuv[2], W * H * 1.25);
+  };
+  if (opts.screen) addScreen(opts.screen);
   const frame = new Uint8Array(W * H * 1.5);
   frame.fill(yuv[0], 0, W * H);
   frame.fill(yuv[1], W * H, W * H * 1.25);
@@ -44,11 +58,20 @@ export function participant(name, yuv, tone, room = 'wrtc', opts = {}) {
     for (let y = 0; y < 48; y++)
       for (let x = 0; x < W; x++) frame[y * W + x] = ((x + n * 8) ^ (y * 5)) & 0xff;
     vsrc.onFrame({ width: W, height: H, data: frame });
+    if (ssrc) ssrc.onFrame({ width: W, height: H, data: screenFrame });
   }, 33);
+  // Audio paced by the clock, not by timer counts: a 10 ms timer on a busy event loop fires
+  // late, and each tick sends every 10 ms chunk due since the start (at most 200 ms behind).
+  const t0 = performance.now();
+  let chunks = 0;
   const atimer = setInterval(() => {
-    const samples = new Int16Array(480);
-    for (let i = 0; i < 480; i++, phase++) samples[i] = c.silent ? 0 : 8000 * Math.sin((2 * Math.PI * tone * phase) / 48000);
-    asrc.onData({ samples, sampleRate: 48000, bitsPerSample: 16, channelCount: 1, numberOfFrames: 480 });
+    const due = Math.floor((performance.now() - t0) / 10);
+    chunks = Math.max(chunks, due - 20);
+    for (; chunks < due; chunks++) {
+      const samples = new Int16Array(480);
+      for (let i = 0; i < 480; i++, phase++) samples[i] = c.silent ? 0 : 8000 * Math.sin((2 * Math.PI * tone * phase) / 48000);
+      asrc.onData({ samples, sampleRate: 48000, bitsPerSample: 16, channelCount: 1, numberOfFrames: 480 });
+    }
   }, 10);
   pc.ontrack = (ev) => {
     c.tracks.push(ev.track.kind);
@@ -68,13 +91,37 @@ export function participant(name, yuv, tone, room = 'wrtc', opts = {}) {
     }
   };
   c.pc = pc;
+  c.ws = ws;
   c.messages = []; // every signaling message received, in order
   c.send = wireSignaling(ws, pc, {
-    room, name, receive: opts.receive, onMessage: (m) => {
+    room, name, receive: opts.receive, token: opts.token, mungeOffer: opts.mungeOffer,
+    offerExtra: opts.screen ? () => ({ screen: c.screenTransceiver.mid }) : undefined,
+    onMessage: (m) => {
       c.messages.push(m);
-      if (m.type === 'error') c.errors.push(m);
+      if (m.type === 'error' || m.type === 'local-error') c.errors.push(m);
     },
   });
+  // A new offer on the same connection (renegotiation); extra() gives more fields for the
+  // message once the offer is set (a new transceiver has its mid only then).
+  c.reoffer = async (extra = () => ({})) => {
+    await pc.setLocalDescription(await pc.createOffer());
+    c.send({ type: 'offer', sdp: pc.localDescription.sdp, ...extra() });
+  };
+  // Shares a screen of colour yuv mid-call: a new sendonly transceiver and a new offer naming it
+  // (edit(sdp, mid): the offer text sent, e.g. without some lines; the one set is unchanged).
+  c.shareScreen = async (yuv, edit = (sdp) => sdp) => {
+    addScreen(yuv);
+    await c.reoffer(() => ({
+      screen: c.screenTransceiver.mid,
+      sdp: edit(pc.localDescription.sdp, c.screenTransceiver.mid),
+    }));
+  };
+  // Stops sharing as a browser page does: the transceiver goes inactive, and a new offer.
+  c.unshareScreen = async () => {
+    c.screenTransceiver.direction = 'inactive';
+    ssrc = null;
+    await c.reoffer();
+  };
   c.close = () => {
     clearInterval(vtimer); clearInterval(atimer);
     c.vsink?.stop(); c.asink?.stop();
@@ -98,4 +145,28 @@ export function tonePower(samples, f, rate) {
   for (const x of samples) { const s0 = x + k * s1 - s2; s2 = s1; s1 = s0; }
   const n = samples.length;
   return 10 * Math.log10((s1 * s1 + s2 * s2 - k * s1 * s2) / n / n + 1e-9);
+}
+
+// The highest power (dB) of tone hz over 100 ms windows of c's last `ms` of mixed audio. The
+// senders' timers run late on a busy machine, so a tone counts as heard if it was loud in some
+// recent window, and as gone only if it was quiet in every window.
+export function tonePeak(c, hz, ms) {
+  const s = c.audio.slice(-ms * 48);
+  let max = -Infinity;
+  for (let i = 0; i + 4800 <= s.length; i += 4800)
+    max = Math.max(max, tonePower(s.slice(i, i + 4800), hz, c.rate || 48000));
+  return max;
+}
+
+// Whether c's latest received picture has colour yuv (each of Y, U, V within 25) at (x, y).
+export function colourAt(c, x, y, yuv) {
+  return !!c.lastFrame && yuvAt(c.lastFrame, x, y).every((v, i) => Math.abs(v - yuv[i]) <= 25);
+}
+
+// Whether c's latest received picture shows colour yuv anywhere (a 16 x 9 grid of points).
+export function showsColour(c, yuv) {
+  for (let y = 0.5 / 9; y < 1; y += 1 / 9)
+    for (let x = 0.5 / 16; x < 1; x += 1 / 16)
+      if (colourAt(c, x, y, yuv)) return true;
+  return false;
 }

@@ -2,8 +2,8 @@
  * fuzz_vp8_desc.c - libFuzzer target for the VP8 RTP payload descriptor (RFC 7741 4.2,
  * src/rtp/vp8_rtp.c) and the VP8 frame header peek (RFC 6386 9.1, mixer/vp8_peek.c):
  * vp8_desc_parse on the input, mix_vp8_peek on the VP8 payload after the descriptor and on the
- * whole input. Invariants: the descriptor ends inside the input, fields are in range, a peeked
- * keyframe has non-zero 14-bit dimensions.
+ * whole input, and vp8_rtp_keyframe_size on the input. Invariants: the descriptor ends inside the
+ * input, fields are in range, a peeked keyframe has non-zero 14-bit dimensions.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -38,5 +38,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    d.tid < -1 || d.tid > 3)
 		abort();
 	peek(data + d.size, size - d.size);
+	int w = 0, h = 0;
+	int k = vp8_rtp_keyframe_size(data, size, &w, &h);
+	if (k != 0 &&
+	    (k != 1 || !d.start || d.partition != 0 || w < 1 || w > 16383 || h < 1 || h > 16383))
+		abort();
 	return 0;
 }

@@ -537,6 +537,135 @@ static void visibility_requests_keyframe(void **state)
 	sink_free(&s);
 }
 
+/* A muted source leaves the mix at once and is not decoded; unmuted it comes back (and its
+ * video asks for a keyframe); a rename reaches its placeholder. */
+static void mute_and_rename(void **state)
+{
+	struct sink s;
+	struct mix_engine *e = new_engine(&s, 320, 180, false);
+	struct fake f[2];
+	const double freq[2] = {400, 1000};
+	for (int i = 0; i < 2; i++) {
+		fake_init(&f[i], (uint32_t)i + 1, 100, 128, 128, freq[i]);
+		add_participant(e, (uint32_t)i + 1, false);
+	}
+	struct mix_recipient_opts o; /* a listener who hears both */
+	mix_recipient_opts_default(&o);
+	assert_int_equal(mix_engine_add_recipient(e, 9, &o), 0);
+	int64_t t = 0;
+	for (; t < 600000; t += 20000)
+		step(e, f, 2, t, true, -1);
+	struct mix_engine_stats st;
+	mix_engine_get_stats(e, &st);
+	assert_int_equal(st.video_decoders, 2);
+	assert_true(mix_engine_source_visible(e, 2));
+	/* mute 2's audio and video: gone from recipient 9's mix from the next tick */
+	assert_int_equal(mix_engine_set_source_muted(e, 2, true, true), 0);
+	assert_int_equal(mix_engine_set_source_muted(e, 7, true, true), -ENOENT);
+	int from = s.nsamples[9];
+	for (; t < 1400000; t += 20000)
+		step(e, f, 2, t, true, -1);
+	/* the mix's first 40 ms after the mute may still hold the tone's tail (encoder lookahead)
+	 */
+	const int16_t *pcm = s.pcm[9] + from + 1920;
+	int n = s.nsamples[9] - from - 1920;
+	assert_true(n > 20000);
+	assert_true(tone_power(pcm, n, 1000) < 1e4);
+	assert_true(tone_power(pcm, n, 400) > 1e5);
+	mix_engine_get_stats(e, &st);
+	assert_int_equal(st.video_decoders, 1); /* 2 keeps its tile, undecoded */
+	assert_false(mix_engine_source_visible(e, 2));
+	uint32_t tiles[4];
+	assert_int_equal(mix_engine_recipient_tiles(e, 9, tiles, 4), 2);
+	assert_true(st.audio_dropped_muted > 0 && st.frames_dropped_muted > 0);
+	/* unmuted: decoded again, asked for a keyframe, heard again */
+	int kf = s.keyframe_reqs;
+	assert_int_equal(mix_engine_set_source_muted(e, 2, false, false), 0);
+	assert_int_equal(mix_engine_set_source_name(e, 2, "Zed"), 0);
+	from = s.nsamples[9];
+	for (; t < 2200000; t += 20000)
+		step(e, f, 2, t, true, -1);
+	mix_engine_get_stats(e, &st);
+	assert_int_equal(st.video_decoders, 2);
+	assert_true(s.keyframe_reqs > kf);
+	pcm = s.pcm[9] + from + 9600;
+	n = s.nsamples[9] - from - 9600;
+	assert_true(tone_power(pcm, n, 1000) > 1e5);
+	for (int i = 0; i < 2; i++)
+		fake_free(&f[i]);
+	mix_engine_free(&e);
+	sink_free(&s);
+}
+
+/* A pinned source takes tile 0 (room-wide, or one recipient's own pin); recipients follow the
+ * room's layout unless they chose one; equal views share an encoder. */
+static void pin_and_views(void **state)
+{
+	struct sink s;
+	struct mix_engine *e = new_engine(&s, 320, 180, false);
+	struct fake f[3];
+	for (int i = 0; i < 3; i++) {
+		fake_init(&f[i], (uint32_t)i + 1, 100, 128, 128, 0);
+		add_participant(e, (uint32_t)i + 1, true);
+	}
+	struct mix_recipient_opts o;
+	mix_recipient_opts_default(&o);
+	assert_int_equal(mix_engine_add_recipient(e, 9, &o), 0);
+	int64_t t = 0;
+	for (; t < 200000; t += 20000)
+		step(e, f, 3, t, true, -1);
+	uint32_t tiles[8];
+	assert_int_equal(mix_engine_recipient_tiles(e, 9, tiles, 8), 3);
+	assert_int_equal(tiles[0], 1); /* grid, join order */
+	int w1, h1, w3, h3;
+	assert_int_equal(mix_engine_source_tile(e, 1, &w1, &h1), 0);
+	assert_int_equal(mix_engine_source_tile(e, 3, &w3, &h3), 0);
+	assert_true(w1 > 0 && w1 <= 160 && h1 > 0 && h1 <= 90); /* a quarter of 320x180 */
+	assert_true(w3 == w1 && h3 == h1);
+	assert_int_equal(mix_engine_source_tile(e, 77, &w1, &h1), -ENOENT);
+	mix_engine_set_pin(e, 3);
+	for (; t < 400000; t += 20000)
+		step(e, f, 3, t, true, -1);
+	assert_int_equal(mix_engine_pin(e), 3);
+	/* the pinned source's largest tile is the large one; the others are in the strip */
+	assert_int_equal(mix_engine_source_tile(e, 3, &w3, &h3), 0);
+	assert_int_equal(mix_engine_source_tile(e, 1, &w1, &h1), 0);
+	assert_true(w3 > 160 && h3 > 90);
+	assert_true(w1 > 0 && w1 * h1 < w3 * h3);
+	assert_int_equal(mix_engine_recipient_tiles(e, 9, tiles, 8), 3);
+	assert_int_equal(tiles[0], 3);
+	assert_int_equal(mix_engine_recipient_tiles(e, 1, tiles, 8), 3);
+	assert_int_equal(tiles[0], 3);
+	struct mix_engine_stats st;
+	mix_engine_get_stats(e, &st);
+	assert_int_equal(st.video_encoders, 1); /* everyone sees the same pinned view */
+	/* recipient 1 pins 2 for itself: a second view, a second encoder */
+	assert_int_equal(mix_engine_set_recipient_view(e, 1, -1, -1, 2), 0);
+	assert_int_equal(mix_engine_set_recipient_view(e, 77, -1, -1, 2), -ENOENT);
+	assert_int_equal(mix_engine_set_recipient_view(e, 1, 5, -1, 2), -EINVAL);
+	for (; t < 600000; t += 20000)
+		step(e, f, 3, t, true, -1);
+	assert_int_equal(mix_engine_recipient_tiles(e, 1, tiles, 8), 3);
+	assert_int_equal(tiles[0], 2);
+	mix_engine_get_stats(e, &st);
+	assert_int_equal(st.video_encoders, 2);
+	/* a pin that leaves is ignored; the room's layout changes those without their own */
+	mix_engine_set_pin(e, MIX_NO_SOURCE);
+	assert_int_equal(mix_engine_set_recipient_view(e, 1, MIX_LAYOUT_GRID, -1, MIX_NO_SOURCE),
+	                 0);
+	assert_int_equal(mix_engine_set_layout(e, MIX_LAYOUT_SPEAKER), 0);
+	assert_int_equal(mix_engine_set_layout(e, (enum mix_layout_kind)7), -EINVAL);
+	for (; t < 800000; t += 20000)
+		step(e, f, 3, t, true, -1);
+	assert_int_equal(mix_engine_layout(e), MIX_LAYOUT_SPEAKER);
+	mix_engine_get_stats(e, &st);
+	assert_int_equal(st.video_encoders, 2); /* 1 on its own grid, the others on speaker */
+	for (int i = 0; i < 3; i++)
+		fake_free(&f[i]);
+	mix_engine_free(&e);
+	sink_free(&s);
+}
+
 static void leaving_source_leaves_grid(void **state)
 {
 	struct sink s;
@@ -934,6 +1063,8 @@ int main(void)
 	    cmocka_unit_test(av_alignment),
 	    cmocka_unit_test(visibility_requests_keyframe),
 	    cmocka_unit_test(leaving_source_leaves_grid),
+	    cmocka_unit_test(mute_and_rename),
+	    cmocka_unit_test(pin_and_views),
 	    cmocka_unit_test(speaker_layout),
 	    cmocka_unit_test(grid_shows_recent_speakers),
 	    cmocka_unit_test(bitrate_cap),

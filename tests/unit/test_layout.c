@@ -1,5 +1,6 @@
 /*
- * test_layout.c - unit tests for mixer/layout.c (grid and speaker tile rectangles).
+ * test_layout.c - unit tests for mixer/layout.c (grid and speaker tile rectangles) and
+ * mixer/layers.c (the simulcast layer a tile needs).
  *
  * Checks, for every tile count and several canvas sizes (including awkward ones), the
  * invariants promised by mix/layout.h: count, even coordinates, inside the canvas, no
@@ -15,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "mix/layers.h"
 #include "mix/layout.h"
 
 #define MAX_RECTS (MIX_LAYOUT_MAX_TILES + MIX_LAYOUT_MAX_STRIP)
@@ -235,6 +237,31 @@ static void test_parse_and_name(void **state)
 	}
 }
 
+/* The simulcast layer for a tile: the smallest that fills it within 90%, else the largest. */
+static void test_layer_choice(void **state)
+{
+	(void)state;
+	struct mix_layer l[3] = {{320, 180, true}, {640, 360, true}, {1280, 720, true}};
+	assert_int_equal(mix_layer_choose(l, 3, 320, 180), 0);
+	assert_int_equal(mix_layer_choose(l, 3, 352, 198), 0);   /* within 90% */
+	assert_int_equal(mix_layer_choose(l, 3, 360, 180), 1);   /* wider than 320 / 0.9 */
+	assert_int_equal(mix_layer_choose(l, 3, 640, 288), 1);   /* the speaker's large tile */
+	assert_int_equal(mix_layer_choose(l, 3, 640, 720), 2);   /* cropped: the height counts */
+	assert_int_equal(mix_layer_choose(l, 3, 1920, 1080), 2); /* none fills: the largest */
+	assert_int_equal(mix_layer_choose(l, 3, 0, 0), 0);       /* shown nowhere: the smallest */
+	l[0].usable = false;                                     /* q paused or stale */
+	assert_int_equal(mix_layer_choose(l, 3, 320, 180), 1);
+	l[1].width = l[1].height = 0; /* h's size unknown */
+	assert_int_equal(mix_layer_choose(l, 3, 320, 180), 2);
+	l[2].usable = false;
+	assert_int_equal(mix_layer_choose(l, 3, 320, 180), -1);
+	assert_int_equal(mix_layer_choose(l, 0, 320, 180), -1);
+	/* the order of the layers does not matter */
+	struct mix_layer r[3] = {{1280, 720, true}, {320, 180, true}, {640, 360, true}};
+	assert_int_equal(mix_layer_choose(r, 3, 300, 170), 1);
+	assert_int_equal(mix_layer_choose(r, 3, 600, 340), 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -246,6 +273,7 @@ int main(void)
 	    cmocka_unit_test(test_speaker_known_values),
 	    cmocka_unit_test(test_bad_args),
 	    cmocka_unit_test(test_parse_and_name),
+	    cmocka_unit_test(test_layer_choice),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

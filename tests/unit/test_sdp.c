@@ -5,232 +5,42 @@
  * $MCU_ASSETS overrides the directory). Each offer is parsed and checked field by field, then
  * negotiated and answered, and the answer is parsed back with sdp_parse and checked against the
  * policy (Opus/VP8 only, mirrored directions, BUNDLE of accepted mids, port 0 for rejected
- * m-lines, setup:passive, our credentials, SSRCs only where we send, extension ids kept).
+ * m-lines, setup:passive, our credentials, SSRCs only where we send, extension ids kept); an
+ * offer without BUNDLE gets an answer without one, each accepted m-line with its own ICE
+ * credentials and transport, and every m-line rtcp-mux.
+ * Every asset (the simulcast offers and those of other stacks too) is in the generic checks;
+ * their own checks are in test_sdp_stacks.c. The shared helpers are in sdp_test_util.h.
  * Hostile inputs: LF-only, missing attributes, every cap, embedded NUL, and every prefix of a
  * real offer copied into an exact-size heap buffer (so ASan sees any read past len).
  * Single-threaded; sessions are heap-allocated (about 0.5 MB each).
  */
-#include <errno.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <cmocka.h>
-
-#include "sdp/sdp.h"
-
-#define AUDIO_LEVEL   "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
-#define ABS_SEND_TIME "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
-#define TWCC          "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
-#define OUR_UFRAG     "mcuF"
-#define OUR_PWD       "0123456789abcdefghijklmnop"
-#define OUR_FP                                                                                     \
-	"AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:"  \
-	"45:67:89"
-#define OUR_CAND "candidate:1 1 udp 2130706431 127.0.0.1 40000 typ host"
+#include "sdp_test_util.h"
 
 static const char *const offers[] = {
-    "chromium-sendrecv.sdp",   "chromium-recvonly.sdp",    "chromium-audio-only.sdp",
-    "chromium-video-only.sdp", "chromium-datachannel.sdp", "firefox-sendrecv.sdp",
+    "chromium-sendrecv.sdp",
+    "chromium-recvonly.sdp",
+    "chromium-audio-only.sdp",
+    "chromium-video-only.sdp",
+    "chromium-datachannel.sdp",
+    "firefox-sendrecv.sdp",
+    "chromium-simulcast.sdp",
+    "firefox-simulcast.sdp",
+    "wrtc-video-first.sdp",
+    "wrtc-two-video.sdp",
+    "wrtc-stopped-reoffer.sdp",
+    "wrtc-recvonly.sdp",
+    "wrtc-max-bundle-video-first.sdp",
+    "webrtcbin-max-bundle.sdp",
+    "safari-sendrecv.sdp",
+    "firefox-video-first-rejected-data.sdp",
+    "wrtc-stopped-first-reoffer.sdp",
+    "wrtc-recycled-mline.sdp",
+    "webrtcbin-max-bundle-datachannel.sdp",
+    "pion-sendonly-video-first.sdp",
+    "webrtcbin-bundle-none.sdp",
+    "jsep-no-bundle.sdp",
 };
 #define N_OFFERS ((int)(sizeof(offers) / sizeof(offers[0])))
-
-/* ---- helpers ---- */
-
-static char *read_asset(const char *name)
-{
-	const char *dir = getenv("MCU_ASSETS");
-	char path[512];
-	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "assets/sdp", name);
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		fail_msg("cannot open %s (run from the repository root or set MCU_ASSETS)", path);
-	char *buf = calloc(1, SDP_MAX_SIZE + 1);
-	assert_non_null(buf);
-	size_t n = fread(buf, 1, SDP_MAX_SIZE, f);
-	fclose(f);
-	buf[n] = '\0';
-	return buf;
-}
-
-static struct sdp_session *new_session(void)
-{
-	struct sdp_session *s = calloc(1, sizeof(*s));
-	assert_non_null(s);
-	return s;
-}
-
-/* Parses a NUL-terminated text; returns the result code, message in err. */
-static int parse_str(const char *text, struct sdp_session *s, char *err, size_t errlen)
-{
-	return sdp_parse(text, strlen(text), s, err, errlen);
-}
-
-static struct sdp_session *parse_ok(const char *text)
-{
-	struct sdp_session *s = new_session();
-	char err[256];
-	int r = parse_str(text, s, err, sizeof(err));
-	if (r)
-		fail_msg("sdp_parse: %d %s", r, err);
-	return s;
-}
-
-static struct sdp_session *parse_asset(const char *name)
-{
-	char *text = read_asset(name);
-	struct sdp_session *s = parse_ok(text);
-	free(text);
-	return s;
-}
-
-/* Expects sdp_parse to fail with code and a message containing what. */
-static void parse_fails(const char *text, size_t len, int code, const char *what)
-{
-	struct sdp_session *s = new_session();
-	char err[256] = "";
-	int r = sdp_parse(text, len, s, err, sizeof(err));
-	if (r != code || !strstr(err, what))
-		fail_msg("want %d '%s', got %d '%s'", code, what, r, err);
-	free(s);
-}
-
-/* Expects parse to succeed and negotiation to fail with a message containing what. */
-static void negotiate_fails(const char *text, const char *what)
-{
-	struct sdp_session *s = parse_ok(text);
-	struct sdp_negotiated neg;
-	char err[256] = "";
-	int r = sdp_negotiate(s, NULL, &neg, err, sizeof(err));
-	if (r != -EINVAL || !strstr(err, what))
-		fail_msg("want -EINVAL '%s', got %d '%s'", what, r, err);
-	free(s);
-}
-
-/* A malloc'd copy of text without the lines that start with prefix. */
-static char *drop_lines(const char *text, const char *prefix)
-{
-	char *out = calloc(1, strlen(text) + 1), *o = out;
-	assert_non_null(out);
-	for (const char *p = text; *p;) {
-		const char *nl = strchr(p, '\n');
-		size_t n = nl ? (size_t)(nl - p) + 1 : strlen(p);
-		if (strncmp(p, prefix, strlen(prefix)) != 0) {
-			memcpy(o, p, n);
-			o += n;
-		}
-		p += n;
-	}
-	return out;
-}
-
-/* A malloc'd copy of text with every occurrence of from replaced by to. */
-static char *replace_all(const char *text, const char *from, const char *to)
-{
-	size_t fl = strlen(from), tl = strlen(to), count = 0;
-	for (const char *p = strstr(text, from); p; p = strstr(p + fl, from))
-		count++;
-	char *out = calloc(1, strlen(text) + count * (tl > fl ? tl - fl : 0) + 1), *o = out;
-	assert_non_null(out);
-	for (const char *p = text;;) {
-		const char *q = strstr(p, from);
-		if (!q) {
-			strcpy(o, p);
-			break;
-		}
-		memcpy(o, p, (size_t)(q - p));
-		o += q - p;
-		memcpy(o, to, tl);
-		o += tl;
-		p = q + fl;
-	}
-	return out;
-}
-
-static const struct sdp_codec *codec_named(const struct sdp_media *m, const char *name)
-{
-	for (int i = 0; i < m->ncodecs; i++)
-		if (strcmp(m->codecs[i].name, name) == 0)
-			return &m->codecs[i];
-	return NULL;
-}
-
-static const struct sdp_codec *codec_pt(const struct sdp_media *m, int pt)
-{
-	for (int i = 0; i < m->ncodecs; i++)
-		if (m->codecs[i].pt == pt)
-			return &m->codecs[i];
-	return NULL;
-}
-
-static int ext_id(const struct sdp_media *m, const char *uri)
-{
-	for (int i = 0; i < m->nextmaps; i++)
-		if (strcmp(m->extmaps[i].uri, uri) == 0)
-			return m->extmaps[i].id;
-	return 0;
-}
-
-static bool has_ssrc(const struct sdp_media *m, uint32_t ssrc)
-{
-	for (int i = 0; i < m->nssrcs; i++)
-		if (m->ssrcs[i] == ssrc)
-			return true;
-	return false;
-}
-
-static bool in_bundle(const struct sdp_session *s, const char *mid)
-{
-	for (int i = 0; i < s->nbundle; i++)
-		if (strcmp(s->bundle[i], mid) == 0)
-			return true;
-	return false;
-}
-
-static struct sdp_answer_params our_params(void)
-{
-	static const char *const cands[] = {OUR_CAND};
-	return (struct sdp_answer_params){
-	    .ice_ufrag = OUR_UFRAG,
-	    .ice_pwd = OUR_PWD,
-	    .fingerprint = OUR_FP,
-	    .audio_ssrc = 1111,
-	    .video_ssrc = 2222,
-	    .cname = "mcu",
-	    .stream_id = "mcu-mix",
-	    .ip = "127.0.0.1",
-	    .port = 40000,
-	    .ncandidates = 1,
-	    .candidates = cands,
-	    .end_of_candidates = true,
-	};
-}
-
-/* Negotiates and writes our answer to *offer; returns the malloc'd answer text. */
-static char *answer_text(const struct sdp_session *offer, struct sdp_negotiated *neg)
-{
-	char err[256] = "";
-	int r = sdp_negotiate(offer, NULL, neg, err, sizeof(err));
-	if (r)
-		fail_msg("sdp_negotiate: %d %s", r, err);
-	struct sdp_answer_params p = our_params();
-	char *out = malloc(16384);
-	assert_non_null(out);
-	r = sdp_write_answer(offer, neg, &p, out, 16384);
-	assert_true(r > 0);
-	assert_int_equal((size_t)r, strlen(out));
-	return out;
-}
-
-static enum sdp_dir mirrored(enum sdp_dir d)
-{
-	return d == SDP_SENDONLY ? SDP_RECVONLY : d == SDP_RECVONLY ? SDP_SENDONLY : d;
-}
-
 /* ---- parsing the captured offers ---- */
 
 static void test_parse_chromium_sendrecv(void **state)
@@ -365,7 +175,7 @@ static void test_parse_firefox(void **state)
 /* ---- answers, checked by parsing them back ---- */
 
 static void check_accepted(const struct sdp_media *om, const struct sdp_neg_media *nm,
-                           const struct sdp_media *am, bool tag)
+                           const struct sdp_media *am, bool tag, const char *ufrag, const char *pwd)
 {
 	assert_string_equal(am->mid, om->mid);
 	assert_int_not_equal(am->port, 0);
@@ -374,7 +184,9 @@ static void check_accepted(const struct sdp_media *om, const struct sdp_neg_medi
 	assert_int_equal(c->pt, nm->pt);
 	assert_non_null(codec_pt(om, c->pt));
 	assert_string_equal(c->name, om->kind == SDP_AUDIO ? "opus" : "VP8");
-	assert_string_equal(codec_pt(om, c->pt)->name, om->kind == SDP_AUDIO ? "opus" : "VP8");
+	/* encoding names are case-insensitive (RFC 4855 3): webrtcbin writes "OPUS" */
+	assert_int_equal(
+	    strcasecmp(codec_pt(om, c->pt)->name, om->kind == SDP_AUDIO ? "opus" : "VP8"), 0);
 	assert_false(c->fb_twcc);
 	assert_int_equal(ext_id(am, TWCC), 0);
 	if (om->kind == SDP_AUDIO) {
@@ -382,7 +194,11 @@ static void check_accepted(const struct sdp_media *om, const struct sdp_neg_medi
 		assert_int_equal(ext_id(am, AUDIO_LEVEL), ext_id(om, AUDIO_LEVEL));
 		assert_int_equal(ext_id(am, ABS_SEND_TIME), 0);
 	} else {
-		assert_true(c->fb_nack && c->fb_pli && c->fb_fir && c->fb_remb);
+		/* the offered feedback, no more (webrtcbin offers "nack pli" but no plain nack) */
+		const struct sdp_codec *oc = codec_pt(om, c->pt);
+		assert_true(c->fb_nack == oc->fb_nack && c->fb_pli == oc->fb_pli &&
+		            c->fb_fir == oc->fb_fir && c->fb_remb == oc->fb_remb);
+		assert_true(c->fb_pli && c->fb_fir);
 		assert_int_equal(ext_id(am, ABS_SEND_TIME), ext_id(om, ABS_SEND_TIME));
 	}
 	assert_int_equal(am->dir, mirrored(om->dir));
@@ -390,8 +206,8 @@ static void check_accepted(const struct sdp_media *om, const struct sdp_neg_medi
 	assert_string_equal(am->setup, "passive");
 	assert_string_equal(am->fp_alg, "sha-256");
 	assert_string_equal(am->fp, OUR_FP);
-	assert_string_equal(am->ice_ufrag, OUR_UFRAG);
-	assert_string_equal(am->ice_pwd, OUR_PWD);
+	assert_string_equal(am->ice_ufrag, ufrag);
+	assert_string_equal(am->ice_pwd, pwd);
 	bool send = am->dir == SDP_SENDRECV || am->dir == SDP_SENDONLY;
 	uint32_t ours = om->kind == SDP_AUDIO ? 1111 : 2222;
 	assert_int_equal(am->nssrcs, send ? 1 : 0);
@@ -402,31 +218,90 @@ static void check_accepted(const struct sdp_media *om, const struct sdp_neg_medi
 		assert_string_equal(am->candidates[0], OUR_CAND);
 }
 
+/* The negotiated transport of accepted m-line i: the bundle's, else the offered m-line's own
+ * (media level over session level), setup lower case. */
+static void check_neg_transport(const struct sdp_session *o, const struct sdp_negotiated *neg,
+                                int i)
+{
+	const struct sdp_neg_media *nm = &neg->media[i];
+	const struct sdp_media *m = &o->media[i];
+	if (neg->bundle) {
+		assert_string_equal(nm->ice_ufrag, neg->ice_ufrag);
+		assert_string_equal(nm->ice_pwd, neg->ice_pwd);
+		assert_string_equal(nm->fp, neg->fp);
+		assert_string_equal(nm->fp_alg, neg->fp_alg);
+		assert_string_equal(nm->setup, neg->setup);
+		return;
+	}
+	assert_string_equal(nm->ice_ufrag, m->ice_ufrag[0] ? m->ice_ufrag : o->ice_ufrag);
+	assert_string_equal(nm->ice_pwd, m->ice_pwd[0] ? m->ice_pwd : o->ice_pwd);
+	assert_string_equal(nm->fp, m->fp[0] ? m->fp : o->fp);
+	assert_true(!strcmp(nm->setup, "actpass") || !strcmp(nm->setup, "active"));
+	assert_false(nm->twcc);
+	assert_int_equal(nm->ext_twcc, 0);
+}
+
+/* The same answer with and without our per-m-line ICE credentials: identical with BUNDLE. */
+static void check_media_ice_ignored(const struct sdp_session *o, const struct sdp_negotiated *neg,
+                                    const char *text)
+{
+	struct sdp_answer_params p = our_params();
+	memset(p.media_ice_ufrag, 0, sizeof(p.media_ice_ufrag));
+	memset(p.media_ice_pwd, 0, sizeof(p.media_ice_pwd));
+	char *plain = malloc(16384);
+	assert_non_null(plain);
+	int n = sdp_write_answer(o, neg, &p, plain, 16384);
+	assert_int_equal(n, (int)strlen(plain));
+	assert_int_equal(strcmp(plain, text) == 0, neg->bundle);
+	free(plain);
+}
+
 static void check_answer(const char *name)
 {
 	struct sdp_session *o = parse_asset(name);
 	struct sdp_negotiated neg;
 	char *text = answer_text(o, &neg);
+	assert_int_equal(neg.bundle, o->nbundle > 0);
+	check_media_ice_ignored(o, &neg, text);
 	struct sdp_session *a = parse_ok(text);
 	assert_int_equal(a->nmedia, o->nmedia);
-	int naccepted = 0;
+	int naccepted = 0, first = -1;
 	for (int i = 0; i < o->nmedia; i++) {
 		const struct sdp_media *om = &o->media[i], *am = &a->media[i];
 		assert_int_equal(am->kind, om->kind);
 		assert_string_equal(am->mid, om->mid);
 		assert_string_equal(am->proto, om->proto);
+		assert_string_equal(am->media, om->media);
 		if (neg.media[i].accepted) {
-			check_accepted(om, &neg.media[i], am, naccepted == 0);
-			assert_true(in_bundle(a, am->mid));
+			check_accepted(om, &neg.media[i], am, naccepted == 0,
+			               neg.bundle ? OUR_UFRAG : our_media_ufrag(i),
+			               neg.bundle ? OUR_PWD : our_media_pwd(i));
+			check_neg_transport(o, &neg, i);
+			assert_int_equal(in_bundle(a, am->mid), neg.bundle);
+			first = first < 0 ? i : first;
 			naccepted++;
 		} else {
 			assert_int_equal(am->port, 0);
 			assert_int_equal(am->dir, SDP_INACTIVE);
 			assert_false(in_bundle(a, am->mid));
 			assert_int_equal(am->nssrcs, 0);
+			assert_int_equal(am->ncodecs,
+			                 om->kind == SDP_AUDIO || om->kind == SDP_VIDEO);
+			assert_false(am->bundle_only);
+			/* our transport lines, as webrtcbin needs them, but no candidates */
+			assert_string_equal(am->ice_ufrag, OUR_UFRAG);
+			assert_string_equal(am->fp, OUR_FP);
+			assert_string_equal(am->setup, "passive");
+			assert_int_equal(am->ncandidates, 0);
+			/* without BUNDLE every m-line is a whole transport description */
+			assert_int_equal(am->rtcp_mux, !neg.bundle);
+			assert_string_equal(neg.media[i].ice_ufrag, "");
 		}
 	}
-	assert_int_equal(a->nbundle, naccepted);
+	assert_int_equal(a->nbundle, neg.bundle ? naccepted : 0);
+	/* without BUNDLE the session-wide transport is the first accepted m-line's */
+	assert_string_equal(neg.ice_ufrag, neg.media[first].ice_ufrag);
+	assert_string_equal(neg.ice_pwd, neg.media[first].ice_pwd);
 	/* an answer is not an offer we accept: it says setup:passive */
 	char err[256];
 	assert_int_equal(sdp_negotiate(a, NULL, &neg, err, sizeof(err)), -EINVAL);
@@ -438,8 +313,10 @@ static void check_answer(const char *name)
 
 static void test_answer_all_offers(void **state)
 {
-	for (int i = 0; i < N_OFFERS; i++)
+	for (int i = 0; i < N_OFFERS; i++) {
+		print_message("%s\n", offers[i]);
 		check_answer(offers[i]);
+	}
 }
 
 static void test_negotiate_sendrecv(void **state)
@@ -493,7 +370,8 @@ static void test_answer_rejects_second_audio(void **state)
 	char *text = read_asset("chromium-audio-only.sdp");
 	/* append a second audio m-line and put it in the bundle */
 	char *two = replace_all(text, "a=group:BUNDLE 0", "a=group:BUNDLE 0 1");
-	const char *extra = "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\n"
+	const char *extra = "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n"
+	                    "a=mid:1\r\n"
 	                    "a=sendonly\r\na=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\n";
 	char *all = calloc(1, strlen(two) + strlen(extra) + 1);
 	strcpy(all, two);
@@ -503,13 +381,94 @@ static void test_answer_rejects_second_audio(void **state)
 	char *ans = answer_text(o, &neg);
 	assert_true(neg.media[0].accepted);
 	assert_false(neg.media[1].accepted);
-	assert_non_null(strstr(ans, "m=audio 0 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n"
-	                            "a=mid:1\r\na=inactive\r\n"));
+	assert_non_null(
+	    strstr(ans, "m=audio 0 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n" REJ_TRANSPORT
+	                "a=mid:1\r\na=inactive\r\n"));
 	assert_non_null(strstr(ans, "a=group:BUNDLE 0\r\n"));
 	free(ans);
 	free(o);
 	free(all);
 	free(two);
+	free(text);
+}
+
+/* A second video m-line named as the client's screen is accepted receive-only with the
+ * camera's codec; unnamed, or offering another codec, it is rejected. */
+static void test_screen_mline(void **state)
+{
+	char *text = read_asset("chromium-sendrecv.sdp");
+	char *three = replace_all(text, "a=group:BUNDLE 0 1", "a=group:BUNDLE 0 1 2");
+	const char *extra = "m=video 9 UDP/TLS/RTP/SAVPF 96 102\r\nc=IN IP4 0.0.0.0\r\n"
+	                    "a=mid:2\r\n"
+	                    "a=sendonly\r\na=rtcp-mux\r\na=rtpmap:96 VP8/90000\r\n"
+	                    "a=rtcp-fb:96 nack\r\na=rtcp-fb:96 nack pli\r\n"
+	                    "a=rtpmap:102 H264/90000\r\na=fmtp:102 "
+	                    "level-asymmetry-allowed=1;packetization-mode=1;"
+	                    "profile-level-id=42e01f\r\na=ssrc:424242 cname:x\r\n";
+	char *all = calloc(1, strlen(three) + strlen(extra) + 1);
+	strcpy(all, three);
+	strcat(all, extra);
+	struct sdp_session *o = parse_ok(all);
+	char err[256];
+	struct sdp_negotiated neg;
+	struct sdp_policy pol = {.rtx = true};
+	snprintf(pol.screen_mid, sizeof(pol.screen_mid), "2");
+	assert_int_equal(sdp_negotiate(o, &pol, &neg, err, sizeof(err)), 0);
+	assert_int_equal(neg.video_index, 1);
+	assert_int_equal(neg.screen_index, 2);
+	const struct sdp_neg_media *sc = &neg.media[2];
+	assert_true(sc->accepted);
+	assert_int_equal(sc->dir, SDP_RECVONLY);
+	assert_int_equal(sc->pt, 96);
+	assert_int_equal(sc->vcodec, SDP_VCODEC_VP8);
+	assert_int_equal(sc->nssrcs, 1);
+	assert_int_equal(sc->ssrcs[0], 424242);
+	struct sdp_answer_params p = our_params();
+	char *ans = malloc(16384);
+	assert_true(sdp_write_answer(o, &neg, &p, ans, 16384) > 0);
+	const char *m2 = strstr(ans, "a=mid:2\r\n");
+	assert_non_null(m2);
+	assert_non_null(strstr(m2, "a=recvonly\r\n"));
+	assert_null(strstr(m2, "a=ssrc:")); /* we send nothing on it */
+	assert_non_null(strstr(ans, "a=group:BUNDLE 0 1 2\r\n"));
+	/* not named: rejected as any second video */
+	assert_int_equal(sdp_negotiate(o, NULL, &neg, err, sizeof(err)), 0);
+	assert_int_equal(neg.screen_index, -1);
+	assert_false(neg.media[2].accepted);
+	/* the camera on H.264, the screen offering VP8 first: H.264 as the camera */
+	pol.h264 = true;
+	pol.prefer_set = true;
+	pol.prefer = SDP_VCODEC_H264;
+	assert_int_equal(sdp_negotiate(o, &pol, &neg, err, sizeof(err)), 0);
+	assert_int_equal(neg.media[1].vcodec, SDP_VCODEC_H264);
+	assert_int_equal(neg.screen_index, 2);
+	assert_int_equal(neg.media[2].pt, 102);
+	assert_int_equal(neg.media[2].vcodec, SDP_VCODEC_H264);
+	/* a presenter without a camera: its only video m-line is the screen, with the
+	 * policy's codec (VP8 here: H.264 not preferred), and no camera */
+	struct sdp_session *o1 = parse_ok(text);
+	pol = (struct sdp_policy){0};
+	snprintf(pol.screen_mid, sizeof(pol.screen_mid), "1");
+	assert_int_equal(sdp_negotiate(o1, &pol, &neg, err, sizeof(err)), 0);
+	assert_int_equal(neg.audio_index, 0);
+	assert_int_equal(neg.video_index, -1);
+	assert_int_equal(neg.screen_index, 1);
+	assert_int_equal(neg.media[1].dir, SDP_RECVONLY);
+	assert_int_equal(neg.media[1].vcodec, SDP_VCODEC_VP8);
+	free(o1);
+	/* a screen that only receives is not one */
+	char *recv = replace_all(all, "a=mid:2\r\na=sendonly", "a=mid:2\r\na=recvonly");
+	struct sdp_session *o2 = parse_ok(recv);
+	pol = (struct sdp_policy){0};
+	snprintf(pol.screen_mid, sizeof(pol.screen_mid), "2");
+	assert_int_equal(sdp_negotiate(o2, &pol, &neg, err, sizeof(err)), 0);
+	assert_int_equal(neg.screen_index, -1);
+	free(o2);
+	free(recv);
+	free(ans);
+	free(o);
+	free(all);
+	free(three);
 	free(text);
 }
 
@@ -654,8 +613,12 @@ static void test_missing_transport_attributes(void **state)
 	t = replace_all(text, "a=fingerprint:sha-256 78:F5", "a=fingerprint:sha-256 78:F");
 	negotiate_fails(t, "fingerprint");
 	free(t);
+	/* without BUNDLE every accepted m-line's transport is checked, and named (the rest of the
+	 * offers without BUNDLE are in test_sdp_stacks.c) */
 	t = drop_lines(text, "a=group:BUNDLE");
-	negotiate_fails(t, "BUNDLE");
+	char *t1 = drop_lines(t, "a=rtcp-mux");
+	negotiate_fails(t1, "m-line 0 (audio, mid 0, no BUNDLE) lacks a=rtcp-mux");
+	free(t1);
 	free(t);
 	t = replace_all(text, "VP8/90000", "XYZ/90000");
 	char *t2 = replace_all(t, "opus/48000", "xyz/48000");
@@ -939,7 +902,7 @@ static void test_bundle_only_and_ext_ids(void **state)
 }
 
 /* Every prefix, in an exact-size heap copy: errors are fine, crashes and overreads are not. */
-static void prefixes_of(const char *name)
+static void prefixes_of(const char *name, const struct sdp_policy *pol)
 {
 	char *text = read_asset(name);
 	size_t n = strlen(text);
@@ -953,7 +916,7 @@ static void prefixes_of(const char *name)
 		memcpy(copy, text, len);
 		if (sdp_parse(copy, len, s, err, sizeof(err)) == 0) {
 			ok++;
-			if (sdp_negotiate(s, NULL, &neg, err, sizeof(err)) == 0)
+			if (sdp_negotiate(s, pol, &neg, err, sizeof(err)) == 0)
 				assert_true(sdp_write_answer(s, &neg, &p, out, sizeof(out)) > 0);
 		} else {
 			assert_true(err[0] != '\0');
@@ -967,8 +930,14 @@ static void prefixes_of(const char *name)
 
 static void test_all_prefixes(void **state)
 {
-	prefixes_of("chromium-sendrecv.sdp");
-	prefixes_of("firefox-sendrecv.sdp");
+	static const struct sdp_policy sim = {.h264 = true, .rtx = true, .simulcast = true};
+	prefixes_of("chromium-sendrecv.sdp", NULL);
+	prefixes_of("firefox-sendrecv.sdp", NULL);
+	prefixes_of("chromium-simulcast.sdp", &sim);
+	prefixes_of("firefox-simulcast.sdp", &sim);
+	prefixes_of("webrtcbin-max-bundle.sdp", &sim);
+	prefixes_of("wrtc-stopped-reoffer.sdp", &sim);
+	prefixes_of("jsep-no-bundle.sdp", &sim);
 }
 
 /* ---- H.264 (RFC 6184) ---- */
@@ -1208,6 +1177,7 @@ int main(void)
 	    cmocka_unit_test(test_negotiate_sendrecv),
 	    cmocka_unit_test(test_negotiate_datachannel_and_firefox),
 	    cmocka_unit_test(test_answer_rejects_second_audio),
+	    cmocka_unit_test(test_screen_mline),
 	    cmocka_unit_test(test_answer_text_details),
 	    cmocka_unit_test(test_answer_sendonly_offer_has_no_ssrc),
 	    cmocka_unit_test(test_answer_too_small),

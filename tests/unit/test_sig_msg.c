@@ -99,7 +99,16 @@ static void test_join_receive(void **state)
 	                       &m, &code),
 	                 0);
 	assert_int_equal(m.recv_codec, 0);
+	assert_false(m.layer_control);
 	sig_msg_clear(&m);
+	assert_int_equal(parse("{\"type\":\"join\",\"room\":\"r\",\"name\":\"n\","
+	                       "\"layer_control\":true}",
+	                       &m, &code),
+	                 0);
+	assert_true(m.layer_control);
+	sig_msg_clear(&m);
+	expect_error("{\"type\":\"join\",\"room\":\"r\",\"name\":\"n\",\"layer_control\":1}",
+	             "bad-field");
 	assert_int_equal(
 	    parse("{\"type\":\"join\",\"room\":\"r\",\"name\":\"n\",\"receive\":{}}", &m, &code),
 	    0);
@@ -395,6 +404,139 @@ static const char *str(json_t *o, const char *key)
 	return json_string_value(v);
 }
 
+/* mute, kick, rename: ids as strings, "all" and "except" for mute only, flags booleans. */
+static void test_moderation(void **state)
+{
+	struct sig_msg m;
+	const char *code;
+	assert_int_equal(parse("{\"type\":\"mute\",\"audio\":true}", &m, &code), 0);
+	assert_int_equal(m.type, SIG_MUTE);
+	assert_int_equal(m.target, SIG_NO_ID);
+	assert_int_equal(m.mute_audio, 1);
+	assert_int_equal(m.mute_video, -1);
+	assert_int_equal(parse("{\"type\":\"mute\",\"id\":\"42\",\"video\":false}", &m, &code), 0);
+	assert_int_equal(m.target, 42);
+	assert_int_equal(m.mute_video, 0);
+	assert_int_equal(
+	    parse("{\"type\":\"mute\",\"id\":\"all\",\"except\":\"7\",\"audio\":true}", &m, &code),
+	    0);
+	assert_true(m.target_all);
+	assert_int_equal(m.except, 7);
+	assert_int_equal(parse("{\"type\":\"kick\",\"id\":\"3\",\"reason\":\"spam\"}", &m, &code),
+	                 0);
+	assert_int_equal(m.type, SIG_KICK);
+	assert_int_equal(m.target, 3);
+	assert_string_equal(m.reason, "spam");
+	assert_int_equal(parse("{\"type\":\"rename\",\"name\":\"Bob\"}", &m, &code), 0);
+	assert_int_equal(m.type, SIG_RENAME);
+	assert_int_equal(m.target, SIG_NO_ID);
+	assert_string_equal(m.name, "Bob");
+	expect_error("{\"type\":\"mute\"}", "missing-field");
+	expect_error("{\"type\":\"mute\",\"audio\":1}", "bad-field");
+	expect_error("{\"type\":\"mute\",\"id\":7,\"audio\":true}", "bad-field");
+	expect_error("{\"type\":\"mute\",\"id\":\"0\",\"audio\":true}", "bad-field");
+	expect_error("{\"type\":\"mute\",\"id\":\"12x\",\"audio\":true}", "bad-field");
+	expect_error("{\"type\":\"mute\",\"id\":\"4294967295\",\"audio\":true}", "bad-field");
+	expect_error("{\"type\":\"mute\",\"id\":\"99999999999999999999\",\"audio\":true}",
+	             "bad-field");
+	expect_error("{\"type\":\"mute\",\"id\":\"5\",\"except\":\"6\",\"audio\":true}",
+	             "bad-field");
+	expect_error("{\"type\":\"kick\"}", "missing-field");
+	expect_error("{\"type\":\"kick\",\"id\":\"all\"}", "bad-field");
+	expect_error("{\"type\":\"kick\",\"id\":\"3\",\"reason\":\"a\\nb\"}", "bad-field");
+	expect_error("{\"type\":\"rename\"}", "missing-field");
+	expect_error("{\"type\":\"rename\",\"name\":\"\"}", "bad-field");
+	expect_error("{\"type\":\"rename\",\"name\":\"a\\u0001\"}", "bad-field");
+}
+
+static void test_view_layout(void **state)
+{
+	struct sig_msg m;
+	const char *code;
+	assert_int_equal(parse("{\"type\":\"view\"}", &m, &code), 0);
+	assert_int_equal(m.type, SIG_VIEW);
+	assert_int_equal(m.layout, -1);
+	assert_int_equal(m.pin, SIG_NO_ID);
+	assert_int_equal(m.exclude_self, -1);
+	assert_int_equal(
+	    parse("{\"type\":\"view\",\"layout\":\"speaker\",\"pin\":\"4\",\"exclude_self\":true}",
+	          &m, &code),
+	    0);
+	assert_int_equal(m.layout, 1);
+	assert_int_equal(m.pin, 4);
+	assert_int_equal(m.exclude_self, 1);
+	assert_int_equal(parse("{\"type\":\"view\",\"layout\":\"room\",\"pin\":null}", &m, &code),
+	                 0);
+	assert_int_equal(m.layout, -1);
+	assert_true(m.pin_set);
+	assert_int_equal(m.pin, SIG_NO_ID);
+	assert_int_equal(parse("{\"type\":\"layout\",\"layout\":\"grid\"}", &m, &code), 0);
+	assert_int_equal(m.type, SIG_LAYOUT);
+	assert_int_equal(m.layout, 0);
+	assert_false(m.pin_set);
+	assert_int_equal(parse("{\"type\":\"layout\",\"pin\":\"9\"}", &m, &code), 0);
+	assert_int_equal(m.pin, 9);
+	expect_error("{\"type\":\"layout\"}", "missing-field");
+	expect_error("{\"type\":\"layout\",\"layout\":\"room\"}", "bad-field");
+	expect_error("{\"type\":\"view\",\"layout\":\"tiles\"}", "bad-field");
+	expect_error("{\"type\":\"view\",\"pin\":4}", "bad-field");
+	expect_error("{\"type\":\"view\",\"exclude_self\":\"yes\"}", "bad-field");
+	char *t = sig_layout("speaker", 4);
+	assert_string_equal(t, "{\"type\":\"layout\",\"layout\":\"speaker\",\"pin\":\"4\"}");
+	free(t);
+	t = sig_layout("grid", SIG_NO_ID);
+	assert_string_equal(t, "{\"type\":\"layout\",\"layout\":\"grid\",\"pin\":null}");
+	free(t);
+}
+
+/* the offer's "screen" mid, and {"type":"screen","mid":null} */
+static void test_screen(void **state)
+{
+	struct sig_msg m;
+	const char *code;
+	assert_int_equal(parse("{\"type\":\"offer\",\"sdp\":\"v=0\",\"screen\":\"2\"}", &m, &code),
+	                 0);
+	assert_string_equal(m.mid, "2");
+	sig_msg_clear(&m);
+	assert_int_equal(parse("{\"type\":\"offer\",\"sdp\":\"v=0\",\"screen\":null}", &m, &code),
+	                 0);
+	assert_string_equal(m.mid, "");
+	sig_msg_clear(&m);
+	expect_error("{\"type\":\"offer\",\"sdp\":\"v=0\",\"screen\":\"\"}", "bad-field");
+	expect_error("{\"type\":\"offer\",\"sdp\":\"v=0\",\"screen\":2}", "bad-field");
+	expect_error("{\"type\":\"offer\",\"sdp\":\"v=0\",\"screen\":"
+	             "\"0123456789012345678901234567890123\"}",
+	             "bad-field");
+	assert_int_equal(parse("{\"type\":\"screen\",\"mid\":null}", &m, &code), 0);
+	assert_int_equal(m.type, SIG_SCREEN);
+	expect_error("{\"type\":\"screen\"}", "missing-field");
+	expect_error("{\"type\":\"screen\",\"mid\":\"2\"}", "bad-field");
+	char *t = sig_presentation(4, 9);
+	assert_string_equal(t, "{\"type\":\"presentation\",\"id\":\"4\",\"source\":\"9\"}");
+	free(t);
+	t = sig_presentation(SIG_NO_ID, SIG_NO_ID);
+	assert_string_equal(t, "{\"type\":\"presentation\",\"id\":null,\"source\":null}");
+	free(t);
+	const char *rids[] = {"q", "h"};
+	t = sig_layers(rids, 2);
+	assert_string_equal(t, "{\"type\":\"layers\",\"active\":[\"q\",\"h\"]}");
+	free(t);
+}
+
+static void test_build_moderation(void **state)
+{
+	char *t = sig_muted(5, true, false, "moderator");
+	assert_string_equal(t, "{\"type\":\"muted\",\"id\":\"5\",\"audio\":true,\"video\":false,"
+	                       "\"by\":\"moderator\"}");
+	free(t);
+	t = sig_renamed(5, "Zoë");
+	assert_string_equal(t, "{\"type\":\"renamed\",\"id\":\"5\",\"name\":\"Zoë\"}");
+	free(t);
+	t = sig_removed("bye");
+	assert_string_equal(t, "{\"type\":\"removed\",\"reason\":\"bye\"}");
+	free(t);
+}
+
 static void test_build_joined(void **state)
 {
 	struct sig_participant others[] = {{7, "Ann"}, {4294967294u, "Bob \"B\" \\ ü"}};
@@ -512,6 +654,10 @@ int main(void)
 	    cmocka_unit_test(test_deep_nesting),
 	    cmocka_unit_test(test_duplicate_keys),
 	    cmocka_unit_test(test_too_large),
+	    cmocka_unit_test(test_moderation),
+	    cmocka_unit_test(test_build_moderation),
+	    cmocka_unit_test(test_view_layout),
+	    cmocka_unit_test(test_screen),
 	    cmocka_unit_test(test_build_joined),
 	    cmocka_unit_test(test_build_answer_error_pong),
 	    cmocka_unit_test(test_build_output),

@@ -313,6 +313,16 @@ static void test_ssrc_cap(void **state)
 	srtp_sess_get_stats(rcv, &st);
 	assert_int_equal(st.ssrc_refused, 3);
 	assert_int_equal(st.rtp_auth_fail, 50);
+	/* a stopped stream's SSRC is given back: another takes its place, and it is new if it
+	 * comes back (the table full again) */
+	srtp_sess_forget_ssrc(rcv, 0x1005);
+	srtp_sess_forget_ssrc(rcv, 0x7777); /* unknown: nothing */
+	srtp_sess_forget_ssrc(NULL, 0x1005);
+	assert_int_equal(send_rtp(snd, rcv, 3, 0x2000), 0);
+	assert_int_equal(send_rtp(snd, rcv, 4, 0x2000), 0);
+	assert_int_equal(send_rtp(snd, rcv, 3, 0x1005), -ENOSPC);
+	srtp_sess_forget_ssrc(rcv, 0x2000);
+	assert_int_equal(send_rtp(snd, rcv, 4, 0x1005), 0);
 	srtp_sess_free(&snd);
 	srtp_sess_free(&rcv);
 }

@@ -184,6 +184,40 @@ static void test_short_start_payload(void **state)
 	assert_null(a);
 }
 
+/* The size a keyframe's first packet announces, and every way a packet is not one. */
+static void test_keyframe_size(void **state)
+{
+	(void)state;
+	/* descriptor S=1 PID=0; frame tag P=0; start code; 640 (scale bits set) x 360 */
+	uint8_t k[] = {0x10, 0x50, 0x2a, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x42, 0x68, 0x01, 0xaa};
+	int w = 0, h = 0;
+	assert_int_equal(vp8_rtp_keyframe_size(k, sizeof(k), &w, &h), 1);
+	assert_int_equal(w, 640);
+	assert_int_equal(h, 360);
+	assert_int_equal(vp8_rtp_keyframe_size(k, 10, &w, &h), 0); /* header cut short */
+	uint8_t x[sizeof(k)];
+	memcpy(x, k, sizeof(k));
+	x[1] |= 1; /* an interframe */
+	assert_int_equal(vp8_rtp_keyframe_size(x, sizeof(x), &w, &h), 0);
+	memcpy(x, k, sizeof(k));
+	x[0] = 0x00; /* not the frame's first packet */
+	assert_int_equal(vp8_rtp_keyframe_size(x, sizeof(x), &w, &h), 0);
+	x[0] = 0x11; /* partition 1 */
+	assert_int_equal(vp8_rtp_keyframe_size(x, sizeof(x), &w, &h), 0);
+	memcpy(x, k, sizeof(k));
+	x[5] = 0x02; /* no start code */
+	assert_int_equal(vp8_rtp_keyframe_size(x, sizeof(x), &w, &h), 0);
+	memcpy(x, k, sizeof(k));
+	x[7] = x[8] = 0; /* zero width */
+	assert_int_equal(vp8_rtp_keyframe_size(x, sizeof(x), &w, &h), 0);
+	/* an extended descriptor (X, I with a 15-bit picture id) before the same frame */
+	uint8_t e[] = {0x90, 0x80, 0x81, 0x23, 0x50, 0x2a, 0x00, 0x9d,
+	               0x01, 0x2a, 0x40, 0x01, 0xb4, 0x00, 0x00};
+	assert_int_equal(vp8_rtp_keyframe_size(e, sizeof(e), &w, &h), 1);
+	assert_int_equal(w, 320);
+	assert_int_equal(h, 180);
+}
+
 static void test_keyframe_50_packets(void **state)
 {
 	size_t len = 50 * 1196;
@@ -532,6 +566,7 @@ int main(void)
 	    cmocka_unit_test(test_desc_accept),
 	    cmocka_unit_test(test_desc_truncated),
 	    cmocka_unit_test(test_short_start_payload),
+	    cmocka_unit_test(test_keyframe_size),
 	    cmocka_unit_test(test_keyframe_50_packets),
 	    cmocka_unit_test(test_packetize_balanced),
 	    cmocka_unit_test(test_loss_middle),

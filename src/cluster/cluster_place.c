@@ -1,0 +1,250 @@
+/*
+ * cluster_place.c - where rooms run in a cluster (see cluster.h): a join for a room not running
+ * here is placed from its claim (mcu:room:<name>) or on the least loaded live node by an
+ * atomic compare-and-set, then joined here or relayed; each beat our rooms' claims are renewed,
+ * and a room whose claim another node took is ended here (fencing). Cluster's loop, but
+ * cluster_take_join (signaling thread).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+
+#include "cluster/cluster_int.h"
+#include "log.h"
+#include "net/loop.h"
+#include "session/server.h"
+#include "session/room.h"
+#include "session/shard.h"
+#include "signal/msg.h"
+
+#define CLUSTER_FULL_LOAD 0.9 /* a node whose busiest loop uses this much takes no new rooms */
+
+/* The node for a new room: the fewest participants, then rooms, among those under
+ * CLUSTER_FULL_LOAD (all of them if none is); ours on a tie. */
+static const char *least_loaded(const struct cluster *c)
+{
+	const char *best = c->id;
+	double best_key = 1e300;
+	for (int pass = 0; pass < 2 && best_key == 1e300; pass++) {
+		size_t i;
+		json_t *n;
+		json_array_foreach(c->nodes, i, n)
+		{
+			if (!pass &&
+			    json_number_value(json_object_get(n, "load")) >= CLUSTER_FULL_LOAD)
+				continue;
+			double key = json_number_value(json_object_get(n, "participants")) * 1e6 +
+			             json_number_value(json_object_get(n, "rooms"));
+			bool self = !strcmp(cluster_str(n, "id"), c->id);
+			if (key < best_key || (key == best_key && self)) {
+				best_key = key;
+				best = cluster_str(n, "id");
+			}
+		}
+	}
+	return best;
+}
+
+/* ---- placing a room ---- */
+
+struct join {
+	struct cluster *c;
+	uint64_t conn;
+	char room[SIG_MAX_ROOM + 1];
+	char *text;
+	size_t len;
+	char owner[CLUSTER_MAX_ID + 1]; /* the claim's node, while checking it is alive */
+};
+
+static void join_free(struct join *j)
+{
+	free(j->text);
+	free(j);
+}
+
+static void refuse(struct join *j)
+{
+	server_send_error(j->c->s, j->conn, "cluster-unavailable",
+	                  "the cluster's Redis is unreachable: no new rooms until it is back");
+	join_free(j);
+}
+
+static void join_here(struct join *j)
+{
+	server_join_here(j->c->s, j->conn, j->text, j->len);
+	join_free(j);
+}
+
+static void join_relayed(struct join *j, const char *node)
+{
+	if (relay_out_add(&j->c->relay, j->conn, node) < 0) {
+		server_send_error(j->c->s, j->conn, "server-busy", "too many relayed connections");
+		join_free(j);
+		return;
+	}
+	LOG_I("cluster: a join for room %s relayed to node %s", j->room, node);
+	cluster_publish(j->c, node, "msg", j->conn, j->text);
+	join_free(j);
+}
+
+/* Goes to the room's node (the claim's value): here or relayed. */
+static void go_to(struct join *j, const char *owner)
+{
+	if (!strcmp(owner, j->c->id))
+		join_here(j);
+	else
+		join_relayed(j, owner);
+}
+
+/* Sets KEYS[1] to ARGV[2] for ARGV[3] ms if it is ARGV[1] ("" = unset); the value after. */
+static const char *const CAS_SCRIPT =
+    "local v = redis.call('GET', KEYS[1]) "
+    "if (v == false and ARGV[1] == '') or v == ARGV[1] then "
+    "redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) return ARGV[2] end return v";
+
+static void on_claimed(void *arg, redisReply *r)
+{
+	struct join *j = arg;
+	if (r && r->type == REDIS_REPLY_STRING)
+		go_to(j, r->str);
+	else
+		refuse(j);
+}
+
+/* Claims the room for the least loaded node if its claim is still `expected`. */
+static void claim(struct join *j, const char *expected)
+{
+	struct cluster *c = j->c;
+	const char *target = least_loaded(c);
+	LOG_I("cluster: room %s placed on node %s", j->room, target);
+	/* %b: an empty `expected` (no claim) is still an argument */
+	if (redis_cmd(c->redis, on_claimed, j, "EVAL %s 1 mcu:room:%s %b %s %d", CAS_SCRIPT,
+	              j->room, expected, strlen(expected), target, CLUSTER_CLAIM_MS) < 0)
+		refuse(j);
+}
+
+/*
+ * Whether the claim's node is alive: its record was written within the last beat and a half
+ * (a live node rewrites it every CLUSTER_BEAT_MS with CLUSTER_TTL_MS to live), so a killed
+ * node's rooms move on after about 1.5 s rather than when its record expires.
+ */
+#define CLUSTER_ALIVE_PTTL_MS (CLUSTER_TTL_MS - CLUSTER_BEAT_MS * 3 / 2)
+
+static void on_owner_ttl(void *arg, redisReply *r)
+{
+	struct join *j = arg;
+	if (!r || r->type != REDIS_REPLY_INTEGER)
+		refuse(j);
+	else if (r->integer > CLUSTER_ALIVE_PTTL_MS)
+		go_to(j, j->owner);
+	else /* its node is gone (or going): take the room over */
+		claim(j, j->owner);
+}
+
+static void on_owner(void *arg, redisReply *r)
+{
+	struct join *j = arg;
+	if (r && r->type == REDIS_REPLY_STRING && !strcmp(r->str, j->c->id)) {
+		go_to(j, r->str);
+	} else if (r && r->type == REDIS_REPLY_STRING && r->len <= CLUSTER_MAX_ID) {
+		memcpy(j->owner, r->str, r->len + 1);
+		if (redis_cmd(j->c->redis, on_owner_ttl, j, "PTTL mcu:node:%s", j->owner) < 0)
+			refuse(j);
+	} else if (r && r->type == REDIS_REPLY_NIL) {
+		claim(j, "");
+	} else {
+		refuse(j);
+	}
+}
+
+static void join_start(void *arg)
+{
+	struct join *j = arg;
+	if (server_room_shard(j->c->s, j->room)) /* it started here meanwhile */
+		join_here(j);
+	else if (!redis_is_up(j->c->redis) ||
+	         redis_cmd(j->c->redis, on_owner, j, "GET mcu:room:%s", j->room) < 0)
+		refuse(j);
+}
+
+bool cluster_take_join(struct cluster *c, uint64_t conn, const char *room, const char *text,
+                       size_t len)
+{
+	struct join *j = calloc(1, sizeof(*j));
+	char *t = strndup(text, len);
+	if (!j || !t) {
+		free(j);
+		free(t);
+		return false;
+	}
+	*j = (struct join){.c = c, .conn = conn, .text = t, .len = len};
+	snprintf(j->room, sizeof(j->room), "%s", room);
+	if (loop_post(c->l, join_start, j) < 0) {
+		join_free(j);
+		return false;
+	}
+	return true;
+}
+
+/* ---- our rooms' claims ---- */
+
+/* Renews KEYS[1] = ARGV[1] for ARGV[2] ms, or sets it if unset (Redis came back empty):
+ * 1; 0 if another node holds it. */
+static const char *const RENEW_SCRIPT =
+    "local v = redis.call('GET', KEYS[1]) "
+    "if v == ARGV[1] or v == false then "
+    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end return 0";
+
+struct renewal {
+	struct cluster *c;
+	char room[SIG_MAX_ROOM + 1];
+};
+
+static void fence_room(struct shard *sh, void *data)
+{
+	struct room *r = shard_find_room(sh, data);
+	if (r)
+		shard_room_end(sh, r, "the room moved to another node: join again");
+	free(data);
+}
+
+/* Another node holds our room's claim: the room ends here (its clients reconnect there). */
+static void fence(struct cluster *c, const char *room)
+{
+	LOG_W("cluster: room %s is claimed by another node: ending it here", room);
+	struct shard *sh = server_room_shard(c->s, room);
+	char *name = strdup(room);
+	if (!sh || !name || server_invoke(c->s, sh, fence_room, name) < 0)
+		free(name);
+}
+
+static void on_renewed(void *arg, redisReply *r)
+{
+	struct renewal *w = arg;
+	if (r && r->type == REDIS_REPLY_INTEGER && r->integer == 0)
+		fence(w->c, w->room);
+	free(w);
+}
+
+void cluster_renew_claims(struct cluster *c)
+{
+	int max = c->cfg->max_rooms > 0 ? c->cfg->max_rooms : 64;
+	char(*names)[SIG_MAX_ROOM + 1] = calloc((size_t)max, sizeof(*names));
+	int n = names ? server_room_names(c->s, names, max) : 0;
+	for (int i = 0; i < n; i++) {
+		struct renewal *w = calloc(1, sizeof(*w));
+		if (!w)
+			break;
+		w->c = c;
+		memcpy(w->room, names[i], sizeof(w->room));
+		if (redis_cmd(c->redis, on_renewed, w, "EVAL %s 1 mcu:room:%s %s %d", RENEW_SCRIPT,
+		              names[i], c->id, CLUSTER_CLAIM_MS) < 0)
+			free(w);
+	}
+	free(names);
+}
