@@ -3,10 +3,11 @@
  *
  * libnice runs on the GMainContext given at creation (the media loop); its signals and the
  * receive callback are delivered there. The agent is controlled (we answer; ice_new_opts can
- * make it controlling for an offering client), in full mode with trickle and consent
- * freshness, gathering host candidates on the bind address only, or with a wildcard bind
- * (0.0.0.0, ::) on each IPv4 address of the interfaces that are up (net/ifaddr.h).
- * Media loop thread only. Owns the NiceAgent; freed with nice_agent_close_async.
+ * make it controlling for an offering client), in full mode with trickle and keepalive
+ * checks (ice.h says why not libnice's consent option), gathering host candidates on the bind
+ * address only, or with a wildcard bind (0.0.0.0, ::) on each IPv4 address of the interfaces that
+ * are up (net/ifaddr.h). Media loop thread only. Owns the NiceAgent; freed with
+ * nice_agent_close_async.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -136,15 +137,13 @@ int ice_new_opts(struct ice **out, GMainContext *ctx, const char *bind_ip, const
 	ice->cb = *cb;
 	snprintf(ice->public_ip, sizeof(ice->public_ip), "%s", public_ip ? public_ip : "");
 	ice->agent =
-	    nice_agent_new_full(ctx, NICE_COMPATIBILITY_RFC5245,
-	                        NICE_AGENT_OPTION_ICE_TRICKLE |
-	                            (o->no_consent ? 0 : NICE_AGENT_OPTION_CONSENT_FRESHNESS));
+	    nice_agent_new_full(ctx, NICE_COMPATIBILITY_RFC5245, NICE_AGENT_OPTION_ICE_TRICKLE);
 	if (!ice->agent) {
 		free(ice);
 		return -ENOMEM;
 	}
 	g_object_set(ice->agent, "controlling-mode", o->role == ICE_CONTROLLING, "upnp", FALSE,
-	             "ice-tcp", FALSE, NULL);
+	             "ice-tcp", FALSE, "keepalive-conncheck", !o->no_checks, NULL);
 	ice->sig_cand =
 	    g_signal_connect(ice->agent, "new-candidate-full", G_CALLBACK(on_new_candidate), ice);
 	ice->sig_done = g_signal_connect(ice->agent, "candidate-gathering-done",

@@ -2,12 +2,15 @@
  * ice.h - one peer's ICE transport (RFC 8445) with libnice: full ICE, controlled (the browser
  * offers and controls), one stream with one component (BUNDLE + rtcp-mux), host candidates on
  * the configured address only (a wildcard one: each up interface's IPv4 address, loopback only
- * when it is the only one), trickle both ways, RFC 7675 consent freshness (libnice 0.1.21
- * checks every 5 s +-20% and fails 10 s after the last answer, so a peer that stops answering
- * goes to ICE_FAILED 4-10 s after it vanished; RFC 7675 allows up to 30 s).
+ * when it is the only one), trickle both ways, Binding requests as keepalives every 5 s +-20%
+ * (libnice fails the pair 50 s after the last answer). libnice 0.1.21's own RFC 7675 option is
+ * not used: it sends each check once, never retransmitted, and fails 10 s after the last
+ * answer, so two checks lost in a saturated downlink queue removed a live participant. The
+ * server's consent check is the peer's (peer_transport.c: nothing authenticated heard from the
+ * peer for PEER_CONSENT_SILENCE_US).
  * ice_new_opts() makes the other side too: a controlling agent (aggressive nomination), as an
- * offering client such as the load generator (tools/load/) needs, optionally without consent
- * checks of its own. ice_new() is the server's agent: controlled, with consent freshness.
+ * offering client such as the load generator (tools/load/) needs. ice_new() is the server's
+ * agent: controlled, with keepalive checks.
  *
  * Threads: created on, and used only from, the media loop thread that owns the GMainContext
  * passed in; every callback runs there. Only this file includes libnice.
@@ -28,11 +31,11 @@ enum ice_role { ICE_CONTROLLED, ICE_CONTROLLING }; /* the answerer is controlled
 struct ice_opts {
 	enum ice_role role;
 	/*
-	 * No RFC 7675 consent checks of our own (plain keepalives instead), so the agent never
-	 * fails because the peer's answers were lost; the peer's consent checks are still
-	 * answered. For the load generator; the server always checks consent.
+	 * No keepalive checks of our own (Binding indications instead), so the agent never fails
+	 * because the peer's answers were lost; the peer's checks are still answered. For the
+	 * load generator; the server's agents send checks.
 	 */
-	bool no_consent;
+	bool no_checks;
 };
 
 struct ice_callbacks {

@@ -183,9 +183,11 @@ void peer_rates_update(struct peer *p, int64_t now_us)
 static gboolean on_rtcp_timer(gpointer data)
 {
 	struct peer *p = data;
-	peer_rates_update(p, g_get_monotonic_time());
+	int64_t now = g_get_monotonic_time();
+	peer_rates_update(p, now);
 	if (peer_media_ready(p))
 		peer_rtcp_report(p);
+	peer_tp_check_consent(p, now);
 	return G_SOURCE_CONTINUE;
 }
 

@@ -242,6 +242,7 @@ struct peer {
 	bool dtls_dead;                    /* an association failed; the peer is being dropped */
 	unsigned dtls_timer, rtcp_timer;
 	int64_t offer_us; /* when the offer arrived: the DTLS handshake must finish in time */
+	int64_t heard_us; /* the last authenticated packet from the peer (consent, once ready) */
 	/* media */
 	struct in_stream in_audio, in_video;
 	struct playout po; /* the adaptive playout delay of both (session/playout.h) */
@@ -340,6 +341,9 @@ const char *peer_tp_ufrag(const struct peer *p, int mline);
 const char *peer_tp_pwd(const struct peer *p, int mline);
 /* Whether every transport finished its DTLS handshake (SRTP keys in place). */
 bool peer_media_ready(const struct peer *p);
+/* Consent (about once a second): a ready peer that has sent nothing authenticated (SRTP,
+ * SRTCP) for PEER_CONSENT_SILENCE_US is dropped as ice-failed. */
+void peer_tp_check_consent(struct peer *p, int64_t now_us);
 /* Sends a datagram through the transport's ICE (DTLS records and SRTP packets). */
 void peer_tp_send(struct peer_tp *tp, const uint8_t *data, size_t len);
 /* Protects and sends RTP / RTCP on tp (nothing before its SRTP keys). */

@@ -410,6 +410,7 @@ void peer_in_datagram(struct peer *p, struct peer_tp *tp, uint8_t *data, size_t 
 			return;
 		}
 		p->st.rtcp_in++;
+		p->heard_us = g_get_monotonic_time();
 		peer_rtcp_in(p, data, n);
 		return;
 	}
@@ -418,6 +419,7 @@ void peer_in_datagram(struct peer *p, struct peer_tp *tp, uint8_t *data, size_t 
 		return;
 	}
 	p->st.rtp_in++;
+	p->heard_us = g_get_monotonic_time();
 	on_rtp(p, tp, data, n);
 }
 

@@ -31,6 +31,13 @@
 #include "config.h"
 
 #define HANDSHAKE_TIMEOUT_US (20 * 1000000LL) /* half-open sessions are dropped after this */
+/*
+ * Consent (RFC 7675's purpose, our own check): a peer that has sent nothing authenticated for
+ * this long has vanished (a closed tab, a frozen process). Every WebRTC endpoint sends RTCP at
+ * least every few seconds, even a receive-only one; a peer whose downlink is saturated still
+ * sends. RFC 7675 expires consent after 30 s; half that frees the others' tiles sooner.
+ */
+#define PEER_CONSENT_SILENCE_US (15 * 1000000LL)
 
 /* SRTP and SRTCP (RFC 7983: first byte 128..191): what --netsim impairs. */
 static bool is_srtp(const uint8_t *data, size_t len)
@@ -167,6 +174,7 @@ static void install_srtp(struct peer_tp *tp)
 	}
 	if (!peer_media_ready(p))
 		return; /* another transport's handshake is still going */
+	p->heard_us = g_get_monotonic_time();
 	LOG_I("peer %u (%s): DTLS done, SRTP profile %d%s", p->id, p->name, keys.profile,
 	      p->ntp > 1 ? " (one transport per m-line, no BUNDLE)" : "");
 	peer_request_keyframe(p);
@@ -311,6 +319,17 @@ static gboolean on_dtls_timer(gpointer data)
 		return G_SOURCE_REMOVE;
 	}
 	return G_SOURCE_CONTINUE;
+}
+
+void peer_tp_check_consent(struct peer *p, int64_t now_us)
+{
+	if (p->dtls_dead || !peer_media_ready(p) || now_us - p->heard_us < PEER_CONSENT_SILENCE_US)
+		return;
+	p->dtls_dead = true; /* once */
+	LOG_W("peer %u (%s): nothing heard for %lld s: consent expired", p->id, p->name,
+	      (long long)((now_us - p->heard_us) / 1000000));
+	p->env->ops->count(p->env->up, ENV_ICE_FAILED);
+	fail_transport(p, "ice-failed", "nothing heard from you for 15 s; you left the room");
 }
 
 /* ---- set-up ---- */

@@ -14,7 +14,7 @@
 //    LeakSanitizer exit non-zero, and the test fails showing its report.
 // The mix is 640x360 at 15 fps: the test is about the life cycle of peers and rooms, and a
 // small canvas keeps the media loop far from saturating the two shared cores (notably under
-// ASan), where a late loop fails ICE consent for everyone (see killed-client.test.mjs).
+// ASan), where a late loop would make every client's media late.
 // CHURN_CYCLES overrides the number of cycles, CHURN_CONFIG (JSON) the server's configuration;
 // MCU_WRAPPER runs the server under a tool (bench/leak-check.sh: valgrind), with longer waits.
 import { test, before, after } from 'node:test';

@@ -303,7 +303,7 @@ static void on_joined(struct client *c, json_t *msg)
 	/* no consent checks of our own: libnice's expire after 10 s without answers (browsers
 	 * wait 30 s), so a server that drops a few of them under load would look like an ICE
 	 * failure of ours; the server's own consent checks are answered as usual */
-	struct ice_opts io = {.role = ICE_CONTROLLING, .no_consent = true};
+	struct ice_opts io = {.role = ICE_CONTROLLING, .no_checks = true};
 	if (ice_new_opts(&c->ice, c->env->ctx, c->env->bind_ip, NULL, &io, &cb) < 0) {
 		fail(c, "cannot create the ICE agent", NULL);
 		return;
