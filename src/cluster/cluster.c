@@ -152,10 +152,36 @@ bool cluster_is_member(const struct cluster *c, const char *id)
 	return false;
 }
 
+int cluster_claim_node(const char *value, char *node, size_t n)
+{
+	const char *slash = strrchr(value, '/');
+	size_t len = slash ? (size_t)(slash - value) : strlen(value);
+	if (len >= n)
+		return -1;
+	memcpy(node, value, len);
+	node[len] = '\0';
+	return 0;
+}
+
 /* ---- the beat ---- */
+
+/*
+ * Whether the beat comes so late that our claims may have expired meanwhile (the process was
+ * stopped or starved for seconds): another node may have taken our rooms.
+ */
+static bool stalled(struct cluster *c)
+{
+	int64_t now = g_get_monotonic_time();
+	bool late =
+	    c->last_beat && now - c->last_beat > (CLUSTER_CLAIM_MS - CLUSTER_BEAT_MS) * 1000LL;
+	c->last_beat = now;
+	return late;
+}
 
 static void beat(struct cluster *c)
 {
+	if (stalled(c))
+		cluster_fence_all(c, "this node stalled past its rooms' claims");
 	if (!redis_is_up(c->redis)) {
 		set_snapshot(c, json_array(), json_array());
 		return;
@@ -263,6 +289,7 @@ int cluster_new(struct cluster **out, struct server *s)
 	c->cfg = s->cfg;
 	c->nodes = json_array();
 	c->rooms = json_array();
+	c->claims = json_object();
 	pthread_mutex_init(&c->snap_lock, NULL);
 	our_url(c);
 	our_id(c);
@@ -290,6 +317,7 @@ void cluster_free(struct cluster **cp)
 	}
 	json_decref(c->nodes);
 	json_decref(c->rooms);
+	json_decref(c->claims);
 	relay_fini(&c->relay);
 	pthread_mutex_destroy(&c->snap_lock);
 	free(c);

@@ -32,10 +32,12 @@ struct cluster {
 	int nids;
 	char ids[CLUSTER_MAX_NODES][CLUSTER_MAX_ID + 1]; /* the members being read */
 	pthread_mutex_t snap_lock;
-	json_t *nodes;    /* the last membership read (snap_lock) */
-	json_t *rooms;    /* the other nodes' rooms in it, each with its node (snap_lock) */
-	bool up;          /* Redis, as last seen on the loop (snap_lock) */
-	int64_t up_since; /* when the connection last came up (monotonic us) */
+	json_t *nodes;     /* the last membership read (snap_lock) */
+	json_t *rooms;     /* the other nodes' rooms in it, each with its node (snap_lock) */
+	bool up;           /* Redis, as last seen on the loop (snap_lock) */
+	int64_t up_since;  /* when the connection last came up (monotonic us) */
+	json_t *claims;    /* our rooms' claim values ("<id>/<epoch>"), by room name */
+	int64_t last_beat; /* when the beat last ran (monotonic us): a late one means we stalled */
 };
 
 /* cluster.c */
@@ -44,6 +46,8 @@ void cluster_ignore_reply(void *arg, struct redisReply *r);
 const char *cluster_str(json_t *o, const char *k);
 /* Whether node id is in the last membership read. */
 bool cluster_is_member(const struct cluster *c, const char *id);
+/* The node of a claim value "<id>/<epoch>" into node (n bytes): 0, or -1 if it is too long. */
+int cluster_claim_node(const char *value, char *node, size_t n);
 
 /* cluster_relay.c */
 /* Publishes {"t": t, "from": us, "conn": conn, "text": text} to node's channel (any thread). */
@@ -57,5 +61,7 @@ void cluster_check_relayed(struct cluster *c);
 /* cluster_place.c */
 /* Renews the claims of the rooms we run (fencing those another node took). */
 void cluster_renew_claims(struct cluster *c);
+/* Ends every room here: we stalled past our claims' expiry, another node may mix them now. */
+void cluster_fence_all(struct cluster *c, const char *why);
 
 #endif

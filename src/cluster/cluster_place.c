@@ -59,11 +59,13 @@ struct join {
 	char *text;
 	size_t len;
 	char owner[CLUSTER_MAX_ID + 1]; /* the claim's node, while checking it is alive */
+	char *claimv;                   /* the claim's value, as the compare-and-set expects */
 };
 
 static void join_free(struct join *j)
 {
 	free(j->text);
+	free(j->claimv);
 	free(j);
 }
 
@@ -92,7 +94,7 @@ static void join_relayed(struct join *j, const char *node)
 	join_free(j);
 }
 
-/* Goes to the room's node (the claim's value): here or relayed. */
+/* Goes to the room's node (the claim's node): here or relayed. */
 static void go_to(struct join *j, const char *owner)
 {
 	if (!strcmp(owner, j->c->id))
@@ -101,17 +103,23 @@ static void go_to(struct join *j, const char *owner)
 		join_relayed(j, owner);
 }
 
-/* Sets KEYS[1] to ARGV[2] for ARGV[3] ms if it is ARGV[1] ("" = unset); the value after. */
-static const char *const CAS_SCRIPT =
-    "local v = redis.call('GET', KEYS[1]) "
-    "if (v == false and ARGV[1] == '') or v == ARGV[1] then "
-    "redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) return ARGV[2] end return v";
+/*
+ * Sets KEYS[1] to "ARGV[2]/<epoch>" for ARGV[3] ms if it is ARGV[1] ("" = unset), the epoch a
+ * new number from the cluster-wide counter mcu:epoch; the value after. The epoch tells one
+ * placement of a room from the next, even on the same node.
+ */
+static const char *const CAS_SCRIPT = "local v = redis.call('GET', KEYS[1]) "
+                                      "if (v == false and ARGV[1] == '') or v == ARGV[1] then "
+                                      "v = ARGV[2] .. '/' .. redis.call('INCR', 'mcu:epoch') "
+                                      "redis.call('SET', KEYS[1], v, 'PX', ARGV[3]) end return v";
 
 static void on_claimed(void *arg, redisReply *r)
 {
 	struct join *j = arg;
-	if (r && r->type == REDIS_REPLY_STRING)
-		go_to(j, r->str);
+	char node[CLUSTER_MAX_ID + 1];
+	if (r && r->type == REDIS_REPLY_STRING &&
+	    cluster_claim_node(r->str, node, sizeof(node)) == 0)
+		go_to(j, node);
 	else
 		refuse(j);
 }
@@ -143,17 +151,20 @@ static void on_owner_ttl(void *arg, redisReply *r)
 	else if (r->integer > CLUSTER_ALIVE_PTTL_MS)
 		go_to(j, j->owner);
 	else /* its node is gone (or going): take the room over */
-		claim(j, j->owner);
+		claim(j, j->claimv);
 }
 
 static void on_owner(void *arg, redisReply *r)
 {
 	struct join *j = arg;
-	if (r && r->type == REDIS_REPLY_STRING && !strcmp(r->str, j->c->id)) {
-		go_to(j, r->str);
-	} else if (r && r->type == REDIS_REPLY_STRING && r->len <= CLUSTER_MAX_ID) {
-		memcpy(j->owner, r->str, r->len + 1);
-		if (redis_cmd(j->c->redis, on_owner_ttl, j, "PTTL mcu:node:%s", j->owner) < 0)
+	bool claimed = r && r->type == REDIS_REPLY_STRING &&
+	               cluster_claim_node(r->str, j->owner, sizeof(j->owner)) == 0;
+	if (claimed && !strcmp(j->owner, j->c->id)) {
+		go_to(j, j->owner);
+	} else if (claimed) {
+		j->claimv = strdup(r->str);
+		if (!j->claimv ||
+		    redis_cmd(j->c->redis, on_owner_ttl, j, "PTTL mcu:node:%s", j->owner) < 0)
 			refuse(j);
 	} else if (r && r->type == REDIS_REPLY_NIL) {
 		claim(j, "");
@@ -193,12 +204,18 @@ bool cluster_take_join(struct cluster *c, uint64_t conn, const char *room, const
 
 /* ---- our rooms' claims ---- */
 
-/* Renews KEYS[1] = ARGV[1] for ARGV[2] ms, or sets it if unset (Redis came back empty):
- * 1; 0 if another node holds it. */
+/*
+ * Renews our claim KEYS[1] for ARGV[3] ms and returns its value: the one we know (ARGV[2]),
+ * or, for a room that just started here (ARGV[2] = ""), any claim of ours (ARGV[1], its node).
+ * Unset (Redis came back empty), it is claimed again with a new epoch. Held by another node,
+ * or by another placement of the room (another epoch): "" (we fence).
+ */
 static const char *const RENEW_SCRIPT =
     "local v = redis.call('GET', KEYS[1]) "
-    "if v == ARGV[1] or v == false then "
-    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end return 0";
+    "if v == false then v = ARGV[1] .. '/' .. redis.call('INCR', 'mcu:epoch') "
+    "redis.call('SET', KEYS[1], v, 'PX', ARGV[3]) return v end "
+    "if v == ARGV[2] or (ARGV[2] == '' and string.sub(v, 1, #ARGV[1] + 1) == ARGV[1] .. '/') "
+    "then redis.call('PEXPIRE', KEYS[1], ARGV[3]) return v end return ''";
 
 struct renewal {
 	struct cluster *c;
@@ -213,10 +230,11 @@ static void fence_room(struct shard *sh, void *data)
 	free(data);
 }
 
-/* Another node holds our room's claim: the room ends here (its clients reconnect there). */
-static void fence(struct cluster *c, const char *room)
+/* Our room's claim is not ours any more: the room ends here (its clients reconnect there). */
+static void fence(struct cluster *c, const char *room, const char *why)
 {
-	LOG_W("cluster: room %s is claimed by another node: ending it here", room);
+	LOG_W("cluster: room %s: %s: ending it here", room, why);
+	json_object_del(c->claims, room);
 	struct shard *sh = server_room_shard(c->s, room);
 	char *name = strdup(room);
 	if (!sh || !name || server_invoke(c->s, sh, fence_room, name) < 0)
@@ -226,25 +244,64 @@ static void fence(struct cluster *c, const char *room)
 static void on_renewed(void *arg, redisReply *r)
 {
 	struct renewal *w = arg;
-	if (r && r->type == REDIS_REPLY_INTEGER && r->integer == 0)
-		fence(w->c, w->room);
+	if (r && r->type == REDIS_REPLY_STRING && r->len == 0)
+		fence(w->c, w->room, "its claim is another node's, or another placement's");
+	else if (r && r->type == REDIS_REPLY_STRING)
+		json_object_set_new(w->c->claims, w->room, json_string(r->str));
 	free(w);
+}
+
+/* The names of the rooms running here (n of them; free() the array). */
+static char (*our_rooms(struct cluster *c, int *n))[SIG_MAX_ROOM + 1]
+{
+	int max = c->cfg->max_rooms > 0 ? c->cfg->max_rooms : 64;
+	char(*names)[SIG_MAX_ROOM + 1] = calloc((size_t)max, sizeof(*names));
+	*n = names ? server_room_names(c->s, names, max) : 0;
+	return names;
+}
+
+/* Forgets the claims of rooms that ended here. */
+static void prune_claims(struct cluster *c, char (*names)[SIG_MAX_ROOM + 1], int n)
+{
+	json_t *kept = json_object();
+	for (int i = 0; kept && i < n; i++) {
+		json_t *v = json_object_get(c->claims, names[i]);
+		if (v)
+			json_object_set(kept, names[i], v);
+	}
+	if (kept) {
+		json_decref(c->claims);
+		c->claims = kept;
+	}
 }
 
 void cluster_renew_claims(struct cluster *c)
 {
-	int max = c->cfg->max_rooms > 0 ? c->cfg->max_rooms : 64;
-	char(*names)[SIG_MAX_ROOM + 1] = calloc((size_t)max, sizeof(*names));
-	int n = names ? server_room_names(c->s, names, max) : 0;
+	int n;
+	char(*names)[SIG_MAX_ROOM + 1] = our_rooms(c, &n);
+	prune_claims(c, names, n);
 	for (int i = 0; i < n; i++) {
 		struct renewal *w = calloc(1, sizeof(*w));
 		if (!w)
 			break;
 		w->c = c;
 		memcpy(w->room, names[i], sizeof(w->room));
-		if (redis_cmd(c->redis, on_renewed, w, "EVAL %s 1 mcu:room:%s %s %d", RENEW_SCRIPT,
-		              names[i], c->id, CLUSTER_CLAIM_MS) < 0)
+		const char *known = json_string_value(json_object_get(c->claims, names[i]));
+		if (!known)
+			known = "";
+		if (redis_cmd(c->redis, on_renewed, w, "EVAL %s 1 mcu:room:%s %s %b %d",
+		              RENEW_SCRIPT, names[i], c->id, known, strlen(known),
+		              CLUSTER_CLAIM_MS) < 0)
 			free(w);
 	}
+	free(names);
+}
+
+void cluster_fence_all(struct cluster *c, const char *why)
+{
+	int n;
+	char(*names)[SIG_MAX_ROOM + 1] = our_rooms(c, &n);
+	for (int i = 0; i < n; i++)
+		fence(c, names[i], why);
 	free(names);
 }

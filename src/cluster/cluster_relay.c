@@ -113,11 +113,13 @@ static void on_http_owner(void *arg, redisReply *r)
 {
 	struct http_job *j = arg;
 	struct cluster *c = j->c;
-	if (r && r->type == REDIS_REPLY_STRING && strcmp(r->str, c->id) &&
-	    cluster_is_member(c, r->str)) {
+	char node[CLUSTER_MAX_ID + 1];
+	if (r && r->type == REDIS_REPLY_STRING &&
+	    cluster_claim_node(r->str, node, sizeof(node)) == 0 && strcmp(node, c->id) &&
+	    cluster_is_member(c, node)) {
 		json_object_set_new(j->req, "t", json_string("http"));
 		json_object_set_new(j->req, "conn", json_integer((json_int_t)j->id));
-		publish_obj(c, r->str, json_incref(j->req));
+		publish_obj(c, node, json_incref(j->req));
 	} else { /* nowhere (a PUT makes it here), or ours */
 		http_here(c->s, j->req, j->id);
 	}

@@ -150,12 +150,34 @@ test('nodes register through Redis, see each other, and survive a node and Redis
   assert.equal((await cluster(nodes[0])).nodes.find((x) => x.id === 'n2').rooms, 1);
   for (const n of nodes.slice(0, 2))
     assert.match(logOf(`${n.id}.log`), /Redis unreachable .*serving the rooms we have/);
-  // n2 claimed its room again; a claim taken by another node fences it: the room ends on n2
-  await waitFor(async () => (await redisCli('GET', 'mcu:room:cl-room')) === 'n2', { what: 'n2 re-claimed its room' });
-  await redisCli('SET', 'mcu:room:cl-room', 'intruder', 'PX', '20000');
+  // n2 claimed its room again, with a new epoch; a claim taken by another node fences it: the
+  // room ends on n2
+  let claimV = '';
+  await waitFor(async () => /^n2\/\d+$/.test(claimV = await redisCli('GET', 'mcu:room:cl-room')), { what: 'n2 re-claimed its room' });
+  console.log(`cl-room's claim after Redis came back: ${claimV}`);
+  await redisCli('SET', 'mcu:room:cl-room', 'intruder/1', 'PX', '20000');
   await waitFor(async () => !(await ownRooms(nodes[1])).includes('cl-room'),
     { timeout: 5000, what: 'n2 ends the room another node claimed' });
-  assert.match(logOf('n2.log'), /room cl-room is claimed by another node: ending it here/);
+  assert.match(logOf('n2.log'), /room cl-room: its claim is another node's.*: ending it here/);
+
+  // the epoch: a claim naming n2 but from another placement of the room fences it too
+  await fetch(`${nodes[1].url}/api/rooms/ep-room`, { method: 'PUT', body: '{}' });
+  await waitFor(async () => /^n2\/\d+$/.test(claimV = await redisCli('GET', 'mcu:room:ep-room')), { what: 'n2 claims ep-room' });
+  const epoch = Number(claimV.split('/')[1]);
+  await redisCli('SET', 'mcu:room:ep-room', `n2/${epoch + 1000}`, 'PX', '20000');
+  await waitFor(async () => !(await ownRooms(nodes[1])).includes('ep-room'),
+    { timeout: 5000, what: 'n2 ends the room claimed by another placement' });
+
+  // a node stalled past its claims (SIGSTOP 5.5 s) ends its rooms as soon as it runs again:
+  // another node may have taken them meanwhile
+  await fetch(`${nodes[0].url}/api/rooms/stall-room`, { method: 'PUT', body: '{}' });
+  await waitFor(async () => /^n1\/\d+$/.test(await redisCli('GET', 'mcu:room:stall-room')), { what: 'n1 claims stall-room' });
+  nodes[0].kill('SIGSTOP');
+  await sleep(5500);
+  nodes[0].kill('SIGCONT');
+  await waitFor(async () => !(await ownRooms(nodes[0])).includes('stall-room'),
+    { timeout: 5000, what: 'n1 ends its rooms after a stall' });
+  assert.match(logOf('n1.log'), /room stall-room: this node stalled past its rooms' claims: ending it here/);
 
   for (const n of nodes.slice(0, 2)) {
     n.kill('SIGTERM');
@@ -218,7 +240,7 @@ test('clients on different nodes meet in one room; the room survives its node', 
   rs = await redis();
   for (const n of nodes)
     await waitFor(async () => ids(await cluster(n)) === 'r1,r2', { timeout: 8000, what: `${n.id} back` });
-  await waitFor(async () => (await redisCli('GET', 'mcu:room:relay-room')) === owner.id, { what: 'the owner re-claimed the room' });
+  await waitFor(async () => (await redisCli('GET', 'mcu:room:relay-room')).startsWith(`${owner.id}/`), { what: 'the owner re-claimed the room' });
   const f1 = [a.frames, b.frames];
   await sleep(1000);
   assert.ok(a.frames > f1[0] + 15 && b.frames > f1[1] + 15, 'frames after Redis is back');
