@@ -98,6 +98,8 @@ fi
 if [ "$what" = bench ] || [ "$what" = all ]; then
 	# A few seconds of mcu-bench: every scenario and both peers must run (no timings checked).
 	run_one "bench/smoke" bash tests/bench_smoke.sh
+	# mcu-cascade: 2 nodes, 12 participants, 2 s; frames cross nodes, no echo (seconds).
+	run_one "bench/cascade" bash tests/cascade_smoke.sh
 fi
 if [ "$what" = fuzz ] || [ "$what" = all ]; then
 	# Replays the committed fuzz corpora through each target (tests/fuzz/replay.sh).
