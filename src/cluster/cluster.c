@@ -39,22 +39,33 @@ static json_t *our_record(struct cluster *c)
 	char *text = server_rooms_json(c->s);
 	json_t *list = text ? json_loads(text, 0, NULL) : NULL;
 	free(text);
-	return json_pack("{s:s,s:s,s:i,s:i,s:f,s:o,s:o}", "id", c->id, "url", c->url, "rooms",
+	text = server_recordings_json(c->s, CLUSTER_MAX_RECORDINGS);
+	json_t *recs = text ? json_loads(text, 0, NULL) : NULL;
+	free(text);
+	return json_pack("{s:s,s:s,s:i,s:i,s:f,s:o,s:o,s:o}", "id", c->id, "url", c->url, "rooms",
 	                 rooms, "participants", parts, "load", max / 1000.0, "loops", loops,
-	                 "room_list", list ? list : json_array());
+	                 "room_list", list ? list : json_array(), "recordings",
+	                 recs ? recs : json_array());
 }
 
 /* ---- reading the membership ---- */
 
-static void set_snapshot(struct cluster *c, json_t *nodes, json_t *rooms)
+static void set_snapshot(struct cluster *c, json_t *nodes, json_t *rooms, json_t *recs)
 {
 	pthread_mutex_lock(&c->snap_lock);
 	json_decref(c->nodes);
 	json_decref(c->rooms);
+	json_decref(c->recs);
 	c->nodes = nodes;
 	c->rooms = rooms;
+	c->recs = recs;
 	c->up = redis_is_up(c->redis);
 	pthread_mutex_unlock(&c->snap_lock);
+}
+
+static void clear_snapshot(struct cluster *c)
+{
+	set_snapshot(c, json_array(), json_array(), json_array());
 }
 
 void cluster_ignore_reply(void *arg, redisReply *r)
@@ -78,13 +89,34 @@ static void take_rooms(json_t *rec, const char *id, json_t *rooms)
 	json_object_del(rec, "room_list");
 }
 
+/* Moves a record's recordings out of it: into recs (each with its node, its url made that
+ * node's), or away (ours). */
+static void take_recordings(json_t *rec, const char *id, json_t *recs)
+{
+	json_t *list = json_object_get(rec, "recordings"), *f;
+	const char *base = cluster_str(rec, "url");
+	size_t i;
+	json_array_foreach(list, i, f)
+	{
+		const char *path = cluster_str(f, "url");
+		if (!recs || !json_is_object(f) || path[0] != '/')
+			continue;
+		char url[512];
+		snprintf(url, sizeof(url), "%s%s", base, path);
+		json_object_set_new(f, "node", json_string(id));
+		json_object_set_new(f, "url", json_string(url));
+		json_array_append(recs, f);
+	}
+	json_object_del(rec, "recordings");
+}
+
 static void on_records(void *arg, redisReply *r)
 {
 	struct cluster *c = arg;
 	c->reading = false;
 	if (!r || r->type != REDIS_REPLY_ARRAY || (int)r->elements != c->nids)
 		return;
-	json_t *nodes = json_array(), *rooms = json_array();
+	json_t *nodes = json_array(), *rooms = json_array(), *recs = json_array();
 	for (int i = 0; i < c->nids; i++) {
 		redisReply *e = r->element[i];
 		json_t *rec =
@@ -98,9 +130,10 @@ static void on_records(void *arg, redisReply *r)
 		bool self = !strcmp(c->ids[i], c->id);
 		json_object_set_new(rec, "self", json_boolean(self));
 		take_rooms(rec, c->ids[i], self ? NULL : rooms);
+		take_recordings(rec, c->ids[i], self ? NULL : recs);
 		json_array_append_new(nodes, rec);
 	}
-	set_snapshot(c, nodes, rooms);
+	set_snapshot(c, nodes, rooms, recs);
 	cluster_check_relayed(c);
 }
 
@@ -183,7 +216,7 @@ static void beat(struct cluster *c)
 	if (stalled(c))
 		cluster_fence_all(c, "this node stalled past its rooms' claims");
 	if (!redis_is_up(c->redis)) {
-		set_snapshot(c, json_array(), json_array());
+		clear_snapshot(c);
 		return;
 	}
 	json_t *rec = our_record(c);
@@ -221,7 +254,7 @@ static void on_down(void *opaque, const char *why)
 	c->reading = false;
 	LOG_W("cluster: Redis unreachable (%s): serving the rooms we have, membership unknown",
 	      why);
-	set_snapshot(c, json_array(), json_array());
+	clear_snapshot(c);
 }
 
 /* ---- life cycle (main thread) ---- */
@@ -289,6 +322,7 @@ int cluster_new(struct cluster **out, struct server *s)
 	c->cfg = s->cfg;
 	c->nodes = json_array();
 	c->rooms = json_array();
+	c->recs = json_array();
 	c->claims = json_object();
 	pthread_mutex_init(&c->snap_lock, NULL);
 	our_url(c);
@@ -317,6 +351,7 @@ void cluster_free(struct cluster **cp)
 	}
 	json_decref(c->nodes);
 	json_decref(c->rooms);
+	json_decref(c->recs);
 	json_decref(c->claims);
 	relay_fini(&c->relay);
 	pthread_mutex_destroy(&c->snap_lock);
@@ -333,6 +368,14 @@ json_t *cluster_rooms(struct cluster *c)
 {
 	pthread_mutex_lock(&c->snap_lock);
 	json_t *a = json_deep_copy(c->rooms);
+	pthread_mutex_unlock(&c->snap_lock);
+	return a ? a : json_array();
+}
+
+json_t *cluster_recordings(struct cluster *c)
+{
+	pthread_mutex_lock(&c->snap_lock);
+	json_t *a = json_deep_copy(c->recs);
 	pthread_mutex_unlock(&c->snap_lock);
 	return a ? a : json_array();
 }

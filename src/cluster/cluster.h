@@ -9,13 +9,14 @@
  * as Redis is back.
  *
  * Rooms: a join from one of our clients for a room not running here is placed: the room's
- * claim, key mcu:room:<name> = the node id with an expiry of CLUSTER_CLAIM_MS, names its
- * node; without one (or when its node is gone) the least loaded live node is claimed with an
+ * claim, key mcu:room:<name> = "<node id>/<epoch>" with an expiry of CLUSTER_CLAIM_MS, names
+ * its node; without one (or when its node is gone) the least loaded live node is claimed with an
  * atomic compare-and-set (Lua). Joined here, or relayed: the client's messages are published
  * on the room node's channel mcu:relay:<id> and its replies come back on ours (cluster/relay.h:
  * a virtual connection there), so its media goes to the room's node straight. Each beat a node
- * renews the claims of its rooms; a claim found taken by another node ends the room here
- * (fencing: its clients are told to reconnect). A node that leaves the membership: our
+ * renews the claims of its rooms, accepting only the value (epoch) it holds; a claim found
+ * changed ends the room here (fencing: its clients are told to reconnect), and so does a beat
+ * that comes later than the claims live (this node stalled). A node that leaves the membership: our
  * clients relayed to it are told (node-lost) and disconnected, its clients' virtual
  * connections here close.
  *
@@ -28,11 +29,12 @@
 #ifndef MCU_CLUSTER_H
 #define MCU_CLUSTER_H
 
-#define CLUSTER_BEAT_MS   1000
-#define CLUSTER_TTL_MS    3000
-#define CLUSTER_MAX_NODES 64
-#define CLUSTER_MAX_ID    64
-#define CLUSTER_CLAIM_MS  5000 /* a room's claim expires unless its node renews it */
+#define CLUSTER_BEAT_MS        1000
+#define CLUSTER_TTL_MS         3000
+#define CLUSTER_MAX_NODES      64
+#define CLUSTER_MAX_ID         64
+#define CLUSTER_CLAIM_MS       5000 /* a room's claim expires unless its node renews it */
+#define CLUSTER_MAX_RECORDINGS 100  /* a node's record lists its newest files, by name */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -79,6 +81,9 @@ void cluster_http_reply(struct cluster *c, uint64_t vreq, struct ws_http_reply *
  * with its "node"). */
 const char *cluster_id(const struct cluster *c);
 struct json_t *cluster_rooms(struct cluster *c);
+/* Any thread: the other nodes' recordings as of the last beat (an array, each file with its
+ * "node" and its "url" on that node). */
+struct json_t *cluster_recordings(struct cluster *c);
 /* Any thread: a message to, or the close of, a virtual connection (a client of another node). */
 void cluster_send(struct cluster *c, uint64_t vconn, const char *text);
 void cluster_close(struct cluster *c, uint64_t vconn);

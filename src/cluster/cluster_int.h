@@ -34,6 +34,7 @@ struct cluster {
 	pthread_mutex_t snap_lock;
 	json_t *nodes;     /* the last membership read (snap_lock) */
 	json_t *rooms;     /* the other nodes' rooms in it, each with its node (snap_lock) */
+	json_t *recs;      /* the other nodes' recordings in it, each with its node (snap_lock) */
 	bool up;           /* Redis, as last seen on the loop (snap_lock) */
 	int64_t up_since;  /* when the connection last came up (monotonic us) */
 	json_t *claims;    /* our rooms' claim values ("<id>/<epoch>"), by room name */

@@ -172,7 +172,7 @@ static char *joined_parts(struct server *s, bool recs)
 	return out;
 }
 
-/* Signaling thread: finished recordings (oldest first), then the active ones. */
+/* Any thread: finished recordings (oldest first), then the active ones. */
 static json_t *recordings_now(struct server *s)
 {
 	char *active = joined_parts(s, true);
@@ -493,7 +493,8 @@ static int by_name(const struct dirent **a, const struct dirent **b)
 	return strcmp((*a)->d_name, (*b)->d_name);
 }
 
-static void list_recordings(struct server *s, struct ws_http_reply *reply)
+/* Any thread: the finished files of the recordings directory, by name. */
+static json_t *recording_files(struct server *s)
 {
 	const char *dir = s->cfg->recordings_dir;
 	struct dirent **ents = NULL;
@@ -518,8 +519,35 @@ static void list_recordings(struct server *s, struct ws_http_reply *reply)
 		free(ents[i]);
 	}
 	free(ents);
-	reply_owned(reply, 200, json_dumps(a, JSON_COMPACT));
+	return a;
+}
+
+char *server_recordings_json(struct server *s, int max)
+{
+	json_t *a = recording_files(s);
+	while (max >= 0 && json_array_size(a) > (size_t)max)
+		json_array_remove(a, 0);
+	char *text = json_dumps(a, JSON_COMPACT);
 	json_decref(a);
+	return text;
+}
+
+/* GET /api/recordings: ours; in a cluster each file with its node, and the other nodes' as of
+ * the last beat (their urls on their node). */
+static void list_recordings(struct server *s, struct ws_http_reply *reply)
+{
+	json_t *a = recording_files(s), *r;
+	size_t i;
+	if (s->cluster) {
+		json_array_foreach(a, i, r)
+		{
+			json_object_set_new(r, "node", json_string(cluster_id(s->cluster)));
+		}
+		json_t *others = cluster_recordings(s->cluster);
+		json_array_extend(a, others); /* copies its items' references */
+		json_decref(others);
+	}
+	reply_json(reply, 200, a);
 }
 
 static void download(struct server *s, const char *file, struct ws_http_reply *reply)

@@ -183,6 +183,9 @@ void server_http_here(struct server *s, const struct ws_http_request *req,
 void server_http_done(struct server *s, uint64_t id, struct ws_http_reply *reply);
 /* Any thread: the /api/rooms JSON of this node's rooms (malloc'd). */
 char *server_rooms_json(struct server *s);
+/* Any thread: the finished files in the recordings directory as GET /api/recordings lists them
+ * (a JSON array text, by name; the last max of them, all if max < 0), or NULL. free() it. */
+char *server_recordings_json(struct server *s, int max);
 
 /* Any thread: sends a JSON text (takes ownership of text, frees it). */
 void server_send(struct server *s, uint64_t conn, char *text);

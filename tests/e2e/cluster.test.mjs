@@ -78,8 +78,9 @@ function redisCli(...args) {
 }
 
 function node(id, ip, cluster = `redis://127.0.0.1:${REDIS_PORT}`) {
+  const recDir = path.join(tmp, `rec-${id}`); // each node writes recordings to its own directory
   const p = start(`${BUILD}/mcu`, ['--bind', ip, '--port', String(PORT), '--cluster', cluster,
-    '--node-id', id], `${id}.log`);
+    '--node-id', id, '--recordings-dir', recDir], `${id}.log`);
   p.id = id;
   p.url = url(ip);
   return p;
@@ -270,6 +271,21 @@ test('clients on different nodes meet in one room; the room survives its node', 
   assert.equal(stop.status, 200, JSON.stringify(stopBody));
   assert.equal(stopBody.state, 'finished');
   console.log(`through ${other.id}: mute 200, recording 201 then 200 (${stopBody.file}, on ${owner.id})`);
+  // the listing on either node names the file's node, and its url there serves it
+  const file = path.basename(stopBody.file);
+  for (const n of [other, owner]) {
+    const f = await waitFor(async () => (await get(n.url, '/api/recordings')).json?.find((x) => x.file === file),
+      { timeout: 5000, what: `${n.id} lists ${file}` });
+    assert.equal(f.node, owner.id, JSON.stringify(f));
+    if (n === other) {
+      assert.equal(f.url, `${owner.url}/api/recordings/${file}`);
+      const dl = await fetch(f.url);
+      assert.equal(dl.status, 200);
+      assert.equal((await dl.arrayBuffer()).byteLength, f.bytes);
+    }
+  }
+  assert.equal((await get(other.url, '/api/recordings')).json.filter((x) => x.file === file).length, 1,
+    'listed once');
 
   // placement by load: a new room asked for on the busy node goes to the idle one
   await waitFor(async () => (await cluster(other)).nodes.find((x) => x.id === owner.id)?.participants === 2,
