@@ -189,6 +189,15 @@ static void http_replied(struct cluster *c, json_t *o, uint64_t id)
 	server_http_done(c->s, id, &reply);
 }
 
+/* Whether a client's message is a leave. */
+static bool is_leave(const char *text, size_t len)
+{
+	json_t *o = json_loadb(text, len, 0, NULL);
+	bool leave = !strcmp(cluster_str(o, "type"), "leave");
+	json_decref(o);
+	return leave;
+}
+
 bool cluster_take_message(struct cluster *c, uint64_t conn, const char *text, size_t len)
 {
 	char node[RELAY_MAX_ID + 1];
@@ -198,6 +207,10 @@ bool cluster_take_message(struct cluster *c, uint64_t conn, const char *text, si
 	if (t)
 		cluster_publish(c, node, "msg", conn, t);
 	free(t);
+	if (is_leave(text, len)) { /* the relay ends with the room: a next join is placed anew */
+		relay_out_del(&c->relay, conn);
+		cluster_publish(c, node, "close", conn, NULL);
+	}
 	return true;
 }
 

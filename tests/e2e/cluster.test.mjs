@@ -25,6 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { waitFor, sleep, launchBrowser, openParticipant } from './lib.mjs';
 import { participant, showsColour } from './wrtc-client.mjs';
+import WebSocket from 'ws';
 
 const BUILD = process.env.BUILD || 'build';
 const REDIS_PORT = 16391, PORT = 18095;
@@ -295,6 +296,26 @@ test('clients on different nodes meet in one room; the room survives its node', 
   await waitFor(() => d.frames > 0, { timeout: 15000, what: 'Dee in media' });
   assert.ok((await ownRooms(other)).includes('second-room'), 'the second room was placed on the idle node');
   d.close();
+
+  // a relayed connection that leaves its room and joins another: the next join is placed anew
+  // (the idle node), not sent on to the first room's node
+  const raw = new WebSocket(other.url.replace('http', 'ws') + '/ws');
+  const inbox = [];
+  raw.on('message', (m) => inbox.push(JSON.parse(m)));
+  await new Promise((resolve, reject) => { raw.on('open', resolve); raw.on('error', reject); });
+  const said = (type, n = 1) => waitFor(() => inbox.filter((m) => m.type === type).length >= n,
+    { timeout: 8000, what: `${type} #${n}: ${JSON.stringify(inbox)}` });
+  raw.send(JSON.stringify({ type: 'join', room: 'relay-room', name: 'Hop' }));
+  await said('joined');
+  raw.send(JSON.stringify({ type: 'leave' }));
+  await waitFor(async () => (await get(owner.url, '/api/rooms/relay-room')).json?.participants
+    ?.every((p) => p.name !== 'Hop'), { what: 'Hop left relay-room' });
+  raw.send(JSON.stringify({ type: 'join', room: 'hop-room', name: 'Hop' }));
+  await said('joined', 2);
+  assert.ok((await ownRooms(other)).includes('hop-room'), `hop-room runs on ${other.id}, the idle node`);
+  assert.ok(!(await ownRooms(owner)).includes('hop-room'), 'not on the first room\'s node');
+  assert.equal(inbox.filter((m) => m.type === 'error').length, 0, JSON.stringify(inbox));
+  raw.close();
 
   // the room's node dies: the relayed client is told; a new client joins through the survivor
   owner.kill('SIGKILL');
