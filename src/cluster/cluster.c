@@ -229,6 +229,7 @@ static void beat(struct cluster *c)
 	free(text);
 	redis_cmd(c->redis, cluster_ignore_reply, NULL, "SADD mcu:nodes %s", c->id);
 	cluster_renew_claims(c);
+	cluster_flush_held(c, false);
 	if (!c->reading && redis_cmd(c->redis, on_members, c, "SMEMBERS mcu:nodes") == 0)
 		c->reading = true;
 }
@@ -284,6 +285,7 @@ static void stop_on_loop(void *arg)
 	loop_source_remove(c->l, &c->timer);
 	redis_free(&c->sub);
 	redis_free(&c->redis);
+	cluster_flush_held(c, true); /* after redis_free: its pending replies may hold some */
 }
 
 static void our_url(struct cluster *c)
@@ -401,6 +403,7 @@ json_t *cluster_json(struct cluster *c)
 	json_t *nodes = json_deep_copy(c->nodes);
 	bool up = c->up;
 	pthread_mutex_unlock(&c->snap_lock);
-	return json_pack("{s:s,s:s,s:o}", "node", c->id, "redis", up ? "up" : "down", "nodes",
-	                 nodes ? nodes : json_array());
+	return json_pack("{s:s,s:s,s:o,s:I}", "node", c->id, "redis", up ? "up" : "down", "nodes",
+	                 nodes ? nodes : json_array(), "relay_lost",
+	                 (json_int_t)atomic_load(&c->relay_lost));
 }

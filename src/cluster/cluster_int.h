@@ -6,7 +6,9 @@
 #ifndef MCU_CLUSTER_INT_H
 #define MCU_CLUSTER_INT_H
 
+#include <glib.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -39,6 +41,9 @@ struct cluster {
 	int64_t up_since;  /* when the connection last came up (monotonic us) */
 	json_t *claims;    /* our rooms' claim values ("<id>/<epoch>"), by room name */
 	int64_t last_beat; /* when the beat last ran (monotonic us): a late one means we stalled */
+	GQueue held;       /* relayed messages kept while Redis is away (struct pub *) */
+	size_t held_bytes;
+	atomic_uint_fast64_t relay_lost; /* relayed messages dropped: too many held, too old */
 };
 
 /* cluster.c */
@@ -56,6 +61,9 @@ void cluster_publish(struct cluster *c, const char *node, const char *t, uint64_
                      const char *text);
 /* A message on our channel. */
 void cluster_on_relay(void *arg, const char *payload, size_t len);
+/* Publishes the messages held while Redis was away (the beat, once it is back); frees them all
+ * when `drop` (shutting down). */
+void cluster_flush_held(struct cluster *c, bool drop);
 /* After a membership read: relayed connections of nodes that left are closed. */
 void cluster_check_relayed(struct cluster *c);
 

@@ -22,20 +22,100 @@
 
 /* ---- publishing (any thread posts, the loop sends) ---- */
 
+/*
+ * While Redis is away, relayed messages are held in order (at most CLUSTER_HELD_MAX of them,
+ * CLUSTER_HELD_BYTES in all) and published once it is back; one held longer than
+ * CLUSTER_HELD_AGE_MS is stale (its client has likely given up) and dropped. A message no node
+ * received (its node had not subscribed again yet) is held again. Drops are counted
+ * (relay_lost, GET /api/cluster) and logged.
+ */
+#define CLUSTER_HELD_MAX    1024
+#define CLUSTER_HELD_BYTES  (1 << 20)
+#define CLUSTER_HELD_AGE_MS 10000
+
 struct pub {
 	struct cluster *c;
 	char channel[CLUSTER_MAX_ID + 16];
 	char *payload;
+	int64_t t0; /* when it was first held (monotonic us), 0 if never */
 };
+
+static void pub_free(struct pub *p)
+{
+	free(p->payload);
+	free(p);
+}
+
+static void lose(struct pub *p, const char *why)
+{
+	atomic_fetch_add(&p->c->relay_lost, 1);
+	LOG_W("cluster: a relayed message to %s is lost: %s", p->channel + 10, why);
+	pub_free(p);
+}
+
+static void hold(struct pub *p)
+{
+	struct cluster *c = p->c;
+	size_t n = strlen(p->payload);
+	if (g_queue_get_length(&c->held) >= CLUSTER_HELD_MAX ||
+	    c->held_bytes + n > CLUSTER_HELD_BYTES) {
+		lose(p, "too many held while Redis is away");
+		return;
+	}
+	if (!p->t0)
+		p->t0 = g_get_monotonic_time();
+	c->held_bytes += n;
+	g_queue_push_tail(&c->held, p);
+}
+
+static void on_published(void *arg, redisReply *r)
+{
+	struct pub *p = arg;
+	if (!r || (r->type == REDIS_REPLY_INTEGER && r->integer == 0))
+		hold(p); /* Redis went away, or nobody subscribed (yet): its node is coming back */
+	else
+		pub_free(p);
+}
+
+static void send_pub(struct pub *p)
+{
+	if (redis_cmd(p->c->redis, on_published, p, "PUBLISH %s %s", p->channel, p->payload) < 0)
+		hold(p);
+}
+
+/* Whether a message to this channel is held (a new one must wait behind it). */
+static bool channel_held(struct cluster *c, const char *channel)
+{
+	for (GList *l = c->held.head; l; l = l->next)
+		if (!strcmp(((struct pub *)l->data)->channel, channel))
+			return true;
+	return false;
+}
 
 static void do_publish(void *arg)
 {
 	struct pub *p = arg;
-	if (redis_cmd(p->c->redis, cluster_ignore_reply, NULL, "PUBLISH %s %s", p->channel,
-	              p->payload) < 0)
-		LOG_W("cluster: Redis down, a relayed message to %s is lost", p->channel + 10);
-	free(p->payload);
-	free(p);
+	if (!redis_is_up(p->c->redis) || channel_held(p->c, p->channel))
+		hold(p);
+	else
+		send_pub(p);
+}
+
+void cluster_flush_held(struct cluster *c, bool drop)
+{
+	int64_t now = g_get_monotonic_time();
+	GQueue q = c->held;
+	g_queue_init(&c->held);
+	c->held_bytes = 0;
+	struct pub *p;
+	while ((p = g_queue_pop_head(&q))) {
+		if (drop)
+			pub_free(p);
+		else if (now - p->t0 > CLUSTER_HELD_AGE_MS * 1000LL)
+			lose(p, "held too long while Redis was away");
+		else
+			send_pub(p);
+	}
 }
 
 /* Publishes {"t": t, "from": us, "conn": conn, "text": text} to node's channel (text may be

@@ -234,10 +234,13 @@ test('clients on different nodes meet in one room; the room survives its node', 
   assert.match(logOf(`${other.id}.log`), /a join for room relay-room relayed to node/);
   console.log(`room on ${owner.id}; ${relayed.name} relayed through ${other.id}`);
 
-  // Redis restarted mid-call: the call goes on, and the room stays on one node
+  // Redis restarted mid-call: the call goes on, and the room stays on one node; a message the
+  // relayed client sends meanwhile (its own mute) is held and reaches the room's node after
   await stopRedis(rs);
   const f0 = [a.frames, b.frames];
-  await sleep(2500);
+  await sleep(500);
+  relayed.ws.send(JSON.stringify({ type: 'mute', audio: true }));
+  await sleep(2000);
   assert.ok(a.frames > f0[0] + 30 && b.frames > f0[1] + 30, `frames while Redis is away: ${f0} -> ${[a.frames, b.frames]}`);
   rs = await redis();
   for (const n of nodes)
@@ -246,6 +249,11 @@ test('clients on different nodes meet in one room; the room survives its node', 
   const f1 = [a.frames, b.frames];
   await sleep(1000);
   assert.ok(a.frames > f1[0] + 15 && b.frames > f1[1] + 15, 'frames after Redis is back');
+  const held = await waitFor(async () => (await get(owner.url, '/api/rooms/relay-room')).json?.participants
+    ?.find((p) => p.name === relayed.name && p.audio?.muted_by?.includes('self')),
+  { timeout: 5000, what: `${relayed.name}'s mute, sent while Redis was away, applied on ${owner.id}` });
+  assert.ok(held);
+  assert.equal((await cluster(other)).relay_lost, 0, 'no relayed message lost');
   assert.ok(!(await ownRooms(other)).includes('relay-room'), 'not on two nodes');
   assert.deepEqual([a.errors, b.errors], [[], []]);
 
