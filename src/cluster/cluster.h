@@ -33,8 +33,9 @@
 #define CLUSTER_TTL_MS         3000
 #define CLUSTER_MAX_NODES      64
 #define CLUSTER_MAX_ID         64
-#define CLUSTER_CLAIM_MS       5000 /* a room's claim expires unless its node renews it */
-#define CLUSTER_MAX_RECORDINGS 100  /* a node's record lists its newest files, by name */
+#define CLUSTER_CLAIM_MS       5000  /* a room's claim expires unless its node renews it */
+#define CLUSTER_MAX_RECORDINGS 100   /* a node's record lists its newest files, by name */
+#define CLUSTER_SETTINGS_MS    60000 /* a PUT room's settings outlive its node's last renewal */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -81,6 +82,10 @@ void cluster_http_reply(struct cluster *c, uint64_t vreq, struct ws_http_reply *
  * with its "node"). */
 const char *cluster_id(const struct cluster *c);
 struct json_t *cluster_rooms(struct cluster *c);
+/* Any thread: keeps the settings a PUT gave a room made here (its body, len bytes) in Redis
+ * (mcu:settings:<room>, renewed with the claim), so a node the room is placed on after this one
+ * dies makes it with them (automatic recording included). */
+void cluster_room_settings(struct cluster *c, const char *room, const char *body, size_t len);
 /* Any thread: the other nodes' recordings as of the last beat (an array, each file with its
  * "node" and its "url" on that node). */
 struct json_t *cluster_recordings(struct cluster *c);

@@ -17,8 +17,9 @@
 #include "cluster/cluster_int.h"
 #include "log.h"
 #include "net/loop.h"
-#include "session/server.h"
 #include "session/room.h"
+#include "session/room_settings.h"
+#include "session/server.h"
 #include "session/shard.h"
 #include "signal/msg.h"
 
@@ -76,10 +77,51 @@ static void refuse(struct join *j)
 	join_free(j);
 }
 
-static void join_here(struct join *j)
+static void put_carried(struct shard *sh, void *data)
 {
+	shard_room_put(sh, data);
+}
+
+/* Makes the room here with the settings a PUT gave it on another node (json, from Redis), as
+ * that PUT did; false if they do not parse here or the room cannot be registered. */
+static bool make_carried(struct join *j, const char *json, size_t len)
+{
+	struct server *s = j->c->s;
+	struct room_settings set;
+	struct slot *sl;
+	char err[200];
+	room_settings_default(&set, s->cfg);
+	if (room_settings_parse(&set, s->cfg, json, len, err, sizeof(err)) < 0 ||
+	    server_room_put(s, j->room, &set, &sl) < 0)
+		return false;
+	if (server_invoke(s, sl->sh, put_carried, sl) < 0) {
+		if (server_slot_unhold(s, sl))
+			server_slot_free(sl);
+		return false;
+	}
+	return true;
+}
+
+static void on_settings(void *arg, redisReply *r)
+{
+	struct join *j = arg;
+	if (r && r->type == REDIS_REPLY_STRING) {
+		bool ok = make_carried(j, r->str, r->len);
+		LOG_I("cluster: room %s %s the settings it was made with", j->room,
+		      ok ? "made here with" : "made here without");
+	}
 	server_join_here(j->c->s, j->conn, j->text, j->len);
 	join_free(j);
+}
+
+/* Joins here; a room new here first takes the settings a PUT gave it on another node. */
+static void join_here(struct join *j)
+{
+	if (server_room_shard(j->c->s, j->room) ||
+	    redis_cmd(j->c->redis, on_settings, j, "GET mcu:settings:%s", j->room) < 0) {
+		server_join_here(j->c->s, j->conn, j->text, j->len);
+		join_free(j);
+	}
 }
 
 static void join_relayed(struct join *j, const char *node)
@@ -260,7 +302,8 @@ static char (*our_rooms(struct cluster *c, int *n))[SIG_MAX_ROOM + 1]
 	return names;
 }
 
-/* Forgets the claims of rooms that ended here. */
+/* Forgets the claims of rooms that ended here, and their carried settings (a fenced room
+ * was forgotten when it was fenced: its settings stay for its new node). */
 static void prune_claims(struct cluster *c, char (*names)[SIG_MAX_ROOM + 1], int n)
 {
 	json_t *kept = json_object();
@@ -268,6 +311,14 @@ static void prune_claims(struct cluster *c, char (*names)[SIG_MAX_ROOM + 1], int
 		json_t *v = json_object_get(c->claims, names[i]);
 		if (v)
 			json_object_set(kept, names[i], v);
+	}
+	const char *room;
+	json_t *v;
+	json_object_foreach(c->claims, room, v)
+	{
+		if (kept && !json_object_get(kept, room))
+			redis_cmd(c->redis, cluster_ignore_reply, NULL, "DEL mcu:settings:%s",
+			          room);
 	}
 	if (kept) {
 		json_decref(c->claims);
@@ -293,8 +344,48 @@ void cluster_renew_claims(struct cluster *c)
 		              RENEW_SCRIPT, names[i], c->id, known, strlen(known),
 		              CLUSTER_CLAIM_MS) < 0)
 			free(w);
+		redis_cmd(c->redis, cluster_ignore_reply, NULL, "PEXPIRE mcu:settings:%s %d",
+		          names[i], CLUSTER_SETTINGS_MS);
 	}
 	free(names);
+}
+
+/* ---- settings a PUT gave a room ---- */
+
+struct settings_put {
+	struct cluster *c;
+	char room[SIG_MAX_ROOM + 1];
+	char *json;
+	size_t len;
+};
+
+static void store_settings(void *arg)
+{
+	struct settings_put *p = arg;
+	if (redis_cmd(p->c->redis, cluster_ignore_reply, NULL, "SET mcu:settings:%s %b PX %d",
+	              p->room, p->json, p->len, CLUSTER_SETTINGS_MS) < 0)
+		LOG_W("cluster: Redis down: room %s's settings stay on this node only", p->room);
+	free(p->json);
+	free(p);
+}
+
+void cluster_room_settings(struct cluster *c, const char *room, const char *body, size_t len)
+{
+	struct settings_put *p = calloc(1, sizeof(*p));
+	char *json = malloc(len + 1);
+	if (!p || !json) {
+		free(p);
+		free(json);
+		return;
+	}
+	memcpy(json, body, len);
+	json[len] = '\0';
+	*p = (struct settings_put){.c = c, .json = json, .len = len};
+	snprintf(p->room, sizeof(p->room), "%s", room);
+	if (loop_post(c->l, store_settings, p) < 0) {
+		free(json);
+		free(p);
+	}
 }
 
 void cluster_fence_all(struct cluster *c, const char *why)

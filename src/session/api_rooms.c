@@ -24,6 +24,7 @@
 
 #include <jansson.h>
 
+#include "cluster/cluster.h"
 #include "mix/engine.h"
 #include "net/loop.h"
 #include "session/api_int.h"
@@ -405,8 +406,13 @@ static void put_room(struct server *s, const struct ws_http_request *req, struct
 		free(c);
 		return;
 	}
+	char room[SIG_MAX_ROOM + 1]; /* c is the loop's once invoked */
+	memcpy(room, c->room, sizeof(room));
 	int rc = server_room_put(s, c->room, &set, &c->slot);
 	if (rc == 0 && server_invoke(s, c->slot->sh, run_put, c) == 0) {
+		if (s->cluster) /* for the node it moves to if this one dies */
+			cluster_room_settings(s->cluster, room, req->body ? req->body : "",
+			                      req->body ? req->body_len : 0);
 		out->status = WS_HTTP_DEFER;
 		return;
 	}

@@ -325,6 +325,13 @@ test('clients on different nodes meet in one room; the room survives its node', 
   assert.equal(inbox.filter((m) => m.type === 'error').length, 0, JSON.stringify(inbox));
   raw.close();
 
+  // a room made by PUT on the owner, with settings of its own (automatic recording, speaker
+  // layout): they outlive the owner
+  const made = await post(owner.url, '/api/rooms/kept-room', { record: 'webm', layout: 'speaker' }, 'PUT');
+  assert.equal(made.status, 201, await made.text());
+  await waitFor(async () => (await redisCli('GET', 'mcu:settings:kept-room')).includes('speaker'),
+    { what: 'kept-room\'s settings in Redis' });
+
   // the room's node dies: the relayed client is told; a new client joins through the survivor
   owner.kill('SIGKILL');
   const t0 = Date.now();
@@ -335,6 +342,20 @@ test('clients on different nodes meet in one room; the room survives its node', 
   await waitFor(() => c.frames > 0 && showsColour(c, GREEN), { timeout: 10000, what: 'Cid in media' });
   console.log(`a new client in media ${Date.now() - t0} ms after the kill`);
   assert.match(logOf(`${other.id}.log`), /room relay-room placed on node/);
+  // kept-room comes back on the survivor with its settings: a new recording starts there
+  const e = participant('Eve', GREEN, 800, 'kept-room', { base: other.url });
+  clients.push(e);
+  await waitFor(() => e.frames > 0, { timeout: 10000, what: 'Eve in media' });
+  const kept = await waitFor(async () => {
+    const j = (await get(other.url, '/api/rooms/kept-room')).json;
+    return j?.recording?.state === 'recording' && j;
+  }, { timeout: 8000, what: `kept-room recording on ${other.id}` });
+  assert.equal(kept.settings.layout, 'speaker', JSON.stringify(kept.settings));
+  assert.equal(kept.settings.record, 'webm');
+  assert.ok(fs.readdirSync(path.join(tmp, `rec-${other.id}`)).some((f) => f.startsWith('kept-room')),
+    'the new file is in the survivor\'s directory');
+  assert.match(logOf(`${other.id}.log`), /room kept-room made here with the settings it was made with/);
+  e.close();
   for (const n of [other]) {
     n.kill('SIGTERM');
     assert.deepEqual(await n.exited, { code: 0, sig: null }, `${n.id} exits cleanly`);
