@@ -26,6 +26,29 @@
 
 /* ---- our record ---- */
 
+/* Video encoders in the rooms' list: one per distinct output rung of each room (recipients on
+ * one rung share its encoder). */
+static int count_encoders(json_t *rooms)
+{
+	int n = 0;
+	size_t i, k;
+	json_t *room, *p;
+	json_array_foreach(rooms, i, room)
+	{
+		json_t *seen = json_object();
+		json_array_foreach(json_object_get(room, "participants"), k, p)
+		{
+			const char *out = cluster_str(p, "output");
+			if (seen && out[0] && strcmp(out, "audio") && !json_object_get(seen, out)) {
+				json_object_set_new(seen, out, json_true());
+				n++;
+			}
+		}
+		json_decref(seen);
+	}
+	return n;
+}
+
 static json_t *our_record(struct cluster *c)
 {
 	int rooms = 0, parts = 0, max = 0;
@@ -42,10 +65,10 @@ static json_t *our_record(struct cluster *c)
 	text = server_recordings_json(c->s, CLUSTER_MAX_RECORDINGS);
 	json_t *recs = text ? json_loads(text, 0, NULL) : NULL;
 	free(text);
-	return json_pack("{s:s,s:s,s:i,s:i,s:f,s:o,s:o,s:o}", "id", c->id, "url", c->url, "rooms",
-	                 rooms, "participants", parts, "load", max / 1000.0, "loops", loops,
-	                 "room_list", list ? list : json_array(), "recordings",
-	                 recs ? recs : json_array());
+	return json_pack("{s:s,s:s,s:i,s:i,s:i,s:f,s:o,s:o,s:o}", "id", c->id, "url", c->url,
+	                 "rooms", rooms, "participants", parts, "encoders", count_encoders(list),
+	                 "load", max / 1000.0, "loops", loops, "room_list",
+	                 list ? list : json_array(), "recordings", recs ? recs : json_array());
 }
 
 /* ---- reading the membership ---- */

@@ -297,8 +297,9 @@ test('clients on different nodes meet in one room; the room survives its node', 
     'listed once');
 
   // placement by load: a new room asked for on the busy node goes to the idle one
-  await waitFor(async () => (await cluster(other)).nodes.find((x) => x.id === owner.id)?.participants === 2,
+  const ownerRec = await waitFor(async () => (await cluster(other)).nodes.find((x) => x.id === owner.id && x.participants === 2),
     { timeout: 5000, what: 'the owner reports 2 participants' });
+  assert.ok(ownerRec.encoders >= 1 && ownerRec.encoders <= 2, `the owner's video encoders: ${JSON.stringify(ownerRec)}`);
   const d = participant('Dee', GREEN, 700, 'second-room', { base: owner.url });
   clients.push(d);
   await waitFor(() => d.frames > 0, { timeout: 15000, what: 'Dee in media' });
