@@ -550,6 +550,30 @@ static void list_recordings(struct server *s, struct ws_http_reply *reply)
 	reply_json(reply, 200, a);
 }
 
+/* In a cluster: a file another node holds (its listing as of the last beat) is redirected
+ * there (307, Location: its url on that node). false if no node lists it. */
+static bool redirect_to_holder(struct server *s, const char *file, struct ws_http_reply *reply)
+{
+	json_t *others = s->cluster ? cluster_recordings(s->cluster) : NULL, *f;
+	size_t i;
+	bool found = false;
+	json_array_foreach(others, i, f)
+	{
+		const char *name = json_string_value(json_object_get(f, "file"));
+		const char *url = json_string_value(json_object_get(f, "url"));
+		if (!found && name && url && !strcmp(name, file) &&
+		    strlen(url) < sizeof(reply->location)) {
+			snprintf(reply->location, sizeof(reply->location), "%s", url);
+			reply_json(reply, 307,
+			           json_pack("{s:s,s:s,s:O}", "error", "elsewhere", "url", url,
+			                     "node", json_object_get(f, "node")));
+			found = true;
+		}
+	}
+	json_decref(others);
+	return found;
+}
+
 static void download(struct server *s, const char *file, struct ws_http_reply *reply)
 {
 	char path[REC_MAX_PATH + 256];
@@ -564,6 +588,8 @@ static void download(struct server *s, const char *file, struct ws_http_reply *r
 	bool ok = fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
 	if (fd >= 0)
 		close(fd);
+	if (!ok && redirect_to_holder(s, file, reply))
+		return;
 	if (!ok || !(reply->file = strdup(path))) {
 		reply_error(reply, 404, "not-found", "no such recording");
 		return;

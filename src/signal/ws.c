@@ -529,16 +529,21 @@ static const char *method_name(int m)
 	}
 }
 
-/* Writes status, headers and body now. 0, or -1 if the connection is broken. */
-static int http_write(struct lws *wsi, int status, const char *type, const char *body, size_t len)
+/* Writes status, headers (a Location if location is not "") and body now. 0, or -1 if the
+ * connection is broken. */
+static int http_write(struct lws *wsi, int status, const char *type, const char *body, size_t len,
+                      const char *location)
 {
-	unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *pos = start;
+	unsigned char hdr[LWS_PRE + 1536], *start = hdr + LWS_PRE, *pos = start;
 	unsigned char *end = hdr + sizeof(hdr) - 1;
 
 	if (lws_add_http_common_headers(wsi, (unsigned)status, type ? type : "application/json",
 	                                len, &pos, end) ||
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
 	                                 (const unsigned char *)"no-store", 8, &pos, end) ||
+	    (location[0] && lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_LOCATION,
+	                                                 (const unsigned char *)location,
+	                                                 (int)strlen(location), &pos, end)) ||
 	    lws_finalize_write_http_header(wsi, start, &pos, end))
 		return -1;
 	unsigned char *buf = malloc(LWS_PRE + len + 1);
@@ -553,10 +558,10 @@ static int http_write(struct lws *wsi, int status, const char *type, const char 
 
 /* A complete reply that ends the transaction (keep-alive permitting). */
 static int http_reply(struct lws *wsi, struct pss *p, int status, const char *type,
-                      const char *body, size_t len)
+                      const char *body, size_t len, const char *location)
 {
 	http_reset(p);
-	if (http_write(wsi, status, type, body, len))
+	if (http_write(wsi, status, type, body, len, location))
 		return -1;
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
@@ -568,7 +573,7 @@ static int http_error(struct lws *wsi, struct pss *p, int status, const char *co
 	char body[128];
 	int n = snprintf(body, sizeof(body), "{\"error\":\"%s\"}", code);
 	http_reset(p);
-	http_write(wsi, status, "application/json", body, (size_t)n);
+	http_write(wsi, status, "application/json", body, (size_t)n, "");
 	return -1;
 }
 
@@ -613,7 +618,7 @@ static int send_reply(struct lws *wsi, struct pss *p, struct ws_http_reply *r)
 		rc = serve_file(wsi, p, r->file, r->content_type);
 	else
 		rc = http_reply(wsi, p, r->status >= 100 && r->status <= 599 ? r->status : 500,
-		                r->content_type, r->body, r->body ? r->body_len : 0);
+		                r->content_type, r->body, r->body ? r->body_len : 0, r->location);
 	reply_free(r);
 	return rc;
 }
@@ -623,7 +628,7 @@ static int http_json_error(struct lws *wsi, struct pss *p, int status, const cha
 {
 	char body[128];
 	int n = snprintf(body, sizeof(body), "{\"error\":\"%s\"}", msg);
-	return http_reply(wsi, p, status, "application/json", body, (size_t)n);
+	return http_reply(wsi, p, status, "application/json", body, (size_t)n, "");
 }
 
 /* ---- HTTP /api/: deferred replies ---- */

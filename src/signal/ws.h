@@ -49,6 +49,8 @@ struct ws_http_reply {
 	/* Instead of a body: a file to stream from disk (malloc'd path, freed by the server) with
 	 * status 200, sent as an attachment named after its last path component. */
 	char *file;
+	/* With a 3xx status: the Location header ("" none). */
+	char location[512];
 };
 
 /* An /api/ request: every field valid for the duration of the on_http call. */

@@ -291,6 +291,12 @@ test('clients on different nodes meet in one room; the room survives its node', 
       const dl = await fetch(f.url);
       assert.equal(dl.status, 200);
       assert.equal((await dl.arrayBuffer()).byteLength, f.bytes);
+      // asked of the node that does not hold it: redirected to the one that does
+      const moved = await fetch(`${other.url}/api/recordings/${file}`, { redirect: 'manual' });
+      assert.equal(moved.status, 307);
+      assert.equal(moved.headers.get('location'), f.url);
+      const via = await fetch(`${other.url}/api/recordings/${file}`);
+      assert.equal((await via.arrayBuffer()).byteLength, f.bytes, 'downloaded through the other node');
     }
   }
   assert.equal((await get(other.url, '/api/recordings')).json.filter((x) => x.file === file).length, 1,
