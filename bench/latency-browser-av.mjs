@@ -15,7 +15,7 @@
 // Run inside a loopback-only namespace with the server on 127.0.0.1:18080:
 //   bash bench/latency-browser-av.sh
 // Env: FLIPS (15), PERIOD_MS (1300: one flip per period), BURST_MS (300), TONE_HZ (880),
-// WARMUP_MS (4000: after the first picture, for the lip sync to settle), ONLY (direct|mcu),
+// WARMUP_MS (8000: after the first picture, for the jitter buffers and lip sync to settle), ONLY (direct|mcu),
 // JSON=1 (the figures as JSON too).
 import { launchBrowser, openParticipant, waitFor, sleep, URL_BASE } from '../tests/e2e/lib.mjs';
 
@@ -23,7 +23,7 @@ const FLIPS = Number(process.env.FLIPS || 15);
 const PERIOD_MS = Number(process.env.PERIOD_MS || 1300);
 const BURST_MS = Number(process.env.BURST_MS || 300);
 const TONE_HZ = Number(process.env.TONE_HZ || 880);
-const WARMUP_MS = Number(process.env.WARMUP_MS || 4000);
+const WARMUP_MS = Number(process.env.WARMUP_MS || 8000);
 const ONLY = process.env.ONLY || '';
 const COLORS = [['#00ff00', 'green'], ['#ff0000', 'red']]; // flip i goes to COLORS[i % 2]
 
@@ -125,21 +125,46 @@ async function installProbe({ videoId, x, y }) {
     const t = ts.performanceTime > 0 ? performance.timeOrigin + ts.performanceTime + (at - ts.contextTime) * 1000 : proc;
     probe.onsets.push({ t, proc });
   };
-  probe.ctx = { sampleRate: ctx.sampleRate, baseLatency: ctx.baseLatency, outputLatency: ctx.outputLatency };
   window.__probeCtx = ctx;
   await video.play().catch(() => {});
-  return probe.ctx;
 }
 
-// The receiving peer connection's jitter buffers (ms, mean) from getStats.
-async function jitterBuffers() {
+// The analysing context's latencies (read after the flips: outputLatency is 0 until known).
+function probeCtx() {
+  const ctx = window.__probeCtx;
+  return { sampleRate: ctx.sampleRate, baseLatency: ctx.baseLatency, outputLatency: ctx.outputLatency,
+    frames: window.__probe.frames, blocks: window.__probe.blocks };
+}
+
+// The receiving peer connection's jitter buffer counters from getStats: {kind: {d, n}}
+// (jitterBufferDelay s, jitterBufferEmittedCount).
+async function jitterCounters() {
   const pc = window.__pc2 || mcu.pc; // the direct page's receiver, or the demo page's
   const out = {};
   for (const s of (await pc.getStats()).values()) {
-    if (s.type === 'inbound-rtp' && s.jitterBufferEmittedCount)
-      out[s.kind] = Math.round(1000 * s.jitterBufferDelay / s.jitterBufferEmittedCount);
+    if (s.type === 'inbound-rtp') out[s.kind] = { d: s.jitterBufferDelay || 0, n: s.jitterBufferEmittedCount || 0 };
   }
   return out;
+}
+
+// The mean jitter buffer delay (ms) per kind between two jitterCounters() readings.
+function jitterMean(before, after) {
+  const out = {};
+  for (const k of ['video', 'audio']) {
+    const b = before[k] || { d: 0, n: 0 }, a = after[k];
+    if (a && a.n > b.n) out[k] = Math.round(1000 * (a.d - b.d) / (a.n - b.n));
+  }
+  return out;
+}
+
+// The server's per-stage latency (GET /api/stats "latency"), or null.
+async function serverStages() {
+  try {
+    const r = await fetch(`${URL_BASE}/api/stats`);
+    return r.ok ? (await r.json()).latency || null : null;
+  } catch {
+    return null;
+  }
 }
 
 // ---------- the two paths ----------
@@ -203,13 +228,14 @@ async function direct(browser) {
     await pc1.setRemoteDescription(pc2.localDescription);
     await got;
   });
-  const ctxInfo = await page.evaluate(installProbe, { videoId: 'remote', x: 0.5, y: 0.5 });
+  await page.evaluate(installProbe, { videoId: 'remote', x: 0.5, y: 0.5 });
   await waitFor(() => page.evaluate(() => window.__probe.changes.length > 0), { timeout: 20000, what: 'direct picture' });
   await sleep(WARMUP_MS);
+  const jb0 = await page.evaluate(jitterCounters);
   const r = await measure(page, page);
-  r.receiver = await page.evaluate(jitterBuffers);
-  r.ctx = ctxInfo;
-  r.probe = await page.evaluate(() => ({ frames: window.__probe.frames, blocks: window.__probe.blocks }));
+  r.receiver = jitterMean(jb0, await page.evaluate(jitterCounters));
+  r.ctx = await page.evaluate(probeCtx);
+  await page.context().close(); // before the MCU path: its peer connections would go on sending
   return r;
 }
 
@@ -224,12 +250,15 @@ async function viaMcu(browser) {
   await waitFor(() => b.evaluate(() => { const p = mcu.pixel(0.25, 0.5); return p && p[0] > 180 && p[2] < 80; }),
     { timeout: 20000, what: 'B sees A' });
   await waitFor(() => b.evaluate(() => mcu.remoteStream.getAudioTracks().length > 0), { timeout: 10000, what: 'B hears' });
-  const ctxInfo = await b.evaluate(installProbe, { videoId: 'mix', x: 0.25, y: 0.5 });
+  await b.evaluate(installProbe, { videoId: 'mix', x: 0.25, y: 0.5 });
   await sleep(WARMUP_MS);
+  const jb0 = await b.evaluate(jitterCounters);
   const r = await measure(a, b);
-  r.receiver = await b.evaluate(jitterBuffers);
-  r.ctx = ctxInfo;
-  r.probe = await b.evaluate(() => ({ frames: window.__probe.frames, blocks: window.__probe.blocks }));
+  r.receiver = jitterMean(jb0, await b.evaluate(jitterCounters));
+  r.stages = await serverStages();
+  r.ctx = await b.evaluate(probeCtx);
+  await a.context().close();
+  await b.context().close();
   return r;
 }
 
@@ -279,9 +308,14 @@ function report(paths) {
   if (paths.direct && paths.mcu) out.avOffset.mcuShare = out.avOffset.mcu.median - out.avOffset.direct.median;
   out.receiver = Object.fromEntries(names.map((n) => [n, paths[n].receiver]));
   out.ctx = Object.fromEntries(names.map((n) => [n, paths[n].ctx]));
-  console.log('receiver jitter buffer (getStats, ms, mean): ' +
+  console.log('receiver jitter buffer (getStats, ms, mean over the flips): ' +
     names.map((n) => `${n} video ${paths[n].receiver.video ?? '-'} audio ${paths[n].receiver.audio ?? '-'}`).join(', '));
   console.log('analysing AudioContext (ms): ' + names.map((n) => `${n} base ${(1000 * paths[n].ctx.baseLatency).toFixed(1)} output ${(1000 * (paths[n].ctx.outputLatency || 0)).toFixed(1)} @ ${paths[n].ctx.sampleRate} Hz`).join(', '));
+  if (paths.mcu && paths.mcu.stages) {
+    const st = paths.mcu.stages, p = (k) => (st[k] && st[k].total ? `${st[k].total.p50_ms} / ${st[k].total.p95_ms}` : '-');
+    out.stages = st;
+    console.log(`server total (GET /api/stats, p50 / p95 ms, last 10-20 s): video ${p('video')}, audio ${p('audio')}`);
+  }
   if (paths.mcu) {
     const t = { av: Math.abs(out.avOffset.mcu.median) <= 40 };
     let line = `targets (issue 12): A/V offset as played through the MCU |${ms(out.avOffset.mcu.median).trim()}| <= 40: ${t.av ? 'met' : 'NOT met'}`;
