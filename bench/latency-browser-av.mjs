@@ -15,8 +15,8 @@
 // Run inside a loopback-only namespace with the server on 127.0.0.1:18080:
 //   bash bench/latency-browser-av.sh
 // Env: FLIPS (15), PERIOD_MS (1300: one flip per period), BURST_MS (300), TONE_HZ (880),
-// WARMUP_MS (8000: after the first picture, for the jitter buffers and lip sync to settle), ONLY (direct|mcu),
-// JSON=1 (the figures as JSON too).
+// WARMUP_MS (8000: after the first picture, for the jitter buffers and lip sync to settle),
+// ONLY (direct|mcu), JSON=1 (the figures as JSON too).
 import { launchBrowser, openParticipant, waitFor, sleep, URL_BASE } from '../tests/e2e/lib.mjs';
 
 const FLIPS = Number(process.env.FLIPS || 15);
