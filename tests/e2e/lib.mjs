@@ -83,8 +83,11 @@ export function wireSignaling(ws, pc, { room, name, receive, token, onMessage, o
   const handle = async (m) => {
     if (m.type === 'joined') {
       const offer = await pc.createOffer();
-      await pc.setLocalDescription(mungeOffer ? { type: 'offer', sdp: mungeOffer(offer.sdp) } : offer);
-      send({ type: 'offer', sdp: pc.localDescription.sdp, ...(offerExtra ? offerExtra() : {}) });
+      const sdp = mungeOffer ? mungeOffer(offer.sdp) : offer.sdp;
+      await pc.setLocalDescription({ type: 'offer', sdp });
+      // the SDP set, not pc.localDescription: @roamhq/wrtc's getter can crash the process while
+      // gathering rewrites the description on its signaling thread (node-webrtc issue 696)
+      send({ type: 'offer', sdp, ...(offerExtra ? offerExtra() : {}) });
     } else if (m.type === 'answer') {
       await pc.setRemoteDescription({ type: 'answer', sdp: m.sdp });
     } else if (m.type === 'candidate' && m.candidate) {

@@ -103,17 +103,19 @@ export function participant(name, yuv, tone, room = 'wrtc', opts = {}) {
   });
   // A new offer on the same connection (renegotiation); extra() gives more fields for the
   // message once the offer is set (a new transceiver has its mid only then).
+  // extra(sdp) gets the offer set (not read back from pc.localDescription: see wireSignaling).
   c.reoffer = async (extra = () => ({})) => {
-    await pc.setLocalDescription(await pc.createOffer());
-    c.send({ type: 'offer', sdp: pc.localDescription.sdp, ...extra() });
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    c.send({ type: 'offer', sdp: offer.sdp, ...extra(offer.sdp) });
   };
   // Shares a screen of colour yuv mid-call: a new sendonly transceiver and a new offer naming it
   // (edit(sdp, mid): the offer text sent, e.g. without some lines; the one set is unchanged).
   c.shareScreen = async (yuv, edit = (sdp) => sdp) => {
     addScreen(yuv);
-    await c.reoffer(() => ({
+    await c.reoffer((sdp) => ({
       screen: c.screenTransceiver.mid,
-      sdp: edit(pc.localDescription.sdp, c.screenTransceiver.mid),
+      sdp: edit(sdp, c.screenTransceiver.mid),
     }));
   };
   // Stops sharing as a browser page does: the transceiver goes inactive, and a new offer.
