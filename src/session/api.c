@@ -470,21 +470,19 @@ static bool file_name_ok(const char *f)
 	       (!strcasecmp(dot, ".webm") || !strcasecmp(dot, ".mkv") || !strcasecmp(dot, ".mp4"));
 }
 
-/* Whether a recording still being written has this file name. */
-static bool is_active(struct server *s, const char *file)
+/* Whether a recording still being written has this file name (now: recordings_now's). */
+static bool is_active(json_t *now, const char *file)
 {
-	json_t *a = recordings_now(s);
 	bool active = false;
 	json_t *v;
 	size_t i;
-	json_array_foreach(a, i, v)
+	json_array_foreach(now, i, v)
 	{
 		const char *st = json_string_value(json_object_get(v, "state")) ?: "";
 		const char *f = json_string_value(json_object_get(v, "file")) ?: "";
 		if (!strcmp(f, file) && strcmp(st, "finished") && strcmp(st, "failed"))
 			active = true;
 	}
-	json_decref(a);
 	return active;
 }
 
@@ -499,13 +497,13 @@ static json_t *recording_files(struct server *s)
 	const char *dir = s->cfg->recordings_dir;
 	struct dirent **ents = NULL;
 	int n = scandir(dir, &ents, NULL, by_name);
-	json_t *a = json_array();
+	json_t *a = json_array(), *now = n > 0 ? recordings_now(s) : NULL;
 	for (int i = 0; i < n; i++) {
 		const char *f = ents[i]->d_name;
 		char path[REC_MAX_PATH + 256];
 		struct stat sb;
 		snprintf(path, sizeof(path), "%s/%s", dir, f);
-		if (file_name_ok(f) && !is_active(s, f) && lstat(path, &sb) == 0 &&
+		if (file_name_ok(f) && !is_active(now, f) && lstat(path, &sb) == 0 &&
 		    S_ISREG(sb.st_mode)) {
 			char url[sizeof(ents[i]->d_name) + 32], when[32];
 			struct tm tm;
@@ -519,6 +517,7 @@ static json_t *recording_files(struct server *s)
 		free(ents[i]);
 	}
 	free(ents);
+	json_decref(now);
 	return a;
 }
 
