@@ -105,8 +105,9 @@ e2e: all
 test: all media
 	BUILD=$(BUILD) bash tests/run.sh all
 
+# handle_abort: an abort() (a library's assert) prints its stack into the server's log too.
 asan:
-	$(MAKE) BUILD=build-asan OPT="-O1 -g" \
+	ASAN_OPTIONS="$${ASAN_OPTIONS:-handle_abort=1}" $(MAKE) BUILD=build-asan OPT="-O1 -g" \
 		SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test
 
 # Mix the generated clips into one grid recording (a demo of mcu-mix).

@@ -2,8 +2,9 @@
  * engine.c - the media engine's public API: sources, recipients, the tick clock and stats.
  *
  * The clock: audio ticks every 20 ms (tick n starts at n * 20000 us), video ticks every 1/fps
- * (tick n at n * 1e6 / fps, integer arithmetic so no drift). run_until() runs due ticks in
- * time order, audio first on ties, so the video tick sees the speaker state of its instant.
+ * (tick n at n * 1e6 / fps, integer arithmetic so no drift; with cfg.tick_lock the grid follows
+ * the lead source's frames, vlock.h). run_until() runs due ticks in time order, audio first on
+ * ties, so the video tick sees the speaker state of its instant.
  * Engine thread only (see mix/engine.h), except engine_cpu_now and engine_stats_stage, which
  * the video tick's pool items call on their own stats. The engine owns sources, recipients,
  * outputs and the video tick's scratch array; it borrows cfg.pool. With cfg.latency it owns
@@ -85,6 +86,7 @@ int mix_engine_alloc(struct mix_engine **out, const struct mix_engine_cfg *cfg)
 	}
 	e->active_speaker = MIX_NO_SOURCE;
 	e->pin = MIX_NO_SOURCE;
+	vlock_init(&e->vlock);
 	if (cfg->latency && !(e->lat = malloc(sizeof(*e->lat)))) {
 		mix_audio_free(&e->amix);
 		free(e);
@@ -194,7 +196,7 @@ static struct lat_stamp stamp_push(struct mix_engine *e, enum mix_lat_stage st, 
 }
 
 int mix_engine_push_video_at(struct mix_engine *e, uint32_t src, const uint8_t *data, size_t len,
-                             int64_t pts_us, bool loss_before, int64_t arrived_us)
+                             int64_t pts_us, int64_t ready_us, bool loss_before, int64_t arrived_us)
 {
 	struct source *s = engine_source(e, src);
 	if (!s)
@@ -207,13 +209,13 @@ int mix_engine_push_video_at(struct mix_engine *e, uint32_t src, const uint8_t *
 		return 0;
 	}
 	struct lat_stamp t = stamp_push(e, MIX_LAT_VIDEO_REORDER, arrived_us);
-	return source_push_video(s, data, len, pts_us, loss_before, t, &e->st);
+	return source_push_video(s, data, len, pts_us, ready_us, loss_before, t, &e->st);
 }
 
 int mix_engine_push_video(struct mix_engine *e, uint32_t src, const uint8_t *data, size_t len,
                           int64_t pts_us, bool loss_before)
 {
-	return mix_engine_push_video_at(e, src, data, len, pts_us, loss_before, 0);
+	return mix_engine_push_video_at(e, src, data, len, pts_us, pts_us, loss_before, 0);
 }
 
 int mix_engine_push_audio_at(struct mix_engine *e, uint32_t src, const uint8_t *data, size_t len,
@@ -513,7 +515,40 @@ static int64_t audio_tick_time(uint64_t n)
 
 static int64_t video_tick_time(const struct mix_engine *e, uint64_t n)
 {
-	return (int64_t)(n * 1000000 / (uint64_t)e->cfg.fps);
+	return e->vbase_us + (int64_t)((n - e->vbase_n) * 1000000 / (uint64_t)e->cfg.fps);
+}
+
+/* The source the video ticks follow (vlock.h): the pinned one, else the active speaker, else
+ * the first visible source in join order; it must be visible. MIX_NO_SOURCE: none. */
+static uint32_t lock_lead(const struct mix_engine *e)
+{
+	const uint32_t pick[2] = {e->pin, e->active_speaker};
+	for (int i = 0; i < 2; i++) {
+		const struct source *s =
+		    pick[i] != MIX_NO_SOURCE ? engine_source(e, pick[i]) : NULL;
+		if (s && s->visible)
+			return s->id;
+	}
+	for (int i = 0; i < e->nsrc; i++)
+		if (e->src[i]->visible)
+			return e->src[i]->id;
+	return MIX_NO_SOURCE;
+}
+
+/* After video tick n ran at t_us: with the lock on, tick n + 1 moves toward the lead's frames. */
+static void lock_ticks(struct mix_engine *e, uint64_t n, int64_t t_us)
+{
+	if (!e->cfg.tick_lock)
+		return;
+	uint32_t lead = lock_lead(e);
+	const struct source *s = lead != MIX_NO_SOURCE ? engine_source(e, lead) : NULL;
+	int64_t period = 1000000 / e->cfg.fps;
+	int64_t move = vlock_update(&e->vlock, lead, t_us, s ? s->shown_pts : INT64_MIN,
+	                            s ? s->shown_ready : 0, period);
+	if (move == 0)
+		return;
+	e->vbase_us = video_tick_time(e, n + 1) + move;
+	e->vbase_n = n + 1;
 }
 
 int64_t mix_engine_now(const struct mix_engine *e)
@@ -546,7 +581,9 @@ int mix_engine_run_one(struct mix_engine *e, int64_t t_us)
 		e->audio_tick++;
 		e->st.audio_ticks++;
 	} else {
-		rc = vouts_tick(e, tv);
+		rc = vouts_tick(e, tv, e->video_tick);
+		if (rc >= 0)
+			lock_ticks(e, e->video_tick, tv);
 		e->video_tick++;
 		e->st.video_ticks++;
 	}
@@ -703,6 +740,7 @@ void mix_engine_get_stats(const struct mix_engine *e, struct mix_engine_stats *s
 		st->video_decoders += source_has_decoder(e->src[i]);
 	}
 	st->active_speaker = e->active_speaker;
+	st->video_ticks_moved = e->vlock.moved;
 }
 
 const char *mix_stage_name(enum mix_stage s)

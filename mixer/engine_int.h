@@ -23,6 +23,7 @@
 #include "mix/h264.h"
 #include "mix/opus.h"
 #include "mix/vp8.h"
+#include "vlock.h"
 
 #define SRC_VQ_CAP        64     /* queued video frames per source (about 2 s at 30 fps) */
 #define SRC_AQ_CAP        64     /* queued Opus packets per source */
@@ -39,6 +40,7 @@ struct lat_stamp {
 
 struct vq_item {
 	struct mix_packet *pkt;
+	int64_t ready_us; /* media time the caller had the whole frame */
 	bool loss_before;
 	struct lat_stamp stamp;
 };
@@ -92,6 +94,9 @@ struct source {
 	struct mix_picture pic;
 	bool have_pic;
 	uint64_t serial;
+	/* the newest frame decoded into pic by the last video tick: its pts (INT64_MIN: none) and
+	 * when it was ready (mix_engine_push_video_at) */
+	int64_t shown_pts, shown_ready;
 	/* audio */
 	struct aq_item aq[SRC_AQ_CAP];
 	int aq_head, aq_len;
@@ -153,6 +158,11 @@ struct mix_engine {
 	struct mix_audio *amix;
 	uint64_t join_seq;
 	uint64_t audio_tick, video_tick; /* next tick numbers */
+	/* video tick n is at vbase_us + (n - vbase_n) * 1e6 / fps: (0, 0) unless the lock moved it
+	 */
+	int64_t vbase_us;
+	uint64_t vbase_n;
+	struct vlock vlock; /* cfg.tick_lock */
 	uint32_t active_speaker;
 	uint32_t pin;     /* mix_engine_set_pin, MIX_NO_SOURCE: none */
 	bool tiles_dirty; /* visibility must be recomputed */
@@ -167,7 +177,8 @@ struct mix_engine {
 struct source *source_new(uint32_t id, const char *name, uint64_t join_seq);
 void source_free(struct source **s);
 int source_push_video(struct source *s, const uint8_t *data, size_t len, int64_t pts_us,
-                      bool loss_before, struct lat_stamp stamp, struct mix_engine_stats *st);
+                      int64_t ready_us, bool loss_before, struct lat_stamp stamp,
+                      struct mix_engine_stats *st);
 int source_push_audio(struct source *s, const uint8_t *data, size_t len, int64_t pts_us, int level,
                       bool loss_before, struct lat_stamp stamp, struct mix_engine_stats *st);
 int source_set_visible(struct source *s, bool visible, int max_w, int max_h);
@@ -197,7 +208,8 @@ int lineup_pinned_view(const struct lineup *st, uint32_t pin, uint32_t self, int
                        uint32_t *tiles);
 
 /* vout.c */
-int vouts_tick(struct mix_engine *e, int64_t t_us);
+/* Video tick n at t_us: decodes, composes and encodes what is due (vout.c). */
+int vouts_tick(struct mix_engine *e, int64_t t_us, uint64_t n);
 /* Recomputes every recipient's tiles and the sources' visibility. */
 int vouts_assign(struct mix_engine *e, int64_t t_us);
 void vout_free(struct vout **v);

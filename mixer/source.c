@@ -80,6 +80,7 @@ struct source *source_new(uint32_t id, const char *name, uint64_t join_seq)
 	snprintf(s->name, sizeof(s->name), "%s", name ? name : "");
 	s->join_seq = join_seq;
 	s->last_kf_req_us = INT64_MIN / 2;
+	s->shown_pts = INT64_MIN;
 	if (mix_opus_dec_alloc(&s->adec) < 0) {
 		free(s);
 		return NULL;
@@ -120,7 +121,8 @@ void source_free(struct source **sp)
 /* ---- video ---- */
 
 int source_push_video(struct source *s, const uint8_t *data, size_t len, int64_t pts_us,
-                      bool loss_before, struct lat_stamp stamp, struct mix_engine_stats *st)
+                      int64_t ready_us, bool loss_before, struct lat_stamp stamp,
+                      struct mix_engine_stats *st)
 {
 	if (!s->visible) {
 		st->frames_dropped_invisible++;
@@ -138,6 +140,7 @@ int source_push_video(struct source *s, const uint8_t *data, size_t len, int64_t
 	p->kind = MIX_VIDEO;
 	struct vq_item *it = &s->vq[(s->vq_head + s->vq_len) % SRC_VQ_CAP];
 	it->pkt = p;
+	it->ready_us = ready_us;
 	it->loss_before = loss_before || s->vq_loss;
 	it->stamp = stamp;
 	s->vq_loss = false;
@@ -200,6 +203,8 @@ static bool decode_one(struct source *s, struct vq_item *it, struct mix_engine_s
 	if (s->lat.on)
 		note_decode_time(s, t0);
 	if (rc == 0) {
+		s->shown_pts = it->pkt->pts_us;
+		s->shown_ready = it->ready_us;
 		s->lat.pic = it->stamp;
 		s->pic = pic;
 		s->have_pic = true;
@@ -221,6 +226,7 @@ static bool decode_one(struct source *s, struct vq_item *it, struct mix_engine_s
 bool source_decode_video(struct source *s, int64_t t_us, struct mix_engine_stats *st)
 {
 	bool need_kf = false;
+	s->shown_pts = INT64_MIN;
 	if (!source_has_decoder(s))
 		return false;
 	while (s->vq_len > 0 && s->vq[s->vq_head].pkt->pts_us <= t_us) {

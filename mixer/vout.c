@@ -484,12 +484,10 @@ static void send_packet(struct mix_engine *e, const struct vout *v, const struct
 	}
 }
 
-/* Whether v encodes on the video tick at t_us: tick k = round(t_us * fps / 1e6), every
- * (engine fps / v's fps)-th tick. */
-static bool vout_due(const struct mix_engine *e, const struct vout *v, int64_t t_us)
+/* Whether v encodes on video tick n: every (engine fps / v's fps)-th tick. */
+static bool vout_due(const struct mix_engine *e, const struct vout *v, uint64_t n)
 {
-	int64_t k = (t_us * e->cfg.fps + 500000) / 1000000;
-	return k % (e->cfg.fps / v->key.fps) == 0;
+	return n % (uint64_t)(e->cfg.fps / v->key.fps) == 0;
 }
 
 /*
@@ -526,15 +524,15 @@ void vouts_lat_sent(struct mix_engine *e, int64_t now_us)
  * packets in vout order. The first vout that failed ends the tick there, as if the later ones
  * had not run: their packets are dropped unsent.
  */
-static int encode_outputs(struct mix_engine *e, int64_t t_us, int64_t wall_us)
+static int encode_outputs(struct mix_engine *e, int64_t t_us, uint64_t tick, int64_t wall_us)
 {
 	int n = 0, rc = 0;
 	for (int i = 0; i < e->nvout; i++)
-		n += vout_due(e, e->vout[i], t_us);
+		n += vout_due(e, e->vout[i], tick);
 	if (vjobs_reserve(e, n) < 0)
 		return -ENOMEM;
 	for (int i = 0, k = 0; i < e->nvout; i++)
-		if (vout_due(e, e->vout[i], t_us))
+		if (vout_due(e, e->vout[i], tick))
 			e->vjobs[k++].v = e->vout[i];
 	struct vtick vt = {.e = e, .t_us = t_us, .jobs = e->vjobs, .wall_us = wall_us};
 	mix_pool_run(e->cfg.pool, n, encode_item, &vt);
@@ -553,7 +551,7 @@ static int encode_outputs(struct mix_engine *e, int64_t t_us, int64_t wall_us)
 	return rc < 0 ? rc : 0;
 }
 
-int vouts_tick(struct mix_engine *e, int64_t t_us)
+int vouts_tick(struct mix_engine *e, int64_t t_us, uint64_t n)
 {
 	int64_t wall_us = e->lat ? mix_mono_us() : 0; /* the tick's start, for the latency */
 	if (e->tiles_dirty) {
@@ -562,5 +560,5 @@ int vouts_tick(struct mix_engine *e, int64_t t_us)
 			return rc;
 	}
 	int rc = decode_visible(e, t_us, wall_us);
-	return rc < 0 ? rc : encode_outputs(e, t_us, wall_us);
+	return rc < 0 ? rc : encode_outputs(e, t_us, n, wall_us);
 }

@@ -65,6 +65,7 @@ static void defaults(struct mcu_config *c)
 	snprintf(c->ice_servers_json, sizeof(c->ice_servers_json), "[]");
 	snprintf(c->recordings_dir, sizeof(c->recordings_dir), "recordings");
 	c->tile_names = true;
+	c->compose_on_arrival = true;
 	c->ws_msg_rate = 20;
 	c->ws_msg_burst = 50;
 }
@@ -211,6 +212,7 @@ static const struct key keys[] = {
     {.name = "participant_recording", .type = K_BOOL, FIELD(participant_recording)},
     {.name = "ice_servers", .type = K_ICE_SERVERS, FIELD(ice_servers_json)},
     {.name = "tile_names", .type = K_BOOL, FIELD(tile_names)},
+    {.name = "compose_on_arrival", .type = K_BOOL, FIELD(compose_on_arrival)},
     {.name = "ws_msg_rate", .type = K_INT, FIELD(ws_msg_rate), .lo = 1, .hi = 100000},
     {.name = "ws_msg_burst", .type = K_INT, FIELD(ws_msg_burst), .lo = 1, .hi = 100000},
     {.name = "secret", .type = K_STR, FIELD(secret)},

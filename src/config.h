@@ -63,6 +63,9 @@ struct mcu_config {
 	char ice_servers_json[1024];
 	/* video */
 	bool tile_names; /* draw participants' names on their tiles, default true */
+	/* the video ticks follow the lead source's frames (mix_engine_cfg.tick_lock), default true
+	 */
+	bool compose_on_arrival;
 	/* limits */
 	int ws_msg_rate;  /* signaling messages per second per connection (sustained), default 20 */
 	int ws_msg_burst; /* ... and the burst allowed above it, default 50 */

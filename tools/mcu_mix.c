@@ -81,6 +81,8 @@ static void usage(FILE *f)
 	    "  -n, --names              draw each participant's name (its input's file name\n"
 	    "                           without directory and extension) on its tile\n"
 	    "  -t, --realtime           pace the mix by the wall clock, as a live room does\n"
+	    "  -L, --tick-lock          video ticks follow the lead participant's frames, as a\n"
+	    "                           live room's do (compose on arrival; default: fixed grid)\n"
 	    "  -S, --stats              print the engine's counters and CPU per stage at the end\n"
 	    "  -j, --threads N          decode and encode video on N threads (default 1; the\n"
 	    "                           output is the same byte for byte)\n"
@@ -107,19 +109,28 @@ static int parse_rate(const char *s, int *out)
 
 static int parse_args(int argc, char **argv, struct job *j)
 {
-	static const struct option lo[] = {{"output", 1, 0, 'o'},    {"layout", 1, 0, 'l'},
-	                                   {"size", 1, 0, 's'},      {"fps", 1, 0, 'r'},
-	                                   {"bitrate", 1, 0, 'b'},   {"audio-bitrate", 1, 0, 'a'},
-	                                   {"max-mixed", 1, 0, 'k'}, {"quiet", 0, 0, 'q'},
-	                                   {"help", 0, 0, 'h'},      {"opus-complexity", 1, 0, 'c'},
-	                                   {"opus-fec", 0, 0, 'f'},  {"names", 0, 0, 'n'},
-	                                   {"realtime", 0, 0, 't'},  {"stats", 0, 0, 'S'},
-	                                   {"threads", 1, 0, 'j'},   {0, 0, 0, 0}};
+	static const struct option lo[] = {{"output", 1, 0, 'o'},
+	                                   {"layout", 1, 0, 'l'},
+	                                   {"size", 1, 0, 's'},
+	                                   {"fps", 1, 0, 'r'},
+	                                   {"bitrate", 1, 0, 'b'},
+	                                   {"audio-bitrate", 1, 0, 'a'},
+	                                   {"max-mixed", 1, 0, 'k'},
+	                                   {"quiet", 0, 0, 'q'},
+	                                   {"help", 0, 0, 'h'},
+	                                   {"opus-complexity", 1, 0, 'c'},
+	                                   {"opus-fec", 0, 0, 'f'},
+	                                   {"names", 0, 0, 'n'},
+	                                   {"realtime", 0, 0, 't'},
+	                                   {"stats", 0, 0, 'S'},
+	                                   {"threads", 1, 0, 'j'},
+	                                   {"tick-lock", 0, 0, 'L'},
+	                                   {0, 0, 0, 0}};
 	struct opts *o = &j->o;
 	mix_engine_cfg_default(&o->ecfg);
 	o->threads = 1;
 	int c, bad = 0;
-	while ((c = getopt_long(argc, argv, "o:l:s:r:b:a:k:c:j:fntSqh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:l:s:r:b:a:k:c:j:fntLSqh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			o->out = optarg;
@@ -157,6 +168,9 @@ static int parse_args(int argc, char **argv, struct job *j)
 			break;
 		case 't':
 			o->realtime = true;
+			break;
+		case 'L':
+			o->ecfg.tick_lock = true;
 			break;
 		case 'S':
 			o->stats = true;
@@ -378,13 +392,15 @@ static void print_stats(const struct job *j)
 {
 	struct mix_engine_stats st;
 	mix_engine_get_stats(j->eng, &st);
-	fprintf(stderr,
-	        "mcu-mix: %llu video ticks, %llu audio ticks, %llu frames decoded, %llu encoded, "
-	        "%llu audio packets encoded, %llu PLC samples, %llu decode errors\n",
-	        (unsigned long long)st.video_ticks, (unsigned long long)st.audio_ticks,
-	        (unsigned long long)st.frames_decoded, (unsigned long long)st.frames_encoded,
-	        (unsigned long long)st.audio_packets_encoded, (unsigned long long)st.plc_samples,
-	        (unsigned long long)st.decode_errors);
+	fprintf(
+	    stderr,
+	    "mcu-mix: %llu video ticks (%llu moved by --tick-lock), %llu audio ticks, %llu frames "
+	    "decoded, %llu encoded, %llu audio packets encoded, %llu PLC samples, %llu decode "
+	    "errors\n",
+	    (unsigned long long)st.video_ticks, (unsigned long long)st.video_ticks_moved,
+	    (unsigned long long)st.audio_ticks, (unsigned long long)st.frames_decoded,
+	    (unsigned long long)st.frames_encoded, (unsigned long long)st.audio_packets_encoded,
+	    (unsigned long long)st.plc_samples, (unsigned long long)st.decode_errors);
 	for (int s = 0; s < MIX_STAGE_COUNT; s++)
 		fprintf(stderr, "mcu-mix: cpu %-13s %.3f s\n", mix_stage_name(s),
 		        st.stage_cpu_s[s]);

@@ -87,6 +87,11 @@ struct mix_engine_cfg {
 	int64_t plc_max_us;          /* conceal a silent source's audio at most this long, 100 ms */
 	bool tile_names;             /* participants' names on their tiles, default false */
 	bool latency; /* record per-stage latency (mix_engine_latency_merge), default false */
+	/* compose as frames arrive: the video ticks follow the lead source's frames (the pinned
+	 * source, else the active speaker, else the first visible one) instead of a fixed grid,
+	 * each tick moved at most a quarter interval; the output stays a function of the input
+	 * timestamps. Default false. */
+	bool tick_lock;
 	/* Worker pool for the video tick (mix/pool.h), borrowed: it must outlive the engine and may
 	 * be shared by engines on several threads. NULL (default): the engine's thread does all. */
 	struct mix_pool *pool;
@@ -143,9 +148,13 @@ int mix_engine_push_audio(struct mix_engine *e, uint32_t src, const uint8_t *dat
  * The same, stamped for the latency stages (cfg.latency): arrived_us is when the frame's last
  * packet (the packet) reached the caller, on the monotonic clock in microseconds
  * (CLOCK_MONOTONIC, as g_get_monotonic_time); 0: not stamped (nothing recorded for it).
+ * A video frame also carries ready_us, the media time (the engine's clock, like pts_us) when
+ * the caller had all of it: with cfg.tick_lock the ticks follow the lead's (mix_engine_push_video
+ * takes its pts).
  */
 int mix_engine_push_video_at(struct mix_engine *e, uint32_t src, const uint8_t *data, size_t len,
-                             int64_t pts_us, bool loss_before, int64_t arrived_us);
+                             int64_t pts_us, int64_t ready_us, bool loss_before,
+                             int64_t arrived_us);
 int mix_engine_push_audio_at(struct mix_engine *e, uint32_t src, const uint8_t *data, size_t len,
                              int64_t pts_us, int level, bool loss_before, int64_t arrived_us);
 
@@ -287,6 +296,7 @@ struct mix_engine_stats {
 	int visible_sources, video_decoders;
 	uint64_t video_ticks, audio_ticks;
 	uint64_t video_ticks_skipped, audio_ticks_skipped; /* by mix_engine_skip_to */
+	uint64_t video_ticks_moved;                        /* by cfg.tick_lock */
 	uint64_t frames_decoded, frames_dropped_invisible, frames_dropped_queue, decode_errors;
 	uint64_t keyframe_requests, frames_encoded, audio_packets_encoded;
 	uint64_t plc_samples, audio_decoded_packets, audio_decode_errors;

@@ -162,9 +162,10 @@ static json_t *room_detail_json(const struct room *r)
 	snprintf(pins, sizeof(pins), "%u", pin);
 	json_object_set_new(settings, "pin",
 	                    pin == MIX_NO_SOURCE ? json_null() : json_string(pins));
-	json_t *enc =
-	    json_pack("{s:i,s:i,s:i,s:o}", "video", st.video_encoders, "audio", st.audio_encoders,
-	              "video_decoders", st.video_decoders, "outputs", outputs_json(people));
+	json_t *enc = json_pack("{s:i,s:i,s:i,s:o,s:I,s:I}", "video", st.video_encoders, "audio",
+	                        st.audio_encoders, "video_decoders", st.video_decoders, "outputs",
+	                        outputs_json(people), "video_ticks", (json_int_t)st.video_ticks,
+	                        "video_ticks_moved", (json_int_t)st.video_ticks_moved);
 	json_t *pres = json_null();
 	const struct peer *pr = r->presenter != SIG_NO_ID ? room_peer_by_id(r, r->presenter) : NULL;
 	if (pr) {

@@ -262,7 +262,7 @@ static void deliver_video(struct peer *p, const uint8_t *pkt, size_t len, int lo
 	p->st.frames_in++;
 	int64_t pts = map_pts(s, p->room, f.ts);
 	mix_engine_push_video_at(p->room->eng, screen ? p->screen.src : p->id, f.data, f.size, pts,
-	                         f.loss_before || lost, s->asm_arrival);
+	                         room_now(p->room), f.loss_before || lost, s->asm_arrival);
 	s->asm_arrival = 0;
 }
 

@@ -326,6 +326,7 @@ static int engine_cfg_of(const struct mcu_config *c, const struct room_settings 
 	ec->max_mixed = c->max_mixed;
 	ec->opus_fec = true;
 	ec->tile_names = c->tile_names;
+	ec->tick_lock = c->compose_on_arrival;
 	ec->latency = true; /* per-stage latency for /api/stats */
 	return mix_layout_parse(set->layout, &ec->layout);
 }

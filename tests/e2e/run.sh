@@ -44,7 +44,8 @@ for t in "${tests[@]}"; do
 	fi
 	kill -TERM "$pid" 2>/dev/null || true
 	if ! wait "$pid"; then
-		echo "FAIL e2e/$name: the server did not exit cleanly"
+		echo "FAIL e2e/$name: the server did not exit cleanly (server log: $logdir/$name.server.log)"
+		tail -n 60 "$logdir/$name.server.log" | sed 's/^/    /'
 		rc=1
 	fi
 done

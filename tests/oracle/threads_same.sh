@@ -13,3 +13,8 @@ check "video packets" "$nv" ">=" 100
 check "audio packets" "$na" ">=" 100
 cmp -s "$WORK/t1.webm" "$WORK/t3.webm" || fail "--threads 1 and --threads 3 outputs differ"
 echo "ok: identical files ($(md5sum <"$WORK/t1.webm" | cut -c1-32), $(stat -c %s "$WORK/t1.webm") bytes)"
+# ... and with the video ticks following the first participant's frames (--tick-lock)
+"$MIX" -q --names --tick-lock --size 640x360 --threads 1 "${in[@]}" -o "$WORK/l1.webm"
+"$MIX" -q --names --tick-lock --size 640x360 --threads 3 "${in[@]}" -o "$WORK/l3.webm"
+cmp -s "$WORK/l1.webm" "$WORK/l3.webm" || fail "--tick-lock: --threads 1 and 3 outputs differ"
+echo "ok: identical files with --tick-lock ($(stat -c %s "$WORK/l1.webm") bytes)"

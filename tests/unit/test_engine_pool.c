@@ -192,7 +192,7 @@ static void step(struct mix_engine **e, struct fake *f, int nf, int64_t t, int64
 			struct mix_packet *p = fake_frame(&f[i], v, pts);
 			bool lost = i == 1 && pts >= lose_at && pts < lose_at + 100000;
 			for (int k = 0; k < 2 && p && !lost; k++)
-				mix_engine_push_video_at(e[k], f[i].id, p->data, p->size, pts,
+				mix_engine_push_video_at(e[k], f[i].id, p->data, p->size, pts, pts,
 				                         i == 1 && pts >= lose_at + 100000 &&
 				                             pts < lose_at + 134000,
 				                         mix_mono_us());
