@@ -535,7 +535,23 @@ static uint32_t lock_lead(const struct mix_engine *e)
 	return MIX_NO_SOURCE;
 }
 
-/* After video tick n ran at t_us: with the lock on, tick n + 1 moves toward the lead's frames. */
+/*
+ * The earliest the tick after one at t_us may come: past the end of t_us's slot of the 1/fps
+ * grid (rounded to the nearest slot, with SLOT_SPARE_US to spare on both sides for the
+ * rounding a file's time base adds), so no two ticks share a slot. Recordings then stay
+ * constant-rate for tools that assume it (ffmpeg maps frames to 1/fps slots and drops a
+ * frame that lands in its predecessor's).
+ */
+#define SLOT_SPARE_US 1000
+static int64_t next_slot_start(const struct mix_engine *e, int64_t t_us)
+{
+	int64_t fps = e->cfg.fps;
+	int64_t slot = ((t_us + SLOT_SPARE_US) * fps + 500000) / 1000000;
+	return (2 * slot + 1) * 1000000 / (2 * fps) + SLOT_SPARE_US;
+}
+
+/* After video tick n ran at t_us: with the lock on, tick n + 1 moves toward the lead's frames,
+ * but never into tick n's slot. */
 static void lock_ticks(struct mix_engine *e, uint64_t n, int64_t t_us)
 {
 	if (!e->cfg.tick_lock)
@@ -547,7 +563,8 @@ static void lock_ticks(struct mix_engine *e, uint64_t n, int64_t t_us)
 	                            s ? s->shown_ready : 0, period);
 	if (move == 0)
 		return;
-	e->vbase_us = video_tick_time(e, n + 1) + move;
+	int64_t next = video_tick_time(e, n + 1) + move, earliest = next_slot_start(e, t_us);
+	e->vbase_us = next > earliest ? next : earliest;
 	e->vbase_n = n + 1;
 }
 

@@ -17,7 +17,8 @@
  * runs ahead of its audio, and receivers that lip-sync the mix (browsers do) would hold the
  * picture back by as much (measured: docs/BENCHMARKS.md). A lead whose frames come every 1, 2,
  * 3 or 4 intervals (within an eighth) is followed; any other cadence is not chased (the ticks
- * stay on their grid). The next tick's time depends only on the frames' stamps, never on the
+ * stay on their grid). engine.c keeps the ticks one per slot of the 1/fps grid (recordings stay
+ * constant-rate). The next tick's time depends only on the frames' stamps, never on the
  * clock that drives the engine, so the output stays a function of the input. Engine thread
  * only; embedded in struct mix_engine.
  */
