@@ -49,15 +49,16 @@ int64_t vlock_update(struct vlock *l, uint32_t lead, int64_t t_us, int64_t pts, 
 		return 0;
 	int64_t prev = l->prev_pts;
 	l->prev_pts = pts;
-	track_late(l, ready - pts, prev == INT64_MIN);
+	/* one very late frame (a retransmission) moves the ticks a quarter interval at most */
+	track_late(l, clamp(ready - pts, -period_us, period_us / 4), prev == INT64_MIN);
 	if (prev == INT64_MIN || pts <= prev)
 		return 0;
 	int64_t dev = cadence_error(pts - prev, period_us);
 	if (dev < 0)
 		return 0;
 	l->jitter_us += (dev - l->jitter_us) / 8;
-	int64_t after = l->late_us + VLOCK_MARGIN_US + 2 * l->jitter_us;
-	int64_t err = pts + (after > 0 ? after : 0) - t_us;
+	int64_t after = clamp(l->late_us + VLOCK_MARGIN_US + 2 * l->jitter_us, 0, period_us / 4);
+	int64_t err = pts + after - t_us;
 	if (err >= -VLOCK_DEADBAND_US && err <= VLOCK_DEADBAND_US)
 		return 0;
 	/* half the error per tick: a few ticks to lock, and a late frame moves it only so far */

@@ -9,18 +9,19 @@
  * moves the next tick by up to a quarter interval toward the time the lead's next frame will be
  * both due and ready:
  *
- *   target = pts + max(late + margin, 0)
+ *   target = pts + clamp(late + margin, 0, interval / 4)
  *
- * where `late` follows the highest recent (ready - pts) (at once up, slowly down: a frame that
- * comes later than usual makes the ticks wait for the like of it) and the margin is 2 ms plus
- * twice the lead's mean spacing jitter. Never before the pts: a frame shown before its time
- * runs ahead of its audio, and receivers that lip-sync the mix (browsers do) would hold the
- * picture back by as much (measured: docs/BENCHMARKS.md). A lead whose frames come every 1, 2,
- * 3 or 4 intervals (within an eighth) is followed; any other cadence is not chased (the ticks
- * stay on their grid). engine.c keeps the ticks one per slot of the 1/fps grid (recordings stay
- * constant-rate). The next tick's time depends only on the frames' stamps, never on the
- * clock that drives the engine, so the output stays a function of the input. Engine thread
- * only; embedded in struct mix_engine.
+ * where `late` follows the highest recent (ready - pts), each taken within [-interval,
+ * interval / 4] (at once up, slowly down: a frame that comes later than usual makes the ticks
+ * wait for the like of it, but one retransmitted frame moves them a quarter interval at most)
+ * and the margin is 2 ms plus twice the lead's mean spacing jitter. Never before the pts: a frame
+ * shown before its time runs ahead of its audio, and receivers that lip-sync the mix (browsers do)
+ * would hold the picture back by as much (measured: docs/BENCHMARKS.md). A lead whose frames come
+ * every 1, 2, 3 or 4 intervals (within an eighth) is followed; any other cadence is not chased (the
+ * ticks stay on their grid). engine.c keeps the ticks one per slot of the 1/fps grid and vout.c
+ * stamps each output frame with its slot (outputs and recordings stay constant-rate). The next
+ * tick's time depends only on the frames' stamps, never on the clock that drives the engine, so the
+ * output stays a function of the input. Engine thread only; embedded in struct mix_engine.
  */
 #ifndef MIX_VLOCK_H
 #define MIX_VLOCK_H

@@ -367,6 +367,7 @@ struct vjob {
 struct vtick {
 	struct mix_engine *e;
 	int64_t t_us;
+	int64_t pts_us; /* the output frames' time: t_us's slot of the 1/fps grid */
 	struct vjob *jobs;
 	int64_t wall_us; /* latency: the tick's start (monotonic), 0: latency off */
 };
@@ -464,7 +465,7 @@ static void encode_item(void *arg, int i)
 	t0 = engine_cpu_now();
 	if (j->rc == 0) {
 		struct mix_picture canvas = mix_compositor_canvas(j->v->comp);
-		j->rc = venc_encode(j->v, &canvas, vt->t_us, &j->pkt);
+		j->rc = venc_encode(j->v, &canvas, vt->pts_us, &j->pkt);
 		j->st.frames_encoded += j->rc == 0 && j->pkt;
 	}
 	engine_stats_stage(&j->st, MIX_STAGE_VIDEO_ENCODE, t0);
@@ -534,7 +535,13 @@ static int encode_outputs(struct mix_engine *e, int64_t t_us, uint64_t tick, int
 	for (int i = 0, k = 0; i < e->nvout; i++)
 		if (vout_due(e, e->vout[i], tick))
 			e->vjobs[k++].v = e->vout[i];
-	struct vtick vt = {.e = e, .t_us = t_us, .jobs = e->vjobs, .wall_us = wall_us};
+	/* stamped on the grid: a moved tick (compose on arrival) keeps files constant-rate */
+	int64_t slot = (t_us * e->cfg.fps + 500000) / 1000000;
+	struct vtick vt = {.e = e,
+	                   .t_us = t_us,
+	                   .pts_us = slot * 1000000 / e->cfg.fps,
+	                   .jobs = e->vjobs,
+	                   .wall_us = wall_us};
 	mix_pool_run(e->cfg.pool, n, encode_item, &vt);
 	for (int i = 0; i < n; i++) {
 		struct vjob *j = &e->vjobs[i];

@@ -23,7 +23,8 @@ struct sim {
 	struct vlock l;
 	int64_t next_tick;
 	int64_t frame0, spacing; /* the lead's frames: pts frame0 + k * spacing */
-	int64_t ahead;           /* each is ready this long before its pts */
+	int64_t ahead;           /* each is ready this long before its pts ... */
+	int64_t odd_k, odd_late; /* ... but frame odd_k, ready odd_late after it */
 	int64_t shown_k;         /* the last frame shown, -1: none */
 	int64_t shows;           /* ticks that showed a frame */
 	int64_t moves, max_move;
@@ -32,7 +33,8 @@ struct sim {
 
 static void sim_init(struct sim *s, int64_t frame0, int64_t spacing, int64_t ahead)
 {
-	*s = (struct sim){.frame0 = frame0, .spacing = spacing, .ahead = ahead, .shown_k = -1};
+	*s = (struct sim){
+	    .frame0 = frame0, .spacing = spacing, .ahead = ahead, .shown_k = -1, .odd_k = -1};
 	vlock_init(&s->l);
 }
 
@@ -49,7 +51,10 @@ static void sim_tick(struct sim *s, uint32_t lead)
 		shown = s->frame0 + k * s->spacing;
 		s->last_wait = t - shown;
 	}
-	int64_t move = vlock_update(&s->l, lead, t, shown, shown - s->ahead, P);
+	int64_t ready = shown - s->ahead;
+	if (shown != INT64_MIN && s->shown_k == s->odd_k)
+		ready = shown + s->odd_late;
+	int64_t move = vlock_update(&s->l, lead, t, shown, ready, P);
 	s->moves += move != 0;
 	s->max_move = llabs(move) > s->max_move ? llabs(move) : s->max_move;
 	s->next_tick = t + P + move;
@@ -78,6 +83,28 @@ static void test_follows_a_lead_off_the_grid(void **state)
 		assert_int_equal(s.shows, s.shown_k + 1); /* no frame skipped */
 		assert_true(s.shown_k >= 57);
 	}
+}
+
+/* One frame stamped 200 ms late (a retransmission) shifts the locked ticks a quarter interval
+ * at most, and they come back. */
+static void test_one_late_frame(void **state)
+{
+	struct sim s;
+	sim_init(&s, P / 2, P, 10000);
+	s.odd_k = 30;
+	s.odd_late = 200000;
+	int64_t lo = INT64_MAX, hi = INT64_MIN;
+	for (int i = 0; i < 200; i++) {
+		sim_tick(&s, 7);
+		if (i >= 25) {
+			lo = s.last_wait < lo ? s.last_wait : lo;
+			hi = s.last_wait > hi ? s.last_wait : hi;
+		}
+	}
+	assert_true(hi - lo <= P / 4 + VLOCK_DEADBAND_US);
+	assert_true(s.last_wait >= -VLOCK_DEADBAND_US - 1000 &&
+	            s.last_wait <= VLOCK_DEADBAND_US + 1000);
+	assert_int_equal(s.shows, s.shown_k + 1);
 }
 
 static void test_follows_15_fps(void **state)
@@ -116,6 +143,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_follows_a_lead_off_the_grid),
+	    cmocka_unit_test(test_one_late_frame),
 	    cmocka_unit_test(test_follows_15_fps),
 	    cmocka_unit_test(test_does_not_chase_24_fps),
 	    cmocka_unit_test(test_new_lead_starts_over),
