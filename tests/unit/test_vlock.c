@@ -51,9 +51,9 @@ static void sim_tick(struct sim *s, uint32_t lead)
 		shown = s->frame0 + k * s->spacing;
 		s->last_wait = t - shown;
 	}
-	int64_t ready = shown - s->ahead;
-	if (shown != INT64_MIN && s->shown_k == s->odd_k)
-		ready = shown + s->odd_late;
+	int64_t ready = 0; /* read only with a frame shown */
+	if (shown != INT64_MIN)
+		ready = s->shown_k == s->odd_k ? shown + s->odd_late : shown - s->ahead;
 	int64_t move = vlock_update(&s->l, lead, t, shown, ready, P);
 	s->moves += move != 0;
 	s->max_move = llabs(move) > s->max_move ? llabs(move) : s->max_move;
