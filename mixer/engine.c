@@ -518,21 +518,26 @@ static int64_t video_tick_time(const struct mix_engine *e, uint64_t n)
 	return e->vbase_us + (int64_t)((n - e->vbase_n) * 1000000 / (uint64_t)e->cfg.fps);
 }
 
+int64_t engine_grid_slot(const struct mix_engine *e, int64_t t_us)
+{
+	return (t_us * e->cfg.fps + 500000) / 1000000;
+}
+
 /* The source the video ticks follow (vlock.h): the pinned one, else the active speaker, else
- * the first visible source in join order; it must be visible. MIX_NO_SOURCE: none. */
-static uint32_t lock_lead(const struct mix_engine *e)
+ * the first visible source in join order; it must be visible. NULL: none. */
+static const struct source *lock_lead(const struct mix_engine *e)
 {
 	const uint32_t pick[2] = {e->pin, e->active_speaker};
 	for (int i = 0; i < 2; i++) {
 		const struct source *s =
 		    pick[i] != MIX_NO_SOURCE ? engine_source(e, pick[i]) : NULL;
 		if (s && s->visible)
-			return s->id;
+			return s;
 	}
 	for (int i = 0; i < e->nsrc; i++)
 		if (e->src[i]->visible)
-			return e->src[i]->id;
-	return MIX_NO_SOURCE;
+			return e->src[i];
+	return NULL;
 }
 
 /*
@@ -545,9 +550,8 @@ static uint32_t lock_lead(const struct mix_engine *e)
 #define SLOT_SPARE_US 1000
 static int64_t next_slot_start(const struct mix_engine *e, int64_t t_us)
 {
-	int64_t fps = e->cfg.fps;
-	int64_t slot = ((t_us + SLOT_SPARE_US) * fps + 500000) / 1000000;
-	return (2 * slot + 1) * 1000000 / (2 * fps) + SLOT_SPARE_US;
+	int64_t slot = engine_grid_slot(e, t_us + SLOT_SPARE_US);
+	return (2 * slot + 1) * 1000000 / (2 * (int64_t)e->cfg.fps) + SLOT_SPARE_US;
 }
 
 /* After video tick n ran at t_us: with the lock on, tick n + 1 moves toward the lead's frames,
@@ -556,11 +560,10 @@ static void lock_ticks(struct mix_engine *e, uint64_t n, int64_t t_us)
 {
 	if (!e->cfg.tick_lock)
 		return;
-	uint32_t lead = lock_lead(e);
-	const struct source *s = lead != MIX_NO_SOURCE ? engine_source(e, lead) : NULL;
+	const struct source *s = lock_lead(e);
 	int64_t period = 1000000 / e->cfg.fps;
-	int64_t move = vlock_update(&e->vlock, lead, t_us, s ? s->shown_pts : INT64_MIN,
-	                            s ? s->shown_ready : 0, period);
+	int64_t move = vlock_update(&e->vlock, s ? s->id : MIX_NO_SOURCE, t_us,
+	                            s ? s->shown_pts : INT64_MIN, s ? s->shown_ready : 0, period);
 	if (move == 0)
 		return;
 	int64_t next = video_tick_time(e, n + 1) + move, earliest = next_slot_start(e, t_us);

@@ -229,6 +229,8 @@ void aouts_lat_sent(struct mix_engine *e, int64_t now_us);
 
 /* engine.c */
 struct source *engine_source(const struct mix_engine *e, uint32_t id);
+/* The slot of the 1/fps video grid nearest to t_us (slot k is centred on k * 1e6 / fps). */
+int64_t engine_grid_slot(const struct mix_engine *e, int64_t t_us);
 double engine_cpu_now(void);
 void engine_stage_add(struct mix_engine *e, enum mix_stage s, double t0);
 /* Adds this thread's CPU time since t0 to stage s of st (a pool item's own stats). */

@@ -536,10 +536,9 @@ static int encode_outputs(struct mix_engine *e, int64_t t_us, uint64_t tick, int
 		if (vout_due(e, e->vout[i], tick))
 			e->vjobs[k++].v = e->vout[i];
 	/* stamped on the grid: a moved tick (compose on arrival) keeps files constant-rate */
-	int64_t slot = (t_us * e->cfg.fps + 500000) / 1000000;
 	struct vtick vt = {.e = e,
 	                   .t_us = t_us,
-	                   .pts_us = slot * 1000000 / e->cfg.fps,
+	                   .pts_us = engine_grid_slot(e, t_us) * 1000000 / e->cfg.fps,
 	                   .jobs = e->vjobs,
 	                   .wall_us = wall_us};
 	mix_pool_run(e->cfg.pool, n, encode_item, &vt);

@@ -24,6 +24,6 @@ a=$("${FF[@]}" -i "$WORK/rt-lock.mkv" -c copy -f framemd5 - | grep -v '^#' | md5
 b=$("${FF[@]}" -i "$WORK/fast-lock.mkv" -c copy -f framemd5 - | grep -v '^#' | md5sum)
 [ "$a" = "$b" ] || fail "real-time and offline outputs differ with --tick-lock"
 # ... and stays constant-rate: ffmpeg, which maps frames to 1/fps slots, decodes it cleanly
-errs=$(ffmpeg -v error -nostdin -i "$WORK/fast-lock.mkv" -f null - 2>&1)
+errs=$("${FF[@]}" -i "$WORK/fast-lock.mkv" -f null - 2>&1)
 [ -z "$errs" ] || fail "a full decode of the --tick-lock output printed: $errs"
 echo "ok: identical packets with --tick-lock ($a)"
